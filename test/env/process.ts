@@ -1,0 +1,298 @@
+/**
+ * Process helpers shared by every test service (Kafka, Redis, PostgreSQL, NATS, the Kubernetes
+ * control plane): free ports, temp dirs, one-shot commands, and long-running processes that log to
+ * a file and are stopped by their own PID — never by name.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Asks the kernel for a port that is free right now by listening on port 0 and closing again. */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return await new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen({ host, port: 0, exclusive: true }, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('could not read the free port'))));
+    });
+  });
+}
+
+/** Creates a fresh directory under the OS temp dir, named `outrigger-<prefix>-XXXXXX`. */
+export async function makeTempDir(prefix: string): Promise<string> {
+  return await mkdtemp(join(tmpdir(), `outrigger-${prefix}-`));
+}
+
+/** Removes a directory tree made by `makeTempDir` (missing is fine). */
+export async function removeTempDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+}
+
+/** Returns the last `lines` lines of a (log) file, or '' when it cannot be read. */
+export function tailFile(path: string, lines = 40): string {
+  try {
+    const all = readFileSync(path, 'utf8').split('\n');
+    return all.slice(-lines - 1).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** Options for `ManagedProcess.start`. */
+export interface ManagedProcessOptions {
+  /** Short name used in error messages, e.g. `kafka`. */
+  readonly name: string;
+  /** Executable (absolute path or found on PATH). */
+  readonly command: string;
+  /** Arguments, passed without a shell. */
+  readonly args?: readonly string[];
+  /** stdout and stderr are appended to this file. */
+  readonly logFile: string;
+  /** Working directory. */
+  readonly cwd?: string;
+  /** Full environment (defaults to this process's environment). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Run as this uid/gid (needs root); used for postgres, which refuses to run as root. */
+  readonly uid?: number;
+  /** Group id paired with `uid`. */
+  readonly gid?: number;
+}
+
+/** How a managed process ended. */
+export interface ProcessExit {
+  /** Exit code, or null when a signal ended it. */
+  readonly code: number | null;
+  /** Signal that ended it, or null. */
+  readonly signal: NodeJS.Signals | null;
+}
+
+// Safety net only: if the test process exits without running its teardown, the services it started
+// are killed by their own PIDs so they do not outlive the run. Teardown must still call stop().
+const live = new Set<number>();
+let exitHookInstalled = false;
+function trackForExit(pid: number): void {
+  live.add(pid);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const p of live) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
+/** A long-running child process with its output in a log file, tracked and stopped by PID. */
+export class ManagedProcess {
+  /** Short name from the options. */
+  readonly name: string;
+  /** OS process id. */
+  readonly pid: number;
+  /** File receiving stdout and stderr. */
+  readonly logFile: string;
+  /** Resolves when the process has exited (never rejects). */
+  readonly exited: Promise<ProcessExit>;
+  #exit: ProcessExit | undefined;
+
+  private constructor(name: string, pid: number, logFile: string, exited: Promise<ProcessExit>) {
+    this.name = name;
+    this.pid = pid;
+    this.logFile = logFile;
+    this.exited = exited.then((e) => {
+      this.#exit = e;
+      live.delete(pid);
+      return e;
+    });
+  }
+
+  /** Spawns the process; throws if it cannot be started at all (e.g. executable missing). */
+  static async start(options: ManagedProcessOptions): Promise<ManagedProcess> {
+    const fd = openSync(options.logFile, 'a');
+    try {
+      const child = spawn(options.command, options.args ?? [], {
+        stdio: ['ignore', fd, fd],
+        cwd: options.cwd,
+        env: options.env ?? process.env,
+        ...(options.uid === undefined ? {} : { uid: options.uid }),
+        ...(options.gid === undefined ? {} : { gid: options.gid }),
+      });
+      const exited = new Promise<ProcessExit>((resolve) => {
+        child.once('exit', (code, signal) => resolve({ code, signal }));
+        child.once('error', () => resolve({ code: -1, signal: null }));
+      });
+      const spawned = await new Promise<Error | undefined>((resolve) => {
+        child.once('spawn', () => resolve(undefined));
+        child.once('error', (err) => resolve(err));
+      });
+      if (spawned !== undefined || child.pid === undefined) {
+        throw new Error(`${options.name}: could not start ${options.command}`, { cause: spawned });
+      }
+      trackForExit(child.pid);
+      return new ManagedProcess(options.name, child.pid, options.logFile, exited);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** True until the process has exited. */
+  get running(): boolean {
+    return this.#exit === undefined;
+  }
+
+  /** The exit status once exited, else undefined. */
+  get exitStatus(): ProcessExit | undefined {
+    return this.#exit;
+  }
+
+  /** Last lines of the log, for error messages. */
+  tail(lines = 40): string {
+    return tailFile(this.logFile, lines);
+  }
+
+  /** Sends SIGTERM to this PID, then SIGKILL if it has not exited after `graceMs`. Idempotent. */
+  async stop(graceMs = 10_000): Promise<ProcessExit> {
+    if (this.#exit !== undefined) return this.#exit;
+    this.#signal('SIGTERM');
+    const timer = sleep(graceMs, 'timeout' as const);
+    const first = await Promise.race([this.exited, timer]);
+    if (first !== 'timeout') return first;
+    this.#signal('SIGKILL');
+    return await this.exited;
+  }
+
+  #signal(signal: NodeJS.Signals): void {
+    try {
+      process.kill(this.pid, signal);
+    } catch {
+      // already exited; `exited` resolves on its own
+    }
+  }
+}
+
+/** Options for `waitForPort` and `waitUntil`. */
+export interface WaitOptions {
+  /** Fail early (with its log tail) if this process exits while waiting. */
+  readonly process?: ManagedProcess;
+  /** Delay between attempts, default 100 ms. */
+  readonly intervalMs?: number;
+}
+
+/** Polls `check` until it returns true; throws after `timeoutMs` or when `process` exits. */
+export async function waitUntil(
+  description: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  options: WaitOptions = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    const proc = options.process;
+    if (proc !== undefined && !proc.running) {
+      const exit = proc.exitStatus;
+      throw new Error(
+        `${proc.name} exited (code ${exit?.code}, signal ${exit?.signal}) while waiting for ${description}; ` +
+          `log ${proc.logFile}:\n${proc.tail()}`,
+      );
+    }
+    try {
+      if (await check()) return;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() >= deadline) {
+      const log = proc === undefined ? '' : `; log ${proc.logFile}:\n${proc.tail()}`;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}${log}`, { cause: lastError });
+    }
+    await sleep(options.intervalMs ?? 100);
+  }
+}
+
+/** Resolves true if a TCP connection to host:port succeeds right now. */
+export async function canConnect(host: string, port: number): Promise<boolean> {
+  return await new Promise<boolean>((resolve) => {
+    const socket = createConnection({ host, port });
+    socket.setTimeout(1000);
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
+}
+
+/** Waits until host:port accepts TCP connections. */
+export async function waitForPort(host: string, port: number, timeoutMs: number, options: WaitOptions = {}): Promise<void> {
+  await waitUntil(`${host}:${port} to accept connections`, () => canConnect(host, port), timeoutMs, options);
+}
+
+/** Result of a finished one-shot command. */
+export interface CommandResult {
+  /** Exit code (0 on success). */
+  readonly code: number;
+  /** Captured stdout. */
+  readonly stdout: string;
+  /** Captured stderr. */
+  readonly stderr: string;
+}
+
+/** Options for `runCommand`. */
+export interface RunCommandOptions {
+  /** Working directory. */
+  readonly cwd?: string;
+  /** Full environment (defaults to this process's environment). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Run as this uid/gid (needs root). */
+  readonly uid?: number;
+  /** Group id paired with `uid`. */
+  readonly gid?: number;
+  /** Resolve with a non-zero code instead of throwing. */
+  readonly allowFailure?: boolean;
+  /** Kill (by PID) after this long; default 20 minutes. */
+  readonly timeoutMs?: number;
+}
+
+/** Runs a command to completion without a shell, capturing output; throws on non-zero exit. */
+export async function runCommand(
+  command: string,
+  args: readonly string[],
+  options: RunCommandOptions = {},
+): Promise<CommandResult> {
+  const child = spawn(command, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20 * 60_000);
+  const code = await new Promise<number>((resolve, reject) => {
+    child.once('error', (err) => reject(new Error(`could not run ${command}`, { cause: err })));
+    child.once('close', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
+  }).finally(() => clearTimeout(timer));
+  if (code !== 0 && options.allowFailure !== true) {
+    const out = `${stdout}\n${stderr}`.trim().split('\n').slice(-40).join('\n');
+    throw new Error(`${command} ${args.join(' ')} exited with ${code}:\n${out}`);
+  }
+  return { code, stdout, stderr };
+}
