@@ -1,0 +1,22 @@
+import type { ComponentRegistration } from '../component.js';
+import type { SecretStore } from '../../secrets/secret-store.js';
+import { ENV_SECRET_STORE_SCHEMA, EnvSecretStore } from './local-env/env-secret-store.js';
+import { FILE_SECRET_STORE_SCHEMA, FileSecretStore } from './local-file/file-secret-store.js';
+
+/** Every secret store Outrigger ships, for the component registry. */
+export const SECRET_REGISTRATIONS: readonly ComponentRegistration<SecretStore>[] = [
+  {
+    kind: 'secretstores',
+    type: 'secretstores.local.file',
+    versions: ['v1'],
+    schema: FILE_SECRET_STORE_SCHEMA,
+    create: () => new FileSecretStore(),
+  },
+  {
+    kind: 'secretstores',
+    type: 'secretstores.local.env',
+    versions: ['v1'],
+    schema: ENV_SECRET_STORE_SCHEMA,
+    create: () => new EnvSecretStore(),
+  },
+];
