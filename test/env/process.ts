@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -23,6 +23,18 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
       server.close(() => (port > 0 ? resolve(port) : reject(new Error('could not read the free port'))));
     });
   });
+}
+
+/** A progress sink: provisioning prints one line per step through it. */
+export type Progress = (line: string) => void;
+
+/**
+ * Cache folder for a provisioned tool, `<root>/<name>-<version>`. The root is
+ * `$OUTRIGGER_TESTBIN` when set, else `~/.cache/outrigger-testbin`.
+ */
+export function testbinDir(name: string, version: string): string {
+  const root = process.env.OUTRIGGER_TESTBIN ?? join(homedir(), '.cache', 'outrigger-testbin');
+  return join(root, `${name}-${version}`);
 }
 
 /** Creates a fresh directory under the OS temp dir, named `outrigger-<prefix>-XXXXXX`. */
@@ -159,10 +171,13 @@ export class ManagedProcess {
     return tailFile(this.logFile, lines);
   }
 
-  /** Sends SIGTERM to this PID, then SIGKILL if it has not exited after `graceMs`. Idempotent. */
-  async stop(graceMs = 10_000): Promise<ProcessExit> {
+  /**
+   * Sends `signal` (SIGTERM by default) to this PID, then SIGKILL if it has not exited after
+   * `graceMs`. Idempotent. postgres passes SIGINT: its SIGTERM waits for clients to disconnect.
+   */
+  async stop(graceMs = 10_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<ProcessExit> {
     if (this.#exit !== undefined) return this.#exit;
-    this.#signal('SIGTERM');
+    this.#signal(signal);
     const timer = sleep(graceMs, 'timeout' as const);
     const first = await Promise.race([this.exited, timer]);
     if (first !== 'timeout') return first;
