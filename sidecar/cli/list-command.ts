@@ -1,0 +1,51 @@
+import type { CliContext } from './run-command.js';
+import { resolveHome } from './home.js';
+import { type RunEntry, listEntries } from './registry.js';
+
+/** `--output` formats of `outrigger list`. */
+export const LIST_FORMATS = ['table', 'json'] as const;
+
+/** One of `LIST_FORMATS`. */
+export type ListFormat = (typeof LIST_FORMATS)[number];
+
+/** Age like the dapr CLI prints it: `45s`, `12m`, `3h`, `2d`. */
+export function formatAge(startedIso: string, now: Date): string {
+  const seconds = Math.max(0, Math.floor((now.getTime() - Date.parse(startedIso)) / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h`;
+  return `${Math.floor(seconds / 86_400)}d`;
+}
+
+/** Renders entries as an aligned text table. */
+export function formatTable(entries: readonly RunEntry[], now: Date): string {
+  const header = ['APP ID', 'HTTP PORT', 'GRPC PORT', 'APP PORT', 'COMMAND', 'AGE', 'PID'];
+  const rows = entries.map((e) => [
+    e.appId,
+    String(e.httpPort),
+    String(e.grpcPort),
+    e.appPort === undefined ? '0' : String(e.appPort),
+    e.command.length > 40 ? `${e.command.slice(0, 37)}...` : e.command,
+    formatAge(e.started, now),
+    String(e.cliPid),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** Runs `outrigger list`; resolves with the exit status. */
+export async function listApps(format: ListFormat, ctx: CliContext): Promise<number> {
+  const entries = await listEntries(resolveHome(ctx.env).runDir);
+  if (format === 'json') {
+    ctx.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+    return 0;
+  }
+  if (entries.length === 0) {
+    ctx.stdout.write('No outrigger apps are running.\n');
+    return 0;
+  }
+  ctx.stdout.write(`${formatTable(entries, new Date())}\n`);
+  return 0;
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+/** Entry of the `outrigger` CLI (bin): `run`, `list`, `stop`, like the dapr CLI in self-hosted mode. */
+import { runCli } from './commands.js';
+
+const status = await runCli(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  cwd: process.cwd(),
+});
+// Let piped output drain before exiting with the app's status.
+process.exitCode = status;
+process.stdout.write('', () => process.exit(status));

@@ -1,0 +1,103 @@
+/**
+ * The registry of running apps: one JSON file per `outrigger run`, `<home>/run/<app-id>.json`,
+ * removed when the run ends. Entries whose CLI process is gone are stale and removed on listing.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** One running app, as `outrigger list --output json` prints it. */
+export interface RunEntry {
+  readonly appId: string;
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  readonly metricsPort: number;
+  /** Undefined when the app listens on no port. */
+  readonly appPort?: number;
+  /** PID of the `outrigger run` process; `outrigger stop` signals it. */
+  readonly cliPid: number;
+  readonly sidecarPid: number;
+  /** Undefined until the app has been started. */
+  readonly appPid?: number;
+  /** The app command line, space-joined. */
+  readonly command: string;
+  /** ISO-8601 start time. */
+  readonly started: string;
+}
+
+/** True if a process with this PID exists (signal 0 probes without signalling). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function entryPath(runDir: string, appId: string): string {
+  return join(runDir, `${appId}.json`);
+}
+
+/** Writes (or rewrites) an entry. */
+export async function writeEntry(runDir: string, entry: RunEntry): Promise<void> {
+  await mkdir(runDir, { recursive: true });
+  const tmp = `${entryPath(runDir, entry.appId)}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(entry, null, 2)}\n`);
+  await rename(tmp, entryPath(runDir, entry.appId));
+}
+
+/** Removes an entry, but only if it still belongs to `cliPid` (a newer run may have replaced it). */
+export async function removeEntry(runDir: string, appId: string, cliPid: number): Promise<void> {
+  const entry = await readEntry(runDir, appId);
+  if (entry !== undefined && entry.cliPid !== cliPid) return;
+  await rm(entryPath(runDir, appId), { force: true });
+}
+
+/** Synchronous removal for `process.on('exit')`, where nothing async runs any more. */
+export function removeEntrySync(runDir: string, appId: string, cliPid: number): void {
+  try {
+    const entry = JSON.parse(readFileSync(entryPath(runDir, appId), 'utf8')) as RunEntry;
+    if (entry.cliPid === cliPid) rmSync(entryPath(runDir, appId), { force: true });
+  } catch {
+    // already gone or unreadable
+  }
+}
+
+async function readEntry(runDir: string, appId: string): Promise<RunEntry | undefined> {
+  try {
+    return JSON.parse(await readFile(entryPath(runDir, appId), 'utf8')) as RunEntry;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The live entry for `appId`, removing it first if its CLI process is gone. */
+export async function findEntry(runDir: string, appId: string): Promise<RunEntry | undefined> {
+  const entry = await readEntry(runDir, appId);
+  if (entry === undefined) return undefined;
+  if (!isAlive(entry.cliPid)) {
+    await rm(entryPath(runDir, appId), { force: true });
+    return undefined;
+  }
+  return entry;
+}
+
+/** Every live entry, sorted by app id; stale entries (dead CLI pid) are deleted on the way. */
+export async function listEntries(runDir: string): Promise<RunEntry[]> {
+  let names: string[];
+  try {
+    names = await readdir(runDir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: RunEntry[] = [];
+  for (const name of names) {
+    if (!name.endsWith('.json')) continue;
+    const entry = await findEntry(runDir, name.slice(0, -'.json'.length));
+    if (entry !== undefined) out.push(entry);
+  }
+  return out.sort((a, b) => a.appId.localeCompare(b.appId));
+}
