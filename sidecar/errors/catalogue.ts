@@ -8,6 +8,7 @@ export const CATALOGUE = {
   // generic
   ERR_MALFORMED_REQUEST: { http: 400, grpc: G.INVALID_ARGUMENT },
   ERR_MALFORMED_REQUEST_DATA: { http: 400, grpc: G.INVALID_ARGUMENT },
+  ERR_BODY_READ: { http: 400, grpc: G.INVALID_ARGUMENT },
   ERR_DESERIALIZE_HTTP_BODY: { http: 400, grpc: G.INVALID_ARGUMENT },
   ERR_BODY_TOO_LARGE: { http: 413, grpc: G.RESOURCE_EXHAUSTED },
   ERR_BAD_REQUEST: { http: 400, grpc: G.INVALID_ARGUMENT },
@@ -22,6 +23,8 @@ export const CATALOGUE = {
   // state
   ERR_STATE_STORE_NOT_FOUND: { http: 400, grpc: G.INVALID_ARGUMENT },
   ERR_STATE_STORES_NOT_CONFIGURED: { http: 500, grpc: G.FAILED_PRECONDITION },
+  /** daprd HEAD's spelling (pkg/api/errors/state.go NotConfigured). */
+  ERR_STATE_STORE_NOT_CONFIGURED: { http: 500, grpc: G.FAILED_PRECONDITION },
   ERR_NOT_SUPPORTED_STATE_OPERATION: { http: 500, grpc: G.INTERNAL },
   ERR_STATE_GET: { http: 500, grpc: G.INTERNAL },
   ERR_STATE_SAVE: { http: 500, grpc: G.INTERNAL },

@@ -75,6 +75,16 @@ export interface AppConnectionInfo {
   };
 }
 
+/** One subscription as `/v1.0/metadata` lists it. */
+export interface SubscriptionInfo {
+  readonly pubsubname: string;
+  readonly topic: string;
+  readonly metadata?: Readonly<Record<string, string>>;
+  readonly rules?: readonly { readonly match?: string; readonly path: string }[];
+  readonly deadLetterTopic?: string;
+  readonly type: 'DECLARATIVE' | 'PROGRAMMATIC' | 'STREAMING' | 'UNKNOWN';
+}
+
 /** Everything the universal API reads. Built by the runtime; maps may change on hot reload. */
 export interface ApiContext {
   readonly appId: string;
@@ -93,4 +103,8 @@ export interface ApiContext {
   readonly extendedMetadata: Map<string, string>;
   /** Starts a graceful shutdown (POST /v1.0/shutdown). */
   requestShutdown(reason: string): void;
+  /** Active subscriptions for `/v1.0/metadata` (optional until pub/sub exists). */
+  readonly subscriptions?: () => readonly SubscriptionInfo[];
+  /** Names of loaded HTTPEndpoint resources (optional). */
+  readonly httpEndpoints?: () => readonly string[];
 }

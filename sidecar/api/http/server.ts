@@ -1,0 +1,121 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../components/component.js';
+import type { ApiContext } from '../universal/context.js';
+import { buildApp } from './app.js';
+import type { RouteSpec } from './route.js';
+import { healthRoutes, metadataGetRoute, runtimeRoutes } from './runtime-routes.js';
+import { secretsRoutes } from './secrets-routes.js';
+import { stateRoutes } from './state-routes.js';
+
+/** Options of the HTTP API server (flags `--max-body-size`, `--enable-api-logging`, env `DAPR_API_TOKEN`). */
+export interface HttpApiServerOptions {
+  readonly maxBodyBytes: number;
+  readonly apiToken?: string;
+  readonly enableApiLogging: boolean;
+  readonly logger: Logger;
+}
+
+/** A listening HTTP server with graceful close. */
+export interface HttpApiServer {
+  /** Listens on `port` on every address (all interfaces when the list is empty). Port 0 picks one. */
+  listen(port: number, addresses: readonly string[]): Promise<void>;
+  /** Stops accepting, waits up to `graceMs` for in-flight requests, then destroys what is left. */
+  close(graceMs: number): Promise<void>;
+  /** Requests being served right now. */
+  inFlight(): number;
+  /** The bound ports, one per listening address. */
+  address(): { port: number }[];
+}
+
+/** The app-facing Dapr HTTP API (daprd's `--dapr-http-port`). */
+export function createHttpApiServer(ctx: ApiContext, opts: HttpApiServerOptions): HttpApiServer {
+  const routeOpts = { maxBodyBytes: opts.maxBodyBytes };
+  const routes: RouteSpec[] = [
+    ...stateRoutes(ctx, routeOpts),
+    ...secretsRoutes(ctx),
+    metadataGetRoute(ctx),
+    ...runtimeRoutes(ctx, routeOpts),
+    ...healthRoutes(ctx),
+  ];
+  return serve(routes, ctx, opts, 'Dapr HTTP API');
+}
+
+/** The public health port (`--dapr-public-port`): healthz, healthz/outbound and GET metadata only, no token. */
+export function createPublicHealthServer(ctx: ApiContext, opts: HttpApiServerOptions): HttpApiServer {
+  const routes: RouteSpec[] = [...healthRoutes(ctx), metadataGetRoute(ctx)];
+  return serve(routes, ctx, { maxBodyBytes: opts.maxBodyBytes, enableApiLogging: false, logger: opts.logger }, 'public health');
+}
+
+function serve(routes: readonly RouteSpec[], ctx: ApiContext, opts: HttpApiServerOptions, label: string): HttpApiServer {
+  const app = buildApp(routes, {
+    appId: ctx.appId,
+    enableApiLogging: opts.enableApiLogging,
+    logger: opts.logger,
+    ...(opts.apiToken === undefined ? {} : { apiToken: opts.apiToken }),
+  });
+  const servers: Server[] = [];
+  let active = 0;
+  let closing = false;
+  let drained: (() => void) | undefined;
+
+  const track = (_req: IncomingMessage, res: ServerResponse): void => {
+    active++;
+    // While closing, answer in-flight requests and then end their keep-alive connections.
+    if (closing) res.setHeader('Connection', 'close');
+    res.once('close', () => {
+      active--;
+      if (closing && active === 0) drained?.();
+    });
+  };
+
+  const listenOne = (port: number, host: string | undefined): Promise<Server> =>
+    new Promise((resolve, reject) => {
+      const server = createServer({ keepAliveTimeout: 30_000 }, app);
+      server.on('request', track);
+      const onError = (err: Error): void => reject(err);
+      server.once('error', onError);
+      server.listen({ port, ...(host === undefined ? {} : { host }) }, () => {
+        server.off('error', onError);
+        server.on('error', (err) => opts.logger.error(`${label} server error`, { error: err.message }));
+        resolve(server);
+      });
+    });
+
+  return {
+    async listen(port, addresses) {
+      const hosts: (string | undefined)[] = addresses.length === 0 ? [undefined] : [...addresses];
+      let bound = port;
+      for (const host of hosts) {
+        try {
+          const s = await listenOne(bound, host);
+          servers.push(s);
+          // With port 0 every address shares the port the first one got.
+          bound = (s.address() as AddressInfo).port;
+          opts.logger.info(`${label} server listening`, { address: host ?? '*', port: bound });
+        } catch (err) {
+          opts.logger.debug(`${label} server could not listen`, { address: host ?? '*', port: bound, error: (err as Error).message });
+        }
+      }
+      if (servers.length === 0) throw new Error(`could not listen on any endpoint (port ${port}, addresses ${hosts.join(',') || '*'})`);
+    },
+    async close(graceMs) {
+      closing = true;
+      const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      for (const s of servers) s.closeIdleConnections();
+      if (active > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.max(0, graceMs));
+          drained = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      for (const s of servers) s.closeAllConnections();
+      await Promise.all(closed);
+    },
+    inFlight: () => active,
+    address: () => servers.map((s) => ({ port: (s.address() as AddressInfo).port })),
+  };
+}
