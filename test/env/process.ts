@@ -178,9 +178,11 @@ export class ManagedProcess {
   async stop(graceMs = 10_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<ProcessExit> {
     if (this.#exit !== undefined) return this.#exit;
     this.#signal(signal);
-    const timer = sleep(graceMs, 'timeout' as const);
+    const cancel = new AbortController();
+    const timer = sleep(graceMs, 'timeout' as const, { signal: cancel.signal }).catch(() => 'cancelled' as const);
     const first = await Promise.race([this.exited, timer]);
-    if (first !== 'timeout') return first;
+    cancel.abort(); // a pending grace timer would keep the event loop alive
+    if (typeof first !== 'string') return first;
     this.#signal('SIGKILL');
     return await this.exited;
   }
