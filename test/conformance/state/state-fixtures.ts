@@ -1,0 +1,46 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ComponentInit, Logger } from '../../../sidecar/components/component.js';
+import { validateMetadata } from '../../../sidecar/components/metadata-schema.js';
+import type { StateStore } from '../../../sidecar/state/state-store.js';
+import { STATE_REGISTRATIONS } from '../../../sidecar/components/state/registrations.js';
+
+/** A logger that drops everything (tests assert on behaviour, not logs). */
+export const SILENT_LOGGER: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return SILENT_LOGGER;
+  },
+};
+
+/** A short random id so concurrent test runs against one backend never share keys or tables. */
+export function uniqueId(): string {
+  return randomBytes(5).toString('hex');
+}
+
+/**
+ * Creates and initialises a state store through its registration, exactly as the runtime will:
+ * look up the type, validate raw metadata against the schema, then `init`.
+ */
+export async function openStore(type: string, rawMetadata: Record<string, string>, options: { name?: string; dataDir?: string } = {}): Promise<StateStore> {
+  const reg = STATE_REGISTRATIONS.find((r) => r.type === type);
+  if (!reg) throw new Error(`no state registration for ${type}`);
+  const store = reg.create();
+  const init: ComponentInit = {
+    name: options.name ?? `conformance-${uniqueId()}`,
+    type,
+    version: reg.versions[0] ?? 'v1',
+    metadata: validateMetadata(reg.schema, rawMetadata),
+    appId: 'conformance',
+    namespace: 'default',
+    logger: SILENT_LOGGER,
+    dataDir: options.dataDir ?? mkdtempSync(join(tmpdir(), 'outrigger-state-')),
+  };
+  await store.init(init);
+  return store;
+}
