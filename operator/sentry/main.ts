@@ -1,0 +1,120 @@
+/**
+ * Sentry entry point.
+ *   node operator/sentry/main.js [flags]                      serve the CA
+ *   node operator/sentry/main.js rotate-root add|reissue|finish --root-key <file> [flags]
+ * See docs/mtls-rotation.md for the rotation procedure.
+ */
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { formatSpiffeId } from '../../sidecar/security/spiffe-id.js';
+import { FileCaStore } from './ca-store.js';
+import type { CaStore } from './ca-store.js';
+import { KubernetesCaStore } from './ca-store-kubernetes.js';
+import { parseSentryConfig, SentryConfigError } from './config.js';
+import type { SentryConfig } from './config.js';
+import { createJsonLogger } from './logger.js';
+import { createSentryMetrics } from './metrics.js';
+import { addRoot, reissueIssuer, removeOldRoots } from './root-rotation.js';
+import { SentryServer } from './sentry-server.js';
+import { InsecureValidator, KubernetesValidator } from './validators.js';
+import type { SentryServerOptions } from './sentry-server.js';
+
+function kubeConfigFor(config: SentryConfig): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  if (config.kubeconfig !== undefined) kc.loadFromFile(config.kubeconfig);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+/** The CA store the flags select. */
+export function storeFor(config: SentryConfig): CaStore {
+  return config.mode === 'kubernetes'
+    ? new KubernetesCaStore(kubeConfigFor(config), config.namespace)
+    : new FileCaStore(config.issuerCredentials, config.trustAnchorsFile);
+}
+
+/** Builds server options from a config (exported for tests that run sentry in-process). */
+export function serverOptionsFor(config: SentryConfig, registry: Registry): SentryServerOptions {
+  const logger = createJsonLogger({}, config.logLevel);
+  const sentryId = formatSpiffeId({ trustDomain: config.trustDomain, namespace: config.namespace, appId: 'dapr-sentry' });
+  const validators: SentryServerOptions['validators'] = {};
+  if (config.mode === 'kubernetes') {
+    validators.KUBERNETES = new KubernetesValidator({
+      kubeConfig: kubeConfigFor(config),
+      audiences: [sentryId, 'dapr.io/sentry'],
+      controlPlaneTrustDomain: config.trustDomain,
+      controlPlaneNamespace: config.namespace,
+    });
+  }
+  if (config.enableInsecureValidator) validators.INSECURE = new InsecureValidator();
+  return {
+    store: storeFor(config),
+    trustDomain: config.trustDomain,
+    namespace: config.namespace,
+    host: config.host,
+    port: config.port,
+    validators,
+    defaultValidator: config.mode === 'kubernetes' ? 'KUBERNETES' : 'INSECURE',
+    workloadTtlMs: config.workloadTtlMs,
+    skewMs: config.skewMs,
+    caValidityMs: config.caValidityMs,
+    reloadIntervalMs: config.reloadIntervalMs,
+    metrics: createSentryMetrics(registry),
+    logger,
+    now: Date.now,
+  };
+}
+
+async function serve(config: SentryConfig): Promise<void> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const sentry = new SentryServer(serverOptionsFor(config, registry));
+  await sentry.start();
+  const metricsServer: Server = createServer((req, res) => {
+    void registry.metrics().then((body) => {
+      res.writeHead(200, { 'content-type': registry.contentType });
+      res.end(body);
+    });
+  });
+  metricsServer.listen(config.metricsPort, config.host);
+  const stop = (): void => {
+    metricsServer.close();
+    void sentry.close().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+async function rotate(config: SentryConfig & { positionals: readonly string[]; rootKey: string | undefined }): Promise<void> {
+  const step = config.positionals[1];
+  const store = storeFor(config);
+  const gen = { trustDomain: config.trustDomain, namespace: config.namespace, validityMs: config.caValidityMs, skewMs: config.skewMs, now: new Date() };
+  const needKey = (): string => {
+    if (config.rootKey === undefined) throw new SentryConfigError([`rotate-root ${step ?? ''} needs --root-key <file>`]);
+    return config.rootKey;
+  };
+  let result;
+  if (step === 'add') result = await addRoot(store, needKey(), gen);
+  else if (step === 'reissue') result = await reissueIssuer(store, needKey(), gen);
+  else if (step === 'finish') result = await removeOldRoots(store);
+  else throw new SentryConfigError([`rotate-root needs a step: add, reissue or finish (got "${step ?? ''}")`]);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/** Runs the command line. */
+export async function main(argv: readonly string[]): Promise<void> {
+  const config = parseSentryConfig(argv, process.env);
+  if (config.positionals[0] === 'rotate-root') await rotate(config);
+  else if (config.positionals.length === 0) await serve(config);
+  else throw new SentryConfigError([`unknown command "${config.positionals[0] ?? ''}"`]);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,40 @@
+/**
+ * Diagnostics channels of the workload identity. Metrics (e.g. a certificate-expiry gauge) and logs
+ * subscribe; this module never imports prom-client.
+ */
+import diagnosticsChannel from 'node:diagnostics_channel';
+
+/** Channels published by sidecar/security. */
+export const securityChannels = {
+  /** A new workload certificate is in use: {@link CertificateIssuedEvent}. */
+  certificateIssued: diagnosticsChannel.channel('outrigger:security:certificate'),
+  /** A certificate request failed and will be retried: {@link CertificateRequestFailedEvent}. */
+  certificateRequestFailed: diagnosticsChannel.channel('outrigger:security:certificate-failed'),
+  /** The trust bundle changed: {@link TrustBundleChangedEvent}. */
+  trustBundleChanged: diagnosticsChannel.channel('outrigger:security:trust-bundle'),
+} as const;
+
+/** Payload of `certificateIssued`; `expiryTimestampSeconds` feeds the expiry metric. */
+export interface CertificateIssuedEvent {
+  readonly spiffeId: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly expiryTimestampSeconds: number;
+  /** When the next renewal is planned. */
+  readonly renewAt: Date;
+}
+
+/** Payload of `certificateRequestFailed`. */
+export interface CertificateRequestFailedEvent {
+  readonly error: string;
+  readonly failures: number;
+  readonly retryInMs: number;
+  /** Expiry of the certificate still being served, if any. */
+  readonly currentNotAfter: Date | null;
+}
+
+/** Payload of `trustBundleChanged`. */
+export interface TrustBundleChangedEvent {
+  readonly roots: number;
+  readonly source: 'initial' | 'file' | 'sentry' | 'callback';
+}
