@@ -1,0 +1,130 @@
+import { request as httpRequest } from 'node:http';
+import { createConnection } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../components/component.js';
+import type { AppHealthOptions } from '../runtime/options.js';
+
+/** Resolves true when a TCP connection to address:port succeeds within `timeoutMs`. */
+export async function canDial(address: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return await new Promise<boolean>((resolve) => {
+    const socket = createConnection({ host: address, port });
+    socket.setTimeout(timeoutMs);
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+    socket.once('timeout', () => done(false));
+  });
+}
+
+/**
+ * Blocks until the app accepts TCP connections, dialling every 100 ms like daprd's
+ * `blockUntilAppIsReady`. Returns false when `signal` aborts first.
+ */
+export async function waitForApp(address: string, port: number, protocol: string, logger: Logger, signal: AbortSignal): Promise<boolean> {
+  logger.info(`application protocol: ${protocol}. waiting on port ${port}.  This will block until the app is listening on that port.`);
+  while (!signal.aborted) {
+    if (await canDial(address, port)) {
+      logger.info(`application discovered on port ${port}`);
+      return true;
+    }
+    try {
+      await sleep(100, undefined, { signal });
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+/**
+ * Periodic app health probes (`--enable-app-health-check`): GET the health path; a 2xx within the
+ * timeout is a success. The app turns unhealthy after `threshold` consecutive failures and healthy
+ * again on the first success (daprd's pkg/apphealth).
+ */
+export class AppHealthProber {
+  readonly #options: AppHealthOptions;
+  readonly #address: string;
+  readonly #port: number;
+  readonly #logger: Logger;
+  readonly #appApiToken: string | undefined;
+  #healthy: boolean | undefined;
+  #failures = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #onChange: ((healthy: boolean) => void) | undefined;
+
+  constructor(options: AppHealthOptions, address: string, port: number, logger: Logger, appApiToken?: string) {
+    this.#options = options;
+    this.#address = address;
+    this.#port = port;
+    this.#logger = logger;
+    this.#appApiToken = appApiToken;
+  }
+
+  /** True once a probe succeeded and fewer than `threshold` failures followed. */
+  get healthy(): boolean {
+    return this.#healthy === true;
+  }
+
+  /** Starts probing now and then every interval. */
+  start(onChange?: (healthy: boolean) => void): void {
+    this.#onChange = onChange;
+    const tick = (): void => {
+      void this.#probe().finally(() => {
+        if (this.#timer !== undefined) this.#timer = setTimeout(tick, this.#options.probeIntervalMs).unref();
+      });
+    };
+    this.#timer = setTimeout(tick, 0).unref();
+  }
+
+  /** Stops probing. */
+  stop(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #probe(): Promise<void> {
+    const ok = await this.#once();
+    if (ok) {
+      this.#failures = 0;
+      this.#set(true);
+      return;
+    }
+    this.#failures++;
+    if (this.#failures >= this.#options.threshold || this.#healthy === undefined) {
+      if (this.#failures >= this.#options.threshold) this.#set(false);
+    }
+  }
+
+  #set(healthy: boolean): void {
+    if (this.#healthy === healthy) return;
+    this.#healthy = healthy;
+    if (healthy) this.#logger.info('Application is healthy');
+    else this.#logger.warn(`Application is unhealthy: ${this.#failures} consecutive failed health probes`);
+    this.#onChange?.(healthy);
+  }
+
+  async #once(): Promise<boolean> {
+    return await new Promise<boolean>((resolve) => {
+      const req = httpRequest(
+        {
+          host: this.#address,
+          port: this.#port,
+          method: 'GET',
+          path: this.#options.path,
+          timeout: this.#options.probeTimeoutMs,
+          headers: this.#appApiToken === undefined ? {} : { 'dapr-api-token': this.#appApiToken },
+        },
+        (res) => {
+          res.resume();
+          resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300);
+        },
+      );
+      req.once('timeout', () => req.destroy(new Error('timeout')));
+      req.once('error', () => resolve(false));
+      req.end();
+    });
+  }
+}

@@ -1,0 +1,102 @@
+import { Agent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
+import { channels } from '../observability/events.js';
+import type { AppChannel, AppRequest, AppResponse } from './app-channel.js';
+import { Semaphore } from './semaphore.js';
+
+/** Options for `HttpAppChannel`. */
+export interface HttpChannelOptions {
+  readonly address: string;
+  readonly port: number;
+  /** `--app-max-concurrency`; <= 0 unlimited. Extra calls queue, they are not rejected. */
+  readonly maxConcurrency: number;
+  /** `APP_API_TOKEN`, sent as `dapr-api-token` when set. */
+  readonly appApiToken?: string;
+}
+
+/**
+ * HTTP channel to the app (daprd's pkg/channel/http). Keep-alive connections, a concurrency
+ * limit held until the response body has been read, and `appCall` events for metrics.
+ */
+export class HttpAppChannel implements AppChannel {
+  readonly #options: HttpChannelOptions;
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+  readonly #limit: Semaphore;
+
+  constructor(options: HttpChannelOptions) {
+    this.#options = options;
+    this.#limit = new Semaphore(options.maxConcurrency);
+  }
+
+  /** Calls currently holding a concurrency slot. */
+  get activeCalls(): number {
+    return this.#limit.active;
+  }
+
+  /** Calls waiting for a slot. */
+  get queuedCalls(): number {
+    return this.#limit.queued;
+  }
+
+  async invoke(req: AppRequest): Promise<AppResponse> {
+    const release = await this.#limit.acquire();
+    const started = performance.now();
+    const path = req.query === undefined || req.query === '' ? req.path : `${req.path}?${req.query}`;
+    const headers: OutgoingHttpHeaders = {};
+    for (const [k, v] of Object.entries(req.headers ?? {})) headers[k] = typeof v === 'string' ? v : [...v];
+    if (this.#options.appApiToken !== undefined) headers['dapr-api-token'] = this.#options.appApiToken;
+    const body = req.body;
+    if (body !== undefined && !(body instanceof Readable)) headers['content-length'] = String(body.byteLength);
+    let res: IncomingMessage;
+    try {
+      res = await new Promise<IncomingMessage>((resolve, reject) => {
+        const out = httpRequest(
+          {
+            host: this.#options.address,
+            port: this.#options.port,
+            method: req.method,
+            path,
+            headers,
+            agent: this.#agent,
+            ...(req.signal === undefined ? {} : { signal: req.signal }),
+          },
+          resolve,
+        );
+        out.once('error', reject);
+        if (body === undefined) out.end();
+        else if (body instanceof Readable) {
+          body.once('error', (err) => out.destroy(err));
+          body.pipe(out);
+        } else out.end(body);
+      });
+    } catch (err) {
+      release();
+      this.#emit(req, 0, started);
+      throw err;
+    }
+    const done = (): void => {
+      release();
+      this.#emit(req, res.statusCode ?? 0, started);
+    };
+    let finished = false;
+    const once = (): void => {
+      if (finished) return;
+      finished = true;
+      done();
+    };
+    res.once('end', once);
+    res.once('close', once);
+    res.once('error', once);
+    return { status: res.statusCode ?? 0, headers: res.headers, body: res };
+  }
+
+  #emit(req: AppRequest, status: number, started: number): void {
+    if (channels.appCall.hasSubscribers) {
+      channels.appCall.publish({ method: req.method, path: req.path, status, durationMs: performance.now() - started });
+    }
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}

@@ -1,0 +1,318 @@
+import type { ComponentInfo, KeyPrefixStrategy, LoadedSecretStore, LoadedStateStore } from '../api/universal/context.js';
+import { channels, type ComponentLoadedEvent } from '../observability/events.js';
+import type { SecretStore } from '../secrets/secret-store.js';
+import type { ComponentResource } from '../spec/component.js';
+import { type ResourceProblem, ResourceError } from '../spec/problems.js';
+import type { StateStore } from '../state/state-store.js';
+import type { Component, ComponentRegistration, Logger } from './component.js';
+import { MetadataValidationError, validateMetadata } from './metadata-schema.js';
+import type { ComponentRegistry } from './registry.js';
+
+/**
+ * Loads Component resources: scope filter, registry lookup, secret references, metadata
+ * validation, then `init` with `spec.initTimeout`. Secret stores load first because other
+ * components resolve `secretKeyRef`s through them (daprd's processor order). Every problem found
+ * before `init` is reported at once, naming file, component, field and rule.
+ */
+
+/** One component that loaded. */
+export interface LoadedComponent {
+  readonly name: string;
+  readonly type: string;
+  readonly version: string;
+  readonly kind: ComponentRegistration['kind'];
+  readonly component: Component;
+  readonly capabilities: readonly string[];
+}
+
+/** What the loader hands back: typed maps for the API, plus lifecycle. */
+export interface LoadedComponents {
+  readonly stateStores: Map<string, LoadedStateStore>;
+  readonly secretStores: Map<string, LoadedSecretStore>;
+  /** In load order. */
+  readonly all: readonly LoadedComponent[];
+  /** Component infos for `/v1.0/metadata`. */
+  infos(): ComponentInfo[];
+  /** Closes every component in reverse load order; errors are logged, not thrown. */
+  closeAll(): Promise<void>;
+}
+
+/** Options for `loadComponents`. */
+export interface LoaderOptions {
+  readonly registry: ComponentRegistry;
+  readonly appId: string;
+  readonly namespace: string;
+  readonly logger: Logger;
+  readonly dataDir: string;
+  /** Environment for `envRef` metadata. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Metadata keys the runtime interprets itself (state stores); stripped before schema validation. */
+const RUNTIME_STATE_KEYS = ['keyprefix', 'actorstatestore'];
+
+interface Planned {
+  readonly resource: ComponentResource;
+  readonly registration: ComponentRegistration;
+  readonly version: string;
+  readonly keyPrefix: KeyPrefixStrategy;
+  readonly actorStateStore: boolean;
+}
+
+function problem(c: ComponentResource, field: string, rule: string): ResourceProblem {
+  return { file: c.source, resource: `Component/${c.name}`, field, rule };
+}
+
+/** Reads `keyPrefix` (appid default | name | namespace | none | anything else = custom). */
+export function parseKeyPrefix(raw: string | undefined): KeyPrefixStrategy | string {
+  if (raw === undefined || raw === '') return { kind: 'appid' };
+  switch (raw.toLowerCase()) {
+    case 'appid':
+      return { kind: 'appid' };
+    case 'name':
+      return { kind: 'name' };
+    case 'namespace':
+      return { kind: 'namespace' };
+    case 'none':
+      return { kind: 'none' };
+  }
+  // daprd rejects separators inside a custom prefix: the key layout is `<prefix>||<key>`.
+  if (raw.includes('||')) return 'a custom key prefix cannot contain "||"';
+  return { kind: 'custom', prefix: raw };
+}
+
+function literal(c: ComponentResource, key: string): string | undefined {
+  return c.metadata.find((m) => m.name.toLowerCase() === key)?.value;
+}
+
+function plan(components: readonly ComponentResource[], opts: LoaderOptions, problems: ResourceProblem[]): Planned[] {
+  const planned: Planned[] = [];
+  const names = new Map<string, ComponentResource>();
+  const secretStoreNames = new Set(
+    components.filter((c) => opts.registry.kindOf(c.type) === 'secretstores' || c.type.startsWith('secretstores.')).map((c) => c.name),
+  );
+  for (const c of components) {
+    const first = names.get(c.name);
+    if (first !== undefined) {
+      problems.push(problem(c, 'metadata.name', `duplicate component name "${c.name}" (first defined in ${first.source})`));
+      continue;
+    }
+    names.set(c.name, c);
+    const found = opts.registry.lookup(c.type, c.version);
+    if (!found.ok) {
+      problems.push(problem(c, found.field, found.rule));
+      continue;
+    }
+    const usesSecrets = c.metadata.some((m) => m.secretKeyRef !== undefined);
+    if (usesSecrets) {
+      if (c.secretStore === undefined) {
+        problems.push(problem(c, 'auth.secretStore', 'is required when spec.metadata uses secretKeyRef'));
+      } else if (!secretStoreNames.has(c.secretStore)) {
+        problems.push(problem(c, 'auth.secretStore', `secret store "${c.secretStore}" is not defined (or not scoped to this app)`));
+      } else if (c.secretStore === c.name) {
+        problems.push(problem(c, 'auth.secretStore', 'a secret store cannot resolve its own secrets'));
+      }
+    }
+    for (const m of c.metadata) {
+      if (m.envRef !== undefined && opts.env[m.envRef] === undefined) {
+        problems.push(problem(c, m.name, `envRef "${m.envRef}" names an environment variable that is not set`));
+      }
+    }
+    let keyPrefix: KeyPrefixStrategy = { kind: 'appid' };
+    let actorStateStore = false;
+    if (found.registration.kind === 'state') {
+      const kp = parseKeyPrefix(literal(c, 'keyprefix'));
+      if (typeof kp === 'string') problems.push(problem(c, 'keyPrefix', kp));
+      else keyPrefix = kp;
+      const actor = (literal(c, 'actorstatestore') ?? '').trim().toLowerCase();
+      if (actor !== '' && actor !== 'true' && actor !== 'false') problems.push(problem(c, 'actorStateStore', `must be a boolean, got "${actor}"`));
+      actorStateStore = actor === 'true';
+    }
+    planned.push({ resource: c, registration: found.registration, version: found.version, keyPrefix, actorStateStore });
+  }
+  return planned;
+}
+
+async function resolveRaw(
+  p: Planned,
+  opts: LoaderOptions,
+  secretStores: ReadonlyMap<string, LoadedSecretStore>,
+  problems: ResourceProblem[],
+): Promise<Record<string, string>> {
+  const c = p.resource;
+  const raw: Record<string, string> = {};
+  for (const m of c.metadata) {
+    if (p.registration.kind === 'state' && RUNTIME_STATE_KEYS.includes(m.name.toLowerCase())) continue;
+    if (m.secretKeyRef !== undefined) {
+      const store = c.secretStore === undefined ? undefined : secretStores.get(c.secretStore);
+      if (store === undefined) {
+        problems.push(problem(c, m.name, `secret store "${c.secretStore ?? ''}" did not load, so secretKeyRef cannot be resolved`));
+        continue;
+      }
+      try {
+        const secret = await store.store.getSecret(m.secretKeyRef.name, {});
+        const value = secret?.[m.secretKeyRef.key];
+        if (value === undefined) {
+          problems.push(problem(c, m.name, `secret "${m.secretKeyRef.name}" key "${m.secretKeyRef.key}" not found in secret store "${store.name}"`));
+        } else raw[m.name] = value;
+      } catch (err) {
+        problems.push(problem(c, m.name, `reading secret "${m.secretKeyRef.name}" from "${store.name}" failed: ${(err as Error).message}`));
+      }
+    } else if (m.envRef !== undefined) raw[m.name] = opts.env[m.envRef] ?? '';
+    else raw[m.name] = m.value ?? '';
+  }
+  return raw;
+}
+
+async function initWithTimeout(component: Component, init: Parameters<Component['init']>[0], timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`init timed out after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([component.init(init), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function emitLoaded(event: ComponentLoadedEvent): void {
+  if (channels.componentLoaded.hasSubscribers) channels.componentLoaded.publish(event);
+}
+
+function capabilitiesOf(component: Component, p: Planned): string[] {
+  const features = (component as { features?: ReadonlySet<string> }).features;
+  const caps = features === undefined ? [] : [...features];
+  if (p.actorStateStore && !caps.includes('ACTOR')) caps.push('ACTOR');
+  return caps;
+}
+
+/** Filters components by `scopes` (empty = every app), like daprd. */
+export function inScope(c: { readonly scopes: readonly string[] }, appId: string): boolean {
+  return c.scopes.length === 0 || c.scopes.includes(appId);
+}
+
+/**
+ * Loads and initialises components. Throws `ResourceError` listing every problem when a type is
+ * unknown, metadata is invalid or a required component fails to init (unless `ignoreErrors`).
+ * Components that did load before a failure are closed again.
+ */
+export async function loadComponents(resources: readonly ComponentResource[], opts: LoaderOptions): Promise<LoadedComponents> {
+  const log = opts.logger;
+  const scoped = resources.filter((c) => {
+    const ok = inScope(c, opts.appId);
+    if (!ok) log.debug(`Component ${c.name} is not scoped to app ${opts.appId}; skipping`);
+    return ok;
+  });
+  const problems: ResourceProblem[] = [];
+  const planned = plan(scoped, opts, problems);
+  if (problems.length > 0) throw new ResourceError(problems);
+
+  const loaded = new LoadedSet(log);
+  // Secret stores first, then everything else, each group in file order.
+  const ordered = [...planned.filter((p) => p.registration.kind === 'secretstores'), ...planned.filter((p) => p.registration.kind !== 'secretstores')];
+  try {
+    for (const group of [ordered.filter((p) => p.registration.kind === 'secretstores'), ordered.filter((p) => p.registration.kind !== 'secretstores')]) {
+      // Validate the whole group before initialising any of it, so all problems show at once.
+      const ready: { p: Planned; metadata: ReturnType<typeof validateMetadata> }[] = [];
+      for (const p of group) {
+        const raw = await resolveRaw(p, opts, loaded.secretStores, problems);
+        try {
+          ready.push({ p, metadata: validateMetadata(p.registration.schema, raw) });
+        } catch (err) {
+          if (!(err instanceof MetadataValidationError)) throw err;
+          for (const mp of err.problems) problems.push(problem(p.resource, mp.field, mp.rule));
+        }
+      }
+      if (problems.length > 0) throw new ResourceError(problems);
+      for (const { p, metadata } of ready) await initOne(p, metadata, opts, loaded, problems);
+      if (problems.length > 0) throw new ResourceError(problems);
+    }
+  } catch (err) {
+    await loaded.closeAll();
+    throw err;
+  }
+  return loaded;
+}
+
+async function initOne(
+  p: Planned,
+  metadata: ReturnType<typeof validateMetadata>,
+  opts: LoaderOptions,
+  loaded: LoadedSet,
+  problems: ResourceProblem[],
+): Promise<void> {
+  const c = p.resource;
+  const log = opts.logger;
+  const component = p.registration.create();
+  try {
+    await initWithTimeout(
+      component,
+      {
+        name: c.name,
+        type: c.type,
+        version: p.version,
+        metadata,
+        appId: opts.appId,
+        namespace: opts.namespace,
+        logger: log.child({ scope: 'dapr.contrib', component: `${c.name} (${c.type}/${p.version})` }),
+        dataDir: opts.dataDir,
+      },
+      c.initTimeoutMs,
+    );
+  } catch (err) {
+    emitLoaded({ name: c.name, type: c.type, success: false });
+    void component.close().catch(() => undefined);
+    const message = err instanceof Error ? err.message : String(err);
+    if (c.ignoreErrors) {
+      log.warn(`Error processing component, error ignored: ${c.name} (${c.type}/${p.version}): ${message}`);
+      return;
+    }
+    log.error(`Failed to init component ${c.name} (${c.type}/${p.version}): ${message}`);
+    problems.push(problem(c, '(init)', `init failed: ${message}`));
+    return;
+  }
+  loaded.add(p, component);
+  emitLoaded({ name: c.name, type: c.type, success: true });
+  log.info(`Component loaded: ${c.name} (${c.type}/${p.version})`);
+}
+
+class LoadedSet implements LoadedComponents {
+  readonly stateStores = new Map<string, LoadedStateStore>();
+  readonly secretStores = new Map<string, LoadedSecretStore>();
+  readonly all: LoadedComponent[] = [];
+  readonly #log: Logger;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  add(p: Planned, component: Component): void {
+    const c = p.resource;
+    const base = { name: c.name, type: c.type, version: p.version };
+    if (p.registration.kind === 'state') {
+      this.stateStores.set(c.name, { ...base, store: component as StateStore, keyPrefix: p.keyPrefix, actorStateStore: p.actorStateStore });
+    } else if (p.registration.kind === 'secretstores') {
+      this.secretStores.set(c.name, { ...base, store: component as SecretStore });
+    }
+    this.all.push({ ...base, kind: p.registration.kind, component, capabilities: capabilitiesOf(component, p) });
+  }
+
+  infos(): ComponentInfo[] {
+    return this.all.map((c) => ({ name: c.name, type: c.type, version: c.version, capabilities: c.capabilities }));
+  }
+
+  async closeAll(): Promise<void> {
+    for (const c of [...this.all].reverse()) {
+      try {
+        await c.component.close();
+        this.#log.debug(`Component closed: ${c.name} (${c.type})`);
+      } catch (err) {
+        this.#log.warn(`Error closing component ${c.name} (${c.type}): ${(err as Error).message}`);
+      }
+    }
+    this.all.length = 0;
+    this.stateStores.clear();
+    this.secretStores.clear();
+  }
+}

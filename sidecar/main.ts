@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+import { createRegistry } from './components/registry.js';
+import { createLogger } from './observability/logger.js';
+import { parseFlags } from './runtime/flags.js';
+import { Runtime } from './runtime/runtime.js';
+import { RUNTIME_VERSION } from './runtime/version.js';
+
+/**
+ * `outriggerd`: flags → frozen options → runtime. Exit codes: 0 after a graceful shutdown (SIGTERM,
+ * SIGINT, `POST /v1.0/shutdown`), 1 for bad flags or a failed start.
+ */
+async function main(): Promise<number> {
+  const parsed = parseFlags(process.argv.slice(2), process.env);
+  switch (parsed.kind) {
+    case 'help':
+      process.stdout.write(`${parsed.text}\n`);
+      return 0;
+    case 'version':
+      process.stdout.write(`${RUNTIME_VERSION}\n`);
+      return 0;
+    case 'errors':
+      for (const e of parsed.errors) process.stderr.write(`outriggerd: ${e}\n`);
+      process.stderr.write('Run outriggerd --help for the list of flags.\n');
+      return 1;
+  }
+  const options = parsed.options;
+  const logger = createLogger({ level: options.logLevel, json: options.logAsJson, appId: options.appId });
+  // Never crash on a bad request: log what escaped and keep serving.
+  process.on('uncaughtException', (err) => logger.error(`uncaught exception: ${err.stack ?? err.message}`));
+  process.on('unhandledRejection', (reason) => logger.error(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
+
+  const runtime = new Runtime(options, { logger, registry: createRegistry(), env: process.env });
+  let exiting = false;
+  const stop = (reason: string): void => {
+    if (exiting) return;
+    exiting = true;
+    runtime.shutdown(reason).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error(`error during shutdown: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  runtime.onShutdownRequest(stop);
+  process.once('SIGTERM', () => stop('received SIGTERM'));
+  process.once('SIGINT', () => stop('received SIGINT'));
+  try {
+    await runtime.start();
+  } catch (err) {
+    // A signal during start: the stop handler finishes the shutdown and exits.
+    if (exiting) return -1;
+    logger.error(`Fatal error from runtime: ${(err as Error).message}`);
+    return 1;
+  }
+  return -1;
+}
+
+const code = await main();
+if (code >= 0) process.exit(code);

@@ -1,0 +1,368 @@
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import { LOG_LEVELS, type LogLevel } from '../observability/logger.js';
+import { APP_PROTOCOLS, type AppProtocol, type FlagParseResult, type Options, type RuntimeMode } from './options.js';
+import { parseByteQuantity } from './quantity.js';
+
+/**
+ * `outriggerd` flags: daprd's names and defaults (dapr/dapr cmd/daprd/options/options.go, plus the
+ * logger and metrics flags from dapr/kit). daprd parses with Go-style flags, so `-app-id x`,
+ * `--app-id x`, `--app-id=x` all work, and booleans take `--flag`, `--flag=false`.
+ * Every problem is reported at once; the result is frozen.
+ */
+
+type FlagType = 'string' | 'int' | 'bool' | 'list';
+
+interface FlagSpec {
+  readonly name: string;
+  readonly type: FlagType;
+  readonly help: string;
+  /** Shown in help; the parser applies defaults in `buildOptions`. */
+  readonly default?: string;
+  /** False: recognised daprd flag that Outrigger accepts but does not implement yet. */
+  readonly implemented: boolean;
+  /** For `list`: also split each value on commas (pflag StringSlice behaviour). */
+  readonly csv?: boolean;
+}
+
+const f = (name: string, type: FlagType, help: string, def?: string, extra: Partial<FlagSpec> = {}): FlagSpec => ({
+  name,
+  type,
+  help,
+  implemented: true,
+  ...(def === undefined ? {} : { default: def }),
+  ...extra,
+});
+const todo = (name: string, type: FlagType, help: string): FlagSpec => ({ name, type, help, implemented: false });
+
+/** The flag table: every daprd flag Outrigger recognises. */
+export const FLAGS: readonly FlagSpec[] = [
+  f('app-id', 'string', 'A unique ID for the app. Used for service discovery and state'),
+  f('app-port', 'int', 'The port the application is listening on'),
+  f('app-protocol', 'string', 'Protocol for the application: grpc, grpcs, http, https, h2c', 'http'),
+  f('app-channel-address', 'string', 'The network address the application listens on', '127.0.0.1'),
+  f('dapr-http-port', 'int', 'HTTP port for the Dapr API to listen on', '3500'),
+  f('dapr-grpc-port', 'int', 'gRPC port for the Dapr API to listen on', '50001'),
+  f('dapr-internal-grpc-port', 'int', 'gRPC port for the internal API (default: stable port in 47300-49347 from the app id)'),
+  f('dapr-public-port', 'int', 'Public port for health and metadata'),
+  f('dapr-public-listen-address', 'string', 'Listen address for the public port'),
+  f('dapr-listen-addresses', 'string', 'One or more addresses for the Dapr API to listen on, CSV limited'),
+  f('metrics-port', 'int', 'The port for the metrics server', '9090'),
+  f('metrics-listen-address', 'string', 'The address for the metrics server to listen on'),
+  f('enable-metrics', 'bool', 'Enable Prometheus metrics', 'true'),
+  f('resources-path', 'list', 'Path for a resources directory; can be passed multiple times', undefined, { csv: true }),
+  f('components-path', 'list', 'Alias for --resources-path [deprecated]'),
+  f('config', 'list', 'Path to a Configuration file', undefined, { csv: true }),
+  f('mode', 'string', 'Runtime mode: standalone or kubernetes', 'standalone'),
+  f('log-level', 'string', 'Log level: debug, info, warn, error, fatal', 'info'),
+  f('log-as-json', 'bool', 'Print logs as JSON lines', 'false'),
+  f('enable-api-logging', 'bool', 'Log every API call', 'false'),
+  f('app-max-concurrency', 'int', 'Max concurrent calls to the app; -1 for no limit', '-1'),
+  f('max-body-size', 'string', 'Max request body size, as a quantity (4Mi, 16M, ...)', '4Mi'),
+  f('dapr-http-max-request-size', 'int', 'Max request body size in MB [deprecated: use --max-body-size]', '4'),
+  f('dapr-graceful-shutdown-seconds', 'int', 'Graceful shutdown time in seconds', '5'),
+  f('enable-app-health-check', 'bool', 'Enable health checks for the application', 'false'),
+  f('app-health-check-path', 'string', 'Path used for app health checks (HTTP only)', '/healthz'),
+  f('app-health-probe-interval', 'int', 'Interval to probe the health of the app, in seconds', '5'),
+  f('app-health-probe-timeout', 'int', 'Timeout for app health probes, in milliseconds', '500'),
+  f('app-health-threshold', 'int', 'Consecutive failures for the app to be considered unhealthy', '3'),
+  f('enable-mtls', 'bool', 'Enable automatic mTLS between sidecars', 'false'),
+  f('sentry-address', 'string', 'Address of the Sentry CA service'),
+  f('control-plane-address', 'string', 'Address of the control plane (operator)'),
+  f('control-plane-namespace', 'string', 'Namespace of the control plane', 'default'),
+  f('control-plane-trust-domain', 'string', 'Trust domain of the control plane', 'localhost'),
+  f('placement-host-address', 'string', 'Addresses of the actor placement servers'),
+  f('scheduler-host-address', 'list', 'Addresses of the scheduler service, comma separated', undefined, { csv: true }),
+  f('namespace', 'string', 'Namespace of this app (default: $NAMESPACE or "default")'),
+  f('version', 'bool', 'Print the runtime version'),
+  f('help', 'bool', 'Print this help'),
+  todo('profile-port', 'int', 'The port for the profile server'),
+  todo('enable-profiling', 'bool', 'Enable profiling'),
+  todo('build-info', 'bool', 'Print the build info'),
+  todo('wait', 'bool', 'Wait for Dapr outbound ready'),
+  todo('app-ssl', 'bool', 'Use https to the app [deprecated]'),
+  todo('read-buffer-size', 'string', 'Max size of the read buffer'),
+  todo('dapr-http-read-buffer-size', 'int', 'Max size of the read buffer in KB [deprecated]'),
+  todo('unix-domain-socket', 'string', 'Directory for Unix domain sockets'),
+  todo('dapr-block-shutdown-duration', 'string', 'Block graceful shutdown for this duration'),
+  todo('disable-builtin-k8s-secret-store', 'bool', 'Disable the built-in Kubernetes secret store'),
+  todo('allowed-origins', 'string', 'Allowed HTTP origins'),
+  todo('sentry-request-jwt-audiences', 'list', 'JWT audiences for certificate signing requests'),
+  todo('scheduler-job-streams', 'int', 'Number of job streams to the scheduler'),
+  todo('actors-service', 'string', 'Type and address of the actors service'),
+  todo('reminders-service', 'string', 'Type and address of the reminders service'),
+  todo('dapr-internal-grpc-listen-address', 'string', 'Listen address of the internal gRPC API'),
+  todo('app-health-port', 'int', 'Port for app health checks [removed in daprd]'),
+  todo('trust-anchors-file', 'string', 'File with the trust anchors'),
+  todo('disable-init-endpoints', 'list', 'App endpoints not to call at start (config, subscribe)'),
+  todo('kubeconfig', 'string', 'Path to a kubeconfig'),
+];
+
+const BY_NAME = new Map(FLAGS.map((spec) => [spec.name, spec]));
+const GO_BOOL_TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
+const GO_BOOL_FALSE = new Set(['0', 'f', 'F', 'false', 'FALSE', 'False']);
+
+/** Machine facts the default internal gRPC port depends on (injectable for tests). */
+export interface MachineFacts {
+  readonly cwd: string;
+  readonly uid: number;
+  readonly hostname: string;
+}
+
+/** daprd's "stable random" port: start + 11 bits of sha256(appId|cwd|uid|hostname), i.e. start..start+2047. */
+export function stablePort(start: number, appId: string, machine: MachineFacts): number {
+  const digest = createHash('sha256').update([appId, machine.cwd, String(machine.uid), machine.hostname].join('|')).digest();
+  return start + (digest[0] ?? 0) + (((digest[1] ?? 0) >> 5) << 8);
+}
+
+/** Where daprd starts the stable internal gRPC port range. */
+export const INTERNAL_GRPC_PORT_START = 47300;
+
+function currentMachine(): MachineFacts {
+  return { cwd: process.cwd(), uid: typeof process.getuid === 'function' ? process.getuid() : 0, hostname: hostname() };
+}
+
+/** Raw values collected from argv: last one wins for scalars, lists accumulate. */
+type RawValues = Map<string, string[]>;
+
+function collect(argv: readonly string[], errors: string[]): RawValues {
+  const raw: RawValues = new Map();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--') {
+      if (i + 1 < argv.length) errors.push(`unexpected arguments after "--": ${argv.slice(i + 1).join(' ')}`);
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      errors.push(`unexpected argument "${arg}" (flags start with - or --)`);
+      continue;
+    }
+    const body = arg.startsWith('--') ? arg.slice(2) : arg.slice(1);
+    const eq = body.indexOf('=');
+    const name = eq === -1 ? body : body.slice(0, eq);
+    const spec = BY_NAME.get(name === 'h' ? 'help' : name);
+    if (spec === undefined) {
+      errors.push(`unknown flag: ${arg.startsWith('--') ? '--' : '-'}${name}`);
+      continue;
+    }
+    let value: string;
+    if (eq !== -1) value = body.slice(eq + 1);
+    else if (spec.type === 'bool') {
+      // Go's flag package needs `--flag=false`; we also take a following literal true/false.
+      const next = argv[i + 1];
+      if (next !== undefined && (GO_BOOL_TRUE.has(next) || GO_BOOL_FALSE.has(next))) {
+        value = next;
+        i++;
+      } else value = 'true';
+    } else {
+      const next = argv[i + 1];
+      if (next === undefined) {
+        errors.push(`flag needs an argument: --${spec.name}`);
+        continue;
+      }
+      value = next;
+      i++;
+    }
+    const list = raw.get(spec.name) ?? [];
+    list.push(value);
+    raw.set(spec.name, list);
+  }
+  return raw;
+}
+
+/** Typed accessors over the raw values, recording every bad value. */
+class Reader {
+  constructor(
+    private readonly raw: RawValues,
+    private readonly errors: string[],
+  ) {}
+
+  has(name: string): boolean {
+    return this.raw.has(name);
+  }
+  last(name: string): string | undefined {
+    const values = this.raw.get(name);
+    return values === undefined ? undefined : values[values.length - 1];
+  }
+  string(name: string, def: string): string {
+    return this.last(name) ?? def;
+  }
+  optString(name: string): string | undefined {
+    const v = this.last(name);
+    return v === undefined || v === '' ? undefined : v;
+  }
+  list(name: string): string[] {
+    const spec = BY_NAME.get(name);
+    const values = this.raw.get(name) ?? [];
+    const out = spec?.csv === true ? values.flatMap((v) => v.split(',')) : values;
+    return out.map((v) => v.trim()).filter((v) => v !== '');
+  }
+  bool(name: string, def: boolean): boolean {
+    const v = this.last(name);
+    if (v === undefined) return def;
+    if (GO_BOOL_TRUE.has(v)) return true;
+    if (GO_BOOL_FALSE.has(v)) return false;
+    this.errors.push(`invalid value "${v}" for flag --${name}: must be true or false`);
+    return def;
+  }
+  int(name: string, def: number, min?: number, max?: number): number {
+    const v = this.last(name);
+    if (v === undefined) return def;
+    return this.#checkInt(name, v, min, max) ?? def;
+  }
+  optInt(name: string, min?: number, max?: number): number | undefined {
+    const v = this.last(name);
+    if (v === undefined || v === '') return undefined;
+    return this.#checkInt(name, v, min, max);
+  }
+  #checkInt(name: string, v: string, min?: number, max?: number): number | undefined {
+    const n = /^[+-]?\d+$/.test(v.trim()) ? Number(v.trim()) : Number.NaN;
+    if (!Number.isSafeInteger(n)) {
+      this.errors.push(`invalid value "${v}" for flag --${name}: must be an integer`);
+      return undefined;
+    }
+    if ((min !== undefined && n < min) || (max !== undefined && n > max)) {
+      const range = max === undefined ? `>= ${min}` : `between ${min} and ${max}`;
+      this.errors.push(`invalid value "${v}" for flag --${name}: must be ${range}`);
+      return undefined;
+    }
+    return n;
+  }
+  oneOf<T extends string>(name: string, values: readonly T[], def: T): T {
+    const v = this.last(name);
+    if (v === undefined) return def;
+    if ((values as readonly string[]).includes(v)) return v as T;
+    this.errors.push(`invalid value "${v}" for flag --${name}: must be one of ${values.join(', ')}`);
+    return def;
+  }
+}
+
+const PORT_MAX = 65535;
+
+function maxBodyBytes(r: Reader, errors: string[]): number {
+  // --max-body-size wins over the legacy --dapr-http-max-request-size (MB), like daprd.
+  if (r.has('max-body-size')) {
+    const text = r.string('max-body-size', '4Mi');
+    const bytes = parseByteQuantity(text);
+    if (bytes === undefined) {
+      errors.push(`invalid value "${text}" for flag --max-body-size: must be a size like 4Mi, 512Ki, 16M or a number of bytes`);
+      return 4 << 20;
+    }
+    return bytes;
+  }
+  if (r.has('dapr-http-max-request-size')) return r.int('dapr-http-max-request-size', 4, 0) * 2 ** 20;
+  return 4 << 20;
+}
+
+function logLevel(r: Reader): LogLevel {
+  const level = r.oneOf('log-level', [...LOG_LEVELS, 'fatal'] as const, 'info');
+  return level === 'fatal' ? 'error' : level;
+}
+
+function buildOptions(r: Reader, env: Readonly<Record<string, string | undefined>>, machine: MachineFacts, errors: string[]): Options {
+  const appId = r.string('app-id', '').trim();
+  if (appId === '') errors.push('--app-id is required');
+  else if (appId.includes('.')) errors.push(`invalid value "${appId}" for flag --app-id: app ids cannot contain dots`);
+  const appPort = r.optInt('app-port', 1, PORT_MAX);
+  const publicPort = r.optInt('dapr-public-port', 1, PORT_MAX);
+  const internal = r.optInt('dapr-internal-grpc-port', 1, PORT_MAX);
+  const apiToken = env.DAPR_API_TOKEN;
+  const appApiToken = env.APP_API_TOKEN;
+  const namespace = r.optString('namespace') ?? (env.NAMESPACE === undefined || env.NAMESPACE === '' ? 'default' : env.NAMESPACE);
+  const publicListen = r.optString('dapr-public-listen-address');
+  const metricsListen = r.optString('metrics-listen-address');
+  const sentry = r.optString('sentry-address');
+  const controlPlane = r.optString('control-plane-address');
+  const placement = r.optString('placement-host-address');
+  const enableApiLogging = r.has('enable-api-logging') ? r.bool('enable-api-logging', false) : undefined;
+  const schedulerFromEnv = env.DAPR_SCHEDULER_HOST_ADDRESS;
+  const scheduler = r.has('scheduler-host-address')
+    ? r.list('scheduler-host-address')
+    : (schedulerFromEnv ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const options: Options = {
+    appId,
+    ...(appPort === undefined ? {} : { appPort }),
+    appProtocol: r.oneOf<AppProtocol>('app-protocol', APP_PROTOCOLS, 'http'),
+    appChannelAddress: r.string('app-channel-address', '127.0.0.1'),
+    daprHttpPort: r.int('dapr-http-port', 3500, 1, PORT_MAX),
+    daprGrpcPort: r.int('dapr-grpc-port', 50001, 1, PORT_MAX),
+    daprInternalGrpcPort: internal ?? stablePort(INTERNAL_GRPC_PORT_START, appId, machine),
+    ...(publicPort === undefined ? {} : { daprPublicPort: publicPort }),
+    ...(publicListen === undefined ? {} : { daprPublicListenAddress: publicListen }),
+    metricsPort: r.int('metrics-port', 9090, 1, PORT_MAX),
+    ...(metricsListen === undefined ? {} : { metricsListenAddress: metricsListen }),
+    enableMetrics: r.bool('enable-metrics', true),
+    listenAddresses: r.string('dapr-listen-addresses', '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    resourcesPaths: [...r.list('resources-path'), ...r.list('components-path')],
+    configPaths: r.list('config'),
+    mode: r.oneOf<RuntimeMode>('mode', ['standalone', 'kubernetes'], 'standalone'),
+    logLevel: logLevel(r),
+    logAsJson: r.bool('log-as-json', false),
+    ...(enableApiLogging === undefined ? {} : { enableApiLogging }),
+    appMaxConcurrency: r.int('app-max-concurrency', -1, -1),
+    maxBodyBytes: maxBodyBytes(r, errors),
+    gracefulShutdownMs: r.int('dapr-graceful-shutdown-seconds', 5, 0) * 1000,
+    appHealth: {
+      enabled: r.bool('enable-app-health-check', false),
+      path: r.string('app-health-check-path', '/healthz'),
+      probeIntervalMs: r.int('app-health-probe-interval', 5, 1) * 1000,
+      probeTimeoutMs: r.int('app-health-probe-timeout', 500, 1),
+      threshold: r.int('app-health-threshold', 3, 1),
+    },
+    enableMtls: r.bool('enable-mtls', false),
+    ...(sentry === undefined ? {} : { sentryAddress: sentry }),
+    ...(controlPlane === undefined ? {} : { controlPlaneAddress: controlPlane }),
+    controlPlaneNamespace: r.optString('control-plane-namespace') ?? env.DAPR_CONTROLPLANE_NAMESPACE ?? 'default',
+    controlPlaneTrustDomain: r.optString('control-plane-trust-domain') ?? env.DAPR_CONTROLPLANE_TRUST_DOMAIN ?? 'localhost',
+    ...(placement === undefined ? {} : { placementHostAddress: placement }),
+    schedulerHostAddresses: scheduler,
+    namespace,
+    ...(apiToken === undefined || apiToken === '' ? {} : { apiToken }),
+    ...(appApiToken === undefined || appApiToken === '' ? {} : { appApiToken }),
+    unimplementedFlags: FLAGS.filter((spec) => !spec.implemented && r.has(spec.name)).map((spec) => spec.name),
+  };
+  if (options.appHealth.enabled && appPort === undefined) {
+    errors.push('--enable-app-health-check needs --app-port');
+  }
+  return options;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
+/**
+ * Parses daprd-style flags and the environment into frozen Options, or returns every problem at
+ * once. Pure apart from `machine`, which only feeds the default internal gRPC port.
+ */
+export function parseFlags(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  machine: MachineFacts = currentMachine(),
+): FlagParseResult {
+  const errors: string[] = [];
+  const raw = collect(argv, errors);
+  const r = new Reader(raw, errors);
+  if (r.bool('help', false)) return { kind: 'help', text: helpText() };
+  if (r.bool('version', false)) return { kind: 'version' };
+  const options = buildOptions(r, env, machine, errors);
+  if (errors.length > 0) return { kind: 'errors', errors };
+  return { kind: 'options', options: deepFreeze(options) };
+}
+
+/** The `--help` text, generated from the flag table. */
+export function helpText(): string {
+  const lines = ['Usage of outriggerd:'];
+  for (const spec of FLAGS) {
+    const type = spec.type === 'bool' ? '' : spec.type === 'list' ? ' strings' : ` ${spec.type}`;
+    const note = spec.implemented ? '' : ' [accepted, not implemented yet]';
+    const def = spec.default === undefined ? '' : ` (default ${JSON.stringify(spec.default)})`;
+    lines.push(`  --${spec.name}${type}`, `    \t${spec.help}${def}${note}`);
+  }
+  lines.push('', 'Environment: DAPR_API_TOKEN (required from API callers), APP_API_TOKEN (sent to the app), NAMESPACE.');
+  return lines.join('\n');
+}

@@ -1,0 +1,80 @@
+import type { LogLevel } from '../observability/logger.js';
+
+/**
+ * The sidecar's validated, frozen options: the result of `parseFlags` (daprd's flags with
+ * daprd's defaults, see dapr-api.md §1.1 and dapr/dapr cmd/daprd/options/options.go).
+ */
+
+/** `--app-protocol` values daprd accepts. */
+export const APP_PROTOCOLS = ['http', 'https', 'grpc', 'grpcs', 'h2c'] as const;
+
+/** One of `APP_PROTOCOLS`. */
+export type AppProtocol = (typeof APP_PROTOCOLS)[number];
+
+/** `--mode` values. */
+export type RuntimeMode = 'standalone' | 'kubernetes';
+
+/** App health check settings (`--enable-app-health-check` and friends). */
+export interface AppHealthOptions {
+  readonly enabled: boolean;
+  readonly path: string;
+  /** `--app-health-probe-interval`, seconds in the flag, milliseconds here. */
+  readonly probeIntervalMs: number;
+  /** `--app-health-probe-timeout`, milliseconds. */
+  readonly probeTimeoutMs: number;
+  readonly threshold: number;
+}
+
+/** Every option the runtime reads. */
+export interface Options {
+  readonly appId: string;
+  /** Undefined: no app channel. */
+  readonly appPort?: number;
+  readonly appProtocol: AppProtocol;
+  readonly appChannelAddress: string;
+  readonly daprHttpPort: number;
+  readonly daprGrpcPort: number;
+  readonly daprInternalGrpcPort: number;
+  readonly daprPublicPort?: number;
+  readonly daprPublicListenAddress?: string;
+  readonly metricsPort: number;
+  readonly metricsListenAddress?: string;
+  readonly enableMetrics: boolean;
+  /** `--dapr-listen-addresses` split on commas; empty means all interfaces. */
+  readonly listenAddresses: readonly string[];
+  readonly resourcesPaths: readonly string[];
+  /** `--config` values (file paths in standalone mode). */
+  readonly configPaths: readonly string[];
+  readonly mode: RuntimeMode;
+  readonly logLevel: LogLevel;
+  readonly logAsJson: boolean;
+  /** Undefined: not given (Configuration `logging.apiLogging.enabled` decides). */
+  readonly enableApiLogging?: boolean;
+  /** -1 (or 0): unlimited. */
+  readonly appMaxConcurrency: number;
+  /** Max request body in bytes. */
+  readonly maxBodyBytes: number;
+  readonly gracefulShutdownMs: number;
+  readonly appHealth: AppHealthOptions;
+  readonly enableMtls: boolean;
+  readonly sentryAddress?: string;
+  readonly controlPlaneAddress?: string;
+  readonly controlPlaneNamespace: string;
+  readonly controlPlaneTrustDomain: string;
+  readonly placementHostAddress?: string;
+  readonly schedulerHostAddresses: readonly string[];
+  readonly namespace: string;
+  /** `DAPR_API_TOKEN`: required from callers of the API when set. */
+  readonly apiToken?: string;
+  /** `APP_API_TOKEN`: sent to the app when set. */
+  readonly appApiToken?: string;
+  /** Flags that were accepted but are not implemented yet (the runtime warns about each). */
+  readonly unimplementedFlags: readonly string[];
+}
+
+/** What `parseFlags` returns. */
+export type FlagParseResult =
+  | { readonly kind: 'options'; readonly options: Options }
+  | { readonly kind: 'help'; readonly text: string }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'errors'; readonly errors: readonly string[] };

@@ -1,0 +1,76 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import type { ComponentResource } from '../spec/component.js';
+import { type ConfigurationResource, defaultConfiguration } from '../spec/configuration.js';
+import type { HttpEndpointResource } from '../spec/http-endpoint.js';
+import { type ResourceProblem, ResourceError } from '../spec/problems.js';
+import type { ResiliencyResource } from '../spec/resiliency.js';
+import { parseResourceFile, type Resource } from '../spec/resources.js';
+import type { SubscriptionResource } from '../spec/subscription.js';
+
+/** Resources read from `--resources-path` folders, grouped by kind, in file order. */
+export interface ResourceSet {
+  readonly components: readonly ComponentResource[];
+  readonly subscriptions: readonly SubscriptionResource[];
+  readonly resiliencies: readonly ResiliencyResource[];
+  readonly httpEndpoints: readonly HttpEndpointResource[];
+}
+
+async function filesOf(path: string, problems: ResourceProblem[]): Promise<string[]> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (err) {
+    problems.push({ file: path, resource: '(resources path)', field: '--resources-path', rule: `cannot be read: ${(err as Error).message}` });
+    return [];
+  }
+  if (info.isFile()) return [path];
+  // Non-recursive, like daprd's standalone loader; sorted for a stable load order.
+  const entries = await readdir(path, { withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile() && ['.yaml', '.yml'].includes(extname(e.name).toLowerCase()))
+    .map((e) => join(path, e.name))
+    .sort();
+}
+
+async function readAll(paths: readonly string[], problems: ResourceProblem[]): Promise<Resource[]> {
+  const out: Resource[] = [];
+  for (const dir of paths) {
+    for (const file of await filesOf(dir, problems)) {
+      const parsed = parseResourceFile(file, await readFile(file, 'utf8'));
+      out.push(...parsed.resources);
+      problems.push(...parsed.problems);
+    }
+  }
+  return out;
+}
+
+/** Reads every resources path; throws `ResourceError` with every problem found. */
+export async function readResources(paths: readonly string[]): Promise<ResourceSet> {
+  const problems: ResourceProblem[] = [];
+  const all = await readAll(paths, problems);
+  if (problems.length > 0) throw new ResourceError(problems);
+  return {
+    components: all.filter((r): r is ComponentResource => r.kind === 'Component'),
+    subscriptions: all.filter((r): r is SubscriptionResource => r.kind === 'Subscription'),
+    resiliencies: all.filter((r): r is ResiliencyResource => r.kind === 'Resiliency'),
+    httpEndpoints: all.filter((r): r is HttpEndpointResource => r.kind === 'HTTPEndpoint'),
+  };
+}
+
+/**
+ * Reads the Configuration named by `--config` (file paths in standalone mode). With several, the
+ * first one is used (daprd merges them; Outrigger does not yet). None → daprd's defaults.
+ */
+export async function readConfiguration(paths: readonly string[]): Promise<ConfigurationResource> {
+  if (paths.length === 0) return defaultConfiguration();
+  const problems: ResourceProblem[] = [];
+  const all = await readAll(paths.slice(0, 1), problems);
+  const configs = all.filter((r): r is ConfigurationResource => r.kind === 'Configuration');
+  const first = paths[0] ?? '';
+  if (problems.length === 0 && configs.length === 0) {
+    problems.push({ file: first, resource: '(config)', field: '--config', rule: 'contains no dapr.io/v1alpha1 Configuration' });
+  }
+  if (problems.length > 0) throw new ResourceError(problems);
+  return configs[0] ?? defaultConfiguration();
+}

@@ -1,0 +1,257 @@
+import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { createHttpApiServer, createPublicHealthServer, type HttpApiServer } from '../api/http/server.js';
+import type { ApiContext, SecretScope } from '../api/universal/context.js';
+import type { AppChannel } from '../channel/app-channel.js';
+import { AppHealthProber, waitForApp } from '../channel/app-readiness.js';
+import { HttpAppChannel } from '../channel/http-channel.js';
+import type { Logger } from '../components/component.js';
+import { type LoadedComponents, inScope, loadComponents } from '../components/loader.js';
+import type { ComponentRegistry } from '../components/registry.js';
+import { createMetricsServer, SidecarMetrics } from '../observability/metrics.js';
+import type { ConfigurationResource } from '../spec/configuration.js';
+import { RuntimeHealth } from './health.js';
+import type { Options } from './options.js';
+import { type ResourceSet, readConfiguration, readResources } from './resource-reader.js';
+import { RUNTIME_VERSION } from './version.js';
+
+/** What the runtime needs besides its options. */
+export interface RuntimeDeps {
+  readonly logger: Logger;
+  readonly registry: ComponentRegistry;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * The sidecar's lifecycle (daprd's pkg/runtime, dapr-api.md §1.13): configuration → components
+ * (secret stores first) → API servers → outbound ready → wait for the app port → app health
+ * probes → ready. `shutdown` fails readiness, stops accepting, drains in-flight requests within
+ * the grace period, then closes components in reverse load order.
+ */
+export class Runtime {
+  readonly #options: Options;
+  readonly #deps: RuntimeDeps;
+  readonly #log: Logger;
+  readonly health: RuntimeHealth;
+  readonly #stop = new AbortController();
+  #config: ConfigurationResource | undefined;
+  #resources: ResourceSet | undefined;
+  #components: LoadedComponents | undefined;
+  #metrics: SidecarMetrics | undefined;
+  #metricsServer: Server | undefined;
+  #apiServer: HttpApiServer | undefined;
+  #publicServer: HttpApiServer | undefined;
+  #channel: HttpAppChannel | undefined;
+  #prober: AppHealthProber | undefined;
+  #context: ApiContext | undefined;
+  #shutdown: Promise<void> | undefined;
+  #onShutdownRequest: ((reason: string) => void) | undefined;
+
+  constructor(options: Options, deps: RuntimeDeps) {
+    this.#options = options;
+    this.#deps = deps;
+    this.#log = deps.logger.child({ scope: 'dapr.runtime' });
+    this.health = new RuntimeHealth(options.appPort !== undefined, options.appHealth.enabled);
+  }
+
+  /** The channel to the app once it is reachable (invocation, pub/sub, bindings, actors use it). */
+  appChannel(): AppChannel | undefined {
+    return this.#channel;
+  }
+
+  /** The context handed to the API layer (after `start`). */
+  get context(): ApiContext | undefined {
+    return this.#context;
+  }
+
+  /** The loaded Configuration (after `start`). */
+  get configuration(): ConfigurationResource | undefined {
+    return this.#config;
+  }
+
+  /** Resources read at start (subscriptions, resiliency, HTTP endpoints for other building blocks). */
+  get resources(): ResourceSet | undefined {
+    return this.#resources;
+  }
+
+  /** Called when the app asks for shutdown (`POST /v1.0/shutdown`); main wires it to process exit. */
+  onShutdownRequest(handler: (reason: string) => void): void {
+    this.#onShutdownRequest = handler;
+  }
+
+  /** Starts everything; throws (after cleaning up) when startup fails. */
+  async start(): Promise<void> {
+    const started = performance.now();
+    const o = this.#options;
+    const log = this.#log;
+    log.info(`Starting Dapr Runtime -- version ${RUNTIME_VERSION}`);
+    log.info(`Log level set to: ${o.logLevel}`);
+    log.info(`Running in ${o.mode} mode; app id ${o.appId}, namespace ${o.namespace}`);
+    for (const flag of o.unimplementedFlags) log.warn(`Flag --${flag} is accepted for compatibility with daprd but is not implemented yet; ignoring it`);
+    if (o.mode === 'kubernetes') log.warn('Kubernetes mode: resources are still read from --resources-path; the operator stream is not wired yet');
+    try {
+      this.#config = await readConfiguration(o.configPaths);
+      if (o.configPaths.length > 0) log.info(`Loaded configuration ${this.#config.name} from ${this.#config.source}`);
+      if (o.enableMetrics && this.#config.metric.enabled) await this.#startMetrics();
+      this.#resources = await readResources(o.resourcesPaths);
+      const dataDir = this.#deps.env.OUTRIGGER_DATA_DIR ?? join(homedir(), '.outrigger', 'data');
+      await mkdir(dataDir, { recursive: true });
+      this.#components = await loadComponents(this.#resources.components, {
+        registry: this.#deps.registry,
+        appId: o.appId,
+        namespace: o.namespace,
+        logger: this.#deps.logger,
+        dataDir,
+        env: this.#deps.env,
+      });
+      this.#context = this.#buildContext(this.#config, this.#components, this.#resources);
+      await this.#startApiServers(this.#context, this.#config);
+      this.health.markOutboundReady();
+      log.info('Dapr outbound APIs are ready');
+      if (o.appPort !== undefined) await this.#connectApp(o.appPort);
+    } catch (err) {
+      await this.#cleanup(0);
+      throw err;
+    }
+    if (this.#stop.signal.aborted) return;
+    log.info(`dapr initialized. Status: Running. Init Elapsed ${Math.round(performance.now() - started)}ms`);
+  }
+
+  async #startMetrics(): Promise<void> {
+    const o = this.#options;
+    const metric = this.#config?.metric;
+    this.#metrics = new SidecarMetrics({ appId: o.appId, ...(metric === undefined ? {} : { latencyBucketsMs: metric.latencyDistributionBuckets }) });
+    const server = createMetricsServer(this.#metrics);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port: o.metricsPort, ...(o.metricsListenAddress === undefined ? {} : { host: o.metricsListenAddress }) }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.#log.error(`metrics server error: ${err.message}`));
+    this.#metricsServer = server;
+    this.#log.info(`metrics server started on :${o.metricsPort}/`, { scope: 'dapr.metrics' });
+  }
+
+  async #startApiServers(ctx: ApiContext, config: ConfigurationResource): Promise<void> {
+    const o = this.#options;
+    const enableApiLogging = o.enableApiLogging ?? config.apiLoggingEnabled ?? false;
+    const logger = this.#deps.logger.child({ scope: 'dapr.runtime.http' });
+    this.#apiServer = createHttpApiServer(ctx, {
+      maxBodyBytes: o.maxBodyBytes,
+      enableApiLogging,
+      logger,
+      ...(o.apiToken === undefined ? {} : { apiToken: o.apiToken }),
+    });
+    await this.#apiServer.listen(o.daprHttpPort, o.listenAddresses);
+    this.#log.info(`HTTP server is running on port ${o.daprHttpPort}`);
+    if (o.daprPublicPort !== undefined) {
+      this.#publicServer = createPublicHealthServer(ctx, { maxBodyBytes: o.maxBodyBytes, enableApiLogging: false, logger });
+      await this.#publicServer.listen(o.daprPublicPort, o.daprPublicListenAddress === undefined ? [] : [o.daprPublicListenAddress]);
+      this.#log.info(`Public HTTP server is running on port ${o.daprPublicPort}`);
+    }
+  }
+
+  async #connectApp(port: number): Promise<void> {
+    const o = this.#options;
+    const reachable = await waitForApp(o.appChannelAddress, port, o.appProtocol, this.#log, this.#stop.signal);
+    if (!reachable) return;
+    if (o.appProtocol !== 'http') this.#log.warn(`app protocol ${o.appProtocol} is not supported yet; using an HTTP channel`);
+    this.#channel = new HttpAppChannel({
+      address: o.appChannelAddress,
+      port,
+      maxConcurrency: o.appMaxConcurrency,
+      ...(o.appApiToken === undefined ? {} : { appApiToken: o.appApiToken }),
+    });
+    this.health.markAppReachable();
+    if (o.appHealth.enabled) {
+      this.#prober = new AppHealthProber(o.appHealth, o.appChannelAddress, port, this.#log.child({ scope: 'dapr.apphealth' }), o.appApiToken);
+      this.#prober.start((healthy) => this.health.setAppHealthy(healthy));
+    }
+  }
+
+  #buildContext(config: ConfigurationResource, components: LoadedComponents, resources: ResourceSet): ApiContext {
+    const o = this.#options;
+    const secretScopes = new Map<string, SecretScope>(config.secretScopes.map((s) => [s.storeName, s]));
+    const endpoints = resources.httpEndpoints.filter((e) => inScope(e, o.appId)).map((e) => e.name);
+    const subscriptions = resources.subscriptions
+      .filter((s) => inScope(s, o.appId))
+      .map((s) => ({
+        pubsubname: s.pubsubname,
+        topic: s.topic,
+        metadata: s.metadata,
+        rules: [...s.routes.rules, ...(s.routes.default === undefined ? [] : [{ match: '', path: s.routes.default }])],
+        ...(s.deadLetterTopic === undefined ? {} : { deadLetterTopic: s.deadLetterTopic }),
+        type: 'DECLARATIVE' as const,
+      }));
+    const health = o.appHealth;
+    return {
+      appId: o.appId,
+      namespace: o.namespace,
+      runtimeVersion: RUNTIME_VERSION,
+      enabledFeatures: config.enabledFeatures,
+      logger: this.#deps.logger.child({ scope: 'dapr.runtime.api' }),
+      stateStores: components.stateStores,
+      secretStores: components.secretStores,
+      secretScopes,
+      health: this.health,
+      appConnection: {
+        ...(o.appPort === undefined ? {} : { port: o.appPort }),
+        protocol: o.appProtocol,
+        channelAddress: o.appChannelAddress,
+        ...(o.appMaxConcurrency > 0 ? { maxConcurrency: o.appMaxConcurrency } : {}),
+        ...(health.enabled
+          ? {
+              health: {
+                healthCheckPath: health.path,
+                healthProbeInterval: `${health.probeIntervalMs / 1000}s`,
+                healthProbeTimeout: `${health.probeTimeoutMs}ms`,
+                healthThreshold: health.threshold,
+              },
+            }
+          : {}),
+      },
+      components: () => components.infos(),
+      extendedMetadata: new Map<string, string>(),
+      requestShutdown: (reason) => {
+        // Let the API answer 204 first, then start the graceful shutdown.
+        setImmediate(() => (this.#onShutdownRequest ?? ((r: string) => void this.shutdown(r)))(reason));
+      },
+      subscriptions: () => subscriptions,
+      httpEndpoints: () => endpoints,
+    };
+  }
+
+  /** Graceful shutdown; idempotent (later calls get the first call's promise). */
+  shutdown(reason: string): Promise<void> {
+    if (this.#shutdown === undefined) {
+      this.#log.info(`Dapr shutting down: ${reason}`);
+      this.#shutdown = this.#cleanup(this.#options.gracefulShutdownMs);
+    }
+    return this.#shutdown;
+  }
+
+  async #cleanup(graceMs: number): Promise<void> {
+    this.health.markShuttingDown();
+    this.#stop.abort();
+    this.#prober?.stop();
+    const started = Date.now();
+    await Promise.all([this.#apiServer?.close(graceMs), this.#publicServer?.close(graceMs)]);
+    const drainedIn = Date.now() - started;
+    if (this.#apiServer !== undefined) this.#log.info(`API servers closed after ${drainedIn} ms`);
+    this.#channel?.close();
+    await this.#components?.closeAll();
+    if (this.#metricsServer !== undefined) {
+      const server = this.#metricsServer;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+    this.#metrics?.close();
+    this.#log.info('Dapr runtime stopped');
+  }
+}
