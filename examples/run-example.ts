@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 export function repoRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
   for (let dir = from; ; dir = dirname(dir)) {
     const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'outrigger') return dir;
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'outrigger')
+      return dir;
     if (dirname(dir) === dir) throw new Error(`no outrigger package.json above ${from}`);
   }
 }
@@ -19,11 +20,10 @@ export function repoRoot(from: string = dirname(fileURLToPath(import.meta.url)))
 const root = repoRoot();
 const cli = fileURLToPath(new URL('../sidecar/cli/main.js', import.meta.url));
 const app = join(root, 'examples', 'order-app', 'app.mjs');
-const child = spawn(
-  process.execPath,
-  [cli, 'run', '--app-id', 'order-app', '--', process.execPath, app],
-  { cwd: root, stdio: 'inherit' },
-);
+const child = spawn(process.execPath, [cli, 'run', '--app-id', 'order-app', '--', process.execPath, app], {
+  cwd: root,
+  stdio: 'inherit',
+});
 // Ctrl-C reaches the CLI directly (same terminal process group) and it stops the app and the
 // sidecar; forwarding SIGINT as well would count as a second Ctrl-C (force kill). SIGTERM is ours alone.
 process.on('SIGINT', () => {});

@@ -91,7 +91,10 @@ export class Child {
     if (this.#exit !== undefined) return this.#exit;
     this.signal(signal);
     const ac = new AbortController();
-    const first = await Promise.race([this.exited, sleep(graceMs, 'timeout' as const, { signal: ac.signal }).catch(() => 'aborted' as const)]);
+    const first = await Promise.race([
+      this.exited,
+      sleep(graceMs, 'timeout' as const, { signal: ac.signal }).catch(() => 'aborted' as const),
+    ]);
     ac.abort();
     if (first !== 'timeout' && first !== 'aborted') return first;
     this.signal('SIGKILL');

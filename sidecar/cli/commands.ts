@@ -31,7 +31,11 @@ export const RUN_FLAGS: Readonly<Record<string, FlagSpec>> = {
   },
   'dapr-http-port': { type: 'port', short: 'H', help: 'sidecar HTTP API port (default: a free port)' },
   'dapr-grpc-port': { type: 'port', short: 'G', help: 'sidecar gRPC API port (default: a free port)' },
-  'dapr-internal-grpc-port': { type: 'port', short: 'I', help: 'sidecar-to-sidecar gRPC port (default: a free port)' },
+  'dapr-internal-grpc-port': {
+    type: 'port',
+    short: 'I',
+    help: 'sidecar-to-sidecar gRPC port (default: a free port)',
+  },
   'metrics-port': { type: 'port', short: 'M', help: 'Prometheus metrics port (default: a free port)' },
   config: { type: 'string', short: 'c', arg: '<file>', help: 'Configuration resource file' },
   'log-level': {
@@ -46,7 +50,13 @@ export const RUN_FLAGS: Readonly<Record<string, FlagSpec>> = {
 
 /** Flags of `outrigger list`. */
 export const LIST_FLAGS: Readonly<Record<string, FlagSpec>> = {
-  output: { type: 'string', short: 'o', values: LIST_FORMATS, arg: '<format>', help: 'table (default) or json' },
+  output: {
+    type: 'string',
+    short: 'o',
+    values: LIST_FORMATS,
+    arg: '<format>',
+    help: 'table (default) or json',
+  },
   help: HELP_FLAG,
 };
 
@@ -128,7 +138,9 @@ async function runCommand(argv: readonly string[], ctx: CliContext): Promise<num
     ...(v['app-protocol'] === undefined ? {} : { appProtocol: v['app-protocol'] as string }),
     ...(v['dapr-http-port'] === undefined ? {} : { httpPort: v['dapr-http-port'] as number }),
     ...(v['dapr-grpc-port'] === undefined ? {} : { grpcPort: v['dapr-grpc-port'] as number }),
-    ...(v['dapr-internal-grpc-port'] === undefined ? {} : { internalGrpcPort: v['dapr-internal-grpc-port'] as number }),
+    ...(v['dapr-internal-grpc-port'] === undefined
+      ? {}
+      : { internalGrpcPort: v['dapr-internal-grpc-port'] as number }),
     ...(v['metrics-port'] === undefined ? {} : { metricsPort: v['metrics-port'] as number }),
     ...(v.config === undefined ? {} : { config: v.config as string }),
     ...(v['log-level'] === undefined ? {} : { logLevel: v['log-level'] as string }),
@@ -175,7 +187,8 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
       return 0;
     case 'help': {
       const topic = rest[0];
-      const text = topic === 'run' ? RUN_USAGE : topic === 'list' ? LIST_USAGE : topic === 'stop' ? STOP_USAGE : USAGE;
+      const text =
+        topic === 'run' ? RUN_USAGE : topic === 'list' ? LIST_USAGE : topic === 'stop' ? STOP_USAGE : USAGE;
       ctx.stdout.write(text);
       return 0;
     }

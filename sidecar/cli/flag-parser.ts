@@ -35,7 +35,8 @@ export interface ParsedFlags {
 
 function lookup(specs: Readonly<Record<string, FlagSpec>>, token: string): [string, FlagSpec] | undefined {
   for (const [name, spec] of Object.entries(specs)) {
-    if (token === `--${name}` || (spec.short !== undefined && token === `-${spec.short}`)) return [name, spec];
+    if (token === `--${name}` || (spec.short !== undefined && token === `-${spec.short}`))
+      return [name, spec];
     if (spec.aliases?.some((a) => token === `--${a}`)) return [name, spec];
   }
   return undefined;
@@ -121,7 +122,8 @@ export function parseFlags(
 export function formatFlags(specs: Readonly<Record<string, FlagSpec>>): string {
   const rows = Object.entries(specs).map(([name, spec]) => {
     const short = spec.short === undefined ? '    ' : `-${spec.short}, `;
-    const arg = spec.type === 'boolean' ? '' : ` ${spec.arg ?? (spec.type === 'port' ? '<port>' : '<value>')}`;
+    const arg =
+      spec.type === 'boolean' ? '' : ` ${spec.arg ?? (spec.type === 'port' ? '<port>' : '<value>')}`;
     return [`  ${short}--${name}${arg}`, spec.help + (spec.repeatable ? ' (repeatable)' : '')] as const;
   });
   const width = Math.max(...rows.map(([left]) => left.length)) + 2;

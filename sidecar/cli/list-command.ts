@@ -1,6 +1,6 @@
-import type { CliContext } from './run-command.js';
 import { resolveHome } from './home.js';
-import { type RunEntry, listEntries } from './registry.js';
+import { listEntries, type RunEntry } from './registry.js';
+import type { CliContext } from './run-command.js';
 
 /** `--output` formats of `outrigger list`. */
 export const LIST_FORMATS = ['table', 'json'] as const;
@@ -20,18 +20,25 @@ export function formatAge(startedIso: string, now: Date): string {
 /** Renders entries as an aligned text table. */
 export function formatTable(entries: readonly RunEntry[], now: Date): string {
   const header = ['APP ID', 'HTTP PORT', 'GRPC PORT', 'APP PORT', 'COMMAND', 'AGE', 'PID'];
-  const rows = entries.map((e) => [
-    e.appId,
-    String(e.httpPort),
-    String(e.grpcPort),
-    e.appPort === undefined ? '0' : String(e.appPort),
-    e.command.length > 40 ? `${e.command.slice(0, 37)}...` : e.command,
-    formatAge(e.started, now),
-    String(e.cliPid),
-  ]);
+  const rows = entries.map((e) => {
+    // One line per app, even for a command with newlines in it (e.g. `node -e` source).
+    const command = e.command.replace(/\s+/g, ' ').trim();
+    return [
+      e.appId,
+      String(e.httpPort),
+      String(e.grpcPort),
+      e.appPort === undefined ? '0' : String(e.appPort),
+      command.length > 40 ? `${command.slice(0, 37)}...` : command,
+      formatAge(e.started, now),
+      String(e.cliPid),
+    ];
+  });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
-    cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 

@@ -3,7 +3,7 @@
  * removed when the run ends. Entries whose CLI process is gone are stale and removed on listing.
  */
 import { readFileSync, rmSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** One running app, as `outrigger list --output json` prints it. */

@@ -14,7 +14,7 @@ import { Child, exitStatus } from './child-process.js';
 import { ensureDefaults, resolveHome } from './home.js';
 import { pipeWithPrefix } from './line-prefixer.js';
 import { freePorts } from './ports.js';
-import { type RunEntry, findEntry, removeEntry, removeEntrySync, writeEntry } from './registry.js';
+import { findEntry, type RunEntry, removeEntry, removeEntrySync, writeEntry } from './registry.js';
 
 /** What `outrigger run` was asked to do (validated flags). */
 export interface RunSettings {
@@ -54,14 +54,23 @@ export function sidecarEntry(): string {
 }
 
 /** daprd flags for the sidecar of this run. */
-export function sidecarArgs(s: RunSettings, ports: { http: number; grpc: number; internal: number; metrics: number }): string[] {
+export function sidecarArgs(
+  s: RunSettings,
+  ports: { http: number; grpc: number; internal: number; metrics: number },
+): string[] {
   const args = [
-    '--app-id', s.appId,
-    '--mode', 'standalone',
-    '--dapr-http-port', String(ports.http),
-    '--dapr-grpc-port', String(ports.grpc),
-    '--dapr-internal-grpc-port', String(ports.internal),
-    '--metrics-port', String(ports.metrics),
+    '--app-id',
+    s.appId,
+    '--mode',
+    'standalone',
+    '--dapr-http-port',
+    String(ports.http),
+    '--dapr-grpc-port',
+    String(ports.grpc),
+    '--dapr-internal-grpc-port',
+    String(ports.internal),
+    '--metrics-port',
+    String(ports.metrics),
   ];
   if (s.appPort !== undefined) args.push('--app-port', String(s.appPort));
   if (s.appProtocol !== undefined) args.push('--app-protocol', s.appProtocol);
@@ -74,7 +83,9 @@ export function sidecarArgs(s: RunSettings, ports: { http: number; grpc: number;
 
 async function outboundHealthy(port: number): Promise<boolean> {
   try {
-    const res = await fetch(`http://127.0.0.1:${port}/v1.0/healthz/outbound`, { signal: AbortSignal.timeout(2000) });
+    const res = await fetch(`http://127.0.0.1:${port}/v1.0/healthz/outbound`, {
+      signal: AbortSignal.timeout(2000),
+    });
     await res.arrayBuffer();
     return res.status === 204;
   } catch {
@@ -104,17 +115,22 @@ export async function runApp(s: RunSettings, ctx: CliContext): Promise<number> {
   const home = resolveHome(ctx.env);
   const existing = await findEntry(home.runDir, s.appId);
   if (existing !== undefined) {
-    return fail(`an app with id "${s.appId}" is already running (outrigger pid ${existing.cliPid}); stop it with: outrigger stop --app-id ${s.appId}`);
+    return fail(
+      `an app with id "${s.appId}" is already running (outrigger pid ${existing.cliPid}); stop it with: outrigger stop --app-id ${s.appId}`,
+    );
   }
   const entry = sidecarEntry();
-  if (!existsSync(entry)) return fail(`outriggerd not found at ${entry}; build the project first (npm run build)`);
+  if (!existsSync(entry))
+    return fail(`outriggerd not found at ${entry}; build the project first (npm run build)`);
 
   let resourcesPaths = s.resourcesPaths.map((p) => resolve(ctx.cwd, p));
   if (resourcesPaths.length === 0) {
     resourcesPaths = [await ensureDefaults(home)];
     say(`no --resources-path given: using the embedded defaults in ${resourcesPaths[0]}`);
   }
-  const given = new Set([s.httpPort, s.grpcPort, s.internalGrpcPort, s.metricsPort, s.appPort].filter((p) => p !== undefined));
+  const given = new Set(
+    [s.httpPort, s.grpcPort, s.internalGrpcPort, s.metricsPort, s.appPort].filter((p) => p !== undefined),
+  );
   const [p1, p2, p3, p4] = await freePorts(4, given);
   const ports = {
     http: s.httpPort ?? (p1 as number),
@@ -173,7 +189,9 @@ export async function runApp(s: RunSettings, ctx: CliContext): Promise<number> {
   const started = new Date();
 
   try {
-    say(`starting outriggerd for app id "${s.appId}": HTTP port ${ports.http}, gRPC port ${ports.grpc}, metrics port ${ports.metrics}`);
+    say(
+      `starting outriggerd for app id "${s.appId}": HTTP port ${ports.http}, gRPC port ${ports.grpc}, metrics port ${ports.metrics}`,
+    );
     sidecar = await Child.start(process.execPath, [entry, ...sidecarArgs({ ...s, resourcesPaths }, ports)], {
       env: ctx.env,
       cwd: ctx.cwd,
@@ -181,7 +199,10 @@ export async function runApp(s: RunSettings, ctx: CliContext): Promise<number> {
       inheritStdin: false,
     });
     const sidecarPrefix = `== OUTRIGGERD - ${s.appId} == `;
-    outputs.push(pipeWithPrefix(sidecar.stdout, ctx.stdout, sidecarPrefix), pipeWithPrefix(sidecar.stderr, ctx.stderr, sidecarPrefix));
+    outputs.push(
+      pipeWithPrefix(sidecar.stdout, ctx.stdout, sidecarPrefix),
+      pipeWithPrefix(sidecar.stderr, ctx.stderr, sidecarPrefix),
+    );
     await record();
 
     const ready = await waitForSidecar(sidecar, ports.http, () => stopRequested);
@@ -193,7 +214,9 @@ export async function runApp(s: RunSettings, ctx: CliContext): Promise<number> {
         return fail(`outriggerd exited with status ${status} before it was ready`);
       }
       await shutdown(1);
-      return fail(`outriggerd did not answer /v1.0/healthz/outbound with 204 within ${SIDECAR_READY_TIMEOUT_MS / 1000}s`);
+      return fail(
+        `outriggerd did not answer /v1.0/healthz/outbound with 204 within ${SIDECAR_READY_TIMEOUT_MS / 1000}s`,
+      );
     }
     say(`outriggerd is up (pid ${sidecar.pid}), HTTP API at http://127.0.0.1:${ports.http}`);
 
@@ -209,13 +232,21 @@ export async function runApp(s: RunSettings, ctx: CliContext): Promise<number> {
       };
       if (s.appPort !== undefined) appEnv.APP_PORT = String(s.appPort);
       try {
-        app = await Child.start(cmd, args, { env: appEnv, cwd: ctx.cwd, detached: false, inheritStdin: true });
+        app = await Child.start(cmd, args, {
+          env: appEnv,
+          cwd: ctx.cwd,
+          detached: false,
+          inheritStdin: true,
+        });
       } catch (err) {
         await shutdown(1);
         return fail((err as Error).message);
       }
       const appPrefix = `== APP - ${s.appId} == `;
-      outputs.push(pipeWithPrefix(app.stdout, ctx.stdout, appPrefix), pipeWithPrefix(app.stderr, ctx.stderr, appPrefix));
+      outputs.push(
+        pipeWithPrefix(app.stdout, ctx.stdout, appPrefix),
+        pipeWithPrefix(app.stderr, ctx.stderr, appPrefix),
+      );
       await record();
       say(`app started (pid ${app.pid}): ${s.command.join(' ')}`);
     } else {
@@ -237,7 +268,9 @@ export async function runApp(s: RunSettings, ctx: CliContext): Promise<number> {
     }
     if (first === 'sidecar') {
       const status = exitStatus(await sidecar.exited);
-      ctx.stderr.write(`outrigger: error: outriggerd exited unexpectedly with status ${status}; stopping the app\n`);
+      ctx.stderr.write(
+        `outrigger: error: outriggerd exited unexpectedly with status ${status}; stopping the app\n`,
+      );
       await shutdown(1);
       return 1;
     }

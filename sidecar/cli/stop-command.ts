@@ -30,7 +30,9 @@ export async function stopApps(appIds: readonly string[], ctx: CliContext): Prom
     const deadline = Date.now() + STOP_WAIT_MS;
     while (isAlive(entry.cliPid) && Date.now() < deadline) await sleep(100);
     if (isAlive(entry.cliPid)) {
-      ctx.stderr.write(`outrigger: error: app "${appId}" (pid ${entry.cliPid}) is still stopping after ${STOP_WAIT_MS / 1000}s\n`);
+      ctx.stderr.write(
+        `outrigger: error: app "${appId}" (pid ${entry.cliPid}) is still stopping after ${STOP_WAIT_MS / 1000}s\n`,
+      );
       status = 1;
     } else {
       ctx.stdout.write(`outrigger: app "${appId}" stopped\n`);

@@ -1,5 +1,5 @@
-import type { ComponentRegistration } from '../component.js';
 import type { SecretStore } from '../../secrets/secret-store.js';
+import type { ComponentRegistration } from '../component.js';
 import { ENV_SECRET_STORE_SCHEMA, EnvSecretStore } from './local-env/env-secret-store.js';
 import { FILE_SECRET_STORE_SCHEMA, FileSecretStore } from './local-file/file-secret-store.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { RecordingLogger, openStore } from './subjects.js';
+import { openStore, RecordingLogger } from './subjects.js';
 
 const TYPE = 'secretstores.local.env';
 const PREFIX = `OUTRIGGER_ENVTEST_${process.pid}_`;

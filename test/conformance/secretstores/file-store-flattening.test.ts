@@ -69,7 +69,10 @@ test('multiValued makes top-level objects multi-key secrets', async () => {
   const mv = join(dir, 'multi.json');
   await writeFile(
     mv,
-    JSON.stringify({ single: 'one', parent: { child1: '12345', child2: { child3: '67890', child4: '00000' } } }),
+    JSON.stringify({
+      single: 'one',
+      parent: { child1: '12345', child2: { child3: '67890', child4: '00000' } },
+    }),
   );
   const store = await openStore(TYPE, { secretsFile: mv, multiValued: 'true' });
   assert.ok(store.features.has('MULTIPLE_KEY_VALUES_PER_SECRET'));

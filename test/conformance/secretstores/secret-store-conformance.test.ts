@@ -2,13 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SECRET_REGISTRATIONS } from '../../../sidecar/components/secretstores/registrations.js';
 import type { SecretStore } from '../../../sidecar/secrets/secret-store.js';
-import { SEEDED, SUBJECTS, openStore } from './subjects.js';
+import { openStore, SEEDED, SUBJECTS } from './subjects.js';
 
 test('every registered secret store has a conformance subject', () => {
-  assert.deepEqual(
-    SUBJECTS.map((s) => s.type).sort(),
-    SECRET_REGISTRATIONS.map((r) => r.type).sort(),
-  );
+  assert.deepEqual(SUBJECTS.map((s) => s.type).sort(), SECRET_REGISTRATIONS.map((r) => r.type).sort());
 });
 
 for (const subject of SUBJECTS) {

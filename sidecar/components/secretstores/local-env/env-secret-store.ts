@@ -1,13 +1,14 @@
+import type { SecretStore } from '../../../secrets/secret-store.js';
 import type { ComponentInit, Logger } from '../../component.js';
 import type { MetadataSchema } from '../../metadata-schema.js';
-import type { SecretStore } from '../../../secrets/secret-store.js';
 
 /** Metadata of `secretstores.local.env` (components-contrib secretstores/local/env/metadata.yaml). */
 export const ENV_SECRET_STORE_SCHEMA: MetadataSchema = {
   prefix: {
     type: 'string',
     default: '',
-    description: 'only variables starting with this prefix are secrets; the prefix is removed from their names',
+    description:
+      'only variables starting with this prefix are secrets; the prefix is removed from their names',
   },
 };
 

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import type { SecretStore } from '../../../secrets/secret-store.js';
 import type { ComponentInit } from '../../component.js';
 import type { MetadataSchema } from '../../metadata-schema.js';
-import type { SecretStore } from '../../../secrets/secret-store.js';
 import { type FlatSecret, flattenSecrets, groupSecrets, secretData } from './flatten-secrets.js';
 
 /** Metadata of `secretstores.local.file`, after components-contrib's `localSecretStoreMetaData`. */
@@ -10,7 +10,8 @@ export const FILE_SECRET_STORE_SCHEMA: MetadataSchema = {
   secretsFile: {
     type: 'string',
     required: true,
-    description: 'path of the JSON file holding the secrets (relative paths resolve against the working directory)',
+    description:
+      'path of the JSON file holding the secrets (relative paths resolve against the working directory)',
   },
   nestedSeparator: { type: 'string', default: ':', description: 'joins nested JSON keys when flattening' },
   multiValued: {
@@ -54,13 +55,22 @@ export class FileSecretStore implements SecretStore {
     try {
       json = JSON.parse(await readFile(file, 'utf8'));
     } catch (err) {
-      throw new SecretsFileError(`secretstores.local.file "${init.name}": cannot read secrets file ${file}`, file, { cause: err });
+      throw new SecretsFileError(
+        `secretstores.local.file "${init.name}": cannot read secrets file ${file}`,
+        file,
+        { cause: err },
+      );
     }
     if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-      throw new SecretsFileError(`secretstores.local.file "${init.name}": ${file} must hold a JSON object`, file);
+      throw new SecretsFileError(
+        `secretstores.local.file "${init.name}": ${file} must hold a JSON object`,
+        file,
+      );
     }
     const record = json as Record<string, unknown>;
-    const flat: Record<string, FlatSecret> = multiValued ? groupSecrets(record, separator) : flattenSecrets(record, separator);
+    const flat: Record<string, FlatSecret> = multiValued
+      ? groupSecrets(record, separator)
+      : flattenSecrets(record, separator);
     this.#secrets = new Map(Object.entries(flat));
     this.#features = new Set(multiValued ? [MULTIPLE_KEY_VALUES_PER_SECRET] : []);
   }

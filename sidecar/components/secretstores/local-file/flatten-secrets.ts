@@ -18,9 +18,14 @@ function leafText(value: unknown): string {
   return String(value);
 }
 
-function visit(value: unknown, path: readonly string[], separator: string, out: Record<string, string>): void {
+function visit(
+  value: unknown,
+  path: readonly string[],
+  separator: string,
+  out: Record<string, string>,
+): void {
   if (Array.isArray(value)) {
-    value.forEach((item, index) => visit(item, [...path, String(index)], separator, out));
+    for (const [index, item] of value.entries()) visit(item, [...path, String(index)], separator, out);
     return;
   }
   if (typeof value === 'object' && value !== null) {
@@ -33,7 +38,10 @@ function visit(value: unknown, path: readonly string[], separator: string, out: 
 }
 
 /** Flattens every nested value of `json` into `path<sep>path` keys (the default, single-value mode). */
-export function flattenSecrets(json: Readonly<Record<string, unknown>>, separator: string): Record<string, string> {
+export function flattenSecrets(
+  json: Readonly<Record<string, unknown>>,
+  separator: string,
+): Record<string, string> {
   const out: Record<string, string> = {};
   visit(json, [], separator, out);
   return out;
@@ -43,7 +51,10 @@ export function flattenSecrets(json: Readonly<Record<string, unknown>>, separato
  * multiValued mode: top-level strings stay single-value secrets, top-level objects become one secret
  * each with their contents flattened; other top-level values (numbers, arrays) are dropped, as in contrib.
  */
-export function groupSecrets(json: Readonly<Record<string, unknown>>, separator: string): Record<string, FlatSecret> {
+export function groupSecrets(
+  json: Readonly<Record<string, unknown>>,
+  separator: string,
+): Record<string, FlatSecret> {
   const out: Record<string, FlatSecret> = {};
   for (const [name, value] of Object.entries(json)) {
     if (typeof value === 'string') out[name] = value;

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { freePort, waitForPort } from '../../env/process.js';
+import {
+  killLeftovers,
+  listJson,
+  SERVING_APP,
+  startCli,
+  tempHome,
+  waitForListed,
+  waitForPidsGone,
+} from './cli-harness.js';
+
+test('Ctrl-C (SIGINT) to outrigger run stops the app and the sidecar', async (t) => {
+  const { home, cleanup } = await tempHome();
+  t.after(cleanup);
+  const appPort = await freePort();
+  const cli = await startCli(
+    [
+      'run',
+      '--app-id',
+      'interrupted',
+      '--app-port',
+      String(appPort),
+      '--',
+      process.execPath,
+      '-e',
+      SERVING_APP,
+    ],
+    home,
+  );
+  let pids: (number | undefined)[] = [cli.pid];
+  t.after(async () => {
+    await cli.stop();
+    killLeftovers(pids);
+  });
+  const entry = await waitForListed(home, 'interrupted', cli);
+  pids = [cli.pid, entry.sidecarPid, entry.appPid];
+  // The app installs its signal handlers before it listens.
+  await waitForPort('127.0.0.1', appPort, 30_000, { process: cli });
+
+  process.kill(cli.pid, 'SIGINT');
+  const exit = await cli.exited;
+  assert.equal(exit.code, 0, cli.tail());
+  await waitForPidsGone(
+    [entry.sidecarPid, entry.appPid as number],
+    'sidecar and app to be gone after SIGINT',
+  );
+  const log = readFileSync(cli.logFile, 'utf8');
+  assert.match(log, /received SIGINT, stopping/);
+  assert.match(log, /serving app got SIGINT/);
+  assert.match(log, /outriggerd stopped/);
+  assert.deepEqual(await listJson(home), []);
+});
+
+test('an app that exits stops the sidecar', async (t) => {
+  const { home, cleanup } = await tempHome();
+  t.after(cleanup);
+  const cli = await startCli(
+    ['run', '--app-id', 'short-lived', '--', process.execPath, '-e', 'setTimeout(() => {}, 1500)'],
+    home,
+  );
+  t.after(async () => {
+    await cli.stop();
+  });
+  const entry = await waitForListed(home, 'short-lived', cli);
+  t.after(() => killLeftovers([entry.sidecarPid, entry.appPid]));
+  const exit = await cli.exited;
+  assert.equal(exit.code, 0, cli.tail());
+  await waitForPidsGone([entry.sidecarPid], 'sidecar to be gone after the app exited');
+});
