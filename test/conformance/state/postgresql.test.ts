@@ -24,7 +24,11 @@ after(async () => {
 });
 
 /** Runs one statement on a short-lived admin connection. */
-async function adminQuery<R extends pg.QueryResultRow>(srv: PostgresServer, sql: string, params: unknown[] = []): Promise<R[]> {
+async function adminQuery<R extends pg.QueryResultRow>(
+  srv: PostgresServer,
+  sql: string,
+  params: unknown[] = [],
+): Promise<R[]> {
   const client = new pg.Client({ connectionString: srv.connectionString });
   await client.connect();
   try {
@@ -34,32 +38,37 @@ async function adminQuery<R extends pg.QueryResultRow>(srv: PostgresServer, sql:
   }
 }
 
-runStateConformance(
-  'state.postgresql',
-  async () => {
-    const srv = await postgresServer();
-    const schema = `conf_${uniqueId()}`;
-    const metadata = { connectionString: srv.connectionString, tableName: `${schema}.state`, metadataTableName: `${schema}.dapr_metadata`, cleanupInterval: '1s' };
-    const name = `conformance-${uniqueId()}`;
-    const store = await openStore('state.postgresql', metadata, { name });
-    const peers: StateStore[] = [];
-    return {
-      store,
-      peer: async () => {
-        const p = await openStore('state.postgresql', metadata);
-        peers.push(p);
-        return p;
-      },
-      connectionCount: async () => {
-        const rows = await adminQuery<{ n: string }>(srv, 'SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1', [`outrigger-state-${name}`]);
-        return Number(rows[0]?.n ?? 0);
-      },
-      cleanup: async () => {
-        await store.close();
-        for (const p of peers) await p.close();
-        await adminQuery(srv, `DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      },
-    };
-  },
-  ['ETAG', 'TRANSACTIONAL', 'TTL', 'QUERY_API', 'ACTOR'],
-);
+runStateConformance('state.postgresql', async () => {
+  const srv = await postgresServer();
+  const schema = `conf_${uniqueId()}`;
+  const metadata = {
+    connectionString: srv.connectionString,
+    tableName: `${schema}.state`,
+    metadataTableName: `${schema}.dapr_metadata`,
+    cleanupInterval: '1s',
+  };
+  const name = `conformance-${uniqueId()}`;
+  const store = await openStore('state.postgresql', metadata, { name });
+  const peers: StateStore[] = [];
+  return {
+    store,
+    peer: async () => {
+      const p = await openStore('state.postgresql', metadata);
+      peers.push(p);
+      return p;
+    },
+    connectionCount: async () => {
+      const rows = await adminQuery<{ n: string }>(
+        srv,
+        'SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1',
+        [`outrigger-state-${name}`],
+      );
+      return Number(rows[0]?.n ?? 0);
+    },
+    cleanup: async () => {
+      await store.close();
+      for (const p of peers) await p.close();
+      await adminQuery(srv, `DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    },
+  };
+}, ['ETAG', 'TRANSACTIONAL', 'TTL', 'QUERY_API', 'ACTOR']);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { isQueryable } from '../../../sidecar/state/state-store.js';
 import type { QueryableStore, StateQuery, StateStore } from '../../../sidecar/state/state-store.js';
+import { isQueryable } from '../../../sidecar/state/state-store.js';
 
 /** The query API part of the state conformance suite (stores advertising `QUERY_API`). */
 
@@ -35,16 +35,23 @@ export function defineQueryCases(store: () => StateStore, run: string): void {
     const ids = async (query: StateQuery, prefix = app): Promise<number[]> => {
       const res = await q.query(query, { keyPrefix: prefix });
       // Sort-only queries also return the bare JSON number seeded below (it sorts last); drop it.
-      return res.results.map((r) => JSON.parse(dec.decode(r.data)) as Person | number).flatMap((v) => (typeof v === 'object' ? [v.id] : []));
+      return res.results
+        .map((r) => JSON.parse(dec.decode(r.data)) as Person | number)
+        .flatMap((v) => (typeof v === 'object' ? [v.id] : []));
     };
 
     before(async () => {
       const s = store();
       assert.ok(isQueryable(s), 'store advertising QUERY_API implements query');
       q = s;
-      for (const p of PEOPLE) await s.set({ key: `${app}person-${p.id}`, value: enc.encode(JSON.stringify(p)), metadata: {} });
+      for (const p of PEOPLE)
+        await s.set({ key: `${app}person-${p.id}`, value: enc.encode(JSON.stringify(p)), metadata: {} });
       // Same shape under another app's prefix: must never show up in this app's results.
-      await s.set({ key: `${other}person-99`, value: enc.encode(JSON.stringify({ id: 99, name: 'zed', city: 'london', age: 36 })), metadata: {} });
+      await s.set({
+        key: `${other}person-99`,
+        value: enc.encode(JSON.stringify({ id: 99, name: 'zed', city: 'london', age: 36 })),
+        metadata: {},
+      });
       // Values that are not JSON objects are stored but never match a field filter.
       await s.set({ key: `${app}blob`, value: new Uint8Array([0xff, 0x00, 0x7b]), metadata: {} });
       await s.set({ key: `${app}text`, value: enc.encode('london'), metadata: {} });
@@ -52,9 +59,15 @@ export function defineQueryCases(store: () => StateStore, run: string): void {
     });
 
     it('filters with EQ on a field and on a nested field', async () => {
-      assert.deepEqual((await ids({ filter: { EQ: { city: 'london' } }, sort: [{ key: 'id', order: 'ASC' }] })).sort(), [1, 3]);
+      assert.deepEqual(
+        (await ids({ filter: { EQ: { city: 'london' } }, sort: [{ key: 'id', order: 'ASC' }] })).sort(),
+        [1, 3],
+      );
       assert.deepEqual(await ids({ filter: { EQ: { 'address.zip': 'E2' } } }), [3]);
-      assert.deepEqual(await ids({ filter: { EQ: { age: 25 } }, sort: [{ key: 'id', order: 'ASC' }] }), [2, 4]);
+      assert.deepEqual(
+        await ids({ filter: { EQ: { age: 25 } }, sort: [{ key: 'id', order: 'ASC' }] }),
+        [2, 4],
+      );
     });
 
     it('filters with NEQ, IN, GT, GTE, LT, LTE', async () => {
@@ -77,9 +90,26 @@ export function defineQueryCases(store: () => StateStore, run: string): void {
     });
 
     it('sorts ascending and descending, with ties broken stably', async () => {
-      assert.deepEqual(await ids({ sort: [{ key: 'age', order: 'ASC' }, { key: 'name', order: 'DESC' }] }), [4, 2, 6, 1, 5, 3]);
+      assert.deepEqual(
+        await ids({
+          sort: [
+            { key: 'age', order: 'ASC' },
+            { key: 'name', order: 'DESC' },
+          ],
+        }),
+        [4, 2, 6, 1, 5, 3],
+      );
       assert.deepEqual(await ids({ sort: [{ key: 'age', order: 'DESC' }] }), [3, 5, 1, 6, 2, 4]);
-      assert.deepEqual(await ids({ filter: { IN: { city: ['paris', 'berlin'] } }, sort: [{ key: 'city', order: 'DESC' }, { key: 'id', order: 'ASC' }] }), [2, 5, 4]);
+      assert.deepEqual(
+        await ids({
+          filter: { IN: { city: ['paris', 'berlin'] } },
+          sort: [
+            { key: 'city', order: 'DESC' },
+            { key: 'id', order: 'ASC' },
+          ],
+        }),
+        [2, 5, 4],
+      );
     });
 
     it('pages with limit and token until the last page', async () => {
@@ -88,7 +118,10 @@ export function defineQueryCases(store: () => StateStore, run: string): void {
       let pages = 0;
       do {
         const res = await q.query(
-          { sort: [{ key: 'id', order: 'ASC' }], page: token === undefined ? { limit: 4 } : { limit: 4, token } },
+          {
+            sort: [{ key: 'id', order: 'ASC' }],
+            page: token === undefined ? { limit: 4 } : { limit: 4, token },
+          },
           { keyPrefix: app },
         );
         pages += 1;

@@ -32,27 +32,23 @@ async function countClients(srv: RedisServer, componentName: string): Promise<nu
   }
 }
 
-runStateConformance(
-  'state.redis',
-  async () => {
-    const srv = await redisServer();
-    const metadata = { redisHost: `${srv.host}:${srv.port}` };
-    const name = `conformance-${uniqueId()}`;
-    const store = await openStore('state.redis', metadata, { name });
-    const peers: StateStore[] = [];
-    return {
-      store,
-      peer: async () => {
-        const p = await openStore('state.redis', metadata);
-        peers.push(p);
-        return p;
-      },
-      connectionCount: () => countClients(srv, name),
-      cleanup: async () => {
-        await store.close();
-        for (const p of peers) await p.close();
-      },
-    };
-  },
-  ['ETAG', 'TRANSACTIONAL', 'TTL', 'ACTOR'],
-);
+runStateConformance('state.redis', async () => {
+  const srv = await redisServer();
+  const metadata = { redisHost: `${srv.host}:${srv.port}` };
+  const name = `conformance-${uniqueId()}`;
+  const store = await openStore('state.redis', metadata, { name });
+  const peers: StateStore[] = [];
+  return {
+    store,
+    peer: async () => {
+      const p = await openStore('state.redis', metadata);
+      peers.push(p);
+      return p;
+    },
+    connectionCount: () => countClients(srv, name),
+    cleanup: async () => {
+      await store.close();
+      for (const p of peers) await p.close();
+    },
+  };
+}, ['ETAG', 'TRANSACTIONAL', 'TTL', 'ACTOR']);

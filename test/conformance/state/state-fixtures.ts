@@ -1,11 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { ComponentInit, Logger } from '../../../sidecar/components/component.js';
 import { validateMetadata } from '../../../sidecar/components/metadata-schema.js';
-import type { StateStore } from '../../../sidecar/state/state-store.js';
 import { STATE_REGISTRATIONS } from '../../../sidecar/components/state/registrations.js';
+import type { StateStore } from '../../../sidecar/state/state-store.js';
 
 /** A logger that drops everything (tests assert on behaviour, not logs). */
 export const SILENT_LOGGER: Logger = {
@@ -27,7 +27,11 @@ export function uniqueId(): string {
  * Creates and initialises a state store through its registration, exactly as the runtime will:
  * look up the type, validate raw metadata against the schema, then `init`.
  */
-export async function openStore(type: string, rawMetadata: Record<string, string>, options: { name?: string; dataDir?: string } = {}): Promise<StateStore> {
+export async function openStore(
+  type: string,
+  rawMetadata: Record<string, string>,
+  options: { name?: string; dataDir?: string } = {},
+): Promise<StateStore> {
   const reg = STATE_REGISTRATIONS.find((r) => r.type === type);
   if (!reg) throw new Error(`no state registration for ${type}`);
   const store = reg.create();

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type {
+  BulkGetItem,
+  GetRequest,
+  StateFeature,
+  StateStore,
+} from '../../../sidecar/state/state-store.js';
 import { ETagError, isTransactional } from '../../../sidecar/state/state-store.js';
-import type { BulkGetItem, GetRequest, StateFeature, StateStore } from '../../../sidecar/state/state-store.js';
-import { uniqueId } from './state-fixtures.js';
 import { defineQueryCases } from './query-cases.js';
+import { uniqueId } from './state-fixtures.js';
 
 /**
  * The one state store conformance suite. Every implementation runs it; capabilities the store
@@ -67,7 +72,11 @@ export async function bulkGet(store: StateStore, keys: readonly string[]): Promi
 }
 
 /** Registers the conformance tests for one state store implementation. */
-export function runStateConformance(name: string, factory: StateStoreFactory, features: readonly StateFeature[]): void {
+export function runStateConformance(
+  name: string,
+  factory: StateStoreFactory,
+  features: readonly StateFeature[],
+): void {
   const has = (f: StateFeature): boolean => features.includes(f);
   describe(`state conformance: ${name}`, () => {
     let h: StateStoreHandle;
@@ -163,9 +172,14 @@ export function runStateConformance(name: string, factory: StateStoreFactory, fe
       const own = await factory();
       try {
         await own.store.set({ key: key('close'), value: jsonBytes(1), metadata: {} });
-        if (own.connectionCount) assert.ok((await own.connectionCount()) > 0, 'store holds a connection while open');
+        if (own.connectionCount)
+          assert.ok((await own.connectionCount()) > 0, 'store holds a connection while open');
         await own.store.close();
-        if (own.connectionCount) await eventually(async () => (await own.connectionCount?.()) === 0, 'server-side connections closing');
+        if (own.connectionCount)
+          await eventually(
+            async () => (await own.connectionCount?.()) === 0,
+            'server-side connections closing',
+          );
         await assert.rejects(own.store.get({ key: key('close'), metadata: {} }));
       } finally {
         await own.cleanup();
@@ -248,7 +262,13 @@ function defineEtagCases(store: () => StateStore, key: KeyFn, set: SetFn, get: G
   });
 }
 
-function defineTtlCases(store: () => StateStore, key: KeyFn, set: SetFn, get: GetFn, queryable: boolean): void {
+function defineTtlCases(
+  store: () => StateStore,
+  key: KeyFn,
+  set: SetFn,
+  get: GetFn,
+  queryable: boolean,
+): void {
   describe('ttl', () => {
     it('expires an item with ttlInSeconds and reports ttlExpireTime meanwhile', async () => {
       const k = key('ttl');
@@ -327,7 +347,10 @@ function defineTransactionCases(store: () => StateStore, key: KeyFn, set: SetFn,
           [
             { operation: 'upsert', request: { key: fresh, value: jsonBytes('new'), metadata: {} } },
             { operation: 'delete', request: { key: doomed, metadata: {} } },
-            { operation: 'upsert', request: { key: guarded, value: jsonBytes('v3'), etag: stale, metadata: {} } },
+            {
+              operation: 'upsert',
+              request: { key: guarded, value: jsonBytes('v3'), etag: stale, metadata: {} },
+            },
           ],
           {},
         ),
@@ -347,7 +370,15 @@ function defineTransactionCases(store: () => StateStore, key: KeyFn, set: SetFn,
         st.multi(
           [
             { operation: 'upsert', request: { key: fresh, value: jsonBytes(1), metadata: {} } },
-            { operation: 'upsert', request: { key: existing, value: jsonBytes(2), metadata: {}, options: { concurrency: 'first-write' } } },
+            {
+              operation: 'upsert',
+              request: {
+                key: existing,
+                value: jsonBytes(2),
+                metadata: {},
+                options: { concurrency: 'first-write' },
+              },
+            },
           ],
           {},
         ),
@@ -399,11 +430,15 @@ function defineConcurrencyCases(handle: () => StateStoreHandle, key: KeyFn): voi
         const etag = (await first.get({ key: k, metadata: {} }))?.etag;
         assert.ok(etag);
         const outcomes = await Promise.allSettled(
-          Array.from({ length: 8 }, (_, i) => stores[i % stores.length]?.set({ key: k, value: jsonBytes(i + 1), etag, metadata: {} })),
+          Array.from({ length: 8 }, (_, i) =>
+            stores[i % stores.length]?.set({ key: k, value: jsonBytes(i + 1), etag, metadata: {} }),
+          ),
         );
         const won = outcomes.filter((o) => o.status === 'fulfilled');
         assert.equal(won.length, 1, 'exactly one writer wins');
-        for (const o of outcomes) if (o.status === 'rejected') assert.ok(o.reason instanceof ETagError && o.reason.kind === 'mismatch', String(o.reason));
+        for (const o of outcomes)
+          if (o.status === 'rejected')
+            assert.ok(o.reason instanceof ETagError && o.reason.kind === 'mismatch', String(o.reason));
       } finally {
         for (const p of stores.slice(1)) await p.close();
       }
@@ -415,10 +450,19 @@ function defineConcurrencyCases(handle: () => StateStoreHandle, key: KeyFn): voi
         const k = key('race-fw');
         const outcomes = await Promise.allSettled(
           Array.from({ length: 8 }, (_, i) =>
-            stores[i % stores.length]?.set({ key: k, value: jsonBytes(i), metadata: {}, options: { concurrency: 'first-write' } }),
+            stores[i % stores.length]?.set({
+              key: k,
+              value: jsonBytes(i),
+              metadata: {},
+              options: { concurrency: 'first-write' },
+            }),
           ),
         );
-        assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1, 'exactly one first-writer wins');
+        assert.equal(
+          outcomes.filter((o) => o.status === 'fulfilled').length,
+          1,
+          'exactly one first-writer wins',
+        );
       } finally {
         for (const p of stores.slice(1)) await p.close();
       }

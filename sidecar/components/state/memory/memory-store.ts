@@ -1,6 +1,3 @@
-import type { ComponentInit } from '../../component.js';
-import type { MetadataSchema } from '../../metadata-schema.js';
-import { ETagError } from '../../../state/state-store.js';
 import type {
   BulkGetItem,
   DeleteRequest,
@@ -16,13 +13,27 @@ import type {
   TransactionalStore,
   TransactionOperation,
 } from '../../../state/state-store.js';
-import { runQuery } from '../shared/query-evaluator.js';
+import { ETagError } from '../../../state/state-store.js';
+import type { ComponentInit } from '../../component.js';
+import type { MetadataSchema } from '../../metadata-schema.js';
 import type { QueryCandidate } from '../shared/query-evaluator.js';
-import { assertIntegerEtag, expiryFor, isFirstWrite, parseJsonValue, toBytes, ttlMetadata } from '../shared/state-value.js';
+import { runQuery } from '../shared/query-evaluator.js';
+import {
+  assertIntegerEtag,
+  expiryFor,
+  isFirstWrite,
+  parseJsonValue,
+  toBytes,
+  ttlMetadata,
+} from '../shared/state-value.js';
 
 /** `state.in-memory` metadata, as contrib's in-memory store (it takes none of its own). */
 export const MEMORY_SCHEMA: MetadataSchema = {
-  cleanupInterval: { type: 'duration', default: '10s', description: 'How often expired items are swept from memory' },
+  cleanupInterval: {
+    type: 'duration',
+    default: '10s',
+    description: 'How often expired items are swept from memory',
+  },
 };
 
 /** Options for tests and embedding: an injected clock. */
@@ -42,7 +53,13 @@ interface Entry {
  * and the query API. Data lives as long as the store (nothing is shared between sidecars).
  */
 export class MemoryStateStore implements StateStore, TransactionalStore, QueryableStore {
-  readonly features: ReadonlySet<StateFeature> = new Set<StateFeature>(['ETAG', 'TRANSACTIONAL', 'TTL', 'QUERY_API', 'ACTOR']);
+  readonly features: ReadonlySet<StateFeature> = new Set<StateFeature>([
+    'ETAG',
+    'TRANSACTIONAL',
+    'TTL',
+    'QUERY_API',
+    'ACTOR',
+  ]);
   readonly #items = new Map<string, Entry>();
   readonly #now: () => number;
   #versionCounter = 0;
@@ -123,7 +140,10 @@ export class MemoryStateStore implements StateStore, TransactionalStore, Queryab
     }
   }
 
-  async query(query: StateQuery, metadata: RequestMetadata & { readonly keyPrefix?: string }): Promise<QueryResponse> {
+  async query(
+    query: StateQuery,
+    metadata: RequestMetadata & { readonly keyPrefix?: string },
+  ): Promise<QueryResponse> {
     this.#assertOpen();
     const prefix = metadata.keyPrefix ?? '';
     const candidates: QueryCandidate<{ key: string; data: Uint8Array; etag: string }>[] = [];
@@ -133,7 +153,11 @@ export class MemoryStateStore implements StateStore, TransactionalStore, Queryab
       if (!e) continue;
       const parsed = parseJsonValue(e.data);
       if (!parsed) continue;
-      candidates.push({ key, doc: parsed.json, item: { key, data: toBytes(e.data), etag: String(e.version) } });
+      candidates.push({
+        key,
+        doc: parsed.json,
+        item: { key, data: toBytes(e.data), etag: String(e.version) },
+      });
     }
     const { items, token } = runQuery(query, candidates);
     return token === undefined ? { results: items } : { results: items, token };

@@ -1,5 +1,5 @@
 import type { QueryFilter, StateQuery } from '../../../state/state-store.js';
-import { QueryError, parsePageToken, splitPath } from '../shared/query-evaluator.js';
+import { parsePageToken, QueryError, splitPath } from '../shared/query-evaluator.js';
 
 /**
  * Translates a Dapr state query into PostgreSQL over the JSONB `value` column, with the same
@@ -78,9 +78,17 @@ function sortTerms(key: string, order: 'ASC' | 'DESC', p: ParamList): string[] {
 }
 
 /** Builds the full SELECT for a query; fetches one extra row to know whether a next page exists. */
-export function postgresQuery(table: string, query: StateQuery, keyPrefix: string): { sql: string; params: unknown[]; limit: number; offset: number } {
+export function postgresQuery(
+  table: string,
+  query: StateQuery,
+  keyPrefix: string,
+): { sql: string; params: unknown[]; limit: number; offset: number } {
   const p = new ParamList();
-  const where = ['NOT isbinary', '(expiredate IS NULL OR expiredate > now())', `starts_with(key, ${p.add(keyPrefix)})`];
+  const where = [
+    'NOT isbinary',
+    '(expiredate IS NULL OR expiredate > now())',
+    `starts_with(key, ${p.add(keyPrefix)})`,
+  ];
   if (query.filter) where.push(postgresFilter(query.filter, p));
   const order = (query.sort ?? []).flatMap((s) => sortTerms(s.key, s.order, p));
   order.push('key COLLATE "C" ASC');

@@ -23,7 +23,9 @@ export async function migrate(pool: pg.Pool, table: string, metaTable: string): 
         const dot = name.indexOf('.');
         if (dot > 0) await client.query(`CREATE SCHEMA IF NOT EXISTS ${name.slice(0, dot)}`);
       }
-      await client.query(`CREATE TABLE IF NOT EXISTS ${metaTable} (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL)`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${metaTable} (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL)`,
+      );
       await client.query(`CREATE TABLE IF NOT EXISTS ${table} (
         key TEXT NOT NULL PRIMARY KEY,
         value JSONB NOT NULL,
@@ -32,11 +34,15 @@ export async function migrate(pool: pg.Pool, table: string, metaTable: string): 
         insertdate TIMESTAMPTZ NOT NULL DEFAULT now(),
         updatedate TIMESTAMPTZ NULL,
         expiredate TIMESTAMPTZ NULL)`);
-      await client.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS etag UUID NOT NULL DEFAULT gen_random_uuid()`);
+      await client.query(
+        `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS etag UUID NOT NULL DEFAULT gen_random_uuid()`,
+      );
       await client.query(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS expiredate TIMESTAMPTZ NULL`);
       const bare = table.slice(table.indexOf('.') + 1);
       await client.query(`CREATE INDEX IF NOT EXISTS ${bare}_expiredate_idx ON ${table} (expiredate)`);
-      await client.query(`INSERT INTO ${metaTable} (key, value) VALUES ('migrations', '2') ON CONFLICT (key) DO NOTHING`);
+      await client.query(
+        `INSERT INTO ${metaTable} (key, value) VALUES ('migrations', '2') ON CONFLICT (key) DO NOTHING`,
+      );
     } finally {
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`outrigger-state-migrate:${table}`]);
     }

@@ -1,8 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { ComponentInit } from '../../component.js';
-import type { MetadataSchema } from '../../metadata-schema.js';
-import { ETagError, parseTtlSeconds } from '../../../state/state-store.js';
 import type {
   BulkGetItem,
   DeleteRequest,
@@ -18,19 +15,50 @@ import type {
   TransactionalStore,
   TransactionOperation,
 } from '../../../state/state-store.js';
+import { ETagError, parseTtlSeconds } from '../../../state/state-store.js';
+import type { ComponentInit } from '../../component.js';
+import type { MetadataSchema } from '../../metadata-schema.js';
 import { assertUuidEtag, isFirstWrite, jsonText, toBuffer, ttlMetadata } from '../shared/state-value.js';
-import { migrate, qualifiedName } from './postgresql-schema.js';
 import { postgresQuery } from './postgresql-query.js';
+import { migrate, qualifiedName } from './postgresql-schema.js';
 
 /** `state.postgresql` metadata (v1 and v2), named as in components-contrib. */
 export const POSTGRESQL_SCHEMA: MetadataSchema = {
-  connectionString: { type: 'string', required: true, sensitive: true, aliases: ['url'], description: 'libpq connection string or postgres:// URL' },
-  tableName: { type: 'string', default: 'state', description: 'Table holding the state, optionally schema-qualified (schema.table)' },
-  metadataTableName: { type: 'string', default: 'dapr_metadata', description: 'Table holding migration and cleanup bookkeeping' },
-  timeout: { type: 'duration', default: '20s', aliases: ['timeoutInSeconds'], description: 'Statement timeout' },
-  cleanupInterval: { type: 'duration', default: '1h', aliases: ['cleanupIntervalInSeconds'], description: 'How often expired rows are deleted; <= 0 disables' },
+  connectionString: {
+    type: 'string',
+    required: true,
+    sensitive: true,
+    aliases: ['url'],
+    description: 'libpq connection string or postgres:// URL',
+  },
+  tableName: {
+    type: 'string',
+    default: 'state',
+    description: 'Table holding the state, optionally schema-qualified (schema.table)',
+  },
+  metadataTableName: {
+    type: 'string',
+    default: 'dapr_metadata',
+    description: 'Table holding migration and cleanup bookkeeping',
+  },
+  timeout: {
+    type: 'duration',
+    default: '20s',
+    aliases: ['timeoutInSeconds'],
+    description: 'Statement timeout',
+  },
+  cleanupInterval: {
+    type: 'duration',
+    default: '1h',
+    aliases: ['cleanupIntervalInSeconds'],
+    description: 'How often expired rows are deleted; <= 0 disables',
+  },
   maxConns: { type: 'integer', default: 10, min: 1, description: 'Connection pool size' },
-  connectionMaxIdleTime: { type: 'duration', default: '0s', description: 'Close pooled connections idle this long (0 keeps them)' },
+  connectionMaxIdleTime: {
+    type: 'duration',
+    default: '0s',
+    description: 'Close pooled connections idle this long (0 keeps them)',
+  },
   actorStateStore: { type: 'boolean', default: false, description: 'Use this store for actor state' },
 };
 
@@ -47,7 +75,8 @@ interface Row {
 function encode(value: Uint8Array): { json: string; binary: boolean } {
   const text = jsonText(value);
   // JSONB cannot hold U+0000 inside strings; such values are kept as base64 like other bytes.
-  if (text === undefined || text.includes('\\u0000')) return { json: JSON.stringify(toBuffer(value).toString('base64')), binary: true };
+  if (text === undefined || text.includes('\\u0000'))
+    return { json: JSON.stringify(toBuffer(value).toString('base64')), binary: true };
   return { json: text, binary: false };
 }
 
@@ -65,7 +94,13 @@ const LIVE = '(expiredate IS NULL OR expiredate > now())';
  * JSON values come back in PostgreSQL's normalised JSONB text, as with contrib.
  */
 export class PostgresqlStateStore implements StateStore, TransactionalStore, QueryableStore {
-  readonly features: ReadonlySet<StateFeature> = new Set<StateFeature>(['ETAG', 'TRANSACTIONAL', 'TTL', 'QUERY_API', 'ACTOR']);
+  readonly features: ReadonlySet<StateFeature> = new Set<StateFeature>([
+    'ETAG',
+    'TRANSACTIONAL',
+    'TTL',
+    'QUERY_API',
+    'ACTOR',
+  ]);
   #pool: pg.Pool | undefined;
   #table = 'state';
   #timer: NodeJS.Timeout | undefined;
@@ -90,13 +125,17 @@ export class PostgresqlStateStore implements StateStore, TransactionalStore, Que
       await migrate(pool, this.#table, metaTable);
     } catch (err) {
       await pool.end().catch(() => undefined);
-      throw new Error(`state.postgresql ${init.name}: cannot initialise: ${(err as Error).message}`, { cause: err });
+      throw new Error(`state.postgresql ${init.name}: cannot initialise: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     this.#pool = pool;
     const every = typeof md.cleanupInterval === 'number' ? md.cleanupInterval : 3_600_000;
     if (every > 0) {
       this.#timer = setInterval(() => {
-        this.#cleanup(metaTable, every).catch((err: Error) => init.logger.warn('state.postgresql cleanup failed', { error: err.message }));
+        this.#cleanup(metaTable, every).catch((err: Error) =>
+          init.logger.warn('state.postgresql cleanup failed', { error: err.message }),
+        );
       }, every);
       this.#timer.unref();
     }
@@ -167,12 +206,19 @@ export class PostgresqlStateStore implements StateStore, TransactionalStore, Que
     }
   }
 
-  async query(query: StateQuery, metadata: RequestMetadata & { readonly keyPrefix?: string }): Promise<QueryResponse> {
+  async query(
+    query: StateQuery,
+    metadata: RequestMetadata & { readonly keyPrefix?: string },
+  ): Promise<QueryResponse> {
     const q = postgresQuery(this.#table, query, metadata.keyPrefix ?? '');
     const r = await this.#open().query<{ key: string; value: string; etag: string }>(q.sql, q.params);
     const more = q.limit > 0 && r.rows.length > q.limit;
     const page = more ? r.rows.slice(0, q.limit) : r.rows;
-    const results = page.map((row) => ({ key: row.key, data: new Uint8Array(Buffer.from(row.value, 'utf8')), etag: row.etag }));
+    const results = page.map((row) => ({
+      key: row.key,
+      data: new Uint8Array(Buffer.from(row.value, 'utf8')),
+      etag: row.etag,
+    }));
     return more ? { results, token: String(q.offset + q.limit) } : { results };
   }
 
@@ -203,7 +249,10 @@ export class PostgresqlStateStore implements StateStore, TransactionalStore, Que
       updatedate = now(), expiredate = EXCLUDED.expiredate`;
     if (isFirstWrite(req.options)) {
       // First-write: only a missing (or expired) row may be replaced.
-      const r = await db.query(`${insert} WHERE cur.expiredate IS NOT NULL AND cur.expiredate <= now()`, params);
+      const r = await db.query(
+        `${insert} WHERE cur.expiredate IS NOT NULL AND cur.expiredate <= now()`,
+        params,
+      );
       if (r.rowCount === 0) throw new ETagError('mismatch');
       return;
     }
@@ -216,7 +265,10 @@ export class PostgresqlStateStore implements StateStore, TransactionalStore, Que
       return;
     }
     assertUuidEtag(req.etag);
-    const r = await db.query(`DELETE FROM ${this.#table} WHERE key = $1 AND etag = $2::uuid AND ${LIVE}`, [req.key, req.etag]);
+    const r = await db.query(`DELETE FROM ${this.#table} WHERE key = $1 AND etag = $2::uuid AND ${LIVE}`, [
+      req.key,
+      req.etag,
+    ]);
     if (r.rowCount === 0) throw new ETagError('mismatch');
   }
 

@@ -1,8 +1,5 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { ComponentInit } from '../../component.js';
-import type { MetadataSchema } from '../../metadata-schema.js';
-import { ETagError, parseTtlSeconds } from '../../../state/state-store.js';
 import type {
   BulkGetItem,
   DeleteRequest,
@@ -15,6 +12,9 @@ import type {
   TransactionalStore,
   TransactionOperation,
 } from '../../../state/state-store.js';
+import { ETagError, parseTtlSeconds } from '../../../state/state-store.js';
+import type { ComponentInit } from '../../component.js';
+import type { MetadataSchema } from '../../metadata-schema.js';
 import { assertIntegerEtag, isFirstWrite, toBuffer, ttlMetadata } from '../shared/state-value.js';
 import { DELETE_SCRIPT, GET_SCRIPT, MISMATCH, MULTI_SCRIPT, SET_SCRIPT } from './redis-scripts.js';
 
@@ -49,7 +49,12 @@ function isMismatch(err: unknown): boolean {
  * Query needs RediSearch, so `QUERY_API` is not advertised.
  */
 export class RedisStateStore implements StateStore, TransactionalStore {
-  readonly features: ReadonlySet<StateFeature> = new Set<StateFeature>(['ETAG', 'TRANSACTIONAL', 'TTL', 'ACTOR']);
+  readonly features: ReadonlySet<StateFeature> = new Set<StateFeature>([
+    'ETAG',
+    'TRANSACTIONAL',
+    'TTL',
+    'ACTOR',
+  ]);
   #client: Redis | undefined;
   #defaultTtl: number | undefined;
   readonly #shas = new Map<string, string>();
@@ -81,7 +86,10 @@ export class RedisStateStore implements StateStore, TransactionalStore {
       await client.ping();
     } catch (err) {
       client.disconnect();
-      throw new Error(`state.redis ${init.name}: cannot connect to ${host}:${port}: ${(err as Error).message}`, { cause: err });
+      throw new Error(
+        `state.redis ${init.name}: cannot connect to ${host}:${port}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     this.#client = client;
   }
@@ -107,7 +115,11 @@ export class RedisStateStore implements StateStore, TransactionalStore {
     if (!reply) return undefined;
     const [data, version, pttl] = reply;
     const md = ttlMetadata(pttl > 0 ? Date.now() + pttl : undefined);
-    return { data: new Uint8Array(data ?? Buffer.alloc(0)), etag: version.toString(), ...(md ? { metadata: md } : {}) };
+    return {
+      data: new Uint8Array(data ?? Buffer.alloc(0)),
+      etag: version.toString(),
+      ...(md ? { metadata: md } : {}),
+    };
   }
 
   async bulkGet(keys: readonly GetRequest[]): Promise<BulkGetItem[]> {
@@ -126,7 +138,12 @@ export class RedisStateStore implements StateStore, TransactionalStore {
 
   async set(req: SetRequest): Promise<void> {
     if (req.etag !== undefined) assertIntegerEtag(req.etag);
-    const args = [toBuffer(req.value), req.etag ?? '', isFirstWrite(req.options) ? '1' : '0', String(this.#ttl(req.metadata))];
+    const args = [
+      toBuffer(req.value),
+      req.etag ?? '',
+      isFirstWrite(req.options) ? '1' : '0',
+      String(this.#ttl(req.metadata)),
+    ];
     try {
       await this.#run(SET_SCRIPT, [req.key], args);
     } catch (err) {
@@ -154,7 +171,13 @@ export class RedisStateStore implements StateStore, TransactionalStore {
       if (r.etag !== undefined) assertIntegerEtag(r.etag);
       keys.push(r.key);
       if (op.operation === 'upsert') {
-        args.push('u', op.request.etag ?? '', isFirstWrite(op.request.options) ? '1' : '0', String(this.#ttl(op.request.metadata)), toBuffer(op.request.value));
+        args.push(
+          'u',
+          op.request.etag ?? '',
+          isFirstWrite(op.request.options) ? '1' : '0',
+          String(this.#ttl(op.request.metadata)),
+          toBuffer(op.request.value),
+        );
       } else {
         args.push('d', op.request.etag ?? '', '0', '0', '');
       }

@@ -39,10 +39,18 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((x, i) => jsonEqual(x, b[i]));
   const ka = Object.keys(a);
   const kb = Object.keys(b);
-  return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  return (
+    ka.length === kb.length &&
+    ka.every(
+      (k) =>
+        Object.hasOwn(b, k) &&
+        jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+    )
+  );
 }
 
 /** Rank of a JSON type in sort order (PostgreSQL JSONB order); missing sorts after everything. */
@@ -139,8 +147,14 @@ export interface QueryCandidate<T> {
 }
 
 /** Filters, sorts and pages candidates; `token` is set when more results follow. */
-export function runQuery<T>(query: StateQuery, candidates: readonly QueryCandidate<T>[]): { items: T[]; token?: string } {
-  const matched = query.filter === undefined ? [...candidates] : candidates.filter((c) => matchesFilter(query.filter as QueryFilter, c.doc));
+export function runQuery<T>(
+  query: StateQuery,
+  candidates: readonly QueryCandidate<T>[],
+): { items: T[]; token?: string } {
+  const matched =
+    query.filter === undefined
+      ? [...candidates]
+      : candidates.filter((c) => matchesFilter(query.filter as QueryFilter, c.doc));
   const sort = query.sort ?? [];
   const paths = sort.map((s) => splitPath(s.key));
   matched.sort((a, b) => {

@@ -1,5 +1,5 @@
-import { ETagError, parseTtlSeconds } from '../../../state/state-store.js';
 import type { RequestMetadata } from '../../../state/state-store.js';
+import { ETagError, parseTtlSeconds } from '../../../state/state-store.js';
 
 /**
  * Helpers every state store shares: telling JSON values from opaque bytes, TTL arithmetic,
@@ -35,7 +35,11 @@ export function parseJsonValue(value: Uint8Array): { readonly json: unknown } | 
  * The expiry instant (epoch ms) for a write: `ttlInSeconds` from the request, else the store's
  * default. Undefined, 0 and -1 all mean "never expires" (a write without TTL clears an old one).
  */
-export function expiryFor(metadata: RequestMetadata, nowMs: number, defaultTtlSeconds?: number): number | undefined {
+export function expiryFor(
+  metadata: RequestMetadata,
+  nowMs: number,
+  defaultTtlSeconds?: number,
+): number | undefined {
   const ttl = parseTtlSeconds(metadata) ?? defaultTtlSeconds;
   if (ttl === undefined || ttl <= 0) return undefined;
   return nowMs + ttl * 1000;
@@ -47,8 +51,12 @@ export function rfc3339(epochMs: number): string {
 }
 
 /** Response metadata for an item: `{ttlExpireTime}` when it expires, else undefined. */
-export function ttlMetadata(expiresAtMs: number | undefined | null): Readonly<Record<string, string>> | undefined {
-  return expiresAtMs === undefined || expiresAtMs === null ? undefined : { ttlExpireTime: rfc3339(expiresAtMs) };
+export function ttlMetadata(
+  expiresAtMs: number | undefined | null,
+): Readonly<Record<string, string>> | undefined {
+  return expiresAtMs === undefined || expiresAtMs === null
+    ? undefined
+    : { ttlExpireTime: rfc3339(expiresAtMs) };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -60,7 +68,8 @@ export function assertUuidEtag(etag: string): void {
 
 /** Throws `ETagError('invalid')` unless the ETag is a positive integer (Redis and memory versions). */
 export function assertIntegerEtag(etag: string): void {
-  if (!/^[1-9]\d{0,17}$/.test(etag)) throw new ETagError('invalid', `invalid etag value: "${etag}" is not an integer version`);
+  if (!/^[1-9]\d{0,17}$/.test(etag))
+    throw new ETagError('invalid', `invalid etag value: "${etag}" is not an integer version`);
 }
 
 /** True when the request asks for first-write concurrency (only meaningful without an ETag). */

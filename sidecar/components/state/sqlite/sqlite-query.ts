@@ -1,5 +1,5 @@
 import type { QueryFilter, StateQuery } from '../../../state/state-store.js';
-import { QueryError, parsePageToken, splitPath } from '../shared/query-evaluator.js';
+import { parsePageToken, QueryError, splitPath } from '../shared/query-evaluator.js';
 
 /**
  * Translates a Dapr state query into SQLite SQL over the JSON text in the `value` column, with
@@ -27,8 +27,10 @@ function eqExpr(path: string, operand: unknown): SqlFragment {
   const x = 'json_extract(value, ?)';
   if (operand === null) return { sql: `${t} = 'null'`, params: [path] };
   if (typeof operand === 'boolean') return { sql: `${t} = '${operand ? 'true' : 'false'}'`, params: [path] };
-  if (typeof operand === 'number') return { sql: `(${t} IN ('integer','real') AND ${x} = ?)`, params: [path, path, operand] };
-  if (typeof operand === 'string') return { sql: `(${t} = 'text' AND ${x} = ?)`, params: [path, path, operand] };
+  if (typeof operand === 'number')
+    return { sql: `(${t} IN ('integer','real') AND ${x} = ?)`, params: [path, path, operand] };
+  if (typeof operand === 'string')
+    return { sql: `(${t} = 'text' AND ${x} = ?)`, params: [path, path, operand] };
   if (typeof operand === 'object') {
     const kind = Array.isArray(operand) ? 'array' : 'object';
     return { sql: `(${t} = '${kind}' AND ${x} = json(?))`, params: [path, path, JSON.stringify(operand)] };
@@ -39,8 +41,10 @@ function eqExpr(path: string, operand: unknown): SqlFragment {
 function orderedExpr(path: string, operand: unknown, sqlOp: string): SqlFragment {
   const t = 'json_type(value, ?)';
   const x = 'json_extract(value, ?)';
-  if (typeof operand === 'number') return { sql: `(${t} IN ('integer','real') AND ${x} ${sqlOp} ?)`, params: [path, path, operand] };
-  if (typeof operand === 'string') return { sql: `(${t} = 'text' AND ${x} ${sqlOp} ?)`, params: [path, path, operand] };
+  if (typeof operand === 'number')
+    return { sql: `(${t} IN ('integer','real') AND ${x} ${sqlOp} ?)`, params: [path, path, operand] };
+  if (typeof operand === 'string')
+    return { sql: `(${t} = 'text' AND ${x} ${sqlOp} ?)`, params: [path, path, operand] };
   // Only numbers and strings are ordered; anything else matches nothing, as in memory.
   return { sql: '0', params: [] };
 }
@@ -59,7 +63,10 @@ export function sqliteFilter(filter: QueryFilter): SqlFragment {
   if ('AND' in filter || 'OR' in filter) {
     const parts = ('AND' in filter ? filter.AND : filter.OR).map(sqliteFilter);
     if (parts.length === 0) return { sql: 'AND' in filter ? '1' : '0', params: [] };
-    return { sql: `(${parts.map((p) => p.sql).join('AND' in filter ? ' AND ' : ' OR ')})`, params: parts.flatMap((p) => p.params) };
+    return {
+      sql: `(${parts.map((p) => p.sql).join('AND' in filter ? ' AND ' : ' OR ')})`,
+      params: parts.flatMap((p) => p.params),
+    };
   }
   if ('IN' in filter) {
     const [key, values] = onlyEntry(filter.IN, 'IN');
@@ -85,8 +92,18 @@ const RANK = `CASE json_type(value, ?) WHEN 'null' THEN 0 WHEN 'text' THEN 1 WHE
   WHEN 'true' THEN 3 WHEN 'false' THEN 3 WHEN 'array' THEN 4 WHEN 'object' THEN 5 ELSE 6 END`;
 
 /** Builds the full SELECT for a query; fetches one extra row to know whether a next page exists. */
-export function sqliteQuery(table: string, query: StateQuery, keyPrefix: string, nowMs: number): SqlFragment & { limit: number; offset: number } {
-  const where: string[] = ['is_binary = 0', 'json_valid(value)', '(expiration_time IS NULL OR expiration_time > ?)', 'substr(key, 1, length(?)) = ?'];
+export function sqliteQuery(
+  table: string,
+  query: StateQuery,
+  keyPrefix: string,
+  nowMs: number,
+): SqlFragment & { limit: number; offset: number } {
+  const where: string[] = [
+    'is_binary = 0',
+    'json_valid(value)',
+    '(expiration_time IS NULL OR expiration_time > ?)',
+    'substr(key, 1, length(?)) = ?',
+  ];
   const params: unknown[] = [nowMs, keyPrefix, keyPrefix];
   if (query.filter) {
     const f = sqliteFilter(query.filter);

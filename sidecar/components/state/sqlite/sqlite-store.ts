@@ -2,9 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { ComponentInit, Logger } from '../../component.js';
-import type { MetadataSchema } from '../../metadata-schema.js';
-import { ETagError } from '../../../state/state-store.js';
 import type {
   BulkGetItem,
   DeleteRequest,
@@ -20,18 +17,50 @@ import type {
   TransactionalStore,
   TransactionOperation,
 } from '../../../state/state-store.js';
-import { assertUuidEtag, expiryFor, isFirstWrite, jsonText, toBuffer, ttlMetadata } from '../shared/state-value.js';
+import { ETagError } from '../../../state/state-store.js';
+import type { ComponentInit, Logger } from '../../component.js';
+import type { MetadataSchema } from '../../metadata-schema.js';
+import {
+  assertUuidEtag,
+  expiryFor,
+  isFirstWrite,
+  jsonText,
+  toBuffer,
+  ttlMetadata,
+} from '../shared/state-value.js';
 import { openTarget } from './sqlite-connection.js';
 import { sqliteQuery } from './sqlite-query.js';
 
 /** `state.sqlite` metadata, named as in components-contrib. */
 export const SQLITE_SCHEMA: MetadataSchema = {
-  connectionString: { type: 'string', default: '', description: 'Database file path or file: URI; default <dataDir>/state.db' },
+  connectionString: {
+    type: 'string',
+    default: '',
+    description: 'Database file path or file: URI; default <dataDir>/state.db',
+  },
   tableName: { type: 'string', default: 'state', description: 'Table holding the state' },
-  metadataTableName: { type: 'string', default: 'metadata', description: 'Table holding migration and cleanup bookkeeping' },
-  timeout: { type: 'duration', default: '20s', aliases: ['timeoutInSeconds'], description: 'Operation timeout (the driver is synchronous; kept for compatibility)' },
-  cleanupInterval: { type: 'duration', default: '1h', aliases: ['cleanupIntervalInSeconds'], description: 'How often expired rows are deleted; <= 0 disables' },
-  busyTimeout: { type: 'duration', default: '2s', description: 'How long a writer waits for a lock held by another process' },
+  metadataTableName: {
+    type: 'string',
+    default: 'metadata',
+    description: 'Table holding migration and cleanup bookkeeping',
+  },
+  timeout: {
+    type: 'duration',
+    default: '20s',
+    aliases: ['timeoutInSeconds'],
+    description: 'Operation timeout (the driver is synchronous; kept for compatibility)',
+  },
+  cleanupInterval: {
+    type: 'duration',
+    default: '1h',
+    aliases: ['cleanupIntervalInSeconds'],
+    description: 'How often expired rows are deleted; <= 0 disables',
+  },
+  busyTimeout: {
+    type: 'duration',
+    default: '2s',
+    description: 'How long a writer waits for a lock held by another process',
+  },
   disableWAL: { type: 'boolean', default: false, description: 'Use the rollback journal instead of WAL' },
 };
 
@@ -51,7 +80,9 @@ function encode(value: Uint8Array): { text: string; binary: number } {
 }
 
 function decode(row: { value: string; is_binary: number }): Uint8Array {
-  return row.is_binary ? new Uint8Array(Buffer.from(row.value, 'base64')) : new Uint8Array(Buffer.from(row.value, 'utf8'));
+  return row.is_binary
+    ? new Uint8Array(Buffer.from(row.value, 'base64'))
+    : new Uint8Array(Buffer.from(row.value, 'utf8'));
 }
 
 /**
@@ -60,7 +91,13 @@ function decode(row: { value: string; is_binary: number }): Uint8Array {
  * JSON functions); other bytes as base64 with `is_binary = 1`. ETags are random UUIDs.
  */
 export class SqliteStateStore implements StateStore, TransactionalStore, QueryableStore {
-  readonly features: ReadonlySet<StateFeature> = new Set<StateFeature>(['ETAG', 'TRANSACTIONAL', 'TTL', 'QUERY_API', 'ACTOR']);
+  readonly features: ReadonlySet<StateFeature> = new Set<StateFeature>([
+    'ETAG',
+    'TRANSACTIONAL',
+    'TTL',
+    'QUERY_API',
+    'ACTOR',
+  ]);
   #db: Database.Database | undefined;
   #table = 'state';
   #metaTable = 'metadata';
@@ -74,8 +111,12 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
     this.#logger = init.logger;
     this.#table = String(md.tableName ?? 'state');
     this.#metaTable = String(md.metadataTableName ?? 'metadata');
-    for (const [field, name] of [['tableName', this.#table], ['metadataTableName', this.#metaTable]] as const) {
-      if (!IDENT.test(name)) throw new Error(`state.sqlite ${init.name}: ${field} "${name}" must be a plain SQL identifier`);
+    for (const [field, name] of [
+      ['tableName', this.#table],
+      ['metadataTableName', this.#metaTable],
+    ] as const) {
+      if (!IDENT.test(name))
+        throw new Error(`state.sqlite ${init.name}: ${field} "${name}" must be a plain SQL identifier`);
     }
     const conn = String(md.connectionString ?? '');
     const target = openTarget(conn === '' ? join(init.dataDir, 'state.db') : conn);
@@ -83,7 +124,8 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
     const busy = typeof md.busyTimeout === 'number' ? md.busyTimeout : 2000;
     const db = new Database(target.file, { readonly: target.readonly, timeout: busy });
     this.#db = db;
-    if (target.file !== ':memory:' && md.disableWAL !== true && !target.readonly) db.pragma('journal_mode = WAL');
+    if (target.file !== ':memory:' && md.disableWAL !== true && !target.readonly)
+      db.pragma('journal_mode = WAL');
     this.#migrate(db);
     this.#cleanupMs = typeof md.cleanupInterval === 'number' ? md.cleanupInterval : 3_600_000;
     if (this.#cleanupMs > 0 && !target.readonly) {
@@ -106,7 +148,9 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
 
   async get(req: GetRequest): Promise<GetResponse | undefined> {
     const row = this.#open()
-      .prepare(`SELECT key, value, is_binary, etag, expiration_time FROM ${this.#table} WHERE key = ? AND (expiration_time IS NULL OR expiration_time > ?)`)
+      .prepare(
+        `SELECT key, value, is_binary, etag, expiration_time FROM ${this.#table} WHERE key = ? AND (expiration_time IS NULL OR expiration_time > ?)`,
+      )
       .get(req.key, Date.now()) as Row | undefined;
     if (!row) return undefined;
     const md = ttlMetadata(row.expiration_time);
@@ -115,7 +159,9 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
 
   async bulkGet(keys: readonly GetRequest[]): Promise<BulkGetItem[]> {
     const db = this.#open();
-    const stmt = db.prepare(`SELECT key, value, is_binary, etag, expiration_time FROM ${this.#table} WHERE key = ? AND (expiration_time IS NULL OR expiration_time > ?)`);
+    const stmt = db.prepare(
+      `SELECT key, value, is_binary, etag, expiration_time FROM ${this.#table} WHERE key = ? AND (expiration_time IS NULL OR expiration_time > ?)`,
+    );
     const now = Date.now();
     // One read transaction gives a consistent snapshot across keys.
     return db.transaction(() =>
@@ -147,12 +193,21 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
     }).immediate();
   }
 
-  async query(query: StateQuery, metadata: RequestMetadata & { readonly keyPrefix?: string }): Promise<QueryResponse> {
+  async query(
+    query: StateQuery,
+    metadata: RequestMetadata & { readonly keyPrefix?: string },
+  ): Promise<QueryResponse> {
     const q = sqliteQuery(this.#table, query, metadata.keyPrefix ?? '', Date.now());
-    const rows = this.#open().prepare(q.sql).all(...q.params) as { key: string; value: string; etag: string }[];
+    const rows = this.#open()
+      .prepare(q.sql)
+      .all(...q.params) as { key: string; value: string; etag: string }[];
     const more = q.limit > 0 && rows.length > q.limit;
     const page = more ? rows.slice(0, q.limit) : rows;
-    const results = page.map((r) => ({ key: r.key, data: new Uint8Array(Buffer.from(r.value, 'utf8')), etag: r.etag }));
+    const results = page.map((r) => ({
+      key: r.key,
+      data: new Uint8Array(Buffer.from(r.value, 'utf8')),
+      etag: r.etag,
+    }));
     return more ? { results, token: String(q.offset + q.limit) } : { results };
   }
 
@@ -170,7 +225,9 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
     if (req.etag !== undefined) {
       assertUuidEtag(req.etag);
       const r = db
-        .prepare(`UPDATE ${t} SET value = ?, is_binary = ?, etag = ?, expiration_time = ?, update_time = ? WHERE key = ? AND etag = ? AND (expiration_time IS NULL OR expiration_time > ?)`)
+        .prepare(
+          `UPDATE ${t} SET value = ?, is_binary = ?, etag = ?, expiration_time = ?, update_time = ? WHERE key = ? AND etag = ? AND (expiration_time IS NULL OR expiration_time > ?)`,
+        )
         .run(text, binary, etag, expires, now, req.key, req.etag, now);
       if (r.changes === 0) throw new ETagError('mismatch');
       return;
@@ -180,7 +237,9 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
       expiration_time = excluded.expiration_time, update_time = excluded.update_time`;
     if (isFirstWrite(req.options)) {
       // First-write: only a missing (or expired) row may be replaced.
-      const r = db.prepare(`${insert} WHERE ${t}.expiration_time IS NOT NULL AND ${t}.expiration_time <= ?`).run(req.key, text, binary, etag, expires, now, now);
+      const r = db
+        .prepare(`${insert} WHERE ${t}.expiration_time IS NOT NULL AND ${t}.expiration_time <= ?`)
+        .run(req.key, text, binary, etag, expires, now, now);
       if (r.changes === 0) throw new ETagError('mismatch');
       return;
     }
@@ -194,7 +253,9 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
     }
     assertUuidEtag(req.etag);
     const r = db
-      .prepare(`DELETE FROM ${this.#table} WHERE key = ? AND etag = ? AND (expiration_time IS NULL OR expiration_time > ?)`)
+      .prepare(
+        `DELETE FROM ${this.#table} WHERE key = ? AND etag = ? AND (expiration_time IS NULL OR expiration_time > ?)`,
+      )
       .run(req.key, req.etag, Date.now());
     if (r.changes === 0) throw new ETagError('mismatch');
   }
@@ -202,7 +263,9 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
   #migrate(db: Database.Database): void {
     if (db.readonly) return;
     db.transaction(() => {
-      db.exec(`CREATE TABLE IF NOT EXISTS ${this.#metaTable} (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL)`);
+      db.exec(
+        `CREATE TABLE IF NOT EXISTS ${this.#metaTable} (key TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL)`,
+      );
       db.exec(`CREATE TABLE IF NOT EXISTS ${this.#table} (
         key TEXT NOT NULL PRIMARY KEY,
         value TEXT NOT NULL,
@@ -210,8 +273,12 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
         etag TEXT NOT NULL,
         expiration_time INTEGER NULL,
         update_time INTEGER NOT NULL)`);
-      db.exec(`CREATE INDEX IF NOT EXISTS ${this.#table}_expiration_time ON ${this.#table} (expiration_time)`);
-      db.prepare(`INSERT INTO ${this.#metaTable} (key, value) VALUES ('migrations', '1') ON CONFLICT (key) DO NOTHING`).run();
+      db.exec(
+        `CREATE INDEX IF NOT EXISTS ${this.#table}_expiration_time ON ${this.#table} (expiration_time)`,
+      );
+      db.prepare(
+        `INSERT INTO ${this.#metaTable} (key, value) VALUES ('migrations', '1') ON CONFLICT (key) DO NOTHING`,
+      ).run();
     }).immediate();
   }
 
@@ -221,12 +288,20 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
     if (!db) return;
     try {
       const now = Date.now();
-      const deleted = db.transaction(() => {
-        const last = db.prepare(`SELECT value FROM ${this.#metaTable} WHERE key = 'last-cleanup-${this.#table}'`).get() as { value: string } | undefined;
-        if (last && now - Number(last.value) < this.#cleanupMs * 0.95) return 0;
-        db.prepare(`INSERT INTO ${this.#metaTable} (key, value) VALUES ('last-cleanup-${this.#table}', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`).run(String(now));
-        return db.prepare(`DELETE FROM ${this.#table} WHERE expiration_time IS NOT NULL AND expiration_time <= ?`).run(now).changes;
-      }).immediate();
+      const deleted = db
+        .transaction(() => {
+          const last = db
+            .prepare(`SELECT value FROM ${this.#metaTable} WHERE key = 'last-cleanup-${this.#table}'`)
+            .get() as { value: string } | undefined;
+          if (last && now - Number(last.value) < this.#cleanupMs * 0.95) return 0;
+          db.prepare(
+            `INSERT INTO ${this.#metaTable} (key, value) VALUES ('last-cleanup-${this.#table}', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+          ).run(String(now));
+          return db
+            .prepare(`DELETE FROM ${this.#table} WHERE expiration_time IS NOT NULL AND expiration_time <= ?`)
+            .run(now).changes;
+        })
+        .immediate();
       if (deleted > 0) this.#logger?.debug('deleted expired state rows', { count: deleted });
     } catch (err) {
       this.#logger?.warn('state.sqlite cleanup failed', { error: String(err) });
