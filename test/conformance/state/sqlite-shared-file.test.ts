@@ -21,7 +21,9 @@ after(() => {
 
 function runWorker(file: string, key: string, count: number): Promise<number> {
   const worker = fileURLToPath(new URL('./sqlite-increment-worker.js', import.meta.url));
-  const child = spawn(process.execPath, [worker, file, key, String(count)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [worker, file, key, String(count)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   let out = '';
   let err = '';
