@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Component, ComponentInit, ComponentRegistration, Logger } from '../../../sidecar/components/component.js';
+import { loadComponents } from '../../../sidecar/components/loader.js';
+import { ComponentRegistry } from '../../../sidecar/components/registry.js';
+import { SECRET_REGISTRATIONS } from '../../../sidecar/components/secretstores/registrations.js';
+import { readResources } from '../../../sidecar/runtime/resource-reader.js';
+import { ResourceError } from '../../../sidecar/spec/problems.js';
+
+/** A fake state store that records what it was initialised with. */
+class RecordingComponent implements Component {
+  static inits: ComponentInit[] = [];
+  static closed: string[] = [];
+  readonly features = new Set(['ETAG']);
+  #name = '';
+  async init(init: ComponentInit): Promise<void> {
+    this.#name = init.name;
+    if (init.metadata.failInit === true) throw new Error('backend refused the connection');
+    if (init.metadata.hang === true) await new Promise(() => undefined);
+    RecordingComponent.inits.push(init);
+  }
+  async close(): Promise<void> {
+    RecordingComponent.closed.push(this.#name);
+  }
+}
+
+const fakeState: ComponentRegistration = {
+  kind: 'state',
+  type: 'state.fake',
+  versions: ['v1'],
+  schema: {
+    host: { type: 'string', required: true },
+    port: { type: 'integer', default: 6379, min: 1, max: 65535 },
+    failInit: { type: 'boolean', default: false },
+    hang: { type: 'boolean', default: false },
+  },
+  create: () => new RecordingComponent(),
+};
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+const registry = new ComponentRegistry([...SECRET_REGISTRATIONS, fakeState]);
+
+let dir: string;
+let n = 0;
+
+async function load(yaml: string, appId = 'app1', env: Record<string, string> = {}) {
+  const sub = join(dir, `case-${n++}`);
+  await import('node:fs/promises').then((fs) => fs.mkdir(sub));
+  await writeFile(join(sub, 'components.yaml'), yaml);
+  const resources = await readResources([sub]);
+  return { file: join(sub, 'components.yaml'), loaded: await loadComponents(resources.components, { registry, appId, namespace: 'default', logger: quiet, dataDir: dir, env }) };
+}
+
+async function loadError(yaml: string, appId = 'app1'): Promise<ResourceError> {
+  try {
+    await load(yaml, appId);
+  } catch (err) {
+    assert.ok(err instanceof ResourceError, String(err));
+    return err;
+  }
+  assert.fail('expected loading to fail');
+}
+
+const comp = (name: string, type: string, meta: string, extra = '') => `
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: ${name}
+spec:
+  type: ${type}
+  version: v1
+  metadata:${meta === '' ? ' []' : meta}
+${extra}
+`;
+
+describe('component loading', () => {
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'outrigger-loader-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('validates metadata and passes typed values to init', async () => {
+    RecordingComponent.inits = [];
+    const { loaded } = await load(comp('store', 'state.fake', '\n  - name: host\n    value: localhost\n  - name: port\n    value: 7000'));
+    assert.equal(RecordingComponent.inits[0]?.metadata.port, 7000);
+    assert.equal(loaded.stateStores.get('store')?.keyPrefix.kind, 'appid');
+    assert.deepEqual(loaded.infos(), [{ name: 'store', type: 'state.fake', version: 'v1', capabilities: ['ETAG'] }]);
+  });
+
+  it('names the file, the component, the field and the rule for every problem at once', async () => {
+    const err = await loadError(
+      comp('a', 'state.fake', '\n  - name: port\n    value: many') + '---' + comp('b', 'state.nosuch', '') + '---' + comp('c', 'state.fake', '\n  - name: host\n    value: h', '') .replace('version: v1', 'version: v9'),
+    );
+    const lines = err.problems.map((p) => `${p.resource} ${p.field}: ${p.rule}`);
+    assert.ok(err.problems.every((p) => p.file.endsWith('components.yaml')));
+    assert.ok(lines.some((l) => l.startsWith('Component/b spec.type: unknown component type "state.nosuch"')), lines.join('\n'));
+    assert.ok(lines.some((l) => l.startsWith('Component/c spec.version: version "v9" is not supported')), lines.join('\n'));
+    assert.equal(err.problems.length, 2, 'metadata is validated only once types are known');
+    const metaErr = await loadError(comp('a', 'state.fake', '\n  - name: port\n    value: many'));
+    const rules = metaErr.problems.map((p) => `${p.resource} ${p.field}: ${p.rule}`);
+    assert.deepEqual(rules.sort(), ['Component/a host: is required', 'Component/a port: must be an integer, got "many"']);
+    assert.match(metaErr.message, /components\.yaml: Component\/a: field "host": is required/);
+  });
+
+  it('rejects duplicate component names', async () => {
+    const one = comp('dup', 'state.fake', '\n  - name: host\n    value: h');
+    const err = await loadError(`${one}---${one}`);
+    assert.match(err.problems[0]?.rule ?? '', /duplicate component name "dup"/);
+  });
+
+  it('skips components whose scopes do not include the app id', async () => {
+    const yaml = comp('mine', 'state.fake', '\n  - name: host\n    value: h', 'scopes: [app1]') + '---' + comp('theirs', 'state.fake', '\n  - name: host\n    value: h', 'scopes: [app2]');
+    const { loaded } = await load(yaml, 'app1');
+    assert.deepEqual([...loaded.stateStores.keys()], ['mine']);
+  });
+
+  it('resolves secretKeyRef through auth.secretStore, loading secret stores first', async () => {
+    RecordingComponent.inits = [];
+    process.env.OUTRIGGER_TEST_HOST = 'db.internal';
+    const yaml =
+      comp('store', 'state.fake', '\n  - name: host\n    secretKeyRef:\n      name: OUTRIGGER_TEST_HOST\n      key: OUTRIGGER_TEST_HOST', 'auth:\n  secretStore: envsecrets') +
+      '---' +
+      comp('envsecrets', 'secretstores.local.env', '');
+    const { loaded } = await load(yaml);
+    assert.equal(RecordingComponent.inits.at(-1)?.metadata.host, 'db.internal');
+    assert.deepEqual(loaded.all.map((c) => c.name), ['envsecrets', 'store']);
+    delete process.env.OUTRIGGER_TEST_HOST;
+  });
+
+  it('fails when secretKeyRef names a secret store that does not exist', async () => {
+    const err = await loadError(comp('store', 'state.fake', '\n  - name: host\n    secretKeyRef:\n      name: h\n      key: h', 'auth:\n  secretStore: vault'));
+    assert.deepEqual(
+      err.problems.map((p) => [p.resource, p.field]),
+      [['Component/store', 'auth.secretStore']],
+    );
+    assert.match(err.problems[0]?.rule ?? '', /secret store "vault" is not defined/);
+  });
+
+  it('interprets keyPrefix and actorStateStore itself and rejects a bad custom prefix', async () => {
+    const { loaded } = await load(comp('s', 'state.fake', '\n  - name: host\n    value: h\n  - name: keyPrefix\n    value: shared\n  - name: actorStateStore\n    value: "true"'));
+    assert.deepEqual(loaded.stateStores.get('s')?.keyPrefix, { kind: 'custom', prefix: 'shared' });
+    assert.equal(loaded.stateStores.get('s')?.actorStateStore, true);
+    assert.equal(RecordingComponent.inits.at(-1)?.metadata.keyPrefix, undefined);
+    for (const [value, kind] of [['name', 'name'], ['NONE', 'none'], ['namespace', 'namespace'], ['appid', 'appid']] as const) {
+      const r = await load(comp('s', 'state.fake', `\n  - name: host\n    value: h\n  - name: keyPrefix\n    value: ${value}`));
+      assert.equal(r.loaded.stateStores.get('s')?.keyPrefix.kind, kind);
+    }
+    const err = await loadError(comp('s', 'state.fake', '\n  - name: host\n    value: h\n  - name: keyPrefix\n    value: "a||b"'));
+    assert.equal(err.problems[0]?.field, 'keyPrefix');
+  });
+
+  it('stops on a failing init unless ignoreErrors, and closes what already loaded', async () => {
+    RecordingComponent.closed = [];
+    const good = comp('good', 'state.fake', '\n  - name: host\n    value: h');
+    const bad = comp('bad', 'state.fake', '\n  - name: host\n    value: h\n  - name: failInit\n    value: "true"');
+    const err = await loadError(`${good}---${bad}`);
+    assert.match(err.problems[0]?.rule ?? '', /init failed: backend refused the connection/);
+    assert.ok(RecordingComponent.closed.includes('good'));
+    const ignored = bad.replace('version: v1', 'version: v1\n  ignoreErrors: true');
+    const { loaded } = await load(`${good}---${ignored}`);
+    assert.deepEqual([...loaded.stateStores.keys()], ['good']);
+  });
+
+  it('honours spec.initTimeout', async () => {
+    const hang = comp('slow', 'state.fake', '\n  - name: host\n    value: h\n  - name: hang\n    value: "true"').replace('version: v1', 'version: v1\n  initTimeout: 50ms');
+    const err = await loadError(hang);
+    assert.match(err.problems[0]?.rule ?? '', /init timed out after 50 ms/);
+  });
+
+  it('reports YAML and shape problems per document', async () => {
+    await writeFile(join(dir, 'bad.yaml'), 'apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: x\nspec:\n  version: v1\n---\nkind: [unclosed\n');
+    await assert.rejects(readResources([join(dir, 'bad.yaml')]), (err: unknown) => {
+      assert.ok(err instanceof ResourceError);
+      const fields = err.problems.map((p) => `${p.resource}:${p.field}`);
+      assert.ok(fields.includes('Component/x:spec.type'), fields.join(','));
+      assert.ok(fields.some((f) => f.endsWith(':(yaml)')), fields.join(','));
+      return true;
+    });
+  });
+});

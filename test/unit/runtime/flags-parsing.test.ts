@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { INTERNAL_GRPC_PORT_START, parseFlags, stablePort } from '../../../sidecar/runtime/flags.js';
+import type { Options } from '../../../sidecar/runtime/options.js';
+import { parseByteQuantity } from '../../../sidecar/runtime/quantity.js';
+
+const machine = { cwd: '/work', uid: 1000, hostname: 'host-a' };
+
+function ok(argv: string[], env: Record<string, string> = {}): Options {
+  const r = parseFlags(argv, env, machine);
+  assert.equal(r.kind, 'options', r.kind === 'errors' ? r.errors.join('\n') : r.kind);
+  return (r as { options: Options }).options;
+}
+
+function errors(argv: string[], env: Record<string, string> = {}): readonly string[] {
+  const r = parseFlags(argv, env, machine);
+  assert.equal(r.kind, 'errors');
+  return (r as { errors: readonly string[] }).errors;
+}
+
+describe('outriggerd flags', () => {
+  it("applies daprd's defaults", () => {
+    const o = ok(['--app-id', 'orders']);
+    assert.equal(o.appId, 'orders');
+    assert.equal(o.daprHttpPort, 3500);
+    assert.equal(o.daprGrpcPort, 50001);
+    assert.equal(o.metricsPort, 9090);
+    assert.equal(o.enableMetrics, true);
+    assert.equal(o.appPort, undefined);
+    assert.equal(o.appProtocol, 'http');
+    assert.equal(o.appChannelAddress, '127.0.0.1');
+    assert.equal(o.appMaxConcurrency, -1);
+    assert.equal(o.maxBodyBytes, 4 * 1024 * 1024);
+    assert.equal(o.gracefulShutdownMs, 5000);
+    assert.deepEqual(o.appHealth, { enabled: false, path: '/healthz', probeIntervalMs: 5000, probeTimeoutMs: 500, threshold: 3 });
+    assert.equal(o.mode, 'standalone');
+    assert.equal(o.logLevel, 'info');
+    assert.equal(o.logAsJson, false);
+    assert.equal(o.enableApiLogging, undefined);
+    assert.equal(o.namespace, 'default');
+    assert.deepEqual(o.listenAddresses, []);
+    assert.deepEqual(o.resourcesPaths, []);
+    assert.ok(Object.isFrozen(o) && Object.isFrozen(o.appHealth));
+  });
+
+  it('accepts --flag value, --flag=value and Go-style single dash', () => {
+    const o = ok(['-app-id', 'a', '--app-port=3000', '-dapr-http-port=3600', '--log-level', 'debug', '-log-as-json', '--enable-metrics=false']);
+    assert.equal(o.appId, 'a');
+    assert.equal(o.appPort, 3000);
+    assert.equal(o.daprHttpPort, 3600);
+    assert.equal(o.logLevel, 'debug');
+    assert.equal(o.logAsJson, true);
+    assert.equal(o.enableMetrics, false);
+  });
+
+  it('repeats --resources-path, keeps the --components-path alias and splits commas', () => {
+    const o = ok(['--app-id', 'a', '--resources-path', './one', '--resources-path=./two,./three', '--components-path', './legacy']);
+    assert.deepEqual(o.resourcesPaths, ['./one', './two', './three', './legacy']);
+  });
+
+  it('reads --max-body-size quantities and the legacy MB flag, new flag first', () => {
+    assert.equal(ok(['--app-id', 'a', '--max-body-size', '16Mi']).maxBodyBytes, 16 * 2 ** 20);
+    assert.equal(ok(['--app-id', 'a', '--max-body-size', '16MB']).maxBodyBytes, 16e6);
+    assert.equal(ok(['--app-id', 'a', '--dapr-http-max-request-size', '8']).maxBodyBytes, 8 * 2 ** 20);
+    assert.equal(ok(['--app-id', 'a', '--dapr-http-max-request-size', '8', '--max-body-size', '1Ki']).maxBodyBytes, 1024);
+    assert.equal(parseByteQuantity('512'), 512);
+    assert.equal(parseByteQuantity('1.5Ki'), 1536);
+    assert.equal(parseByteQuantity('4 parsecs'), undefined);
+  });
+
+  it('reads the app health and shutdown flags in their units', () => {
+    const o = ok([
+      '--app-id', 'a', '--app-port', '8080', '--enable-app-health-check', '--app-health-check-path', '/ready',
+      '--app-health-probe-interval', '2', '--app-health-probe-timeout', '300', '--app-health-threshold', '1',
+      '--dapr-graceful-shutdown-seconds', '10', '--app-max-concurrency', '4',
+    ]);
+    assert.deepEqual(o.appHealth, { enabled: true, path: '/ready', probeIntervalMs: 2000, probeTimeoutMs: 300, threshold: 1 });
+    assert.equal(o.gracefulShutdownMs, 10_000);
+    assert.equal(o.appMaxConcurrency, 4);
+  });
+
+  it('takes tokens and the namespace from the environment', () => {
+    const o = ok(['--app-id', 'a'], { DAPR_API_TOKEN: 'tok', APP_API_TOKEN: 'app-tok', NAMESPACE: 'prod' });
+    assert.equal(o.apiToken, 'tok');
+    assert.equal(o.appApiToken, 'app-tok');
+    assert.equal(o.namespace, 'prod');
+    assert.equal(ok(['--app-id', 'a', '--namespace', 'x'], { NAMESPACE: 'prod' }).namespace, 'x');
+    assert.equal(ok(['--app-id', 'a'], { DAPR_API_TOKEN: '' }).apiToken, undefined);
+  });
+
+  it('accepts recognised but unimplemented daprd flags and lists them', () => {
+    const o = ok(['--app-id', 'a', '--enable-profiling', '--profile-port', '7777', '--dapr-block-shutdown-duration', '10s', '--allowed-origins', '*']);
+    assert.deepEqual([...o.unimplementedFlags].sort(), ['allowed-origins', 'dapr-block-shutdown-duration', 'enable-profiling', 'profile-port']);
+  });
+
+  it('reports every problem at once', () => {
+    const errs = errors(['--bogus', '--app-port', 'abc', '--app-protocol', 'ftp', '--dapr-http-port', '70000', '--log-level', 'loud', '--max-body-size', 'huge']);
+    const text = errs.join('\n');
+    for (const needle of ['unknown flag: --bogus', '--app-port', '--app-protocol', '--dapr-http-port', '--log-level', '--max-body-size', '--app-id is required']) {
+      assert.ok(text.includes(needle), `missing "${needle}" in:\n${text}`);
+    }
+    assert.equal(errs.length, 7);
+  });
+
+  it('rejects a flag without its value and stray arguments', () => {
+    assert.match(errors(['--app-id', 'a', '--app-port']).join('\n'), /flag needs an argument: --app-port/);
+    assert.match(errors(['--app-id', 'a', 'extra']).join('\n'), /unexpected argument "extra"/);
+    assert.match(errors(['--app-id', 'a.b']).join('\n'), /cannot contain dots/);
+  });
+
+  it('answers --help and --version without requiring an app id', () => {
+    const help = parseFlags(['--help'], {}, machine);
+    assert.equal(help.kind, 'help');
+    assert.match((help as { text: string }).text, /--dapr-http-port/);
+    assert.equal(parseFlags(['-version'], {}, machine).kind, 'version');
+  });
+
+  it("derives daprd's stable internal gRPC port from the app id", () => {
+    const port = ok(['--app-id', 'orders']).daprInternalGrpcPort;
+    assert.ok(port >= INTERNAL_GRPC_PORT_START && port <= INTERNAL_GRPC_PORT_START + 2047, String(port));
+    assert.equal(port, stablePort(INTERNAL_GRPC_PORT_START, 'orders', machine));
+    assert.equal(ok(['--app-id', 'orders']).daprInternalGrpcPort, port);
+    assert.notEqual(ok(['--app-id', 'payments']).daprInternalGrpcPort, port);
+    assert.equal(ok(['--app-id', 'orders', '--dapr-internal-grpc-port', '50002']).daprInternalGrpcPort, 50002);
+  });
+});
