@@ -193,7 +193,8 @@ export async function runApp(s: RunSettings, ctx: CliContext): Promise<number> {
       `starting outriggerd for app id "${s.appId}": HTTP port ${ports.http}, gRPC port ${ports.grpc}, metrics port ${ports.metrics}`,
     );
     sidecar = await Child.start(process.execPath, [entry, ...sidecarArgs({ ...s, resourcesPaths }, ports)], {
-      env: ctx.env,
+      // Embedded components without an explicit path keep their data under the same home.
+      env: { ...ctx.env, OUTRIGGER_DATA_DIR: ctx.env.OUTRIGGER_DATA_DIR ?? home.dataDir },
       cwd: ctx.cwd,
       detached: true,
       inheritStdin: false,

@@ -1,0 +1,198 @@
+/**
+ * State save/get through the sidecar (HTTP/1.1 keep-alive, `state.redis`) against the same work
+ * done directly on the same Redis, in the same run: (a) the `state.redis` store's own calls
+ * in-process (same Lua scripts, so the ratio is the sidecar's cost alone) and (b) raw ioredis
+ * HSET/HGETALL (a lower bound). One real redis-server on loopback, one outriggerd.
+ */
+import { Agent, request } from 'node:http';
+import { cpus } from 'node:os';
+import { Redis } from 'ioredis';
+import type { Logger } from '../sidecar/components/component.js';
+import { validateMetadata } from '../sidecar/components/metadata-schema.js';
+import { STATE_REGISTRATIONS } from '../sidecar/components/state/registrations.js';
+import type { StateStore } from '../sidecar/state/state-store.js';
+import { removeTempDir } from '../test/env/process.js';
+import { startRedis } from '../test/env/redis.js';
+import { component, makeResourcesDir, startSidecar } from '../test/integration/harness.js';
+import { closedLoop, type LoadStats } from './load.js';
+import { type BenchSettings, type BenchTable, fmt } from './report.js';
+
+const APP_ID = 'bench';
+const STORE = 'statestore';
+/** Distinct keys the loops cycle through. */
+const KEYS = 1000;
+const VALUE = JSON.stringify({
+  orderId: 42,
+  item: 'paddle',
+  quantity: 2,
+  customer: 'ana',
+  note: 'x'.repeat(64),
+});
+
+const silent: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silent;
+  },
+};
+
+function keyOf(worker: number, n: number): string {
+  return `order-${(worker * 7919 + n) % KEYS}`;
+}
+
+/** One HTTP request on a keep-alive agent; rejects on an unexpected status. */
+function httpCall(
+  agent: Agent,
+  port: number,
+  method: string,
+  path: string,
+  body: string | undefined,
+  expect: number,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        agent,
+        headers:
+          body === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.once('end', () =>
+          res.statusCode === expect
+            ? resolve()
+            : reject(new Error(`${method} ${path}: HTTP ${res.statusCode}`)),
+        );
+      },
+    );
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
+async function openStore(redisHost: string): Promise<StateStore> {
+  const reg = STATE_REGISTRATIONS.find((r) => r.type === 'state.redis');
+  if (reg === undefined) throw new Error('state.redis is not registered');
+  const store = reg.create() as StateStore;
+  await store.init({
+    name: STORE,
+    type: 'state.redis',
+    version: 'v1',
+    metadata: validateMetadata(reg.schema, { redisHost }),
+    appId: APP_ID,
+    namespace: 'default',
+    logger: silent,
+    dataDir: '',
+  });
+  return store;
+}
+
+function row(op: string, path: string, s: LoadStats, baseline: LoadStats): string[] {
+  return [
+    op,
+    path,
+    fmt(s.opsPerSecond, 0),
+    fmt(s.p50, 3),
+    fmt(s.p99, 3),
+    s === baseline ? '1.00' : fmt(s.opsPerSecond / baseline.opsPerSecond),
+    s === baseline ? '1.00' : fmt(s.p50 / baseline.p50),
+    String(s.errors),
+  ];
+}
+
+/** Runs the benchmark and returns its table. */
+export async function benchStateRedis(settings: BenchSettings): Promise<BenchTable> {
+  const redis = await startRedis();
+  let resources: string | undefined;
+  let sidecar: Awaited<ReturnType<typeof startSidecar>> | undefined;
+  let store: StateStore | undefined;
+  let raw: Redis | undefined;
+  const agent = new Agent({ keepAlive: true, maxSockets: settings.concurrency });
+  try {
+    const redisHost = `127.0.0.1:${redis.port}`;
+    resources = await makeResourcesDir([component(STORE, 'state.redis', { redisHost })]);
+    sidecar = await startSidecar({
+      appId: APP_ID,
+      resourcesPaths: [resources],
+      args: ['--log-level', 'warn'],
+    });
+    store = await openStore(redisHost);
+    raw = new Redis({ host: '127.0.0.1', port: redis.port, lazyConnect: true });
+    await raw.connect();
+    const load = {
+      concurrency: settings.concurrency,
+      durationMs: settings.durationMs,
+      warmupMs: settings.warmupMs,
+    };
+    const port = sidecar.httpPort;
+    const value = new TextEncoder().encode(VALUE);
+    const opened = store;
+    const client = raw;
+
+    const sidecarSave = await closedLoop(
+      (w, n) =>
+        httpCall(
+          agent,
+          port,
+          'POST',
+          `/v1.0/state/${STORE}`,
+          `[{"key":"${keyOf(w, n)}","value":${VALUE}}]`,
+          204,
+        ),
+      load,
+    );
+    const sidecarGet = await closedLoop(
+      (w, n) => httpCall(agent, port, 'GET', `/v1.0/state/${STORE}/${keyOf(w, n)}`, undefined, 200),
+      load,
+    );
+    const storeSave = await closedLoop(
+      (w, n) => opened.set({ key: `${APP_ID}||${keyOf(w, n)}`, value, metadata: {} }),
+      load,
+    );
+    const storeGet = await closedLoop(async (w, n) => {
+      if ((await opened.get({ key: `${APP_ID}||${keyOf(w, n)}`, metadata: {} })) === undefined)
+        throw new Error('missing key');
+    }, load);
+    const rawSave = await closedLoop(async (w, n) => {
+      await client.hset(`raw||${keyOf(w, n)}`, 'data', VALUE, 'version', String(n));
+    }, load);
+    const rawGet = await closedLoop(async (w, n) => {
+      const h = await client.hgetall(`raw||${keyOf(w, n)}`);
+      if (h.data === undefined) throw new Error('missing key');
+    }, load);
+
+    return {
+      title: 'State API on Redis: sidecar vs direct (same Redis, same run)',
+      columns: ['op', 'path', 'ops/s', 'p50 ms', 'p99 ms', 'ops/s ratio', 'p50 ratio', 'errors'],
+      rows: [
+        row('save', 'sidecar HTTP (`POST /v1.0/state`)', sidecarSave, storeSave),
+        row('save', 'direct: state.redis store calls (ioredis, same Lua)', storeSave, storeSave),
+        row('save', 'direct: raw ioredis HSET', rawSave, storeSave),
+        row('get', 'sidecar HTTP (`GET /v1.0/state/{key}`)', sidecarGet, storeGet),
+        row('get', 'direct: state.redis store calls (ioredis, same Lua)', storeGet, storeGet),
+        row('get', 'direct: raw ioredis HGETALL', rawGet, storeGet),
+      ],
+      notes: [
+        `closed loop: ${settings.concurrency} concurrent clients, ${settings.warmupMs / 1000}s warm-up + ${settings.durationMs / 1000}s measured per row; ${KEYS} keys; value ${VALUE.length} bytes of JSON`,
+        'ratios are relative to the direct store calls (same Redis work), so they show the sidecar hop: HTTP parse, JSON, routing, key prefix, response',
+        `one machine (${cpus().length} CPUs): the load generator, outriggerd and redis-server share it; loopback only`,
+      ],
+    };
+  } finally {
+    agent.destroy();
+    raw?.disconnect();
+    await store?.close();
+    await sidecar?.stop();
+    if (resources !== undefined) await removeTempDir(resources);
+    await redis.stop();
+  }
+}
