@@ -63,6 +63,7 @@ export class FakeClock implements Clock {
 
   /** Moves time forward by `ms`, firing due timers in order. */
   async advance(ms: number): Promise<void> {
+    await flush();
     const target = this.time + ms;
     for (;;) {
       const next = this.earliest();
