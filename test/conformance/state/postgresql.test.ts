@@ -46,6 +46,7 @@ runStateConformance('state.postgresql', async () => {
     tableName: `${schema}.state`,
     metadataTableName: `${schema}.dapr_metadata`,
     cleanupInterval: '1s',
+    actorStateStore: 'true',
   };
   const name = `conformance-${uniqueId()}`;
   const store = await openStore('state.postgresql', metadata, { name });

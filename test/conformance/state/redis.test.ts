@@ -34,7 +34,7 @@ async function countClients(srv: RedisServer, componentName: string): Promise<nu
 
 runStateConformance('state.redis', async () => {
   const srv = await redisServer();
-  const metadata = { redisHost: `${srv.host}:${srv.port}` };
+  const metadata = { redisHost: `${srv.host}:${srv.port}`, actorStateStore: 'true' };
   const name = `conformance-${uniqueId()}`;
   const store = await openStore('state.redis', metadata, { name });
   const peers: StateStore[] = [];

@@ -11,7 +11,7 @@ import { runStateConformance } from './state-suite.js';
  */
 runStateConformance('state.sqlite', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'outrigger-sqlite-'));
-  const metadata = { cleanupInterval: '1s' };
+  const metadata = { cleanupInterval: '1s', actorStateStore: 'true' };
   const store = await openStore('state.sqlite', metadata, { dataDir });
   const peers: StateStore[] = [];
   return {

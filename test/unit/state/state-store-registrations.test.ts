@@ -72,3 +72,18 @@ describe('state store registrations', () => {
     assert.deepEqual(openTarget('file:x.db?mode=memory'), { file: ':memory:', readonly: false });
   });
 });
+
+describe('state store features', () => {
+  it('reports ACTOR only for the store marked actorStateStore', async () => {
+    const { openStore } = await import('../../conformance/state/state-fixtures.js');
+    const plain = await openStore('state.in-memory', {});
+    const actors = await openStore('state.in-memory', { actorStateStore: 'true' });
+    try {
+      assert.deepEqual([...plain.features].sort(), ['ETAG', 'QUERY_API', 'TRANSACTIONAL', 'TTL']);
+      assert.deepEqual([...actors.features].sort(), ['ACTOR', 'ETAG', 'QUERY_API', 'TRANSACTIONAL', 'TTL']);
+    } finally {
+      await plain.close();
+      await actors.close();
+    }
+  });
+});

@@ -29,6 +29,7 @@ import {
 
 /** `state.in-memory` metadata, as contrib's in-memory store (it takes none of its own). */
 export const MEMORY_SCHEMA: MetadataSchema = {
+  actorStateStore: { type: 'boolean', default: false, description: 'Use this store for actor state' },
   cleanupInterval: {
     type: 'duration',
     default: '10s',
@@ -53,18 +54,17 @@ interface Entry {
  * and the query API. Data lives as long as the store (nothing is shared between sidecars).
  */
 export class MemoryStateStore implements StateStore, TransactionalStore, QueryableStore {
-  readonly features: ReadonlySet<StateFeature> = new Set<StateFeature>([
-    'ETAG',
-    'TRANSACTIONAL',
-    'TTL',
-    'QUERY_API',
-    'ACTOR',
-  ]);
+  readonly #features = new Set<StateFeature>(['ETAG', 'TRANSACTIONAL', 'TTL', 'QUERY_API']);
   readonly #items = new Map<string, Entry>();
   readonly #now: () => number;
   #versionCounter = 0;
   #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
+
+  /** Capabilities; `ACTOR` is added at init when metadata says `actorStateStore: true` (as daprd reports it). */
+  get features(): ReadonlySet<StateFeature> {
+    return this.#features;
+  }
 
   constructor(options: MemoryStateStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
@@ -72,6 +72,7 @@ export class MemoryStateStore implements StateStore, TransactionalStore, Queryab
 
   /** Starts the expiry sweeper. */
   async init(init: ComponentInit): Promise<void> {
+    if (init.metadata.actorStateStore === true) this.#features.add('ACTOR');
     const every = typeof init.metadata.cleanupInterval === 'number' ? init.metadata.cleanupInterval : 10_000;
     if (every > 0) {
       this.#sweeper = setInterval(() => this.#sweep(), every);

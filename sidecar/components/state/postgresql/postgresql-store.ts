@@ -94,20 +94,20 @@ const LIVE = '(expiredate IS NULL OR expiredate > now())';
  * JSON values come back in PostgreSQL's normalised JSONB text, as with contrib.
  */
 export class PostgresqlStateStore implements StateStore, TransactionalStore, QueryableStore {
-  readonly features: ReadonlySet<StateFeature> = new Set<StateFeature>([
-    'ETAG',
-    'TRANSACTIONAL',
-    'TTL',
-    'QUERY_API',
-    'ACTOR',
-  ]);
+  readonly #features = new Set<StateFeature>(['ETAG', 'TRANSACTIONAL', 'TTL', 'QUERY_API']);
   #pool: pg.Pool | undefined;
   #table = 'state';
   #timer: NodeJS.Timeout | undefined;
 
+  /** Capabilities; `ACTOR` is added at init when metadata says `actorStateStore: true` (as daprd reports it). */
+  get features(): ReadonlySet<StateFeature> {
+    return this.#features;
+  }
+
   /** Connects, then creates the schema, tables and index if missing. */
   async init(init: ComponentInit): Promise<void> {
     const md = init.metadata;
+    if (md.actorStateStore === true) this.#features.add('ACTOR');
     this.#table = qualifiedName('tableName', String(md.tableName ?? 'state'));
     const metaTable = qualifiedName('metadataTableName', String(md.metadataTableName ?? 'dapr_metadata'));
     const timeout = typeof md.timeout === 'number' ? md.timeout : 20_000;

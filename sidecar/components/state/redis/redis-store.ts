@@ -49,19 +49,20 @@ function isMismatch(err: unknown): boolean {
  * Query needs RediSearch, so `QUERY_API` is not advertised.
  */
 export class RedisStateStore implements StateStore, TransactionalStore {
-  readonly features: ReadonlySet<StateFeature> = new Set<StateFeature>([
-    'ETAG',
-    'TRANSACTIONAL',
-    'TTL',
-    'ACTOR',
-  ]);
+  readonly #features = new Set<StateFeature>(['ETAG', 'TRANSACTIONAL', 'TTL']);
   #client: Redis | undefined;
   #defaultTtl: number | undefined;
   readonly #shas = new Map<string, string>();
 
+  /** Capabilities; `ACTOR` is added at init when metadata says `actorStateStore: true` (as daprd reports it). */
+  get features(): ReadonlySet<StateFeature> {
+    return this.#features;
+  }
+
   /** Connects and verifies the server answers. */
   async init(init: ComponentInit): Promise<void> {
     const md = init.metadata;
+    if (md.actorStateStore === true) this.#features.add('ACTOR');
     const { host, port } = parseRedisHost(String(md.redisHost));
     this.#defaultTtl = typeof md.ttlInSeconds === 'number' ? md.ttlInSeconds : undefined;
     const maxRetries = typeof md.maxRetries === 'number' ? md.maxRetries : 3;

@@ -33,6 +33,7 @@ import { sqliteQuery } from './sqlite-query.js';
 
 /** `state.sqlite` metadata, named as in components-contrib. */
 export const SQLITE_SCHEMA: MetadataSchema = {
+  actorStateStore: { type: 'boolean', default: false, description: 'Use this store for actor state' },
   connectionString: {
     type: 'string',
     default: '',
@@ -91,13 +92,7 @@ function decode(row: { value: string; is_binary: number }): Uint8Array {
  * JSON functions); other bytes as base64 with `is_binary = 1`. ETags are random UUIDs.
  */
 export class SqliteStateStore implements StateStore, TransactionalStore, QueryableStore {
-  readonly features: ReadonlySet<StateFeature> = new Set<StateFeature>([
-    'ETAG',
-    'TRANSACTIONAL',
-    'TTL',
-    'QUERY_API',
-    'ACTOR',
-  ]);
+  readonly #features = new Set<StateFeature>(['ETAG', 'TRANSACTIONAL', 'TTL', 'QUERY_API']);
   #db: Database.Database | undefined;
   #table = 'state';
   #metaTable = 'metadata';
@@ -105,9 +100,15 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
   #timer: NodeJS.Timeout | undefined;
   #logger: Logger | undefined;
 
+  /** Capabilities; `ACTOR` is added at init when metadata says `actorStateStore: true` (as daprd reports it). */
+  get features(): ReadonlySet<StateFeature> {
+    return this.#features;
+  }
+
   /** Opens (creating if needed) the database file and the tables. */
   async init(init: ComponentInit): Promise<void> {
     const md = init.metadata;
+    if (md.actorStateStore === true) this.#features.add('ACTOR');
     this.#logger = init.logger;
     this.#table = String(md.tableName ?? 'state');
     this.#metaTable = String(md.metadataTableName ?? 'metadata');
