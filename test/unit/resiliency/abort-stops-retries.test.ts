@@ -66,9 +66,15 @@ describe("the caller's abort signal", () => {
 
   it('a caller abort inside a timeout is the caller reason, not a TimeoutError', async () => {
     const clock = new FakeClock();
-    const policy = wrap(new RetryPolicy({ backoff: new ConstantBackoff(10), maxRetries: 3, clock }), new TimeoutPolicy(5000, { clock }));
+    const policy = wrap(
+      new RetryPolicy({ backoff: new ConstantBackoff(10), maxRetries: 3, clock }),
+      new TimeoutPolicy(5000, { clock }),
+    );
     const ac = new AbortController();
-    const call = policy.execute((s) => new Promise((_, reject) => s.addEventListener('abort', () => reject(s.reason))), ac.signal);
+    const call = policy.execute(
+      (s) => new Promise((_, reject) => s.addEventListener('abort', () => reject(s.reason))),
+      ac.signal,
+    );
     await flush();
     const reason = new Error('stop');
     ac.abort(reason);
@@ -78,7 +84,12 @@ describe("the caller's abort signal", () => {
   it('stops a provider policy retrying forever', async () => {
     const clock = new FakeClock();
     const p = compileResiliency(
-      [resiliency('r', { policies: { retries: { forever: { policy: 'exponential', maxRetries: -1 } } }, targets: { apps: { b: { retry: 'forever' } } } })],
+      [
+        resiliency('r', {
+          policies: { retries: { forever: { policy: 'exponential', maxRetries: -1 } } },
+          targets: { apps: { b: { retry: 'forever' } } },
+        }),
+      ],
       { appId: 'a', clock, random: () => 0.5 },
     ).forApp('b');
     const ac = new AbortController();

@@ -60,7 +60,13 @@ describe('circuit breaker state machine', () => {
     await cb.execute(succeed);
     await assert.rejects(cb.execute(fail));
     assert.equal(cb.state, 'closed');
-    assert.deepEqual(cb.stats, { requests: 3, totalSuccesses: 1, totalFailures: 2, consecutiveSuccesses: 0, consecutiveFailures: 1 });
+    assert.deepEqual(cb.stats, {
+      requests: 3,
+      totalSuccesses: 1,
+      totalFailures: 2,
+      consecutiveSuccesses: 0,
+      consecutiveFailures: 1,
+    });
   });
 
   it('when open, rejects with BrokenCircuitError without calling the operation', async () => {
@@ -78,7 +84,11 @@ describe('circuit breaker state machine', () => {
 
   it('goes half-open after `timeout` and lets maxRequests calls through', async () => {
     const clock = new FakeClock();
-    const { cb } = breaker(clock, { trip: TripExpression.compile('totalFailures >= 1'), timeoutMs: 30_000, maxRequests: 2 });
+    const { cb } = breaker(clock, {
+      trip: TripExpression.compile('totalFailures >= 1'),
+      timeoutMs: 30_000,
+      maxRequests: 2,
+    });
     await assert.rejects(cb.execute(fail));
     await clock.advance(30_000);
     assert.equal(cb.state, 'open', 'still open exactly at the timeout (gobreaker: expiry.Before(now))');
@@ -100,7 +110,11 @@ describe('circuit breaker state machine', () => {
 
   it('closes after maxRequests consecutive successes in half-open', async () => {
     const clock = new FakeClock();
-    const { cb, transitions } = breaker(clock, { trip: TripExpression.compile('totalFailures >= 1'), timeoutMs: 1000, maxRequests: 3 });
+    const { cb, transitions } = breaker(clock, {
+      trip: TripExpression.compile('totalFailures >= 1'),
+      timeoutMs: 1000,
+      maxRequests: 3,
+    });
     await assert.rejects(cb.execute(fail));
     await clock.advance(1001);
     await cb.execute(succeed);
@@ -114,7 +128,10 @@ describe('circuit breaker state machine', () => {
 
   it('reopens on a failure in half-open, for another full timeout', async () => {
     const clock = new FakeClock();
-    const { cb, transitions } = breaker(clock, { trip: TripExpression.compile('totalFailures >= 1'), timeoutMs: 1000 });
+    const { cb, transitions } = breaker(clock, {
+      trip: TripExpression.compile('totalFailures >= 1'),
+      timeoutMs: 1000,
+    });
     await assert.rejects(cb.execute(fail));
     await clock.advance(1001);
     await assert.rejects(cb.execute(fail), /boom/);
@@ -153,7 +170,9 @@ describe('circuit breaker state machine', () => {
 
   it('evaluates `requests` counting the failing call itself', async () => {
     const clock = new FakeClock();
-    const { cb } = breaker(clock, { trip: TripExpression.compile('requests > 3 && totalFailures * 2 > requests') });
+    const { cb } = breaker(clock, {
+      trip: TripExpression.compile('requests > 3 && totalFailures * 2 > requests'),
+    });
     await cb.execute(succeed);
     await assert.rejects(cb.execute(fail));
     await assert.rejects(cb.execute(fail));

@@ -98,7 +98,8 @@ export class FakeClock implements Clock {
 
   private earliest(): Timer | undefined {
     let best: Timer | undefined;
-    for (const t of this.timers) if (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq)) best = t;
+    for (const t of this.timers)
+      if (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq)) best = t;
     return best;
   }
 
@@ -115,7 +116,11 @@ export function resiliency(name: string, spec: unknown, extra: Record<string, un
 }
 
 /** An operation that fails `failures` times with `error()` and then resolves with `value`. */
-export function flaky<T>(failures: number, value: T, error: (n: number) => unknown = (n) => new Error(`failure ${n}`)) {
+export function flaky<T>(
+  failures: number,
+  value: T,
+  error: (n: number) => unknown = (n) => new Error(`failure ${n}`),
+) {
   let calls = 0;
   const fn = async (_signal: AbortSignal): Promise<T> => {
     calls++;

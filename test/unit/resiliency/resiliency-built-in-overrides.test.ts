@@ -32,7 +32,9 @@ describe('built-in retries and their overrides', () => {
   });
 
   it('the predicate is a hook: callers may pass their own', () => {
-    const p = compileResiliency([], { appId: 'me' }).builtIn(BuiltInPolicies.serviceRetries, { shouldRetry: () => true });
+    const p = compileResiliency([], { appId: 'me' }).builtIn(BuiltInPolicies.serviceRetries, {
+      shouldRetry: () => true,
+    });
     assert.equal(p.isRetryable(grpcError(2)), true);
   });
 
@@ -55,7 +57,9 @@ describe('built-in retries and their overrides', () => {
     const provider = compileResiliency(
       [
         resiliency('override', {
-          policies: { retries: { DaprBuiltInServiceRetries: { policy: 'constant', duration: '5s', maxRetries: 10 } } },
+          policies: {
+            retries: { DaprBuiltInServiceRetries: { policy: 'constant', duration: '5s', maxRetries: 10 } },
+          },
           targets: {},
         }),
       ],
@@ -78,7 +82,12 @@ describe('built-in retries and their overrides', () => {
       child: () => logger,
     };
     const provider = compileResiliency(
-      [resiliency('weak', { policies: { retries: { DaprBuiltInActorRetries: { duration: '1s', maxRetries: 1 } } }, targets: {} })],
+      [
+        resiliency('weak', {
+          policies: { retries: { DaprBuiltInActorRetries: { duration: '1s', maxRetries: 1 } } },
+          targets: {},
+        }),
+      ],
       { appId: 'me', logger },
     );
     assert.equal(provider.builtIn(BuiltInPolicies.actorRetries).maxRetries, 3);
@@ -87,7 +96,12 @@ describe('built-in retries and their overrides', () => {
 
   it('DaprBuiltInActorNotFoundRetries is protected: an override is ignored', () => {
     const provider = compileResiliency(
-      [resiliency('p', { policies: { retries: { DaprBuiltInActorNotFoundRetries: { maxRetries: 50 } } }, targets: {} })],
+      [
+        resiliency('p', {
+          policies: { retries: { DaprBuiltInActorNotFoundRetries: { maxRetries: 50 } } },
+          targets: {},
+        }),
+      ],
       { appId: 'me' },
     );
     assert.equal(provider.builtIn(BuiltInPolicies.actorNotFoundRetries).maxRetries, 5);

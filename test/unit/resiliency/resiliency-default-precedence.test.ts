@@ -54,15 +54,34 @@ describe('resiliency default policy precedence', () => {
     assert.equal(app.timeout?.timeoutMs, 3000);
     const actor = provider.forActor('SummaryActor', '7');
     assert.equal(retryName(actor), 'DefaultActorRetryPolicy');
-    assert.equal(actor.timeout?.name, 'DefaultTimeoutPolicy', 'no actor timeout default: the generic one applies');
+    assert.equal(
+      actor.timeout?.name,
+      'DefaultTimeoutPolicy',
+      'no actor timeout default: the generic one applies',
+    );
   });
 
   it('component defaults go from type+direction to direction to component to generic', () => {
-    assert.equal(retryName(provider.forComponentOutbound('statestore', 'state')), 'DefaultStatestoreComponentOutboundRetryPolicy');
-    assert.equal(retryName(provider.forComponentOutbound('pubsub', 'pubsub')), 'DefaultComponentOutboundRetryPolicy');
-    assert.equal(retryName(provider.forComponentInbound('pubsub', 'pubsub')), 'DefaultPubsubComponentInboundRetryPolicy');
-    assert.equal(retryName(provider.forComponentInbound('kafka-binding', 'bindings')), 'DefaultComponentRetryPolicy');
-    assert.equal(provider.forComponentInbound('kafka-binding', 'bindings').circuitBreaker?.policyName, 'DefaultComponentCircuitBreakerPolicy');
+    assert.equal(
+      retryName(provider.forComponentOutbound('statestore', 'state')),
+      'DefaultStatestoreComponentOutboundRetryPolicy',
+    );
+    assert.equal(
+      retryName(provider.forComponentOutbound('pubsub', 'pubsub')),
+      'DefaultComponentOutboundRetryPolicy',
+    );
+    assert.equal(
+      retryName(provider.forComponentInbound('pubsub', 'pubsub')),
+      'DefaultPubsubComponentInboundRetryPolicy',
+    );
+    assert.equal(
+      retryName(provider.forComponentInbound('kafka-binding', 'bindings')),
+      'DefaultComponentRetryPolicy',
+    );
+    assert.equal(
+      provider.forComponentInbound('kafka-binding', 'bindings').circuitBreaker?.policyName,
+      'DefaultComponentCircuitBreakerPolicy',
+    );
   });
 
   it('the generic default applies when nothing more specific exists', () => {

@@ -12,10 +12,18 @@ const fail = async (): Promise<never> => {
 describe('one circuit breaker per target', () => {
   it('every lookup of an app returns the same breaker, shared across calls', async () => {
     const clock = new FakeClock();
-    const p = compileResiliency([resiliency('r', { policies: { circuitBreakers: cb }, targets: { apps: { b: { circuitBreaker: 'cb' } } } })], {
-      appId: 'a',
-      clock,
-    });
+    const p = compileResiliency(
+      [
+        resiliency('r', {
+          policies: { circuitBreakers: cb },
+          targets: { apps: { b: { circuitBreaker: 'cb' } } },
+        }),
+      ],
+      {
+        appId: 'a',
+        clock,
+      },
+    );
     assert.equal(p.forApp('b').circuitBreaker, p.forApp('b').circuitBreaker);
     await assert.rejects(p.forApp('b').execute(fail), /down/);
     await assert.rejects(p.forApp('b').execute(fail), /down/);
@@ -30,16 +38,29 @@ describe('one circuit breaker per target', () => {
   });
 
   it('apps get a breaker per endpoint key (Dapr passes `<appId>:<method>`)', () => {
-    const p = compileResiliency([resiliency('r', { policies: { circuitBreakers: cb }, targets: { apps: { b: { circuitBreaker: 'cb' } } } })], {
-      appId: 'a',
-    });
+    const p = compileResiliency(
+      [
+        resiliency('r', {
+          policies: { circuitBreakers: cb },
+          targets: { apps: { b: { circuitBreaker: 'cb' } } },
+        }),
+      ],
+      {
+        appId: 'a',
+      },
+    );
     assert.notEqual(p.forApp('b', 'b:orders').circuitBreaker, p.forApp('b', 'b:users').circuitBreaker);
     assert.equal(p.forApp('b', 'b:orders').circuitBreaker, p.forApp('b', 'b:orders').circuitBreaker);
   });
 
   it('app breakers live in a bounded LRU of circuitBreakerCacheSize', () => {
     const p = compileResiliency(
-      [resiliency('r', { policies: { circuitBreakers: cb }, targets: { apps: { b: { circuitBreaker: 'cb', circuitBreakerCacheSize: 2 } } } })],
+      [
+        resiliency('r', {
+          policies: { circuitBreakers: cb },
+          targets: { apps: { b: { circuitBreaker: 'cb', circuitBreakerCacheSize: 2 } } },
+        }),
+      ],
       { appId: 'a' },
     );
     const first = p.forApp('b', 'e1').circuitBreaker;
@@ -51,9 +72,17 @@ describe('one circuit breaker per target', () => {
   });
 
   it('default breakers are per app too', () => {
-    const p = compileResiliency([resiliency('r', { policies: { circuitBreakers: { DefaultAppCircuitBreakerPolicy: cb.cb } }, targets: {} })], {
-      appId: 'a',
-    });
+    const p = compileResiliency(
+      [
+        resiliency('r', {
+          policies: { circuitBreakers: { DefaultAppCircuitBreakerPolicy: cb.cb } },
+          targets: {},
+        }),
+      ],
+      {
+        appId: 'a',
+      },
+    );
     assert.equal(p.forApp('x').circuitBreaker, p.forApp('x').circuitBreaker);
     assert.notEqual(p.forApp('x').circuitBreaker, p.forApp('y').circuitBreaker);
   });
@@ -82,7 +111,12 @@ describe('one circuit breaker per target', () => {
   it('an actor id breaker that trips does not affect other ids', async () => {
     const clock = new FakeClock();
     const p = compileResiliency(
-      [resiliency('r', { policies: { circuitBreakers: cb }, targets: { actors: { A: { circuitBreaker: 'cb', circuitBreakerScope: 'id' } } } })],
+      [
+        resiliency('r', {
+          policies: { circuitBreakers: cb },
+          targets: { actors: { A: { circuitBreaker: 'cb', circuitBreakerScope: 'id' } } },
+        }),
+      ],
       { appId: 'a', clock },
     );
     await assert.rejects(p.forActor('A', '1').execute(fail));
@@ -96,7 +130,12 @@ describe('one circuit breaker per target', () => {
       [
         resiliency('r', {
           policies: { circuitBreakers: cb },
-          targets: { components: { store: { outbound: { circuitBreaker: 'cb' }, inbound: { circuitBreaker: 'cb' } }, other: { outbound: { circuitBreaker: 'cb' } } } },
+          targets: {
+            components: {
+              store: { outbound: { circuitBreaker: 'cb' }, inbound: { circuitBreaker: 'cb' } },
+              other: { outbound: { circuitBreaker: 'cb' } },
+            },
+          },
         }),
       ],
       { appId: 'a' },
@@ -110,7 +149,12 @@ describe('one circuit breaker per target', () => {
   });
 
   it('two compilations have independent breakers (no global state)', () => {
-    const resources = [resiliency('r', { policies: { circuitBreakers: cb }, targets: { apps: { b: { circuitBreaker: 'cb' } } } })];
+    const resources = [
+      resiliency('r', {
+        policies: { circuitBreakers: cb },
+        targets: { apps: { b: { circuitBreaker: 'cb' } } },
+      }),
+    ];
     const one = compileResiliency(resources, { appId: 'a' });
     const two = compileResiliency(resources, { appId: 'a' });
     assert.notEqual(one.forApp('b').circuitBreaker, two.forApp('b').circuitBreaker);

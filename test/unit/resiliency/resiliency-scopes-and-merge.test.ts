@@ -9,8 +9,16 @@ describe('resiliency scopes and merging of several resources', () => {
   it('a resource scoped to other apps is ignored; unscoped and matching ones apply', () => {
     const resources = [
       resiliency('everyone', { policies: policies('1s'), targets: { apps: { a: { retry: 'r' } } } }),
-      resiliency('only-b', { policies: { timeouts: { t: '1s' } }, targets: { apps: { b: { timeout: 't' } } } }, { scopes: ['b'] }),
-      resiliency('only-me', { policies: { timeouts: { t2: '2s' } }, targets: { apps: { c: { timeout: 't2' } } } }, { scopes: ['x', 'me'] }),
+      resiliency(
+        'only-b',
+        { policies: { timeouts: { t: '1s' } }, targets: { apps: { b: { timeout: 't' } } } },
+        { scopes: ['b'] },
+      ),
+      resiliency(
+        'only-me',
+        { policies: { timeouts: { t2: '2s' } }, targets: { apps: { c: { timeout: 't2' } } } },
+        { scopes: ['x', 'me'] },
+      ),
     ];
     const p = compileResiliency(resources, { appId: 'me' });
     assert.deepEqual(
@@ -24,7 +32,10 @@ describe('resiliency scopes and merging of several resources', () => {
   });
 
   it('an empty scopes list applies to every app', () => {
-    const p = compileResiliency([resiliency('all', { policies: policies('1s'), targets: {} }, { scopes: [] })], { appId: 'me' });
+    const p = compileResiliency(
+      [resiliency('all', { policies: policies('1s'), targets: {} }, { scopes: [] })],
+      { appId: 'me' },
+    );
     assert.equal(p.loadedCount, 1);
   });
 
@@ -32,7 +43,10 @@ describe('resiliency scopes and merging of several resources', () => {
     const p = compileResiliency(
       [
         resiliency('first', { policies: policies('1s'), targets: { apps: { a: { retry: 'r' } } } }),
-        resiliency('second', { policies: { ...policies('7s'), timeouts: { t: '3s' } }, targets: { apps: { a: { timeout: 't' } } } }),
+        resiliency('second', {
+          policies: { ...policies('7s'), timeouts: { t: '3s' } },
+          targets: { apps: { a: { timeout: 't' } } },
+        }),
       ],
       { appId: 'me' },
     );
@@ -46,7 +60,10 @@ describe('resiliency scopes and merging of several resources', () => {
     const p = compileResiliency(
       [
         resiliency('policies', { policies: { timeouts: { general: '5s' } }, targets: {} }),
-        resiliency('targets', { policies: {}, targets: { components: { store: { outbound: { timeout: 'general' } } } } }),
+        resiliency('targets', {
+          policies: {},
+          targets: { components: { store: { outbound: { timeout: 'general' } } } },
+        }),
       ],
       { appId: 'me' },
     );
@@ -55,7 +72,9 @@ describe('resiliency scopes and merging of several resources', () => {
   });
 
   it('metadata.namespace is kept for telemetry and the loaded list', () => {
-    const r = resiliency('n', { policies: policies('1s'), targets: { apps: { a: { retry: 'r' } } } }) as { metadata: Record<string, string> };
+    const r = resiliency('n', { policies: policies('1s'), targets: { apps: { a: { retry: 'r' } } } }) as {
+      metadata: Record<string, string>;
+    };
     r.metadata.namespace = 'prod';
     const p = compileResiliency([r], { appId: 'me' });
     assert.deepEqual(p.loaded, [{ name: 'n', namespace: 'prod' }]);

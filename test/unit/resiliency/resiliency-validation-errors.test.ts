@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseResiliencyDuration } from '../../../sidecar/resiliency/durations.js';
 import { ResiliencyValidationError } from '../../../sidecar/resiliency/errors.js';
 import { compileResiliency } from '../../../sidecar/resiliency/provider.js';
-import { parseResiliencyDuration } from '../../../sidecar/resiliency/durations.js';
 import { resiliency } from './fake-clock.js';
 
 function problemsOf(resources: unknown[]): { resource: string; path: string; rule: string }[] {
@@ -61,15 +61,30 @@ describe('resiliency validation errors', () => {
       }),
     ]);
     assert.deepEqual(problems, [
-      { resource: 'dangling', path: 'spec.targets.apps.b.retry', rule: 'refers to unknown retry policy "missing"' },
-      { resource: 'dangling', path: 'spec.targets.actors.A.circuitBreaker', rule: 'refers to unknown circuit breaker policy "nocb"' },
-      { resource: 'dangling', path: 'spec.targets.components.store.outbound.timeout', rule: 'refers to unknown timeout policy "gone"' },
+      {
+        resource: 'dangling',
+        path: 'spec.targets.apps.b.retry',
+        rule: 'refers to unknown retry policy "missing"',
+      },
+      {
+        resource: 'dangling',
+        path: 'spec.targets.actors.A.circuitBreaker',
+        rule: 'refers to unknown circuit breaker policy "nocb"',
+      },
+      {
+        resource: 'dangling',
+        path: 'spec.targets.components.store.outbound.timeout',
+        rule: 'refers to unknown timeout policy "gone"',
+      },
     ]);
   });
 
   it('reports a bad trip expression with its column', () => {
     const [problem, ...rest] = problemsOf([
-      resiliency('trip', { policies: { circuitBreakers: { cb: { trip: 'consecutiveFailures >> 5' } } }, targets: {} }),
+      resiliency('trip', {
+        policies: { circuitBreakers: { cb: { trip: 'consecutiveFailures >> 5' } } },
+        targets: {},
+      }),
     ]);
     assert.equal(rest.length, 0);
     assert.equal(problem?.path, 'spec.policies.circuitBreakers.cb.trip');
@@ -101,7 +116,12 @@ describe('resiliency validation errors', () => {
 
   it('requires circuitBreakerScope on actor targets with a breaker (as Dapr does)', () => {
     const problems = problemsOf([
-      resiliency('actors', { policies: { circuitBreakers: { cb: {} } }, targets: { actors: { A: { circuitBreaker: 'cb' }, B: { circuitBreaker: 'cb', circuitBreakerScope: 'pod' } } } }),
+      resiliency('actors', {
+        policies: { circuitBreakers: { cb: {} } },
+        targets: {
+          actors: { A: { circuitBreaker: 'cb' }, B: { circuitBreaker: 'cb', circuitBreakerScope: 'pod' } },
+        },
+      }),
     ]);
     assert.deepEqual(
       problems.map((p) => p.path),
@@ -110,7 +130,10 @@ describe('resiliency validation errors', () => {
   });
 
   it('checks the resource envelope', () => {
-    const problems = problemsOf([{ apiVersion: 'dapr.io/v2', kind: 'Component', metadata: {}, spec: {} }, 'not a map']);
+    const problems = problemsOf([
+      { apiVersion: 'dapr.io/v2', kind: 'Component', metadata: {}, spec: {} },
+      'not a map',
+    ]);
     assert.deepEqual(
       problems.map((p) => `${p.resource} ${p.path}`),
       ['#0 apiVersion', '#0 kind', '#0 metadata.name', '#0 spec.policies', '#1 '],
@@ -129,17 +152,32 @@ describe('resiliency validation errors', () => {
       assert.fail('expected an error');
     } catch (err) {
       assert.ok(err instanceof ResiliencyValidationError);
-      assert.match(err.message, /Resiliency "one" spec\.policies\.timeouts\.t: .*; Resiliency "two" spec\.policies\.retries\.r\.duration/);
+      assert.match(
+        err.message,
+        /Resiliency "one" spec\.policies\.timeouts\.t: .*; Resiliency "two" spec\.policies\.retries\.r\.duration/,
+      );
     }
   });
 
   it('with skipInvalid, invalid resources are dropped (as daprd does) and the rest apply', () => {
     const errors: string[] = [];
-    const logger = { debug: () => {}, info: () => {}, warn: () => {}, error: (m: string) => errors.push(m), child: () => logger };
+    const logger = {
+      debug: () => {},
+      info: () => {},
+      warn: () => {},
+      error: (m: string) => errors.push(m),
+      child: () => logger,
+    };
     const p = compileResiliency(
       [
-        resiliency('good', { policies: { timeouts: { t: '1s' } }, targets: { apps: { a: { timeout: 't' } } } }),
-        resiliency('bad', { policies: { timeouts: { u: 'nope' } }, targets: { apps: { b: { timeout: 'u' } } } }),
+        resiliency('good', {
+          policies: { timeouts: { t: '1s' } },
+          targets: { apps: { a: { timeout: 't' } } },
+        }),
+        resiliency('bad', {
+          policies: { timeouts: { u: 'nope' } },
+          targets: { apps: { b: { timeout: 'u' } } },
+        }),
         resiliency('dangling', { policies: {}, targets: { apps: { c: { retry: 'missing' } } } }),
       ],
       { appId: 'me', skipInvalid: true, logger },
@@ -160,8 +198,17 @@ describe('resiliency validation errors', () => {
 
   it('unknown fields are ignored with a warning, as Dapr ignores them', () => {
     const warnings: string[] = [];
-    const logger = { debug: () => {}, info: () => {}, warn: (m: string) => warnings.push(m), error: () => {}, child: () => logger };
-    compileResiliency([resiliency('typo', { policies: { retries: { r: { maxRetry: 3 } } }, targets: {} })], { appId: 'me', logger });
+    const logger = {
+      debug: () => {},
+      info: () => {},
+      warn: (m: string) => warnings.push(m),
+      error: () => {},
+      child: () => logger,
+    };
+    compileResiliency([resiliency('typo', { policies: { retries: { r: { maxRetry: 3 } } }, targets: {} })], {
+      appId: 'me',
+      logger,
+    });
     assert.ok(warnings.some((w) => w.includes('spec.policies.retries.r: unknown field "maxRetry"')));
   });
 });

@@ -4,7 +4,11 @@ import { ConstantBackoff, ExponentialBackoff } from '../../../sidecar/resiliency
 import { RetryPolicy } from '../../../sidecar/resiliency/retry-policy.js';
 import { FakeClock, flaky } from './fake-clock.js';
 
-function delays(backoff: ExponentialBackoff | ConstantBackoff, clock: FakeClock, n: number): (number | undefined)[] {
+function delays(
+  backoff: ExponentialBackoff | ConstantBackoff,
+  clock: FakeClock,
+  n: number,
+): (number | undefined)[] {
   const session = backoff.start(clock);
   return Array.from({ length: n }, () => session.next());
 }
@@ -64,7 +68,11 @@ describe('retry backoff sequences', () => {
 
   it('each execute starts a fresh backoff sequence', async () => {
     const clock = new FakeClock();
-    const policy = new RetryPolicy({ backoff: new ExponentialBackoff({ random: () => 0.5 }), maxRetries: 2, clock });
+    const policy = new RetryPolicy({
+      backoff: new ExponentialBackoff({ random: () => 0.5 }),
+      maxRetries: 2,
+      clock,
+    });
     await clock.drive(policy.execute(flaky(2, 1).fn));
     await clock.drive(policy.execute(flaky(2, 1).fn));
     assert.deepEqual(clock.sleeps, [500, 750, 500, 750]);

@@ -3,7 +3,13 @@ import { describe, it } from 'node:test';
 import { ConstantBackoff } from '../../../sidecar/resiliency/backoff.js';
 import { StatusCodeError } from '../../../sidecar/resiliency/errors.js';
 import { RetryPolicy } from '../../../sidecar/resiliency/retry-policy.js';
-import { GRPC_CODES, HTTP_CODES, parseCodeRanges, StatusCodeMatcher, statusCodeOf } from '../../../sidecar/resiliency/status-codes.js';
+import {
+  GRPC_CODES,
+  HTTP_CODES,
+  parseCodeRanges,
+  StatusCodeMatcher,
+  statusCodeOf,
+} from '../../../sidecar/resiliency/status-codes.js';
 import { FakeClock, flaky } from './fake-clock.js';
 
 function matcher(http?: string, grpc?: string): StatusCodeMatcher {
@@ -56,15 +62,28 @@ describe('retry status code matching', () => {
 
   it('does not retry a failure whose code is outside `matching`', async () => {
     const clock = new FakeClock();
-    const policy = new RetryPolicy({ backoff: new ConstantBackoff(10), maxRetries: 5, matching: matcher('500-599'), clock });
+    const policy = new RetryPolicy({
+      backoff: new ConstantBackoff(10),
+      maxRetries: 5,
+      matching: matcher('500-599'),
+      clock,
+    });
     const op = flaky(3, 'ok', () => new StatusCodeError(404));
-    await assert.rejects(clock.drive(policy.execute(op.fn)), (e: unknown) => e instanceof StatusCodeError && e.statusCode === 404);
+    await assert.rejects(
+      clock.drive(policy.execute(op.fn)),
+      (e: unknown) => e instanceof StatusCodeError && e.statusCode === 404,
+    );
     assert.equal(op.calls(), 1);
   });
 
   it('retries a failure whose code is in `matching`, and any failure without a code', async () => {
     const clock = new FakeClock();
-    const policy = new RetryPolicy({ backoff: new ConstantBackoff(10), maxRetries: 5, matching: matcher('500-599'), clock });
+    const policy = new RetryPolicy({
+      backoff: new ConstantBackoff(10),
+      maxRetries: 5,
+      matching: matcher('500-599'),
+      clock,
+    });
     const op = flaky(3, 'ok', (n) => (n === 2 ? new Error('connection reset') : new StatusCodeError(503)));
     assert.equal(await clock.drive(policy.execute(op.fn)), 'ok');
     assert.equal(op.calls(), 4);
@@ -72,7 +91,12 @@ describe('retry status code matching', () => {
 
   it('a resolved result classified as a failure is retried, and intermediate results are disposed', async () => {
     const clock = new FakeClock();
-    const policy = new RetryPolicy({ backoff: new ConstantBackoff(10), maxRetries: 5, matching: matcher('500-599'), clock });
+    const policy = new RetryPolicy({
+      backoff: new ConstantBackoff(10),
+      maxRetries: 5,
+      matching: matcher('500-599'),
+      clock,
+    });
     const statuses = [503, 502, 200];
     let calls = 0;
     const disposed: number[] = [];
@@ -103,10 +127,17 @@ describe('retry status code matching', () => {
 
   it('a failed result whose status is not matched is returned at once', async () => {
     const clock = new FakeClock();
-    const policy = new RetryPolicy({ backoff: new ConstantBackoff(10), maxRetries: 5, matching: matcher('500-599'), clock });
+    const policy = new RetryPolicy({
+      backoff: new ConstantBackoff(10),
+      maxRetries: 5,
+      matching: matcher('500-599'),
+      clock,
+    });
     let calls = 0;
     const result = await clock.drive(
-      policy.execute(async () => ({ status: 404, n: ++calls }), { failureOf: (r) => (r.status >= 400 ? r.status : undefined) }),
+      policy.execute(async () => ({ status: 404, n: ++calls }), {
+        failureOf: (r) => (r.status >= 400 ? r.status : undefined),
+      }),
     );
     assert.deepEqual(result, { status: 404, n: 1 });
   });
@@ -115,7 +146,10 @@ describe('retry status code matching', () => {
     const clock = new FakeClock();
     const policy = new RetryPolicy({ backoff: new ConstantBackoff(10), maxRetries: 5, clock });
     const op = flaky(3, 'ok', () => Object.assign(new Error('denied'), { code: 7 }));
-    await assert.rejects(clock.drive(policy.execute(op.fn, { shouldRetry: (e) => (e as { code: number }).code === 14 })), /denied/);
+    await assert.rejects(
+      clock.drive(policy.execute(op.fn, { shouldRetry: (e) => (e as { code: number }).code === 14 })),
+      /denied/,
+    );
     assert.equal(op.calls(), 1);
   });
 });

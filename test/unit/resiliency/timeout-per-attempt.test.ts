@@ -3,7 +3,10 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { describe, it } from 'node:test';
 import { ConstantBackoff } from '../../../sidecar/resiliency/backoff.js';
 import { TimeoutError } from '../../../sidecar/resiliency/errors.js';
-import { RESILIENCY_ACTIVATED_CHANNEL, type ResiliencyPolicyEvent } from '../../../sidecar/resiliency/events.js';
+import {
+  RESILIENCY_ACTIVATED_CHANNEL,
+  type ResiliencyPolicyEvent,
+} from '../../../sidecar/resiliency/events.js';
 import { wrap } from '../../../sidecar/resiliency/policy.js';
 import { RetryPolicy } from '../../../sidecar/resiliency/retry-policy.js';
 import { TimeoutPolicy } from '../../../sidecar/resiliency/timeout-policy.js';
@@ -11,7 +14,9 @@ import { FakeClock } from './fake-clock.js';
 
 /** Resolves when `signal` aborts, with its reason; the operation never finishes otherwise. */
 function hangUntilAborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+  return new Promise((_, reject) =>
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
+  );
 }
 
 describe('timeout per attempt', () => {
@@ -40,7 +45,9 @@ describe('timeout per attempt', () => {
     const policy = new TimeoutPolicy(1000, { clock });
     let finish: (v: string) => void = () => {};
     const disposed: string[] = [];
-    const call = policy.execute(() => new Promise<string>((r) => (finish = r)), { dispose: (v) => disposed.push(v) });
+    const call = policy.execute(() => new Promise<string>((r) => (finish = r)), {
+      dispose: (v) => disposed.push(v),
+    });
     await assert.rejects(clock.drive(call), TimeoutError);
     finish('late');
     await new Promise<void>((r) => setImmediate(r));
@@ -56,7 +63,10 @@ describe('timeout per attempt', () => {
 
   it('inside a retry each attempt gets its own timeout and its own signal', async () => {
     const clock = new FakeClock();
-    const policy = wrap(new RetryPolicy({ backoff: new ConstantBackoff(100), maxRetries: 3, clock }), new TimeoutPolicy(1000, { clock }));
+    const policy = wrap(
+      new RetryPolicy({ backoff: new ConstantBackoff(100), maxRetries: 3, clock }),
+      new TimeoutPolicy(1000, { clock }),
+    );
     const signals: AbortSignal[] = [];
     const result = await clock.drive(
       policy.execute(async (signal) => {
@@ -82,9 +92,20 @@ describe('timeout per attempt', () => {
     };
     diagnosticsChannel.subscribe(RESILIENCY_ACTIVATED_CHANNEL, listener);
     try {
-      const telemetry = { resiliencyName: 'r', namespace: 'ns', target: 'app_b', direction: 'outbound' as const };
+      const telemetry = {
+        resiliencyName: 'r',
+        namespace: 'ns',
+        target: 'app_b',
+        direction: 'outbound' as const,
+      };
       const policy = wrap(
-        new RetryPolicy({ backoff: new ConstantBackoff(100), maxRetries: 2, clock, name: 'retry3', telemetry }),
+        new RetryPolicy({
+          backoff: new ConstantBackoff(100),
+          maxRetries: 2,
+          clock,
+          name: 'retry3',
+          telemetry,
+        }),
         new TimeoutPolicy(1000, { clock, name: 'fast', telemetry }),
       );
       await assert.rejects(clock.drive(policy.execute((s) => hangUntilAborted(s))), TimeoutError);
@@ -94,15 +115,18 @@ describe('timeout per attempt', () => {
     const mine = events.filter((e) => e.target === 'app_b');
     assert.equal(mine.filter((e) => e.policy === 'timeout').length, 1);
     assert.equal(mine.filter((e) => e.policy === 'retry').length, 2);
-    assert.deepEqual(mine.find((e) => e.policy === 'timeout'), {
-      resiliencyName: 'r',
-      namespace: 'ns',
-      target: 'app_b',
-      direction: 'outbound',
-      policy: 'timeout',
-      name: 'fast',
-      status: '',
-    });
+    assert.deepEqual(
+      mine.find((e) => e.policy === 'timeout'),
+      {
+        resiliencyName: 'r',
+        namespace: 'ns',
+        target: 'app_b',
+        direction: 'outbound',
+        policy: 'timeout',
+        name: 'fast',
+        status: '',
+      },
+    );
   });
 
   it('rejects non-positive timeouts when constructed', () => {

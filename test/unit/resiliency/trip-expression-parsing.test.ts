@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type BreakerCounts, TripExpression, TripExpressionError } from '../../../sidecar/resiliency/trip-expression.js';
+import {
+  type BreakerCounts,
+  TripExpression,
+  TripExpressionError,
+} from '../../../sidecar/resiliency/trip-expression.js';
 
 const counts = (c: Partial<BreakerCounts> = {}): BreakerCounts => ({
   requests: 0,
@@ -26,8 +30,14 @@ function rejects(source: string, column: number, reason: RegExp): void {
 
 describe('trip expression parsing and evaluation', () => {
   it('evaluates the expressions of Dapr documentation', () => {
-    assert.equal(TripExpression.compile('consecutiveFailures > 5').evaluate(counts({ consecutiveFailures: 6 })), true);
-    assert.equal(TripExpression.compile('consecutiveFailures > 5').evaluate(counts({ consecutiveFailures: 5 })), false);
+    assert.equal(
+      TripExpression.compile('consecutiveFailures > 5').evaluate(counts({ consecutiveFailures: 6 })),
+      true,
+    );
+    assert.equal(
+      TripExpression.compile('consecutiveFailures > 5').evaluate(counts({ consecutiveFailures: 5 })),
+      false,
+    );
     assert.equal(TripExpression.compile('requests > 5').evaluate(counts({ requests: 6 })), true);
     assert.equal(TripExpression.compile('totalFailures >3').evaluate(counts({ totalFailures: 4 })), true);
   });
@@ -38,7 +48,10 @@ describe('trip expression parsing and evaluation', () => {
     );
     assert.equal(e.evaluate(counts({ consecutiveFailures: 3, totalSuccesses: 1, requests: 50 })), true);
     assert.equal(e.evaluate(counts({ consecutiveFailures: 3, totalSuccesses: 0, requests: 50 })), false);
-    assert.equal(e.evaluate(counts({ totalFailures: 11, totalSuccesses: 2, consecutiveSuccesses: 1 })), false);
+    assert.equal(
+      e.evaluate(counts({ totalFailures: 11, totalSuccesses: 2, consecutiveSuccesses: 1 })),
+      false,
+    );
     assert.equal(e.evaluate(counts({ totalFailures: 11, totalSuccesses: 2, requests: 101 })), false);
   });
 
@@ -51,20 +64,37 @@ describe('trip expression parsing and evaluation', () => {
   });
 
   it('uses integer arithmetic: truncating division and modulo with the sign of the dividend', () => {
-    assert.equal(TripExpression.compile('totalFailures * 100 / requests >= 50').evaluate(counts({ totalFailures: 5, requests: 9 })), true);
-    assert.equal(TripExpression.compile('7 / 2 == 3 && -7 / 2 == -3 && -7 % 3 == -1').evaluate(counts()), true);
+    assert.equal(
+      TripExpression.compile('totalFailures * 100 / requests >= 50').evaluate(
+        counts({ totalFailures: 5, requests: 9 }),
+      ),
+      true,
+    );
+    assert.equal(
+      TripExpression.compile('7 / 2 == 3 && -7 / 2 == -3 && -7 % 3 == -1').evaluate(counts()),
+      true,
+    );
     assert.equal(TripExpression.compile('0x10 == 16').evaluate(counts()), true);
   });
 
   it('does not trip when evaluation fails (division by zero, overflow)', () => {
     const ratio = TripExpression.compile('totalFailures * 100 / requests > 50');
     assert.equal(ratio.evaluate(counts({ totalFailures: 1, requests: 0 })), false);
-    assert.equal(TripExpression.compile('9223372036854775807 + requests > 0').evaluate(counts({ requests: 1 })), false);
+    assert.equal(
+      TripExpression.compile('9223372036854775807 + requests > 0').evaluate(counts({ requests: 1 })),
+      false,
+    );
   });
 
   it('&& and || absorb errors like CEL: false && error is false, true || error is true', () => {
-    assert.equal(TripExpression.compile('requests / 0 > 1 || totalFailures > 2').evaluate(counts({ totalFailures: 3 })), true);
-    assert.equal(TripExpression.compile('requests / 0 > 1 && totalFailures > 2').evaluate(counts({ totalFailures: 1 })), false);
+    assert.equal(
+      TripExpression.compile('requests / 0 > 1 || totalFailures > 2').evaluate(counts({ totalFailures: 3 })),
+      true,
+    );
+    assert.equal(
+      TripExpression.compile('requests / 0 > 1 && totalFailures > 2').evaluate(counts({ totalFailures: 1 })),
+      false,
+    );
   });
 
   it('keeps its source text', () => {
