@@ -4,6 +4,7 @@ import { createLogger } from './observability/logger.js';
 import { parseFlags } from './runtime/flags.js';
 import { Runtime } from './runtime/runtime.js';
 import { RUNTIME_VERSION } from './runtime/version.js';
+import { formatProblem, ResourceError } from './spec/problems.js';
 
 /**
  * `outriggerd`: flags → frozen options → runtime. Exit codes: 0 after a graceful shutdown (SIGTERM,
@@ -50,7 +51,10 @@ async function main(): Promise<number> {
   } catch (err) {
     // A signal during start: the stop handler finishes the shutdown and exits.
     if (exiting) return -1;
-    logger.error(`Fatal error from runtime: ${(err as Error).message}`);
+    if (err instanceof ResourceError) {
+      logger.error(`Fatal error from runtime: ${err.problems.length} invalid resource problem(s)`);
+      for (const p of err.problems) logger.error(`invalid resource: ${formatProblem(p)}`);
+    } else logger.error(`Fatal error from runtime: ${(err as Error).message}`);
     return 1;
   }
   return -1;

@@ -5,7 +5,7 @@ import type { ComponentResource } from '../spec/component.js';
 import { type ResourceProblem, ResourceError } from '../spec/problems.js';
 import type { StateStore } from '../state/state-store.js';
 import type { Component, ComponentRegistration, Logger } from './component.js';
-import { MetadataValidationError, validateMetadata } from './metadata-schema.js';
+import { type MetadataSchema, MetadataValidationError, validateMetadata } from './metadata-schema.js';
 import type { ComponentRegistry } from './registry.js';
 
 /**
@@ -133,6 +133,29 @@ function plan(components: readonly ComponentResource[], opts: LoaderOptions, pro
   return planned;
 }
 
+/** Validates the literal (non-secret) metadata, with secret-backed fields left out of the schema. */
+function prevalidate(p: Planned, opts: LoaderOptions, problems: ResourceProblem[]): void {
+  const c = p.resource;
+  const secretFields = new Set(c.metadata.filter((m) => m.secretKeyRef !== undefined).map((m) => m.name.toLowerCase()));
+  const schema: Record<string, MetadataSchema[string]> = {};
+  for (const [name, spec] of Object.entries(p.registration.schema)) {
+    const names = [name, ...(spec.aliases ?? [])].map((n) => n.toLowerCase());
+    if (!names.some((n) => secretFields.has(n))) schema[name] = spec;
+  }
+  const raw: Record<string, string> = {};
+  for (const m of c.metadata) {
+    if (m.secretKeyRef !== undefined) continue;
+    if (p.registration.kind === 'state' && RUNTIME_STATE_KEYS.includes(m.name.toLowerCase())) continue;
+    raw[m.name] = m.envRef !== undefined ? (opts.env[m.envRef] ?? '') : (m.value ?? '');
+  }
+  try {
+    validateMetadata(schema, raw);
+  } catch (err) {
+    if (!(err instanceof MetadataValidationError)) throw err;
+    for (const mp of err.problems) problems.push(problem(c, mp.field, mp.rule));
+  }
+}
+
 async function resolveRaw(
   p: Planned,
   opts: LoaderOptions,
@@ -208,12 +231,16 @@ export async function loadComponents(resources: readonly ComponentResource[], op
   const planned = plan(scoped, opts, problems);
   if (problems.length > 0) throw new ResourceError(problems);
 
+  // Check every component's metadata before initialising any, so all problems show at once.
+  // Fields that come from secrets are checked after the secret stores have loaded.
+  for (const p of planned) prevalidate(p, opts, problems);
+  if (problems.length > 0) throw new ResourceError(problems);
+
   const loaded = new LoadedSet(log);
-  // Secret stores first, then everything else, each group in file order.
-  const ordered = [...planned.filter((p) => p.registration.kind === 'secretstores'), ...planned.filter((p) => p.registration.kind !== 'secretstores')];
+  const secretStores = planned.filter((p) => p.registration.kind === 'secretstores');
+  const others = planned.filter((p) => p.registration.kind !== 'secretstores');
   try {
-    for (const group of [ordered.filter((p) => p.registration.kind === 'secretstores'), ordered.filter((p) => p.registration.kind !== 'secretstores')]) {
-      // Validate the whole group before initialising any of it, so all problems show at once.
+    for (const group of [secretStores, others]) {
       const ready: { p: Planned; metadata: ReturnType<typeof validateMetadata> }[] = [];
       for (const p of group) {
         const raw = await resolveRaw(p, opts, loaded.secretStores, problems);
