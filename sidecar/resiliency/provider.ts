@@ -132,20 +132,30 @@ export function compileResiliency(
     }
     specs.push(spec);
   });
-  if (problems.length > 0 && !options.skipInvalid) throw new ResiliencyValidationError(problems);
   // References may point at policies of other resources, so they are checked on the merged set.
   // With skipInvalid a resource with a dangling reference is dropped and the rest re-merged.
   for (;;) {
     const merged = mergeSpecs(specs, logger);
     const refProblems = checkReferences(merged);
-    if (refProblems.length === 0) {
-      for (const p of problems) logger.error(`Could not read resiliency policy: ${formatProblem(p)}`);
+    if (!options.skipInvalid) {
+      const all = [...problems, ...refProblems];
+      if (all.length > 0) throw new ResiliencyValidationError(all);
       return new ResiliencyProvider(merged, specs, problems, options, logger);
     }
-    if (!options.skipInvalid) throw new ResiliencyValidationError([...problems, ...refProblems]);
     problems.push(...refProblems);
     const bad = new Set(refProblems.map((p) => p.resource));
-    specs = specs.filter((s) => !bad.has(s.name));
+    const kept = specs.filter((s) => !bad.has(s.name));
+    if (refProblems.length === 0 || kept.length === specs.length) {
+      for (const p of problems) logger.error(`Could not read resiliency policy: ${formatProblem(p)}`);
+      return new ResiliencyProvider(
+        refProblems.length === 0 ? merged : mergeSpecs(kept, logger),
+        kept,
+        problems,
+        options,
+        logger,
+      );
+    }
+    specs = kept;
   }
 }
 

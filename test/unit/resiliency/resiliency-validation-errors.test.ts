@@ -159,6 +159,17 @@ describe('resiliency validation errors', () => {
     }
   });
 
+  it('lists dangling references together with the other problems', () => {
+    const problems = problemsOf([
+      resiliency('broken', { policies: { timeouts: { t: 'x' } }, targets: {} }),
+      resiliency('refs', { policies: {}, targets: { apps: { b: { retry: 'nope' } } } }),
+    ]);
+    assert.deepEqual(
+      problems.map((p) => `${p.resource} ${p.path}`),
+      ['broken spec.policies.timeouts.t', 'refs spec.targets.apps.b.retry'],
+    );
+  });
+
   it('with skipInvalid, invalid resources are dropped (as daprd does) and the rest apply', () => {
     const errors: string[] = [];
     const logger = {
