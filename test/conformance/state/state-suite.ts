@@ -138,6 +138,31 @@ export function runStateConformance(
       assert.equal(byKey.get(missing)?.error, undefined);
     });
 
+    it('round-trips JSON values of every type', async () => {
+      const samples: unknown[] = [
+        null,
+        true,
+        0,
+        -12.5,
+        1e300,
+        'text with "quotes", \\ and \u00e9',
+        '\ud83d\ude00 emoji',
+        [],
+        [1, 'two', [3], { four: 4 }],
+        {},
+        { nested: { deep: { list: [null, false] } }, 'key with spaces': 1 },
+      ];
+      for (const v of samples) {
+        const k = key('json');
+        await set(k, v);
+        assert.deepEqual(parseBytes((await get(k))?.data), v);
+      }
+      // Escaped surrogate pairs are JSON too, whichever way the store keeps them.
+      const k = key('json');
+      await set(k, enc.encode('{"emoji":"\\ud83d\\ude00"}'));
+      assert.deepEqual(parseBytes((await get(k))?.data), { emoji: '\ud83d\ude00' });
+    });
+
     it('stores binary and non-JSON values byte for byte', async () => {
       const samples = [
         new Uint8Array([0, 1, 2, 0xff, 0xfe, 0x80, 0xc3, 0x28]),
@@ -145,6 +170,7 @@ export function runStateConformance(
         enc.encode('{"almost": json'),
         new Uint8Array(0),
         enc.encode('"a\\u0000b"'),
+        enc.encode('["lone surrogate \\ud800"]'),
         new Uint8Array(Array.from({ length: 4096 }, (_, i) => (i * 37) % 256)),
       ];
       for (const value of samples) {

@@ -72,10 +72,25 @@ interface Row {
   readonly expiredate: Date | null;
 }
 
+/**
+ * JSONB rejects U+0000 and unpaired surrogates written as `\u` escapes (JSON.stringify emits
+ * lone surrogates that way). Such values are kept as base64 so they still round-trip.
+ * An escaped backslash before `u` can trip this check; that only costs queryability.
+ */
+function jsonbCanHold(text: string): boolean {
+  if (text.includes('\\u0000')) return false;
+  for (const m of text.matchAll(
+    /\\u[dD]([89abAB])[0-9a-fA-F]{2}(\\u[dD][c-fC-F][0-9a-fA-F]{2})?|\\u[dD][c-fC-F][0-9a-fA-F]{2}/g,
+  )) {
+    if (m[1] === undefined || m[2] === undefined) return false;
+  }
+  return true;
+}
+
 function encode(value: Uint8Array): { json: string; binary: boolean } {
   const text = jsonText(value);
   // JSONB cannot hold U+0000 inside strings; such values are kept as base64 like other bytes.
-  if (text === undefined || text.includes('\\u0000'))
+  if (text === undefined || !jsonbCanHold(text))
     return { json: JSON.stringify(toBuffer(value).toString('base64')), binary: true };
   return { json: text, binary: false };
 }
@@ -230,7 +245,7 @@ export class PostgresqlStateStore implements StateStore, TransactionalStore, Que
   async #setIn(db: Queryable, req: SetRequest): Promise<void> {
     const ttl = parseTtlSeconds(req.metadata);
     const { json, binary } = encode(req.value);
-    const expires = `CASE WHEN $5::int > 0 THEN now() + make_interval(secs => $5::int) ELSE NULL END`;
+    const expires = `CASE WHEN $5::float8 > 0 THEN now() + make_interval(secs => $5::float8) ELSE NULL END`;
     const params: unknown[] = [req.key, json, binary, randomUUID(), ttl ?? 0];
     const t = this.#table;
     if (req.etag !== undefined) {

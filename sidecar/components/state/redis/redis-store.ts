@@ -75,7 +75,8 @@ export class RedisStateStore implements StateStore, TransactionalStore {
       connectTimeout: typeof md.dialTimeout === 'number' ? md.dialTimeout : 5000,
       maxRetriesPerRequest: maxRetries < 0 ? null : maxRetries,
       retryStrategy: (times) => Math.min(times * 8, maxBackoff),
-      connectionName: `outrigger-state-${init.name}`,
+      // CLIENT SETNAME refuses spaces; component names are DNS-like anyway.
+      connectionName: `outrigger-state-${init.name.replace(/[^\w.-]/g, '_')}`,
       ...(md.redisPassword ? { password: String(md.redisPassword) } : {}),
       ...(md.redisUsername ? { username: String(md.redisUsername) } : {}),
       ...(md.enableTLS === true ? { tls: { servername: host } } : {}),

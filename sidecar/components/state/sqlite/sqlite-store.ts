@@ -99,6 +99,7 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
   #cleanupMs = 0;
   #timer: NodeJS.Timeout | undefined;
   #logger: Logger | undefined;
+  readonly #statements = new Map<string, Database.Statement>();
 
   /** Capabilities; `ACTOR` is added at init when metadata says `actorStateStore: true` (as daprd reports it). */
   get features(): ReadonlySet<StateFeature> {
@@ -139,20 +140,19 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
   async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#statements.clear();
     this.#db?.close();
     this.#db = undefined;
   }
 
   async ping(): Promise<void> {
-    this.#open().prepare('SELECT 1').get();
+    this.#stmt('SELECT 1').get();
   }
 
   async get(req: GetRequest): Promise<GetResponse | undefined> {
-    const row = this.#open()
-      .prepare(
-        `SELECT key, value, is_binary, etag, expiration_time FROM ${this.#table} WHERE key = ? AND (expiration_time IS NULL OR expiration_time > ?)`,
-      )
-      .get(req.key, Date.now()) as Row | undefined;
+    const row = this.#stmt(
+      `SELECT key, value, is_binary, etag, expiration_time FROM ${this.#table} WHERE key = ? AND (expiration_time IS NULL OR expiration_time > ?)`,
+    ).get(req.key, Date.now()) as Row | undefined;
     if (!row) return undefined;
     const md = ttlMetadata(row.expiration_time);
     return { data: decode(row), etag: row.etag, ...(md ? { metadata: md } : {}) };
@@ -160,7 +160,7 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
 
   async bulkGet(keys: readonly GetRequest[]): Promise<BulkGetItem[]> {
     const db = this.#open();
-    const stmt = db.prepare(
+    const stmt = this.#stmt(
       `SELECT key, value, is_binary, etag, expiration_time FROM ${this.#table} WHERE key = ? AND (expiration_time IS NULL OR expiration_time > ?)`,
     );
     const now = Date.now();
@@ -176,11 +176,11 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
   }
 
   async set(req: SetRequest): Promise<void> {
-    this.#setIn(this.#open(), req);
+    this.#setIn(req);
   }
 
   async delete(req: DeleteRequest): Promise<void> {
-    this.#deleteIn(this.#open(), req);
+    this.#deleteIn(req);
   }
 
   async multi(operations: readonly TransactionOperation[], _metadata: RequestMetadata): Promise<void> {
@@ -188,8 +188,8 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
     // IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading a read lock.
     db.transaction(() => {
       for (const op of operations) {
-        if (op.operation === 'upsert') this.#setIn(db, op.request);
-        else this.#deleteIn(db, op.request);
+        if (op.operation === 'upsert') this.#setIn(op.request);
+        else this.#deleteIn(op.request);
       }
     }).immediate();
   }
@@ -199,9 +199,7 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
     metadata: RequestMetadata & { readonly keyPrefix?: string },
   ): Promise<QueryResponse> {
     const q = sqliteQuery(this.#table, query, metadata.keyPrefix ?? '', Date.now());
-    const rows = this.#open()
-      .prepare(q.sql)
-      .all(...q.params) as { key: string; value: string; etag: string }[];
+    const rows = this.#stmt(q.sql).all(...q.params) as { key: string; value: string; etag: string }[];
     const more = q.limit > 0 && rows.length > q.limit;
     const page = more ? rows.slice(0, q.limit) : rows;
     const results = page.map((r) => ({
@@ -212,12 +210,24 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
     return more ? { results, token: String(q.offset + q.limit) } : { results };
   }
 
+  /** A cached prepared statement: preparing is the costly part of a better-sqlite3 call. */
+  #stmt(sql: string): Database.Statement {
+    let stmt = this.#statements.get(sql);
+    if (!stmt) {
+      // Query SQL varies with the filter's shape; keep the cache bounded.
+      if (this.#statements.size >= 256) this.#statements.clear();
+      stmt = this.#open().prepare(sql);
+      this.#statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
   #open(): Database.Database {
     if (!this.#db) throw new Error('state store is closed');
     return this.#db;
   }
 
-  #setIn(db: Database.Database, req: SetRequest): void {
+  #setIn(req: SetRequest): void {
     const now = Date.now();
     const expires = expiryFor(req.metadata, now) ?? null;
     const { text, binary } = encode(req.value);
@@ -225,11 +235,9 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
     const t = this.#table;
     if (req.etag !== undefined) {
       assertUuidEtag(req.etag);
-      const r = db
-        .prepare(
-          `UPDATE ${t} SET value = ?, is_binary = ?, etag = ?, expiration_time = ?, update_time = ? WHERE key = ? AND etag = ? AND (expiration_time IS NULL OR expiration_time > ?)`,
-        )
-        .run(text, binary, etag, expires, now, req.key, req.etag, now);
+      const r = this.#stmt(
+        `UPDATE ${t} SET value = ?, is_binary = ?, etag = ?, expiration_time = ?, update_time = ? WHERE key = ? AND etag = ? AND (expiration_time IS NULL OR expiration_time > ?)`,
+      ).run(text, binary, etag, expires, now, req.key, req.etag, now);
       if (r.changes === 0) throw new ETagError('mismatch');
       return;
     }
@@ -238,26 +246,24 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
       expiration_time = excluded.expiration_time, update_time = excluded.update_time`;
     if (isFirstWrite(req.options)) {
       // First-write: only a missing (or expired) row may be replaced.
-      const r = db
-        .prepare(`${insert} WHERE ${t}.expiration_time IS NOT NULL AND ${t}.expiration_time <= ?`)
-        .run(req.key, text, binary, etag, expires, now, now);
+      const r = this.#stmt(
+        `${insert} WHERE ${t}.expiration_time IS NOT NULL AND ${t}.expiration_time <= ?`,
+      ).run(req.key, text, binary, etag, expires, now, now);
       if (r.changes === 0) throw new ETagError('mismatch');
       return;
     }
-    db.prepare(insert).run(req.key, text, binary, etag, expires, now);
+    this.#stmt(insert).run(req.key, text, binary, etag, expires, now);
   }
 
-  #deleteIn(db: Database.Database, req: DeleteRequest): void {
+  #deleteIn(req: DeleteRequest): void {
     if (req.etag === undefined) {
-      db.prepare(`DELETE FROM ${this.#table} WHERE key = ?`).run(req.key);
+      this.#stmt(`DELETE FROM ${this.#table} WHERE key = ?`).run(req.key);
       return;
     }
     assertUuidEtag(req.etag);
-    const r = db
-      .prepare(
-        `DELETE FROM ${this.#table} WHERE key = ? AND etag = ? AND (expiration_time IS NULL OR expiration_time > ?)`,
-      )
-      .run(req.key, req.etag, Date.now());
+    const r = this.#stmt(
+      `DELETE FROM ${this.#table} WHERE key = ? AND etag = ? AND (expiration_time IS NULL OR expiration_time > ?)`,
+    ).run(req.key, req.etag, Date.now());
     if (r.changes === 0) throw new ETagError('mismatch');
   }
 
