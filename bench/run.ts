@@ -4,7 +4,7 @@
  * BENCH_DURATION_SECONDS, BENCH_WARMUP_SECONDS, BENCH_COLD_RUNS. A benchmark, not a test: it
  * asserts nothing about speed.
  */
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { benchColdStart } from './cold-start.js';
 import { benchIdleRss } from './idle-rss.js';
 import { type BenchSettings, type BenchTable, readSettings, renderTable } from './report.js';
@@ -29,7 +29,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const settings = readSettings(process.env);
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   process.stdout.write(
-    `## Outrigger benchmarks\n\nNode ${process.version}, ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${new Date().toISOString()}\n\n`,
+    `## Outrigger benchmarks\n\nNode ${process.version}, ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ` +
+      `load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} at start, ${new Date().toISOString()}\n\n`,
   );
   let failed = 0;
   for (const name of names) {

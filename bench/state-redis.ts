@@ -2,16 +2,21 @@
  * State save/get through the sidecar (HTTP/1.1 keep-alive, `state.redis`) against the same work
  * done directly on the same Redis, in the same run: (a) the `state.redis` store's own calls
  * in-process (same Lua scripts, so the ratio is the sidecar's cost alone) and (b) raw ioredis
- * HSET/HGETALL (a lower bound). One real redis-server on loopback, one outriggerd.
+ * HSET/HGETALL (a lower bound). A third path is the floor of any Node HTTP hop: a plain node:http
+ * server (child process) doing raw HSET/HGETALL. One real redis-server on loopback, one outriggerd.
  */
+
+import { existsSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import type { Logger } from '../sidecar/components/component.js';
 import { validateMetadata } from '../sidecar/components/metadata-schema.js';
 import { STATE_REGISTRATIONS } from '../sidecar/components/state/registrations.js';
 import type { StateStore } from '../sidecar/state/state-store.js';
-import { removeTempDir } from '../test/env/process.js';
+import { freePort, ManagedProcess, removeTempDir, waitForPort } from '../test/env/process.js';
 import { startRedis } from '../test/env/redis.js';
 import { component, makeResourcesDir, startSidecar } from '../test/integration/harness.js';
 import { closedLoop, type LoadStats } from './load.js';
@@ -79,6 +84,55 @@ function httpCall(
   });
 }
 
+/** Source of the floor server: node:http + ioredis, the least a Node HTTP hop to Redis can do. */
+const FLOOR_SOURCE = `
+const http = require('node:http');
+const IORedis = require('ioredis');
+const Redis = IORedis.Redis ?? IORedis;
+const redis = new Redis({ host: '127.0.0.1', port: Number(process.argv[2]) });
+let version = 0;
+http.createServer((req, res) => {
+  const key = 'floor||' + decodeURIComponent(req.url.split('/').pop());
+  if (req.method === 'GET') {
+    redis.hgetall(key).then((h) => { res.statusCode = h.data === undefined ? 204 : 200; res.end(h.data); }, () => { res.statusCode = 500; res.end(); });
+    return;
+  }
+  let body = '';
+  req.setEncoding('utf8');
+  req.on('data', (d) => { body += d; });
+  req.on('end', () => {
+    const items = JSON.parse(body);
+    Promise.all(items.map((i) => redis.hset('floor||' + i.key, 'data', JSON.stringify(i.value), 'version', String(++version)))).then(
+      () => { res.statusCode = 204; res.end(); }, () => { res.statusCode = 500; res.end(); });
+  });
+}).listen(Number(process.argv[1]), '127.0.0.1');
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+/** Starts the floor server with the repository as cwd (so `require('ioredis')` resolves). */
+async function startFloor(redisPort: number, dir: string): Promise<{ port: number; proc: ManagedProcess }> {
+  const port = await freePort();
+  const proc = await ManagedProcess.start({
+    name: 'floor-http',
+    command: process.execPath,
+    args: ['-e', FLOOR_SOURCE, String(port), String(redisPort)],
+    logFile: `${dir}/floor.log`,
+    cwd: repoRoot(),
+  });
+  await waitForPort('127.0.0.1', port, 30_000, { process: proc });
+  return { port, proc };
+}
+
+/** Nearest folder above this file with outrigger's package.json. */
+function repoRoot(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'outrigger')
+      return dir;
+    if (dirname(dir) === dir) throw new Error('no outrigger package.json above the bench build');
+  }
+}
+
 async function openStore(redisHost: string): Promise<StateStore> {
   const reg = STATE_REGISTRATIONS.find((r) => r.type === 'state.redis');
   if (reg === undefined) throw new Error('state.redis is not registered');
@@ -116,6 +170,7 @@ export async function benchStateRedis(settings: BenchSettings): Promise<BenchTab
   let sidecar: Awaited<ReturnType<typeof startSidecar>> | undefined;
   let store: StateStore | undefined;
   let raw: Redis | undefined;
+  let floor: { port: number; proc: ManagedProcess } | undefined;
   const agent = new Agent({ keepAlive: true, maxSockets: settings.concurrency });
   try {
     const redisHost = `127.0.0.1:${redis.port}`;
@@ -128,6 +183,7 @@ export async function benchStateRedis(settings: BenchSettings): Promise<BenchTab
     store = await openStore(redisHost);
     raw = new Redis({ host: '127.0.0.1', port: redis.port, lazyConnect: true });
     await raw.connect();
+    floor = await startFloor(redis.port, resources);
     const load = {
       concurrency: settings.concurrency,
       durationMs: settings.durationMs,
@@ -162,6 +218,16 @@ export async function benchStateRedis(settings: BenchSettings): Promise<BenchTab
       if ((await opened.get({ key: `${APP_ID}||${keyOf(w, n)}`, metadata: {} })) === undefined)
         throw new Error('missing key');
     }, load);
+    const floorPort = floor.port;
+    const floorSave = await closedLoop(
+      (w, n) =>
+        httpCall(agent, floorPort, 'POST', '/save', `[{"key":"${keyOf(w, n)}","value":${VALUE}}]`, 204),
+      load,
+    );
+    const floorGet = await closedLoop(
+      (w, n) => httpCall(agent, floorPort, 'GET', `/get/${keyOf(w, n)}`, undefined, 200),
+      load,
+    );
     const rawSave = await closedLoop(async (w, n) => {
       await client.hset(`raw||${keyOf(w, n)}`, 'data', VALUE, 'version', String(n));
     }, load);
@@ -175,13 +241,18 @@ export async function benchStateRedis(settings: BenchSettings): Promise<BenchTab
       columns: ['op', 'path', 'ops/s', 'p50 ms', 'p99 ms', 'ops/s ratio', 'p50 ratio', 'errors'],
       rows: [
         row('save', 'sidecar HTTP (`POST /v1.0/state`)', sidecarSave, storeSave),
+        row('save', 'floor: plain node:http server + raw HSET', floorSave, storeSave),
         row('save', 'direct: state.redis store calls (ioredis, same Lua)', storeSave, storeSave),
         row('save', 'direct: raw ioredis HSET', rawSave, storeSave),
         row('get', 'sidecar HTTP (`GET /v1.0/state/{key}`)', sidecarGet, storeGet),
+        row('get', 'floor: plain node:http server + raw HGETALL', floorGet, storeGet),
         row('get', 'direct: state.redis store calls (ioredis, same Lua)', storeGet, storeGet),
         row('get', 'direct: raw ioredis HGETALL', rawGet, storeGet),
       ],
       notes: [
+        ...[sidecarSave, sidecarGet, floorSave, floorGet, storeSave, storeGet, rawSave, rawGet]
+          .filter((r) => r.firstError !== undefined)
+          .map((r) => `first error seen: ${r.firstError}`),
         `closed loop: ${settings.concurrency} concurrent clients, ${settings.warmupMs / 1000}s warm-up + ${settings.durationMs / 1000}s measured per row; ${KEYS} keys; value ${VALUE.length} bytes of JSON`,
         'ratios are relative to the direct store calls (same Redis work), so they show the sidecar hop: HTTP parse, JSON, routing, key prefix, response',
         `one machine (${cpus().length} CPUs): the load generator, outriggerd and redis-server share it; loopback only`,
@@ -189,6 +260,7 @@ export async function benchStateRedis(settings: BenchSettings): Promise<BenchTab
     };
   } finally {
     agent.destroy();
+    await floor?.proc.stop();
     raw?.disconnect();
     await store?.close();
     await sidecar?.stop();
