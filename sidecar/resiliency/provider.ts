@@ -303,7 +303,7 @@ export class ResiliencyProvider {
     const resolved = target ? { names: target.value, origin: target.origin } : this.defaults(['App']);
     const telemetry = this.telemetry(resolved.origin, `app_${appId}`, 'outbound');
     const cacheSize = target?.value.circuitBreakerCacheSize ?? DEFAULT_APP_CACHE_SIZE;
-    const breaker = this.breakerFrom(resolved.names, telemetry, (template, name) =>
+    const breaker = this.breakerFrom(resolved.names, (template, name) =>
       cacheFor(this.appBreakers, appId, cacheSize).getOrCreate(endpoint, () =>
         this.newBreaker(endpoint, name, template, telemetry),
       ),
@@ -329,7 +329,7 @@ export class ResiliencyProvider {
     const cacheSize = target?.value.circuitBreakerCacheSize ?? DEFAULT_APP_CACHE_SIZE;
     // Dapr keys by type for scope "type" (and for default policies), by type-id otherwise; "both" acts as "id".
     const key = target && target.value.circuitBreakerScope !== 'type' ? `${actorType}-${actorId}` : actorType;
-    const breaker = this.breakerFrom(resolved.names, telemetry, (template, name) =>
+    const breaker = this.breakerFrom(resolved.names, (template, name) =>
       cacheFor(this.actorBreakers, actorType, cacheSize).getOrCreate(key, () =>
         this.newBreaker(key, name, template, telemetry),
       ),
@@ -382,7 +382,7 @@ export class ResiliencyProvider {
       ? { names: target.value[direction], origin: target.origin }
       : this.defaults([`${typeName}Component${dir}`, `Component${dir}`, 'Component']);
     const telemetry = this.telemetry(resolved.origin, `${typeName}_${name}`, direction);
-    const breaker = this.breakerFrom(resolved.names, telemetry, (template, policyName) => {
+    const breaker = this.breakerFrom(resolved.names, (template, policyName) => {
       const key = `${direction}/${name}`;
       let cb = this.componentBreakers.get(key);
       if (cb === undefined) {
@@ -424,7 +424,6 @@ export class ResiliencyProvider {
 
   private breakerFrom(
     names: PolicyNames,
-    _telemetry: PolicyTelemetry,
     get: (template: CircuitBreakerSpec, name: string) => CircuitBreaker,
   ): CircuitBreaker | undefined {
     if (names.circuitBreaker === undefined) return undefined;
