@@ -33,6 +33,8 @@ process.on('SIGTERM', () => process.exit(0));
 /** A started process and how long it took to answer 204. */
 export interface TimedProcess {
   readonly pid: number;
+  /** Its HTTP (API) port. */
+  readonly port: number;
   /** Milliseconds from spawn() to the first 204. */
   readonly readyMs: number;
   /** SIGTERM by PID and wait for the exit (SIGKILL after 15 s). */
@@ -57,10 +59,16 @@ function status204(port: number): Promise<boolean> {
 }
 
 /** Writes the resources folder a variant needs under `dir`; returns the folder. */
-export async function prepareResources(variant: SpawnVariant, dir: string): Promise<string> {
+export async function prepareResources(
+  variant: SpawnVariant,
+  dir: string,
+  resourcesYaml?: string,
+): Promise<string> {
   const resources = join(dir, 'resources');
   await mkdir(resources, { recursive: true });
-  if (variant === 'outriggerd-sqlite') {
+  if (resourcesYaml !== undefined) {
+    await writeFile(join(resources, 'resources.yaml'), resourcesYaml);
+  } else if (variant === 'outriggerd-sqlite') {
     await writeFile(
       join(resources, 'statestore.yaml'),
       [
@@ -81,9 +89,18 @@ export async function prepareResources(variant: SpawnVariant, dir: string): Prom
   return resources;
 }
 
-/** Starts `variant`, polling every 5 ms until it answers 204; fails after 60 s or if it exits. */
-export async function spawnTimed(variant: SpawnVariant, dir: string): Promise<TimedProcess> {
-  const resources = await prepareResources(variant, dir);
+/**
+ * Starts `variant`, polling every 5 ms until it answers 204; fails after 60 s or if it exits.
+ * `resourcesYaml` replaces the variant's resources (used by the state benchmark). Started as
+ * `outrigger run` starts it: plain `node main.js`, no source-map or inspector flags.
+ */
+export async function spawnTimed(
+  variant: SpawnVariant,
+  dir: string,
+  resourcesYaml?: string,
+  appId = 'bench-cold',
+): Promise<TimedProcess> {
+  const resources = await prepareResources(variant, dir, resourcesYaml);
   const port = await freePort();
   const args =
     variant === 'node-baseline'
@@ -91,7 +108,7 @@ export async function spawnTimed(variant: SpawnVariant, dir: string): Promise<Ti
       : [
           SIDECAR_MAIN,
           '--app-id',
-          'bench-cold',
+          appId,
           '--dapr-http-port',
           String(port),
           '--dapr-grpc-port',
@@ -139,7 +156,7 @@ export async function spawnTimed(variant: SpawnVariant, dir: string): Promise<Ti
   while (performance.now() < deadline) {
     if (!alive) throw new Error(`${variant} exited before it was ready:\n${stderr}`);
     if (await status204(port)) {
-      return { pid: child.pid as number, readyMs: performance.now() - t0, stop };
+      return { pid: child.pid as number, port, readyMs: performance.now() - t0, stop };
     }
     await sleep(5);
   }

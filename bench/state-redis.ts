@@ -16,11 +16,11 @@ import type { Logger } from '../sidecar/components/component.js';
 import { validateMetadata } from '../sidecar/components/metadata-schema.js';
 import { STATE_REGISTRATIONS } from '../sidecar/components/state/registrations.js';
 import type { StateStore } from '../sidecar/state/state-store.js';
-import { freePort, ManagedProcess, removeTempDir, waitForPort } from '../test/env/process.js';
+import { freePort, ManagedProcess, makeTempDir, removeTempDir, waitForPort } from '../test/env/process.js';
 import { startRedis } from '../test/env/redis.js';
-import { component, makeResourcesDir, startSidecar } from '../test/integration/harness.js';
 import { closedLoop, type LoadStats } from './load.js';
 import { type BenchSettings, type BenchTable, fmt } from './report.js';
+import { spawnTimed, type TimedProcess } from './sidecar-spawn.js';
 
 const APP_ID = 'bench';
 const STORE = 'statestore';
@@ -167,19 +167,28 @@ function row(op: string, path: string, s: LoadStats, baseline: LoadStats): strin
 export async function benchStateRedis(settings: BenchSettings): Promise<BenchTable> {
   const redis = await startRedis();
   let resources: string | undefined;
-  let sidecar: Awaited<ReturnType<typeof startSidecar>> | undefined;
+  let sidecar: TimedProcess | undefined;
   let store: StateStore | undefined;
   let raw: Redis | undefined;
   let floor: { port: number; proc: ManagedProcess } | undefined;
   const agent = new Agent({ keepAlive: true, maxSockets: settings.concurrency });
   try {
     const redisHost = `127.0.0.1:${redis.port}`;
-    resources = await makeResourcesDir([component(STORE, 'state.redis', { redisHost })]);
-    sidecar = await startSidecar({
-      appId: APP_ID,
-      resourcesPaths: [resources],
-      args: ['--log-level', 'warn'],
-    });
+    resources = await makeTempDir('bench-state');
+    const yaml = [
+      'apiVersion: dapr.io/v1alpha1',
+      'kind: Component',
+      'metadata:',
+      `  name: ${STORE}`,
+      'spec:',
+      '  type: state.redis',
+      '  version: v1',
+      '  metadata:',
+      '  - name: redisHost',
+      `    value: "${redisHost}"`,
+      '',
+    ].join('\n');
+    sidecar = await spawnTimed('outriggerd-empty', resources, yaml, APP_ID);
     store = await openStore(redisHost);
     raw = new Redis({ host: '127.0.0.1', port: redis.port, lazyConnect: true });
     await raw.connect();
@@ -189,7 +198,7 @@ export async function benchStateRedis(settings: BenchSettings): Promise<BenchTab
       durationMs: settings.durationMs,
       warmupMs: settings.warmupMs,
     };
-    const port = sidecar.httpPort;
+    const port = sidecar.port;
     const value = new TextEncoder().encode(VALUE);
     const opened = store;
     const client = raw;
