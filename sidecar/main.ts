@@ -28,13 +28,22 @@ async function main(): Promise<number> {
   const logger = createLogger({ level: options.logLevel, json: options.logAsJson, appId: options.appId });
   // Never crash on a bad request: log what escaped and keep serving.
   process.on('uncaughtException', (err) => logger.error(`uncaught exception: ${err.stack ?? err.message}`));
-  process.on('unhandledRejection', (reason) => logger.error(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
+  process.on('unhandledRejection', (reason) =>
+    logger.error(
+      `unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`,
+    ),
+  );
 
   const runtime = new Runtime(options, { logger, registry: createRegistry(), env: process.env });
   let exiting = false;
   const stop = (reason: string): void => {
     if (exiting) return;
     exiting = true;
+    // Last resort if a component's close hangs: the drain has its grace period, closing gets 10 s more.
+    setTimeout(() => {
+      logger.error('graceful shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, options.gracefulShutdownMs + 10_000).unref();
     runtime.shutdown(reason).then(
       () => process.exit(0),
       (err: unknown) => {

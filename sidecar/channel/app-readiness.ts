@@ -23,8 +23,16 @@ export async function canDial(address: string, port: number, timeoutMs = 1000): 
  * Blocks until the app accepts TCP connections, dialling every 100 ms like daprd's
  * `blockUntilAppIsReady`. Returns false when `signal` aborts first.
  */
-export async function waitForApp(address: string, port: number, protocol: string, logger: Logger, signal: AbortSignal): Promise<boolean> {
-  logger.info(`application protocol: ${protocol}. waiting on port ${port}.  This will block until the app is listening on that port.`);
+export async function waitForApp(
+  address: string,
+  port: number,
+  protocol: string,
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<boolean> {
+  logger.info(
+    `application protocol: ${protocol}. waiting on port ${port}.  This will block until the app is listening on that port.`,
+  );
   while (!signal.aborted) {
     if (await canDial(address, port)) {
       logger.info(`application discovered on port ${port}`);
@@ -55,7 +63,13 @@ export class AppHealthProber {
   #timer: NodeJS.Timeout | undefined;
   #onChange: ((healthy: boolean) => void) | undefined;
 
-  constructor(options: AppHealthOptions, address: string, port: number, logger: Logger, appApiToken?: string) {
+  constructor(
+    options: AppHealthOptions,
+    address: string,
+    port: number,
+    logger: Logger,
+    appApiToken?: string,
+  ) {
     this.#options = options;
     this.#address = address;
     this.#port = port;

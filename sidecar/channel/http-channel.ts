@@ -46,7 +46,8 @@ export class HttpAppChannel implements AppChannel {
     for (const [k, v] of Object.entries(req.headers ?? {})) headers[k] = typeof v === 'string' ? v : [...v];
     if (this.#options.appApiToken !== undefined) headers['dapr-api-token'] = this.#options.appApiToken;
     const body = req.body;
-    if (body !== undefined && !(body instanceof Readable)) headers['content-length'] = String(body.byteLength);
+    if (body !== undefined && !(body instanceof Readable))
+      headers['content-length'] = String(body.byteLength);
     let res: IncomingMessage;
     try {
       res = await new Promise<IncomingMessage>((resolve, reject) => {
@@ -92,7 +93,12 @@ export class HttpAppChannel implements AppChannel {
 
   #emit(req: AppRequest, status: number, started: number): void {
     if (channels.appCall.hasSubscribers) {
-      channels.appCall.publish({ method: req.method, path: req.path, status, durationMs: performance.now() - started });
+      channels.appCall.publish({
+        method: req.method,
+        path: req.path,
+        status,
+        durationMs: performance.now() - started,
+      });
     }
   }
 

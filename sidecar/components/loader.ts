@@ -1,8 +1,13 @@
-import type { ComponentInfo, KeyPrefixStrategy, LoadedSecretStore, LoadedStateStore } from '../api/universal/context.js';
-import { channels, type ComponentLoadedEvent } from '../observability/events.js';
+import type {
+  ComponentInfo,
+  KeyPrefixStrategy,
+  LoadedSecretStore,
+  LoadedStateStore,
+} from '../api/universal/context.js';
+import { type ComponentLoadedEvent, channels } from '../observability/events.js';
 import type { SecretStore } from '../secrets/secret-store.js';
 import type { ComponentResource } from '../spec/component.js';
-import { type ResourceProblem, ResourceError } from '../spec/problems.js';
+import { ResourceError, type ResourceProblem } from '../spec/problems.js';
 import type { StateStore } from '../state/state-store.js';
 import type { Component, ComponentRegistration, Logger } from './component.js';
 import { type MetadataSchema, MetadataValidationError, validateMetadata } from './metadata-schema.js';
@@ -85,16 +90,28 @@ function literal(c: ComponentResource, key: string): string | undefined {
   return c.metadata.find((m) => m.name.toLowerCase() === key)?.value;
 }
 
-function plan(components: readonly ComponentResource[], opts: LoaderOptions, problems: ResourceProblem[]): Planned[] {
+function plan(
+  components: readonly ComponentResource[],
+  opts: LoaderOptions,
+  problems: ResourceProblem[],
+): Planned[] {
   const planned: Planned[] = [];
   const names = new Map<string, ComponentResource>();
   const secretStoreNames = new Set(
-    components.filter((c) => opts.registry.kindOf(c.type) === 'secretstores' || c.type.startsWith('secretstores.')).map((c) => c.name),
+    components
+      .filter((c) => opts.registry.kindOf(c.type) === 'secretstores' || c.type.startsWith('secretstores.'))
+      .map((c) => c.name),
   );
   for (const c of components) {
     const first = names.get(c.name);
     if (first !== undefined) {
-      problems.push(problem(c, 'metadata.name', `duplicate component name "${c.name}" (first defined in ${first.source})`));
+      problems.push(
+        problem(
+          c,
+          'metadata.name',
+          `duplicate component name "${c.name}" (first defined in ${first.source})`,
+        ),
+      );
       continue;
     }
     names.set(c.name, c);
@@ -108,14 +125,22 @@ function plan(components: readonly ComponentResource[], opts: LoaderOptions, pro
       if (c.secretStore === undefined) {
         problems.push(problem(c, 'auth.secretStore', 'is required when spec.metadata uses secretKeyRef'));
       } else if (!secretStoreNames.has(c.secretStore)) {
-        problems.push(problem(c, 'auth.secretStore', `secret store "${c.secretStore}" is not defined (or not scoped to this app)`));
+        problems.push(
+          problem(
+            c,
+            'auth.secretStore',
+            `secret store "${c.secretStore}" is not defined (or not scoped to this app)`,
+          ),
+        );
       } else if (c.secretStore === c.name) {
         problems.push(problem(c, 'auth.secretStore', 'a secret store cannot resolve its own secrets'));
       }
     }
     for (const m of c.metadata) {
       if (m.envRef !== undefined && opts.env[m.envRef] === undefined) {
-        problems.push(problem(c, m.name, `envRef "${m.envRef}" names an environment variable that is not set`));
+        problems.push(
+          problem(c, m.name, `envRef "${m.envRef}" names an environment variable that is not set`),
+        );
       }
     }
     let keyPrefix: KeyPrefixStrategy = { kind: 'appid' };
@@ -125,10 +150,17 @@ function plan(components: readonly ComponentResource[], opts: LoaderOptions, pro
       if (typeof kp === 'string') problems.push(problem(c, 'keyPrefix', kp));
       else keyPrefix = kp;
       const actor = (literal(c, 'actorstatestore') ?? '').trim().toLowerCase();
-      if (actor !== '' && actor !== 'true' && actor !== 'false') problems.push(problem(c, 'actorStateStore', `must be a boolean, got "${actor}"`));
+      if (actor !== '' && actor !== 'true' && actor !== 'false')
+        problems.push(problem(c, 'actorStateStore', `must be a boolean, got "${actor}"`));
       actorStateStore = actor === 'true';
     }
-    planned.push({ resource: c, registration: found.registration, version: found.version, keyPrefix, actorStateStore });
+    planned.push({
+      resource: c,
+      registration: found.registration,
+      version: found.version,
+      keyPrefix,
+      actorStateStore,
+    });
   }
   return planned;
 }
@@ -136,7 +168,9 @@ function plan(components: readonly ComponentResource[], opts: LoaderOptions, pro
 /** Validates the literal (non-secret) metadata, with secret-backed fields left out of the schema. */
 function prevalidate(p: Planned, opts: LoaderOptions, problems: ResourceProblem[]): void {
   const c = p.resource;
-  const secretFields = new Set(c.metadata.filter((m) => m.secretKeyRef !== undefined).map((m) => m.name.toLowerCase()));
+  const secretFields = new Set(
+    c.metadata.filter((m) => m.secretKeyRef !== undefined).map((m) => m.name.toLowerCase()),
+  );
   const schema: Record<string, MetadataSchema[string]> = {};
   for (const [name, spec] of Object.entries(p.registration.schema)) {
     const names = [name, ...(spec.aliases ?? [])].map((n) => n.toLowerCase());
@@ -169,17 +203,35 @@ async function resolveRaw(
     if (m.secretKeyRef !== undefined) {
       const store = c.secretStore === undefined ? undefined : secretStores.get(c.secretStore);
       if (store === undefined) {
-        problems.push(problem(c, m.name, `secret store "${c.secretStore ?? ''}" did not load, so secretKeyRef cannot be resolved`));
+        problems.push(
+          problem(
+            c,
+            m.name,
+            `secret store "${c.secretStore ?? ''}" did not load, so secretKeyRef cannot be resolved`,
+          ),
+        );
         continue;
       }
       try {
         const secret = await store.store.getSecret(m.secretKeyRef.name, {});
         const value = secret?.[m.secretKeyRef.key];
         if (value === undefined) {
-          problems.push(problem(c, m.name, `secret "${m.secretKeyRef.name}" key "${m.secretKeyRef.key}" not found in secret store "${store.name}"`));
+          problems.push(
+            problem(
+              c,
+              m.name,
+              `secret "${m.secretKeyRef.name}" key "${m.secretKeyRef.key}" not found in secret store "${store.name}"`,
+            ),
+          );
         } else raw[m.name] = value;
       } catch (err) {
-        problems.push(problem(c, m.name, `reading secret "${m.secretKeyRef.name}" from "${store.name}" failed: ${(err as Error).message}`));
+        problems.push(
+          problem(
+            c,
+            m.name,
+            `reading secret "${m.secretKeyRef.name}" from "${store.name}" failed: ${(err as Error).message}`,
+          ),
+        );
       }
     } else if (m.envRef !== undefined) raw[m.name] = opts.env[m.envRef] ?? '';
     else raw[m.name] = m.value ?? '';
@@ -187,7 +239,11 @@ async function resolveRaw(
   return raw;
 }
 
-async function initWithTimeout(component: Component, init: Parameters<Component['init']>[0], timeoutMs: number): Promise<void> {
+async function initWithTimeout(
+  component: Component,
+  init: Parameters<Component['init']>[0],
+  timeoutMs: number,
+): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`init timed out after ${timeoutMs} ms`)), timeoutMs);
@@ -220,7 +276,10 @@ export function inScope(c: { readonly scopes: readonly string[] }, appId: string
  * unknown, metadata is invalid or a required component fails to init (unless `ignoreErrors`).
  * Components that did load before a failure are closed again.
  */
-export async function loadComponents(resources: readonly ComponentResource[], opts: LoaderOptions): Promise<LoadedComponents> {
+export async function loadComponents(
+  resources: readonly ComponentResource[],
+  opts: LoaderOptions,
+): Promise<LoadedComponents> {
   const log = opts.logger;
   const scoped = resources.filter((c) => {
     const ok = inScope(c, opts.appId);
@@ -318,15 +377,30 @@ class LoadedSet implements LoadedComponents {
     const c = p.resource;
     const base = { name: c.name, type: c.type, version: p.version };
     if (p.registration.kind === 'state') {
-      this.stateStores.set(c.name, { ...base, store: component as StateStore, keyPrefix: p.keyPrefix, actorStateStore: p.actorStateStore });
+      this.stateStores.set(c.name, {
+        ...base,
+        store: component as StateStore,
+        keyPrefix: p.keyPrefix,
+        actorStateStore: p.actorStateStore,
+      });
     } else if (p.registration.kind === 'secretstores') {
       this.secretStores.set(c.name, { ...base, store: component as SecretStore });
     }
-    this.all.push({ ...base, kind: p.registration.kind, component, capabilities: capabilitiesOf(component, p) });
+    this.all.push({
+      ...base,
+      kind: p.registration.kind,
+      component,
+      capabilities: capabilitiesOf(component, p),
+    });
   }
 
   infos(): ComponentInfo[] {
-    return this.all.map((c) => ({ name: c.name, type: c.type, version: c.version, capabilities: c.capabilities }));
+    return this.all.map((c) => ({
+      name: c.name,
+      type: c.type,
+      version: c.version,
+      capabilities: c.capabilities,
+    }));
   }
 
   async closeAll(): Promise<void> {

@@ -8,7 +8,10 @@ import { STATE_REGISTRATIONS } from './state/registrations.js';
  */
 
 /** Every built-in component. Add new kinds' registration lists here. */
-export const BUILTIN_REGISTRATIONS: readonly ComponentRegistration[] = [...SECRET_REGISTRATIONS, ...STATE_REGISTRATIONS];
+export const BUILTIN_REGISTRATIONS: readonly ComponentRegistration[] = [
+  ...SECRET_REGISTRATIONS,
+  ...STATE_REGISTRATIONS,
+];
 
 /** Result of a lookup: the registration, or why there is none. */
 export type RegistryLookup =
@@ -22,7 +25,8 @@ export class ComponentRegistry {
   constructor(registrations: readonly ComponentRegistration[]) {
     for (const reg of registrations) {
       if (this.#byType.has(reg.type)) throw new Error(`component type ${reg.type} is registered twice`);
-      if (!reg.type.startsWith(`${reg.kind}.`)) throw new Error(`component type ${reg.type} does not start with its kind ${reg.kind}`);
+      if (!reg.type.startsWith(`${reg.kind}.`))
+        throw new Error(`component type ${reg.type} does not start with its kind ${reg.kind}`);
       if (reg.versions.length === 0) throw new Error(`component type ${reg.type} has no versions`);
       this.#byType.set(reg.type, reg);
     }
@@ -34,12 +38,19 @@ export class ComponentRegistry {
     if (reg === undefined) {
       const kind = type.split('.')[0] ?? '';
       const sameKind = this.types().filter((t) => t.startsWith(`${kind}.`));
-      const hint = sameKind.length > 0 ? `; known ${kind} types: ${sameKind.join(', ')}` : `; known types: ${this.types().join(', ')}`;
+      const hint =
+        sameKind.length > 0
+          ? `; known ${kind} types: ${sameKind.join(', ')}`
+          : `; known types: ${this.types().join(', ')}`;
       return { ok: false, field: 'spec.type', rule: `unknown component type "${type}"${hint}` };
     }
     const resolved = version === '' ? (reg.versions[0] ?? '') : version;
     if (!reg.versions.includes(resolved)) {
-      return { ok: false, field: 'spec.version', rule: `version "${version}" is not supported for ${type}; supported: ${reg.versions.join(', ')}` };
+      return {
+        ok: false,
+        field: 'spec.version',
+        rule: `version "${version}" is not supported for ${type}; supported: ${reg.versions.join(', ')}`,
+      };
     }
     return { ok: true, registration: reg, version: resolved };
   }
@@ -56,6 +67,8 @@ export class ComponentRegistry {
 }
 
 /** Creates a registry over the built-in list (or a given list, for tests). */
-export function createRegistry(registrations: readonly ComponentRegistration<Component>[] = BUILTIN_REGISTRATIONS): ComponentRegistry {
+export function createRegistry(
+  registrations: readonly ComponentRegistration<Component>[] = BUILTIN_REGISTRATIONS,
+): ComponentRegistry {
   return new ComponentRegistry(registrations);
 }

@@ -94,7 +94,7 @@ class StructuredLogger implements Logger {
     let line = `time="${time}" level=${level} msg=${JSON.stringify(msg)} app_id=${quote(this.#options.appId)} instance=${quote(this.#instance)} scope=${scope} type=log ver=${RUNTIME_VERSION}`;
     for (const [k, v] of Object.entries(all)) {
       const rendered = renderValue(v);
-      line += ` ${k}=${quote(typeof rendered === 'string' ? rendered : JSON.stringify(rendered) ?? 'undefined')}`;
+      line += ` ${k}=${quote(typeof rendered === 'string' ? rendered : (JSON.stringify(rendered) ?? 'undefined'))}`;
     }
     this.#write(line);
   }

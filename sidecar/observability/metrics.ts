@@ -1,7 +1,13 @@
-import diagnosticsChannel from 'node:diagnostics_channel';
+import type diagnosticsChannel from 'node:diagnostics_channel';
 import { createServer, type Server } from 'node:http';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-import { type ApiErrorEvent, type ApiRequestEvent, type AppCallEvent, type ComponentLoadedEvent, channels } from './events.js';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import {
+  type ApiErrorEvent,
+  type ApiRequestEvent,
+  type AppCallEvent,
+  type ComponentLoadedEvent,
+  channels,
+} from './events.js';
 
 /**
  * Prometheus metrics with Dapr's names (docs: operations/observability/metrics), fed only from the
@@ -9,7 +15,10 @@ import { type ApiErrorEvent, type ApiRequestEvent, type AppCallEvent, type Compo
  */
 
 /** Latency buckets in milliseconds (Dapr's default distribution). */
-const LATENCY_BUCKETS_MS = [1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 25, 30, 40, 50, 65, 80, 100, 130, 160, 200, 250, 300, 400, 500, 650, 800, 1000, 2000, 5000, 10000, 20000, 50000, 100000];
+const LATENCY_BUCKETS_MS = [
+  1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 25, 30, 40, 50, 65, 80, 100, 130, 160, 200, 250, 300, 400, 500, 650,
+  800, 1000, 2000, 5000, 10000, 20000, 50000, 100000,
+];
 
 /** Options for `SidecarMetrics`. */
 export interface MetricsOptions {
@@ -29,7 +38,10 @@ export class SidecarMetrics {
 
   constructor(options: MetricsOptions) {
     this.#appId = options.appId;
-    const buckets = options.latencyBucketsMs !== undefined && options.latencyBucketsMs.length > 0 ? [...options.latencyBucketsMs] : LATENCY_BUCKETS_MS;
+    const buckets =
+      options.latencyBucketsMs !== undefined && options.latencyBucketsMs.length > 0
+        ? [...options.latencyBucketsMs]
+        : LATENCY_BUCKETS_MS;
     const registers = [this.registry];
     const requestCount = new Counter({
       name: 'dapr_http_server_request_count',
@@ -85,7 +97,11 @@ export class SidecarMetrics {
 
     this.#on(channels.apiRequest, (e: ApiRequestEvent) => {
       if (e.protocol === 'grpc') {
-        grpcCount.inc({ app_id: this.#appId, grpc_server_method: e.route, grpc_server_status: String(e.status) });
+        grpcCount.inc({
+          app_id: this.#appId,
+          grpc_server_method: e.route,
+          grpc_server_status: String(e.status),
+        });
         return;
       }
       const labels = { app_id: this.#appId, method: e.method, path: e.route, status: String(e.status) };
@@ -98,7 +114,8 @@ export class SidecarMetrics {
     });
     this.#on(channels.componentLoaded, (e: ComponentLoadedEvent) => {
       componentLoaded.inc({ app_id: this.#appId, success: String(e.success) });
-      if (!e.success) componentInitFail.inc({ app_id: this.#appId, component: `${e.name} (${e.type})`, reason: 'init' });
+      if (!e.success)
+        componentInitFail.inc({ app_id: this.#appId, component: `${e.name} (${e.type})`, reason: 'init' });
     });
     this.#on(channels.appCall, (e: AppCallEvent) => {
       const labels = { app_id: this.#appId, method: e.method, path: e.path, status: String(e.status) };

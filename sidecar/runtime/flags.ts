@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { LOG_LEVELS, type LogLevel } from '../observability/logger.js';
-import { APP_PROTOCOLS, type AppProtocol, type FlagParseResult, type Options, type RuntimeMode } from './options.js';
+import {
+  APP_PROTOCOLS,
+  type AppProtocol,
+  type FlagParseResult,
+  type Options,
+  type RuntimeMode,
+} from './options.js';
 import { parseByteQuantity } from './quantity.js';
 
 /**
@@ -25,7 +31,13 @@ interface FlagSpec {
   readonly csv?: boolean;
 }
 
-const f = (name: string, type: FlagType, help: string, def?: string, extra: Partial<FlagSpec> = {}): FlagSpec => ({
+const f = (
+  name: string,
+  type: FlagType,
+  help: string,
+  def?: string,
+  extra: Partial<FlagSpec> = {},
+): FlagSpec => ({
   name,
   type,
   help,
@@ -33,7 +45,12 @@ const f = (name: string, type: FlagType, help: string, def?: string, extra: Part
   ...(def === undefined ? {} : { default: def }),
   ...extra,
 });
-const todo = (name: string, type: FlagType, help: string): FlagSpec => ({ name, type, help, implemented: false });
+const todo = (name: string, type: FlagType, help: string): FlagSpec => ({
+  name,
+  type,
+  help,
+  implemented: false,
+});
 
 /** The flag table: every daprd flag Outrigger recognises. */
 export const FLAGS: readonly FlagSpec[] = [
@@ -43,14 +60,20 @@ export const FLAGS: readonly FlagSpec[] = [
   f('app-channel-address', 'string', 'The network address the application listens on', '127.0.0.1'),
   f('dapr-http-port', 'int', 'HTTP port for the Dapr API to listen on', '3500'),
   f('dapr-grpc-port', 'int', 'gRPC port for the Dapr API to listen on', '50001'),
-  f('dapr-internal-grpc-port', 'int', 'gRPC port for the internal API (default: stable port in 47300-49347 from the app id)'),
+  f(
+    'dapr-internal-grpc-port',
+    'int',
+    'gRPC port for the internal API (default: stable port in 47300-49347 from the app id)',
+  ),
   f('dapr-public-port', 'int', 'Public port for health and metadata'),
   f('dapr-public-listen-address', 'string', 'Listen address for the public port'),
   f('dapr-listen-addresses', 'string', 'One or more addresses for the Dapr API to listen on, CSV limited'),
   f('metrics-port', 'int', 'The port for the metrics server', '9090'),
   f('metrics-listen-address', 'string', 'The address for the metrics server to listen on'),
   f('enable-metrics', 'bool', 'Enable Prometheus metrics', 'true'),
-  f('resources-path', 'list', 'Path for a resources directory; can be passed multiple times', undefined, { csv: true }),
+  f('resources-path', 'list', 'Path for a resources directory; can be passed multiple times', undefined, {
+    csv: true,
+  }),
   f('components-path', 'list', 'Alias for --resources-path [deprecated]'),
   f('config', 'list', 'Path to a Configuration file', undefined, { csv: true }),
   f('mode', 'string', 'Runtime mode: standalone or kubernetes', 'standalone'),
@@ -59,7 +82,12 @@ export const FLAGS: readonly FlagSpec[] = [
   f('enable-api-logging', 'bool', 'Log every API call', 'false'),
   f('app-max-concurrency', 'int', 'Max concurrent calls to the app; -1 for no limit', '-1'),
   f('max-body-size', 'string', 'Max request body size, as a quantity (4Mi, 16M, ...)', '4Mi'),
-  f('dapr-http-max-request-size', 'int', 'Max request body size in MB [deprecated: use --max-body-size]', '4'),
+  f(
+    'dapr-http-max-request-size',
+    'int',
+    'Max request body size in MB [deprecated: use --max-body-size]',
+    '4',
+  ),
   f('dapr-graceful-shutdown-seconds', 'int', 'Graceful shutdown time in seconds', '5'),
   f('enable-app-health-check', 'bool', 'Enable health checks for the application', 'false'),
   f('app-health-check-path', 'string', 'Path used for app health checks (HTTP only)', '/healthz'),
@@ -72,7 +100,9 @@ export const FLAGS: readonly FlagSpec[] = [
   f('control-plane-namespace', 'string', 'Namespace of the control plane', 'default'),
   f('control-plane-trust-domain', 'string', 'Trust domain of the control plane', 'localhost'),
   f('placement-host-address', 'string', 'Addresses of the actor placement servers'),
-  f('scheduler-host-address', 'list', 'Addresses of the scheduler service, comma separated', undefined, { csv: true }),
+  f('scheduler-host-address', 'list', 'Addresses of the scheduler service, comma separated', undefined, {
+    csv: true,
+  }),
   f('namespace', 'string', 'Namespace of this app (default: $NAMESPACE or "default")'),
   f('version', 'bool', 'Print the runtime version'),
   f('help', 'bool', 'Print this help'),
@@ -111,7 +141,9 @@ export interface MachineFacts {
 
 /** daprd's "stable random" port: start + 11 bits of sha256(appId|cwd|uid|hostname), i.e. start..start+2047. */
 export function stablePort(start: number, appId: string, machine: MachineFacts): number {
-  const digest = createHash('sha256').update([appId, machine.cwd, String(machine.uid), machine.hostname].join('|')).digest();
+  const digest = createHash('sha256')
+    .update([appId, machine.cwd, String(machine.uid), machine.hostname].join('|'))
+    .digest();
   return start + (digest[0] ?? 0) + (((digest[1] ?? 0) >> 5) << 8);
 }
 
@@ -119,7 +151,11 @@ export function stablePort(start: number, appId: string, machine: MachineFacts):
 export const INTERNAL_GRPC_PORT_START = 47300;
 
 function currentMachine(): MachineFacts {
-  return { cwd: process.cwd(), uid: typeof process.getuid === 'function' ? process.getuid() : 0, hostname: hostname() };
+  return {
+    cwd: process.cwd(),
+    uid: typeof process.getuid === 'function' ? process.getuid() : 0,
+    hostname: hostname(),
+  };
 }
 
 /** Raw values collected from argv: last one wins for scalars, lists accumulate. */
@@ -245,7 +281,9 @@ function maxBodyBytes(r: Reader, errors: string[]): number {
     const text = r.string('max-body-size', '4Mi');
     const bytes = parseByteQuantity(text);
     if (bytes === undefined) {
-      errors.push(`invalid value "${text}" for flag --max-body-size: must be a size like 4Mi, 512Ki, 16M or a number of bytes`);
+      errors.push(
+        `invalid value "${text}" for flag --max-body-size: must be a size like 4Mi, 512Ki, 16M or a number of bytes`,
+      );
       return 4 << 20;
     }
     return bytes;
@@ -259,16 +297,24 @@ function logLevel(r: Reader): LogLevel {
   return level === 'fatal' ? 'error' : level;
 }
 
-function buildOptions(r: Reader, env: Readonly<Record<string, string | undefined>>, machine: MachineFacts, errors: string[]): Options {
+function buildOptions(
+  r: Reader,
+  env: Readonly<Record<string, string | undefined>>,
+  machine: MachineFacts,
+  errors: string[],
+): Options {
   const appId = r.string('app-id', '').trim();
   if (appId === '') errors.push('--app-id is required');
-  else if (appId.includes('.')) errors.push(`invalid value "${appId}" for flag --app-id: app ids cannot contain dots`);
+  else if (appId.includes('.'))
+    errors.push(`invalid value "${appId}" for flag --app-id: app ids cannot contain dots`);
   const appPort = r.optInt('app-port', 1, PORT_MAX);
   const publicPort = r.optInt('dapr-public-port', 1, PORT_MAX);
   const internal = r.optInt('dapr-internal-grpc-port', 1, PORT_MAX);
   const apiToken = env.DAPR_API_TOKEN;
   const appApiToken = env.APP_API_TOKEN;
-  const namespace = r.optString('namespace') ?? (env.NAMESPACE === undefined || env.NAMESPACE === '' ? 'default' : env.NAMESPACE);
+  const namespace =
+    r.optString('namespace') ??
+    (env.NAMESPACE === undefined || env.NAMESPACE === '' ? 'default' : env.NAMESPACE);
   const publicListen = r.optString('dapr-public-listen-address');
   const metricsListen = r.optString('metrics-listen-address');
   const sentry = r.optString('sentry-address');
@@ -278,7 +324,10 @@ function buildOptions(r: Reader, env: Readonly<Record<string, string | undefined
   const schedulerFromEnv = env.DAPR_SCHEDULER_HOST_ADDRESS;
   const scheduler = r.has('scheduler-host-address')
     ? r.list('scheduler-host-address')
-    : (schedulerFromEnv ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+    : (schedulerFromEnv ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
   const options: Options = {
     appId,
     ...(appPort === undefined ? {} : { appPort }),
@@ -292,7 +341,11 @@ function buildOptions(r: Reader, env: Readonly<Record<string, string | undefined
     metricsPort: r.int('metrics-port', 9090, 1, PORT_MAX),
     ...(metricsListen === undefined ? {} : { metricsListenAddress: metricsListen }),
     enableMetrics: r.bool('enable-metrics', true),
-    listenAddresses: r.string('dapr-listen-addresses', '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    listenAddresses: r
+      .string('dapr-listen-addresses', '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
     resourcesPaths: [...r.list('resources-path'), ...r.list('components-path')],
     configPaths: r.list('config'),
     mode: r.oneOf<RuntimeMode>('mode', ['standalone', 'kubernetes'], 'standalone'),
@@ -312,14 +365,18 @@ function buildOptions(r: Reader, env: Readonly<Record<string, string | undefined
     enableMtls: r.bool('enable-mtls', false),
     ...(sentry === undefined ? {} : { sentryAddress: sentry }),
     ...(controlPlane === undefined ? {} : { controlPlaneAddress: controlPlane }),
-    controlPlaneNamespace: r.optString('control-plane-namespace') ?? env.DAPR_CONTROLPLANE_NAMESPACE ?? 'default',
-    controlPlaneTrustDomain: r.optString('control-plane-trust-domain') ?? env.DAPR_CONTROLPLANE_TRUST_DOMAIN ?? 'localhost',
+    controlPlaneNamespace:
+      r.optString('control-plane-namespace') ?? env.DAPR_CONTROLPLANE_NAMESPACE ?? 'default',
+    controlPlaneTrustDomain:
+      r.optString('control-plane-trust-domain') ?? env.DAPR_CONTROLPLANE_TRUST_DOMAIN ?? 'localhost',
     ...(placement === undefined ? {} : { placementHostAddress: placement }),
     schedulerHostAddresses: scheduler,
     namespace,
     ...(apiToken === undefined || apiToken === '' ? {} : { apiToken }),
     ...(appApiToken === undefined || appApiToken === '' ? {} : { appApiToken }),
-    unimplementedFlags: FLAGS.filter((spec) => !spec.implemented && r.has(spec.name)).map((spec) => spec.name),
+    unimplementedFlags: FLAGS.filter((spec) => !spec.implemented && r.has(spec.name)).map(
+      (spec) => spec.name,
+    ),
   };
   if (options.appHealth.enabled && appPort === undefined) {
     errors.push('--enable-app-health-check needs --app-port');
@@ -363,6 +420,9 @@ export function helpText(): string {
     const def = spec.default === undefined ? '' : ` (default ${JSON.stringify(spec.default)})`;
     lines.push(`  --${spec.name}${type}`, `    \t${spec.help}${def}${note}`);
   }
-  lines.push('', 'Environment: DAPR_API_TOKEN (required from API callers), APP_API_TOKEN (sent to the app), NAMESPACE.');
+  lines.push(
+    '',
+    'Environment: DAPR_API_TOKEN (required from API callers), APP_API_TOKEN (sent to the app), NAMESPACE.',
+  );
   return lines.join('\n');
 }

@@ -51,7 +51,8 @@ export class RuntimeHealth implements HealthState {
     if (this.#shuttingDown) targets.push('shutdown');
     if (!this.#outbound) targets.push('components', 'servers');
     if (this.#appNeeded && !this.#appReachable) targets.push('app');
-    if (this.#appNeeded && this.#appHealthChecked && this.#appReachable && !this.#appHealthy) targets.push('app-health');
+    if (this.#appNeeded && this.#appHealthChecked && this.#appReachable && !this.#appHealthy)
+      targets.push('app-health');
     return targets;
   }
 }

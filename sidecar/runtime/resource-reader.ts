@@ -3,7 +3,7 @@ import { extname, join } from 'node:path';
 import type { ComponentResource } from '../spec/component.js';
 import { type ConfigurationResource, defaultConfiguration } from '../spec/configuration.js';
 import type { HttpEndpointResource } from '../spec/http-endpoint.js';
-import { type ResourceProblem, ResourceError } from '../spec/problems.js';
+import { ResourceError, type ResourceProblem } from '../spec/problems.js';
 import type { ResiliencyResource } from '../spec/resiliency.js';
 import { parseResourceFile, type Resource } from '../spec/resources.js';
 import type { SubscriptionResource } from '../spec/subscription.js';
@@ -17,11 +17,16 @@ export interface ResourceSet {
 }
 
 async function filesOf(path: string, problems: ResourceProblem[]): Promise<string[]> {
-  let info;
+  let info: Awaited<ReturnType<typeof stat>>;
   try {
     info = await stat(path);
   } catch (err) {
-    problems.push({ file: path, resource: '(resources path)', field: '--resources-path', rule: `cannot be read: ${(err as Error).message}` });
+    problems.push({
+      file: path,
+      resource: '(resources path)',
+      field: '--resources-path',
+      rule: `cannot be read: ${(err as Error).message}`,
+    });
     return [];
   }
   if (info.isFile()) return [path];
@@ -69,7 +74,12 @@ export async function readConfiguration(paths: readonly string[]): Promise<Confi
   const configs = all.filter((r): r is ConfigurationResource => r.kind === 'Configuration');
   const first = paths[0] ?? '';
   if (problems.length === 0 && configs.length === 0) {
-    problems.push({ file: first, resource: '(config)', field: '--config', rule: 'contains no dapr.io/v1alpha1 Configuration' });
+    problems.push({
+      file: first,
+      resource: '(config)',
+      field: '--config',
+      rule: 'contains no dapr.io/v1alpha1 Configuration',
+    });
   }
   if (problems.length > 0) throw new ResourceError(problems);
   return configs[0] ?? defaultConfiguration();

@@ -8,7 +8,7 @@ import type { AppChannel } from '../channel/app-channel.js';
 import { AppHealthProber, waitForApp } from '../channel/app-readiness.js';
 import { HttpAppChannel } from '../channel/http-channel.js';
 import type { Logger } from '../components/component.js';
-import { type LoadedComponents, inScope, loadComponents } from '../components/loader.js';
+import { inScope, type LoadedComponents, loadComponents } from '../components/loader.js';
 import type { ComponentRegistry } from '../components/registry.js';
 import { createMetricsServer, SidecarMetrics } from '../observability/metrics.js';
 import type { ConfigurationResource } from '../spec/configuration.js';
@@ -89,11 +89,26 @@ export class Runtime {
     log.info(`Starting Dapr Runtime -- version ${RUNTIME_VERSION}`);
     log.info(`Log level set to: ${o.logLevel}`);
     log.info(`Running in ${o.mode} mode; app id ${o.appId}, namespace ${o.namespace}`);
-    for (const flag of o.unimplementedFlags) log.warn(`Flag --${flag} is accepted for compatibility with daprd but is not implemented yet; ignoring it`);
-    if (o.mode === 'kubernetes') log.warn('Kubernetes mode: resources are still read from --resources-path; the operator stream is not wired yet');
+    for (const flag of o.unimplementedFlags)
+      log.warn(
+        `Flag --${flag} is accepted for compatibility with daprd but is not implemented yet; ignoring it`,
+      );
+    const notWired = [
+      o.enableMtls ? '--enable-mtls' : '',
+      o.sentryAddress === undefined ? '' : '--sentry-address',
+      o.controlPlaneAddress === undefined ? '' : '--control-plane-address',
+      o.placementHostAddress === undefined ? '' : '--placement-host-address',
+      o.schedulerHostAddresses.length === 0 ? '' : '--scheduler-host-address',
+    ].filter((f) => f !== '');
+    for (const flag of notWired) log.warn(`Flag ${flag} is read but not wired to the runtime yet`);
+    if (o.mode === 'kubernetes')
+      log.warn(
+        'Kubernetes mode: resources are still read from --resources-path; the operator stream is not wired yet',
+      );
     try {
       this.#config = await readConfiguration(o.configPaths);
-      if (o.configPaths.length > 0) log.info(`Loaded configuration ${this.#config.name} from ${this.#config.source}`);
+      if (o.configPaths.length > 0)
+        log.info(`Loaded configuration ${this.#config.name} from ${this.#config.source}`);
       if (o.enableMetrics && this.#config.metric.enabled) await this.#startMetrics();
       this.#resources = await readResources(o.resourcesPaths);
       const dataDir = this.#deps.env.OUTRIGGER_DATA_DIR ?? join(homedir(), '.outrigger', 'data');
@@ -122,14 +137,23 @@ export class Runtime {
   async #startMetrics(): Promise<void> {
     const o = this.#options;
     const metric = this.#config?.metric;
-    this.#metrics = new SidecarMetrics({ appId: o.appId, ...(metric === undefined ? {} : { latencyBucketsMs: metric.latencyDistributionBuckets }) });
+    this.#metrics = new SidecarMetrics({
+      appId: o.appId,
+      ...(metric === undefined ? {} : { latencyBucketsMs: metric.latencyDistributionBuckets }),
+    });
     const server = createMetricsServer(this.#metrics);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ port: o.metricsPort, ...(o.metricsListenAddress === undefined ? {} : { host: o.metricsListenAddress }) }, () => {
-        server.off('error', reject);
-        resolve();
-      });
+      server.listen(
+        {
+          port: o.metricsPort,
+          ...(o.metricsListenAddress === undefined ? {} : { host: o.metricsListenAddress }),
+        },
+        () => {
+          server.off('error', reject);
+          resolve();
+        },
+      );
     });
     server.on('error', (err) => this.#log.error(`metrics server error: ${err.message}`));
     this.#metricsServer = server;
@@ -149,17 +173,31 @@ export class Runtime {
     await this.#apiServer.listen(o.daprHttpPort, o.listenAddresses);
     this.#log.info(`HTTP server is running on port ${o.daprHttpPort}`);
     if (o.daprPublicPort !== undefined) {
-      this.#publicServer = createPublicHealthServer(ctx, { maxBodyBytes: o.maxBodyBytes, enableApiLogging: false, logger });
-      await this.#publicServer.listen(o.daprPublicPort, o.daprPublicListenAddress === undefined ? [] : [o.daprPublicListenAddress]);
+      this.#publicServer = createPublicHealthServer(ctx, {
+        maxBodyBytes: o.maxBodyBytes,
+        enableApiLogging: false,
+        logger,
+      });
+      await this.#publicServer.listen(
+        o.daprPublicPort,
+        o.daprPublicListenAddress === undefined ? [] : [o.daprPublicListenAddress],
+      );
       this.#log.info(`Public HTTP server is running on port ${o.daprPublicPort}`);
     }
   }
 
   async #connectApp(port: number): Promise<void> {
     const o = this.#options;
-    const reachable = await waitForApp(o.appChannelAddress, port, o.appProtocol, this.#log, this.#stop.signal);
+    const reachable = await waitForApp(
+      o.appChannelAddress,
+      port,
+      o.appProtocol,
+      this.#log,
+      this.#stop.signal,
+    );
     if (!reachable) return;
-    if (o.appProtocol !== 'http') this.#log.warn(`app protocol ${o.appProtocol} is not supported yet; using an HTTP channel`);
+    if (o.appProtocol !== 'http')
+      this.#log.warn(`app protocol ${o.appProtocol} is not supported yet; using an HTTP channel`);
     this.#channel = new HttpAppChannel({
       address: o.appChannelAddress,
       port,
@@ -168,12 +206,22 @@ export class Runtime {
     });
     this.health.markAppReachable();
     if (o.appHealth.enabled) {
-      this.#prober = new AppHealthProber(o.appHealth, o.appChannelAddress, port, this.#log.child({ scope: 'dapr.apphealth' }), o.appApiToken);
+      this.#prober = new AppHealthProber(
+        o.appHealth,
+        o.appChannelAddress,
+        port,
+        this.#log.child({ scope: 'dapr.apphealth' }),
+        o.appApiToken,
+      );
       this.#prober.start((healthy) => this.health.setAppHealthy(healthy));
     }
   }
 
-  #buildContext(config: ConfigurationResource, components: LoadedComponents, resources: ResourceSet): ApiContext {
+  #buildContext(
+    config: ConfigurationResource,
+    components: LoadedComponents,
+    resources: ResourceSet,
+  ): ApiContext {
     const o = this.#options;
     const secretScopes = new Map<string, SecretScope>(config.secretScopes.map((s) => [s.storeName, s]));
     const endpoints = resources.httpEndpoints.filter((e) => inScope(e, o.appId)).map((e) => e.name);
@@ -183,7 +231,10 @@ export class Runtime {
         pubsubname: s.pubsubname,
         topic: s.topic,
         metadata: s.metadata,
-        rules: [...s.routes.rules, ...(s.routes.default === undefined ? [] : [{ match: '', path: s.routes.default }])],
+        rules: [
+          ...s.routes.rules,
+          ...(s.routes.default === undefined ? [] : [{ match: '', path: s.routes.default }]),
+        ],
         ...(s.deadLetterTopic === undefined ? {} : { deadLetterTopic: s.deadLetterTopic }),
         type: 'DECLARATIVE' as const,
       }));

@@ -1,5 +1,12 @@
 import { parseDuration } from '../components/metadata-schema.js';
-import { isObj, type Obj, type ProblemSink, readSecretKeyRef, type SecretKeyRef, stringifyValue } from './problems.js';
+import {
+  isObj,
+  type Obj,
+  type ProblemSink,
+  readSecretKeyRef,
+  type SecretKeyRef,
+  stringifyValue,
+} from './problems.js';
 
 /** One `spec.metadata[]` item of a Component (dapr.io/v1alpha1). */
 export interface MetadataItem {
@@ -49,7 +56,11 @@ export function readComponent(doc: Obj, name: string, sink: ProblemSink): Compon
   const rawTimeout = spec.initTimeout;
   if (rawTimeout !== undefined && rawTimeout !== null && rawTimeout !== '') {
     const ms = parseDuration(String(rawTimeout));
-    if (ms === undefined || ms <= 0) sink.add('spec.initTimeout', `must be a positive duration like "5s", got ${JSON.stringify(rawTimeout)}`);
+    if (ms === undefined || ms <= 0)
+      sink.add(
+        'spec.initTimeout',
+        `must be a positive duration like "5s", got ${JSON.stringify(rawTimeout)}`,
+      );
     else initTimeoutMs = ms;
   }
   const ignoreErrors = sink.bool(spec, 'ignoreErrors', 'spec.ignoreErrors') ?? false;
@@ -78,7 +89,8 @@ export function readComponent(doc: Obj, name: string, sink: ProblemSink): Compon
   const secretStore =
     auth === undefined
       ? undefined
-      : (sink.str(auth, 'secretStore', 'auth.secretStore') ?? sink.str(auth, 'secretstore', 'auth.secretstore'));
+      : (sink.str(auth, 'secretStore', 'auth.secretStore') ??
+        sink.str(auth, 'secretstore', 'auth.secretstore'));
   const namespace = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : undefined;
   if (type === undefined) return undefined;
   return {

@@ -45,7 +45,11 @@ export interface TracingSpec {
   readonly samplingRate: number;
   readonly stdout: boolean;
   readonly zipkinEndpoint?: string;
-  readonly otel?: { readonly endpointAddress: string; readonly protocol: 'http' | 'grpc'; readonly isSecure: boolean };
+  readonly otel?: {
+    readonly endpointAddress: string;
+    readonly protocol: 'http' | 'grpc';
+    readonly isSecure: boolean;
+  };
 }
 
 /** `spec.metric` (or `spec.metrics`). */
@@ -77,7 +81,13 @@ export interface ConfigurationResource {
   readonly source: string;
 }
 
-function action(sink: ProblemSink, obj: Obj, key: string, path: string, def: 'allow' | 'deny'): 'allow' | 'deny' {
+function action(
+  sink: ProblemSink,
+  obj: Obj,
+  key: string,
+  path: string,
+  def: 'allow' | 'deny',
+): 'allow' | 'deny' {
   const v = sink.str(obj, key, path);
   if (v === undefined) return def;
   const lower = v.toLowerCase();
@@ -90,11 +100,15 @@ function readApiRules(sink: ProblemSink, api: Obj, key: string): ApiRule[] {
   const out: ApiRule[] = [];
   sink.arr(api, key, `spec.api.${key}`).forEach((v, i) => {
     const path = `spec.api.${key}[${i}]`;
-    if (!isObj(v)) return sink.add(path, 'must be an object with name and version');
+    if (!isObj(v)) {
+      sink.add(path, 'must be an object with name and version');
+      return;
+    }
     const name = sink.str(v, 'name', `${path}.name`, true);
     const version = sink.str(v, 'version', `${path}.version`, true);
     const protocol = (sink.str(v, 'protocol', `${path}.protocol`) ?? '').toLowerCase();
-    if (protocol !== '' && protocol !== 'http' && protocol !== 'grpc') sink.add(`${path}.protocol`, 'must be http or grpc');
+    if (protocol !== '' && protocol !== 'http' && protocol !== 'grpc')
+      sink.add(`${path}.protocol`, 'must be http or grpc');
     if (name !== undefined && version !== undefined) out.push({ name, version, protocol });
   });
   return out;
@@ -105,11 +119,17 @@ function readAccessControl(sink: ProblemSink, ac: Obj): AccessControlSpec {
   const trustDomain = sink.str(ac, 'trustDomain', 'spec.accessControl.trustDomain') ?? 'public';
   sink.arr(ac, 'policies', 'spec.accessControl.policies').forEach((p, i) => {
     const path = `spec.accessControl.policies[${i}]`;
-    if (!isObj(p)) return sink.add(path, 'must be an object');
+    if (!isObj(p)) {
+      sink.add(path, 'must be an object');
+      return;
+    }
     const operations: AccessOperation[] = [];
     sink.arr(p, 'operations', `${path}.operations`).forEach((o, j) => {
       const opPath = `${path}.operations[${j}]`;
-      if (!isObj(o)) return sink.add(opPath, 'must be an object');
+      if (!isObj(o)) {
+        sink.add(opPath, 'must be an object');
+        return;
+      }
       const name = sink.str(o, 'name', `${opPath}.name`, true);
       const verbs = sink.strings(o, 'httpVerb', `${opPath}.httpVerb`);
       const act = action(sink, o, 'action', `${opPath}.action`, 'deny');
@@ -125,7 +145,11 @@ function readAccessControl(sink: ProblemSink, ac: Obj): AccessControlSpec {
       operations,
     });
   });
-  return { defaultAction: action(sink, ac, 'defaultAction', 'spec.accessControl.defaultAction', 'allow'), trustDomain, policies };
+  return {
+    defaultAction: action(sink, ac, 'defaultAction', 'spec.accessControl.defaultAction', 'allow'),
+    trustDomain,
+    policies,
+  };
 }
 
 function readTracing(sink: ProblemSink, t: Obj): TracingSpec {
@@ -133,13 +157,22 @@ function readTracing(sink: ProblemSink, t: Obj): TracingSpec {
   const rate = typeof rawRate === 'number' ? rawRate : Number.parseFloat(String(rawRate ?? ''));
   const zipkin = sink.obj(t, 'zipkin', 'spec.tracing.zipkin');
   const otel = sink.obj(t, 'otel', 'spec.tracing.otel');
-  const zipkinEndpoint = zipkin === undefined ? undefined : sink.str(zipkin, 'endpointAddress', 'spec.tracing.zipkin.endpointAddress');
+  const zipkinEndpoint =
+    zipkin === undefined
+      ? undefined
+      : sink.str(zipkin, 'endpointAddress', 'spec.tracing.zipkin.endpointAddress');
   let otelSpec: TracingSpec['otel'];
   if (otel !== undefined) {
-    const endpointAddress = sink.str(otel, 'endpointAddress', 'spec.tracing.otel.endpointAddress', true) ?? '';
+    const endpointAddress =
+      sink.str(otel, 'endpointAddress', 'spec.tracing.otel.endpointAddress', true) ?? '';
     const protocol = (sink.str(otel, 'protocol', 'spec.tracing.otel.protocol') ?? 'http').toLowerCase();
-    if (protocol !== 'http' && protocol !== 'grpc') sink.add('spec.tracing.otel.protocol', 'must be http or grpc');
-    otelSpec = { endpointAddress, protocol: protocol === 'grpc' ? 'grpc' : 'http', isSecure: sink.bool(otel, 'isSecure', 'spec.tracing.otel.isSecure') ?? true };
+    if (protocol !== 'http' && protocol !== 'grpc')
+      sink.add('spec.tracing.otel.protocol', 'must be http or grpc');
+    otelSpec = {
+      endpointAddress,
+      protocol: protocol === 'grpc' ? 'grpc' : 'http',
+      isSecure: sink.bool(otel, 'isSecure', 'spec.tracing.otel.isSecure') ?? true,
+    };
   }
   return {
     samplingRate: Number.isFinite(rate) ? rate : 1e-4,
@@ -161,7 +194,8 @@ function readMetric(sink: ProblemSink, spec: Obj): MetricSpec {
   return {
     enabled: sink.bool(m, 'enabled', `spec.${key}.enabled`) ?? true,
     recordErrorCodes: sink.bool(m, 'recordErrorCodes', `spec.${key}.recordErrorCodes`) ?? false,
-    increasedCardinality: sink.bool(http, 'increasedCardinality', `spec.${key}.http.increasedCardinality`) ?? false,
+    increasedCardinality:
+      sink.bool(http, 'increasedCardinality', `spec.${key}.http.increasedCardinality`) ?? false,
     pathMatching: sink.strings(http, 'pathMatching', `spec.${key}.http.pathMatching`),
     latencyDistributionBuckets: buckets,
   };
@@ -175,7 +209,10 @@ export function readConfiguration(doc: Obj, name: string, sink: ProblemSink): Co
   if (secrets !== undefined) {
     sink.arr(secrets, 'scopes', 'spec.secrets.scopes').forEach((s, i) => {
       const path = `spec.secrets.scopes[${i}]`;
-      if (!isObj(s)) return sink.add(path, 'must be an object');
+      if (!isObj(s)) {
+        sink.add(path, 'must be an object');
+        return;
+      }
       const storeName = sink.str(s, 'storeName', `${path}.storeName`, true);
       if (storeName === undefined) return;
       secretScopes.push({
@@ -188,9 +225,13 @@ export function readConfiguration(doc: Obj, name: string, sink: ProblemSink): Co
   }
   const enabledFeatures: string[] = [];
   sink.arr(spec, 'features', 'spec.features').forEach((ft, i) => {
-    if (!isObj(ft)) return sink.add(`spec.features[${i}]`, 'must be an object with name and enabled');
+    if (!isObj(ft)) {
+      sink.add(`spec.features[${i}]`, 'must be an object with name and enabled');
+      return;
+    }
     const ftName = sink.str(ft, 'name', `spec.features[${i}].name`, true);
-    if (ftName !== undefined && sink.bool(ft, 'enabled', `spec.features[${i}].enabled`) === true) enabledFeatures.push(ftName);
+    if (ftName !== undefined && sink.bool(ft, 'enabled', `spec.features[${i}].enabled`) === true)
+      enabledFeatures.push(ftName);
   });
   const api = sink.obj(spec, 'api', 'spec.api') ?? {};
   const ac = sink.obj(spec, 'accessControl', 'spec.accessControl');
@@ -209,7 +250,8 @@ export function readConfiguration(doc: Obj, name: string, sink: ProblemSink): Co
     ...(tracing === undefined ? {} : { tracing: readTracing(sink, tracing) }),
     metric: readMetric(sink, spec),
     ...(apiLoggingEnabled === undefined ? {} : { apiLoggingEnabled }),
-    apiLoggingOmitHealthChecks: sink.bool(apiLogging, 'omitHealthChecks', 'spec.logging.apiLogging.omitHealthChecks') ?? false,
+    apiLoggingOmitHealthChecks:
+      sink.bool(apiLogging, 'omitHealthChecks', 'spec.logging.apiLogging.omitHealthChecks') ?? false,
     spec,
     source: sink.file,
   };
@@ -224,7 +266,13 @@ export function defaultConfiguration(): ConfigurationResource {
     enabledFeatures: [],
     apiAllowed: [],
     apiDenied: [],
-    metric: { enabled: true, recordErrorCodes: false, increasedCardinality: false, pathMatching: [], latencyDistributionBuckets: [] },
+    metric: {
+      enabled: true,
+      recordErrorCodes: false,
+      increasedCardinality: false,
+      pathMatching: [],
+      latencyDistributionBuckets: [],
+    },
     apiLoggingOmitHealthChecks: false,
     spec: {},
     source: '(default)',

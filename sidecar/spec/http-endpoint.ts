@@ -33,14 +33,22 @@ function valueOrSecret(sink: ProblemSink, v: unknown, path: string): ValueOrSecr
 }
 
 /** Reads an HTTPEndpoint document. */
-export function readHttpEndpoint(doc: Obj, name: string, sink: ProblemSink): HttpEndpointResource | undefined {
+export function readHttpEndpoint(
+  doc: Obj,
+  name: string,
+  sink: ProblemSink,
+): HttpEndpointResource | undefined {
   const spec = sink.obj(doc, 'spec', 'spec') ?? {};
   const baseUrl = sink.str(spec, 'baseUrl', 'spec.baseUrl', true);
-  if (baseUrl !== undefined && !/^https?:\/\//.test(baseUrl)) sink.add('spec.baseUrl', 'must start with http:// or https://');
+  if (baseUrl !== undefined && !/^https?:\/\//.test(baseUrl))
+    sink.add('spec.baseUrl', 'must start with http:// or https://');
   const headers: ({ name: string } & ValueOrSecret)[] = [];
   sink.arr(spec, 'headers', 'spec.headers').forEach((h, i) => {
     const path = `spec.headers[${i}]`;
-    if (!isObj(h)) return sink.add(path, 'must be an object');
+    if (!isObj(h)) {
+      sink.add(path, 'must be an object');
+      return;
+    }
     const hName = sink.str(h, 'name', `${path}.name`, true);
     const v = valueOrSecret(sink, h, path);
     if (hName !== undefined && v !== undefined) headers.push({ name: hName, ...v });

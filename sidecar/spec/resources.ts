@@ -8,7 +8,12 @@ import { type ResiliencyResource, readResiliency } from './resiliency.js';
 import { readSubscription, type SubscriptionResource } from './subscription.js';
 
 /** Any resource Outrigger reads. */
-export type Resource = ComponentResource | ConfigurationResource | ResiliencyResource | SubscriptionResource | HttpEndpointResource;
+export type Resource =
+  | ComponentResource
+  | ConfigurationResource
+  | ResiliencyResource
+  | SubscriptionResource
+  | HttpEndpointResource;
 
 /** The result of reading one file: resources and every problem found. */
 export interface ParsedFile {
@@ -35,7 +40,12 @@ export function parseResourceFile(file: string, text: string): ParsedFile {
   docs.forEach((doc, index) => {
     const label = `document ${index + 1}`;
     if (doc.errors.length > 0) {
-      problems.push({ file, resource: label, field: '(yaml)', rule: doc.errors.map((e) => e.message).join('; ') });
+      problems.push({
+        file,
+        resource: label,
+        field: '(yaml)',
+        rule: doc.errors.map((e) => e.message).join('; '),
+      });
       return;
     }
     const value: unknown = doc.toJS();
@@ -53,7 +63,8 @@ export function parseResourceFile(file: string, text: string): ParsedFile {
     const name = typeof meta.name === 'string' ? meta.name : '';
     const sink = new ProblemSink(file, name === '' ? `${kind} (${label})` : `${kind}/${name}`);
     if (name === '') sink.add('metadata.name', 'is required');
-    if (!versions.includes(apiVersion)) sink.add('apiVersion', `must be ${versions.join(' or ')} for ${kind}, got "${apiVersion}"`);
+    if (!versions.includes(apiVersion))
+      sink.add('apiVersion', `must be ${versions.join(' or ')} for ${kind}, got "${apiVersion}"`);
     let resource: Resource | undefined;
     switch (kind) {
       case 'Component':

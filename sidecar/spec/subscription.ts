@@ -29,7 +29,12 @@ export interface SubscriptionResource {
 }
 
 /** Reads a Subscription document of either API version. */
-export function readSubscription(doc: Obj, name: string, apiVersion: string, sink: ProblemSink): SubscriptionResource | undefined {
+export function readSubscription(
+  doc: Obj,
+  name: string,
+  apiVersion: string,
+  sink: ProblemSink,
+): SubscriptionResource | undefined {
   const spec = sink.obj(doc, 'spec', 'spec');
   if (spec === undefined) {
     sink.add('spec', 'is required');
@@ -49,12 +54,16 @@ export function readSubscription(doc: Obj, name: string, apiVersion: string, sin
       defaultRoute = sink.str(routes, 'default', 'spec.routes.default');
       sink.arr(routes, 'rules', 'spec.routes.rules').forEach((r, i) => {
         const path = `spec.routes.rules[${i}]`;
-        if (!isObj(r)) return sink.add(path, 'must be an object with match and path');
+        if (!isObj(r)) {
+          sink.add(path, 'must be an object with match and path');
+          return;
+        }
         const match = sink.str(r, 'match', `${path}.match`) ?? '';
         const rulePath = sink.str(r, 'path', `${path}.path`, true);
         if (rulePath !== undefined) rules.push({ match, path: rulePath });
       });
-      if (defaultRoute === undefined && rules.length === 0) sink.add('spec.routes', 'needs a default route or at least one rule');
+      if (defaultRoute === undefined && rules.length === 0)
+        sink.add('spec.routes', 'needs a default route or at least one rule');
     }
   }
   const metadata: Record<string, string> = {};
@@ -66,8 +75,10 @@ export function readSubscription(doc: Obj, name: string, apiVersion: string, sin
   if (bulk !== undefined) {
     const count = bulk.maxMessagesCount;
     const wait = bulk.maxAwaitDurationMs;
-    if (count !== undefined && typeof count !== 'number') sink.add('spec.bulkSubscribe.maxMessagesCount', 'must be a number');
-    if (wait !== undefined && typeof wait !== 'number') sink.add('spec.bulkSubscribe.maxAwaitDurationMs', 'must be a number');
+    if (count !== undefined && typeof count !== 'number')
+      sink.add('spec.bulkSubscribe.maxMessagesCount', 'must be a number');
+    if (wait !== undefined && typeof wait !== 'number')
+      sink.add('spec.bulkSubscribe.maxAwaitDurationMs', 'must be a number');
     bulkSubscribe = {
       enabled: sink.bool(bulk, 'enabled', 'spec.bulkSubscribe.enabled') ?? false,
       ...(typeof count === 'number' ? { maxMessagesCount: count } : {}),

@@ -7,7 +7,14 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { freePort, makeTempDir, ManagedProcess, type ProcessExit, removeTempDir, waitUntil } from '../env/process.js';
+import {
+  freePort,
+  ManagedProcess,
+  makeTempDir,
+  type ProcessExit,
+  removeTempDir,
+  waitUntil,
+} from '../env/process.js';
 
 /** Path of the compiled sidecar entry point. */
 export const SIDECAR_MAIN = fileURLToPath(new URL('../../sidecar/main.js', import.meta.url));
@@ -134,7 +141,11 @@ export async function runSidecarToExit(options: SidecarOptions, timeoutMs = 30_0
 }
 
 /** Writes YAML documents (strings or objects) as one multi-document file in `dir`; returns its path. */
-export async function writeResources(dir: string, docs: readonly (string | object)[], fileName = 'resources.yaml'): Promise<string> {
+export async function writeResources(
+  dir: string,
+  docs: readonly (string | object)[],
+  fileName = 'resources.yaml',
+): Promise<string> {
   const text = docs.map((d) => (typeof d === 'string' ? d.trim() : stringify(d).trim())).join('\n---\n');
   const path = join(dir, fileName);
   await writeFile(path, `${text}\n`);
@@ -149,12 +160,21 @@ export async function makeResourcesDir(docs: readonly (string | object)[]): Prom
 }
 
 /** A Component document for `writeResources`. */
-export function component(name: string, type: string, metadata: Readonly<Record<string, string>> = {}, extra: Readonly<Record<string, unknown>> = {}): object {
+export function component(
+  name: string,
+  type: string,
+  metadata: Readonly<Record<string, string>> = {},
+  extra: Readonly<Record<string, unknown>> = {},
+): object {
   return {
     apiVersion: 'dapr.io/v1alpha1',
     kind: 'Component',
     metadata: { name },
-    spec: { type, version: 'v1', metadata: Object.entries(metadata).map(([n, value]) => ({ name: n, value })) },
+    spec: {
+      type,
+      version: 'v1',
+      metadata: Object.entries(metadata).map(([n, value]) => ({ name: n, value })),
+    },
     ...extra,
   };
 }

@@ -8,35 +8,51 @@ describe('graceful shutdown', () => {
   it('SIGTERM drains a request that is still uploading, then exits 0 after closing components', async (t) => {
     const dir = await makeResourcesDir([component('statestore', 'state.in-memory')]);
     t.after(() => removeTempDir(dir));
-    const sidecar = await startSidecar({ appId: 'drain', resourcesPaths: [dir], args: ['--log-level', 'debug', '--dapr-graceful-shutdown-seconds', '20'] });
+    const sidecar = await startSidecar({
+      appId: 'drain',
+      resourcesPaths: [dir],
+      args: ['--log-level', 'debug', '--dapr-graceful-shutdown-seconds', '20'],
+    });
     t.after(() => sidecar.stop());
 
     const body = Buffer.from(JSON.stringify([{ key: 'k', value: { saved: 'during shutdown' } }]));
     const half = Math.floor(body.length / 2);
     const responded = new Promise<number>((resolve, reject) => {
-      const req = request(`${sidecar.url}/v1.0/state/statestore`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': body.length } }, (res) => {
+      // `Expect: 100-continue` makes the server acknowledge the request before the body is sent,
+      // so SIGTERM provably arrives while the request is in flight.
+      const req = request(`${sidecar.url}/v1.0/state/statestore`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': body.length,
+          expect: '100-continue',
+        },
+      });
+      req.on('response', (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
       });
       req.on('error', reject);
-      req.write(body.subarray(0, half));
-      // The request is in flight (headers and half the body sent); now ask the sidecar to stop.
-      req.on('socket', (socket) =>
-        socket.on('connect', () => {
-          void waitUntil('the sidecar to see the request', async () => true, 1000).then(async () => {
-            process.kill(sidecar.proc.pid, 'SIGTERM');
-            await waitUntil('shutdown to start', async () => /Dapr shutting down: received SIGTERM/.test(sidecar.logs()), 10_000);
-            req.end(body.subarray(half));
-          });
-        }),
-      );
+      req.on('continue', () => {
+        req.write(body.subarray(0, half));
+        process.kill(sidecar.proc.pid, 'SIGTERM');
+        waitUntil(
+          'shutdown to start',
+          async () => /Dapr shutting down: received SIGTERM/.test(sidecar.logs()),
+          10_000,
+        ).then(() => req.end(body.subarray(half)), reject);
+      });
+      req.flushHeaders();
     });
     assert.equal(await responded, 204);
     const exit = await sidecar.proc.exited;
     assert.equal(exit.code, 0, sidecar.logs());
     const logs = sidecar.logs();
     assert.match(logs, /Component closed: statestore/);
-    assert.ok(logs.indexOf('API servers closed') < logs.indexOf('Component closed: statestore'), 'components close after the servers drained');
+    assert.ok(
+      logs.indexOf('API servers closed') < logs.indexOf('Component closed: statestore'),
+      'components close after the servers drained',
+    );
   });
 
   it('POST /v1.0/shutdown answers 204 and the process exits 0', async (t) => {

@@ -4,7 +4,10 @@ import { describe, it } from 'node:test';
 import { freePort, waitUntil } from '../../env/process.js';
 import { startSidecar } from '../harness.js';
 
-async function status(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+async function status(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   const res = await fetch(url, { headers });
   return { status: res.status, body: await res.text() };
 }
@@ -41,8 +44,16 @@ describe('healthz semantics', () => {
     assert.equal((JSON.parse(notReady.body) as { errorCode: string }).errorCode, 'ERR_HEALTH_NOT_READY');
     const app = await startApp(appPort, () => 200);
     t.after(() => stopApp(app));
-    await waitUntil('healthz to turn 204 after the app listens', async () => (await status(`${sidecar.url}/v1.0/healthz`)).status === 204, 20_000, { process: sidecar.proc });
-    assert.match(sidecar.logs(), /waiting on port \d+\.\s+This will block until the app is listening on that port/);
+    await waitUntil(
+      'healthz to turn 204 after the app listens',
+      async () => (await status(`${sidecar.url}/v1.0/healthz`)).status === 204,
+      20_000,
+      { process: sidecar.proc },
+    );
+    assert.match(
+      sidecar.logs(),
+      /waiting on port \d+\.\s+This will block until the app is listening on that port/,
+    );
     assert.match(sidecar.logs(), /dapr initialized\. Status: Running\. Init Elapsed \d+ms/);
   });
 
@@ -54,16 +65,36 @@ describe('healthz semantics', () => {
     const sidecar = await startSidecar({
       appId: 'probed',
       appPort,
-      args: ['--enable-app-health-check', '--app-health-probe-interval', '1', '--app-health-threshold', '1', '--app-health-probe-timeout', '500'],
+      args: [
+        '--enable-app-health-check',
+        '--app-health-probe-interval',
+        '1',
+        '--app-health-threshold',
+        '1',
+        '--app-health-probe-timeout',
+        '500',
+      ],
     });
     t.after(() => sidecar.stop());
     const healthz = async (): Promise<number> => (await status(`${sidecar.url}/v1.0/healthz`)).status;
-    await waitUntil('the first probe to run', async () => /Application is unhealthy|Application is healthy/.test(sidecar.logs()), 20_000, { process: sidecar.proc });
+    await waitUntil(
+      'the first probe to run',
+      async () => /Application is unhealthy|Application is healthy/.test(sidecar.logs()),
+      20_000,
+      { process: sidecar.proc },
+    );
     assert.equal(await healthz(), 500);
     appStatus = 200;
-    await waitUntil('healthz 204 once the app is healthy', async () => (await healthz()) === 204, 20_000, { process: sidecar.proc });
+    await waitUntil('healthz 204 once the app is healthy', async () => (await healthz()) === 204, 20_000, {
+      process: sidecar.proc,
+    });
     appStatus = 500;
-    await waitUntil('healthz 500 once the app is unhealthy again', async () => (await healthz()) === 500, 20_000, { process: sidecar.proc });
+    await waitUntil(
+      'healthz 500 once the app is unhealthy again',
+      async () => (await healthz()) === 500,
+      20_000,
+      { process: sidecar.proc },
+    );
   });
 
   it('the public port serves health without the API token, the API port requires it', async (t) => {

@@ -20,7 +20,10 @@ describe('outriggerd refuses to start on bad input', () => {
     dirs.push(dir);
     const run = await runSidecarToExit({ appId: 'badtype', resourcesPaths: [dir] });
     assert.equal(run.code, 1, run.logs);
-    assert.match(run.logs, /resources\.yaml: Component\/statestore: field \\?"spec\.type\\?": unknown component type \\?"state\.nosuchdb\\?"/);
+    assert.match(
+      run.logs,
+      /resources\.yaml: Component\/statestore: field \\?"spec\.type\\?": unknown component type \\?"state\.nosuchdb\\?"/,
+    );
   });
 
   it('reports every bad metadata value at once', async () => {
@@ -36,17 +39,24 @@ describe('outriggerd refuses to start on bad input', () => {
   });
 
   it('logs JSON lines with daprd keys under --log-as-json', async () => {
-    const run = await runSidecarToExit({ appId: 'jsonlog', args: ['--log-as-json', '--resources-path', '/nonexistent/outrigger'] });
+    const run = await runSidecarToExit({
+      appId: 'jsonlog',
+      args: ['--log-as-json', '--resources-path', '/nonexistent/outrigger'],
+    });
     assert.equal(run.code, 1, run.logs);
     const lines = run.logs.split('\n').filter((l) => l.startsWith('{'));
     assert.ok(lines.length > 0, run.logs);
     for (const line of lines) {
       const rec = JSON.parse(line) as Record<string, unknown>;
-      for (const key of ['time', 'level', 'msg', 'scope', 'app_id', 'instance', 'type', 'ver']) assert.ok(key in rec, `${key} missing in ${line}`);
+      for (const key of ['time', 'level', 'msg', 'scope', 'app_id', 'instance', 'type', 'ver'])
+        assert.ok(key in rec, `${key} missing in ${line}`);
       assert.equal(rec.app_id, 'jsonlog');
       assert.equal(rec.type, 'log');
     }
-    assert.ok(lines.some((l) => /"level":"error".*\/nonexistent\/outrigger/.test(l)), run.logs);
+    assert.ok(
+      lines.some((l) => /"level":"error".*\/nonexistent\/outrigger/.test(l)),
+      run.logs,
+    );
   });
 });
 

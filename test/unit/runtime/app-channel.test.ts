@@ -10,7 +10,9 @@ import { channels } from '../../../sidecar/observability/events.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 
-async function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; port: number }> {
+async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ server: Server; port: number }> {
   const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, port: (server.address() as AddressInfo).port };
@@ -36,7 +38,9 @@ describe('HTTP app channel', () => {
     const channel = new HttpAppChannel({ address: '127.0.0.1', port, maxConcurrency: 2 });
     t.after(() => channel.close());
     const calls = Array.from({ length: 5 }, (_, i) =>
-      channel.invoke({ method: 'POST', path: `/work/${i}`, body: Buffer.from(`job ${i}`) }).then(async (r) => ({ status: r.status, body: await text(r.body) })),
+      channel
+        .invoke({ method: 'POST', path: `/work/${i}`, body: Buffer.from(`job ${i}`) })
+        .then(async (r) => ({ status: r.status, body: await text(r.body) })),
     );
     // Each round: wait until as many requests as allowed are open at the app, then answer one.
     let answered = 0;
@@ -48,7 +52,10 @@ describe('HTTP app channel', () => {
     }
     const results = await Promise.all(calls);
     assert.equal(peak, 2);
-    assert.deepEqual(results.map((r) => r.status), [200, 200, 200, 200, 200]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      [200, 200, 200, 200, 200],
+    );
     assert.equal(channel.activeCalls, 0);
   });
 
@@ -63,9 +70,19 @@ describe('HTTP app channel', () => {
     const listener = (e: unknown): void => void events.push(e);
     channels.appCall.subscribe(listener);
     t.after(() => channels.appCall.unsubscribe(listener));
-    const channel = new HttpAppChannel({ address: '127.0.0.1', port, maxConcurrency: -1, appApiToken: 's3cret' });
+    const channel = new HttpAppChannel({
+      address: '127.0.0.1',
+      port,
+      maxConcurrency: -1,
+      appApiToken: 's3cret',
+    });
     t.after(() => channel.close());
-    const res = await channel.invoke({ method: 'GET', path: '/orders', query: 'id=7', headers: { 'x-caller': 'test' } });
+    const res = await channel.invoke({
+      method: 'GET',
+      path: '/orders',
+      query: 'id=7',
+      headers: { 'x-caller': 'test' },
+    });
     assert.equal(res.status, 418);
     assert.equal(res.headers['x-app'], 'yes');
     assert.equal(await text(res.body), 'teapot');
@@ -87,7 +104,12 @@ describe('app health probes', () => {
       res.writeHead(healthy ? 204 : 503).end();
     });
     t.after(() => close(server));
-    const prober = new AppHealthProber({ enabled: true, path: '/healthz', probeIntervalMs: 20, probeTimeoutMs: 500, threshold: 2 }, '127.0.0.1', port, quiet);
+    const prober = new AppHealthProber(
+      { enabled: true, path: '/healthz', probeIntervalMs: 20, probeTimeoutMs: 500, threshold: 2 },
+      '127.0.0.1',
+      port,
+      quiet,
+    );
     t.after(() => prober.stop());
     const changes: boolean[] = [];
     let notify: (() => void) | undefined;

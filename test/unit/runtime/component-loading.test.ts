@@ -3,7 +3,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { Component, ComponentInit, ComponentRegistration, Logger } from '../../../sidecar/components/component.js';
+import type {
+  Component,
+  ComponentInit,
+  ComponentRegistration,
+  Logger,
+} from '../../../sidecar/components/component.js';
 import { loadComponents } from '../../../sidecar/components/loader.js';
 import { ComponentRegistry } from '../../../sidecar/components/registry.js';
 import { SECRET_REGISTRATIONS } from '../../../sidecar/components/secretstores/registrations.js';
@@ -51,7 +56,17 @@ async function load(yaml: string, appId = 'app1', env: Record<string, string> = 
   await import('node:fs/promises').then((fs) => fs.mkdir(sub));
   await writeFile(join(sub, 'components.yaml'), yaml);
   const resources = await readResources([sub]);
-  return { file: join(sub, 'components.yaml'), loaded: await loadComponents(resources.components, { registry, appId, namespace: 'default', logger: quiet, dataDir: dir, env }) };
+  return {
+    file: join(sub, 'components.yaml'),
+    loaded: await loadComponents(resources.components, {
+      registry,
+      appId,
+      namespace: 'default',
+      logger: quiet,
+      dataDir: dir,
+      env,
+    }),
+  };
 }
 
 async function loadError(yaml: string, appId = 'app1'): Promise<ResourceError> {
@@ -86,24 +101,41 @@ describe('component loading', () => {
 
   it('validates metadata and passes typed values to init', async () => {
     RecordingComponent.inits = [];
-    const { loaded } = await load(comp('store', 'state.fake', '\n  - name: host\n    value: localhost\n  - name: port\n    value: 7000'));
+    const { loaded } = await load(
+      comp('store', 'state.fake', '\n  - name: host\n    value: localhost\n  - name: port\n    value: 7000'),
+    );
     assert.equal(RecordingComponent.inits[0]?.metadata.port, 7000);
     assert.equal(loaded.stateStores.get('store')?.keyPrefix.kind, 'appid');
-    assert.deepEqual(loaded.infos(), [{ name: 'store', type: 'state.fake', version: 'v1', capabilities: ['ETAG'] }]);
+    assert.deepEqual(loaded.infos(), [
+      { name: 'store', type: 'state.fake', version: 'v1', capabilities: ['ETAG'] },
+    ]);
   });
 
   it('names the file, the component, the field and the rule for every problem at once', async () => {
     const err = await loadError(
-      comp('a', 'state.fake', '\n  - name: port\n    value: many') + '---' + comp('b', 'state.nosuch', '') + '---' + comp('c', 'state.fake', '\n  - name: host\n    value: h', '') .replace('version: v1', 'version: v9'),
+      comp('a', 'state.fake', '\n  - name: port\n    value: many') +
+        '---' +
+        comp('b', 'state.nosuch', '') +
+        '---' +
+        comp('c', 'state.fake', '\n  - name: host\n    value: h', '').replace('version: v1', 'version: v9'),
     );
     const lines = err.problems.map((p) => `${p.resource} ${p.field}: ${p.rule}`);
     assert.ok(err.problems.every((p) => p.file.endsWith('components.yaml')));
-    assert.ok(lines.some((l) => l.startsWith('Component/b spec.type: unknown component type "state.nosuch"')), lines.join('\n'));
-    assert.ok(lines.some((l) => l.startsWith('Component/c spec.version: version "v9" is not supported')), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => l.startsWith('Component/b spec.type: unknown component type "state.nosuch"')),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((l) => l.startsWith('Component/c spec.version: version "v9" is not supported')),
+      lines.join('\n'),
+    );
     assert.equal(err.problems.length, 2, 'metadata is validated only once types are known');
     const metaErr = await loadError(comp('a', 'state.fake', '\n  - name: port\n    value: many'));
     const rules = metaErr.problems.map((p) => `${p.resource} ${p.field}: ${p.rule}`);
-    assert.deepEqual(rules.sort(), ['Component/a host: is required', 'Component/a port: must be an integer, got "many"']);
+    assert.deepEqual(rules.sort(), [
+      'Component/a host: is required',
+      'Component/a port: must be an integer, got "many"',
+    ]);
     assert.match(metaErr.message, /components\.yaml: Component\/a: field "host": is required/);
   });
 
@@ -114,7 +146,10 @@ describe('component loading', () => {
   });
 
   it('skips components whose scopes do not include the app id', async () => {
-    const yaml = comp('mine', 'state.fake', '\n  - name: host\n    value: h', 'scopes: [app1]') + '---' + comp('theirs', 'state.fake', '\n  - name: host\n    value: h', 'scopes: [app2]');
+    const yaml =
+      comp('mine', 'state.fake', '\n  - name: host\n    value: h', 'scopes: [app1]') +
+      '---' +
+      comp('theirs', 'state.fake', '\n  - name: host\n    value: h', 'scopes: [app2]');
     const { loaded } = await load(yaml, 'app1');
     assert.deepEqual([...loaded.stateStores.keys()], ['mine']);
   });
@@ -123,17 +158,32 @@ describe('component loading', () => {
     RecordingComponent.inits = [];
     process.env.OUTRIGGER_TEST_HOST = 'db.internal';
     const yaml =
-      comp('store', 'state.fake', '\n  - name: host\n    secretKeyRef:\n      name: OUTRIGGER_TEST_HOST\n      key: OUTRIGGER_TEST_HOST', 'auth:\n  secretStore: envsecrets') +
+      comp(
+        'store',
+        'state.fake',
+        '\n  - name: host\n    secretKeyRef:\n      name: OUTRIGGER_TEST_HOST\n      key: OUTRIGGER_TEST_HOST',
+        'auth:\n  secretStore: envsecrets',
+      ) +
       '---' +
       comp('envsecrets', 'secretstores.local.env', '');
     const { loaded } = await load(yaml);
     assert.equal(RecordingComponent.inits.at(-1)?.metadata.host, 'db.internal');
-    assert.deepEqual(loaded.all.map((c) => c.name), ['envsecrets', 'store']);
+    assert.deepEqual(
+      loaded.all.map((c) => c.name),
+      ['envsecrets', 'store'],
+    );
     delete process.env.OUTRIGGER_TEST_HOST;
   });
 
   it('fails when secretKeyRef names a secret store that does not exist', async () => {
-    const err = await loadError(comp('store', 'state.fake', '\n  - name: host\n    secretKeyRef:\n      name: h\n      key: h', 'auth:\n  secretStore: vault'));
+    const err = await loadError(
+      comp(
+        'store',
+        'state.fake',
+        '\n  - name: host\n    secretKeyRef:\n      name: h\n      key: h',
+        'auth:\n  secretStore: vault',
+      ),
+    );
     assert.deepEqual(
       err.problems.map((p) => [p.resource, p.field]),
       [['Component/store', 'auth.secretStore']],
@@ -142,22 +192,41 @@ describe('component loading', () => {
   });
 
   it('interprets keyPrefix and actorStateStore itself and rejects a bad custom prefix', async () => {
-    const { loaded } = await load(comp('s', 'state.fake', '\n  - name: host\n    value: h\n  - name: keyPrefix\n    value: shared\n  - name: actorStateStore\n    value: "true"'));
+    const { loaded } = await load(
+      comp(
+        's',
+        'state.fake',
+        '\n  - name: host\n    value: h\n  - name: keyPrefix\n    value: shared\n  - name: actorStateStore\n    value: "true"',
+      ),
+    );
     assert.deepEqual(loaded.stateStores.get('s')?.keyPrefix, { kind: 'custom', prefix: 'shared' });
     assert.equal(loaded.stateStores.get('s')?.actorStateStore, true);
     assert.equal(RecordingComponent.inits.at(-1)?.metadata.keyPrefix, undefined);
-    for (const [value, kind] of [['name', 'name'], ['NONE', 'none'], ['namespace', 'namespace'], ['appid', 'appid']] as const) {
-      const r = await load(comp('s', 'state.fake', `\n  - name: host\n    value: h\n  - name: keyPrefix\n    value: ${value}`));
+    for (const [value, kind] of [
+      ['name', 'name'],
+      ['NONE', 'none'],
+      ['namespace', 'namespace'],
+      ['appid', 'appid'],
+    ] as const) {
+      const r = await load(
+        comp('s', 'state.fake', `\n  - name: host\n    value: h\n  - name: keyPrefix\n    value: ${value}`),
+      );
       assert.equal(r.loaded.stateStores.get('s')?.keyPrefix.kind, kind);
     }
-    const err = await loadError(comp('s', 'state.fake', '\n  - name: host\n    value: h\n  - name: keyPrefix\n    value: "a||b"'));
+    const err = await loadError(
+      comp('s', 'state.fake', '\n  - name: host\n    value: h\n  - name: keyPrefix\n    value: "a||b"'),
+    );
     assert.equal(err.problems[0]?.field, 'keyPrefix');
   });
 
   it('stops on a failing init unless ignoreErrors, and closes what already loaded', async () => {
     RecordingComponent.closed = [];
     const good = comp('good', 'state.fake', '\n  - name: host\n    value: h');
-    const bad = comp('bad', 'state.fake', '\n  - name: host\n    value: h\n  - name: failInit\n    value: "true"');
+    const bad = comp(
+      'bad',
+      'state.fake',
+      '\n  - name: host\n    value: h\n  - name: failInit\n    value: "true"',
+    );
     const err = await loadError(`${good}---${bad}`);
     assert.match(err.problems[0]?.rule ?? '', /init failed: backend refused the connection/);
     assert.ok(RecordingComponent.closed.includes('good'));
@@ -167,18 +236,28 @@ describe('component loading', () => {
   });
 
   it('honours spec.initTimeout', async () => {
-    const hang = comp('slow', 'state.fake', '\n  - name: host\n    value: h\n  - name: hang\n    value: "true"').replace('version: v1', 'version: v1\n  initTimeout: 50ms');
+    const hang = comp(
+      'slow',
+      'state.fake',
+      '\n  - name: host\n    value: h\n  - name: hang\n    value: "true"',
+    ).replace('version: v1', 'version: v1\n  initTimeout: 50ms');
     const err = await loadError(hang);
     assert.match(err.problems[0]?.rule ?? '', /init timed out after 50 ms/);
   });
 
   it('reports YAML and shape problems per document', async () => {
-    await writeFile(join(dir, 'bad.yaml'), 'apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: x\nspec:\n  version: v1\n---\nkind: [unclosed\n');
+    await writeFile(
+      join(dir, 'bad.yaml'),
+      'apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: x\nspec:\n  version: v1\n---\nkind: [unclosed\n',
+    );
     await assert.rejects(readResources([join(dir, 'bad.yaml')]), (err: unknown) => {
       assert.ok(err instanceof ResourceError);
       const fields = err.problems.map((p) => `${p.resource}:${p.field}`);
       assert.ok(fields.includes('Component/x:spec.type'), fields.join(','));
-      assert.ok(fields.some((f) => f.endsWith(':(yaml)')), fields.join(','));
+      assert.ok(
+        fields.some((f) => f.endsWith(':(yaml)')),
+        fields.join(','),
+      );
       return true;
     });
   });

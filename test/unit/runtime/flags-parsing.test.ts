@@ -32,7 +32,13 @@ describe('outriggerd flags', () => {
     assert.equal(o.appMaxConcurrency, -1);
     assert.equal(o.maxBodyBytes, 4 * 1024 * 1024);
     assert.equal(o.gracefulShutdownMs, 5000);
-    assert.deepEqual(o.appHealth, { enabled: false, path: '/healthz', probeIntervalMs: 5000, probeTimeoutMs: 500, threshold: 3 });
+    assert.deepEqual(o.appHealth, {
+      enabled: false,
+      path: '/healthz',
+      probeIntervalMs: 5000,
+      probeTimeoutMs: 500,
+      threshold: 3,
+    });
     assert.equal(o.mode, 'standalone');
     assert.equal(o.logLevel, 'info');
     assert.equal(o.logAsJson, false);
@@ -44,7 +50,16 @@ describe('outriggerd flags', () => {
   });
 
   it('accepts --flag value, --flag=value and Go-style single dash', () => {
-    const o = ok(['-app-id', 'a', '--app-port=3000', '-dapr-http-port=3600', '--log-level', 'debug', '-log-as-json', '--enable-metrics=false']);
+    const o = ok([
+      '-app-id',
+      'a',
+      '--app-port=3000',
+      '-dapr-http-port=3600',
+      '--log-level',
+      'debug',
+      '-log-as-json',
+      '--enable-metrics=false',
+    ]);
     assert.equal(o.appId, 'a');
     assert.equal(o.appPort, 3000);
     assert.equal(o.daprHttpPort, 3600);
@@ -54,7 +69,15 @@ describe('outriggerd flags', () => {
   });
 
   it('repeats --resources-path, keeps the --components-path alias and splits commas', () => {
-    const o = ok(['--app-id', 'a', '--resources-path', './one', '--resources-path=./two,./three', '--components-path', './legacy']);
+    const o = ok([
+      '--app-id',
+      'a',
+      '--resources-path',
+      './one',
+      '--resources-path=./two,./three',
+      '--components-path',
+      './legacy',
+    ]);
     assert.deepEqual(o.resourcesPaths, ['./one', './two', './three', './legacy']);
   });
 
@@ -62,7 +85,10 @@ describe('outriggerd flags', () => {
     assert.equal(ok(['--app-id', 'a', '--max-body-size', '16Mi']).maxBodyBytes, 16 * 2 ** 20);
     assert.equal(ok(['--app-id', 'a', '--max-body-size', '16MB']).maxBodyBytes, 16e6);
     assert.equal(ok(['--app-id', 'a', '--dapr-http-max-request-size', '8']).maxBodyBytes, 8 * 2 ** 20);
-    assert.equal(ok(['--app-id', 'a', '--dapr-http-max-request-size', '8', '--max-body-size', '1Ki']).maxBodyBytes, 1024);
+    assert.equal(
+      ok(['--app-id', 'a', '--dapr-http-max-request-size', '8', '--max-body-size', '1Ki']).maxBodyBytes,
+      1024,
+    );
     assert.equal(parseByteQuantity('512'), 512);
     assert.equal(parseByteQuantity('1.5Ki'), 1536);
     assert.equal(parseByteQuantity('4 parsecs'), undefined);
@@ -70,11 +96,31 @@ describe('outriggerd flags', () => {
 
   it('reads the app health and shutdown flags in their units', () => {
     const o = ok([
-      '--app-id', 'a', '--app-port', '8080', '--enable-app-health-check', '--app-health-check-path', '/ready',
-      '--app-health-probe-interval', '2', '--app-health-probe-timeout', '300', '--app-health-threshold', '1',
-      '--dapr-graceful-shutdown-seconds', '10', '--app-max-concurrency', '4',
+      '--app-id',
+      'a',
+      '--app-port',
+      '8080',
+      '--enable-app-health-check',
+      '--app-health-check-path',
+      '/ready',
+      '--app-health-probe-interval',
+      '2',
+      '--app-health-probe-timeout',
+      '300',
+      '--app-health-threshold',
+      '1',
+      '--dapr-graceful-shutdown-seconds',
+      '10',
+      '--app-max-concurrency',
+      '4',
     ]);
-    assert.deepEqual(o.appHealth, { enabled: true, path: '/ready', probeIntervalMs: 2000, probeTimeoutMs: 300, threshold: 1 });
+    assert.deepEqual(o.appHealth, {
+      enabled: true,
+      path: '/ready',
+      probeIntervalMs: 2000,
+      probeTimeoutMs: 300,
+      threshold: 1,
+    });
     assert.equal(o.gracefulShutdownMs, 10_000);
     assert.equal(o.appMaxConcurrency, 4);
   });
@@ -89,14 +135,49 @@ describe('outriggerd flags', () => {
   });
 
   it('accepts recognised but unimplemented daprd flags and lists them', () => {
-    const o = ok(['--app-id', 'a', '--enable-profiling', '--profile-port', '7777', '--dapr-block-shutdown-duration', '10s', '--allowed-origins', '*']);
-    assert.deepEqual([...o.unimplementedFlags].sort(), ['allowed-origins', 'dapr-block-shutdown-duration', 'enable-profiling', 'profile-port']);
+    const o = ok([
+      '--app-id',
+      'a',
+      '--enable-profiling',
+      '--profile-port',
+      '7777',
+      '--dapr-block-shutdown-duration',
+      '10s',
+      '--allowed-origins',
+      '*',
+    ]);
+    assert.deepEqual([...o.unimplementedFlags].sort(), [
+      'allowed-origins',
+      'dapr-block-shutdown-duration',
+      'enable-profiling',
+      'profile-port',
+    ]);
   });
 
   it('reports every problem at once', () => {
-    const errs = errors(['--bogus', '--app-port', 'abc', '--app-protocol', 'ftp', '--dapr-http-port', '70000', '--log-level', 'loud', '--max-body-size', 'huge']);
+    const errs = errors([
+      '--bogus',
+      '--app-port',
+      'abc',
+      '--app-protocol',
+      'ftp',
+      '--dapr-http-port',
+      '70000',
+      '--log-level',
+      'loud',
+      '--max-body-size',
+      'huge',
+    ]);
     const text = errs.join('\n');
-    for (const needle of ['unknown flag: --bogus', '--app-port', '--app-protocol', '--dapr-http-port', '--log-level', '--max-body-size', '--app-id is required']) {
+    for (const needle of [
+      'unknown flag: --bogus',
+      '--app-port',
+      '--app-protocol',
+      '--dapr-http-port',
+      '--log-level',
+      '--max-body-size',
+      '--app-id is required',
+    ]) {
       assert.ok(text.includes(needle), `missing "${needle}" in:\n${text}`);
     }
     assert.equal(errs.length, 7);
@@ -121,6 +202,9 @@ describe('outriggerd flags', () => {
     assert.equal(port, stablePort(INTERNAL_GRPC_PORT_START, 'orders', machine));
     assert.equal(ok(['--app-id', 'orders']).daprInternalGrpcPort, port);
     assert.notEqual(ok(['--app-id', 'payments']).daprInternalGrpcPort, port);
-    assert.equal(ok(['--app-id', 'orders', '--dapr-internal-grpc-port', '50002']).daprInternalGrpcPort, 50002);
+    assert.equal(
+      ok(['--app-id', 'orders', '--dapr-internal-grpc-port', '50002']).daprInternalGrpcPort,
+      50002,
+    );
   });
 });
