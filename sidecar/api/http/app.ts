@@ -49,7 +49,14 @@ function observe(opts: AppOptions) {
       const l = locals(res);
       const route = l.route ?? 'unmatched';
       if (channels.apiRequest.hasSubscribers) {
-        const event: ApiRequestEvent = { protocol: 'http', method: req.method, route, status: res.statusCode, durationMs, appId: opts.appId };
+        const event: ApiRequestEvent = {
+          protocol: 'http',
+          method: req.method,
+          route,
+          status: res.statusCode,
+          durationMs,
+          appId: opts.appId,
+        };
         channels.apiRequest.publish(event);
       }
       if (opts.enableApiLogging && l.route !== undefined && l.healthCheck !== true) {
@@ -105,7 +112,10 @@ export function buildApp(routes: readonly RouteSpec[], opts: AppOptions): Expres
         await spec.handler(req, res);
       } catch (err) {
         if (!(err instanceof Error && err.name === 'DaprError')) {
-          opts.logger.error('HTTP API handler failed', { route: spec.path, error: err instanceof Error ? err.stack : String(err) });
+          opts.logger.error('HTTP API handler failed', {
+            route: spec.path,
+            error: err instanceof Error ? err.stack : String(err),
+          });
         }
         sendError(res, err);
       }

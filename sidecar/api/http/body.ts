@@ -68,7 +68,11 @@ function detail(err: unknown): string {
  * reproduces daprd's message ("failed deserializing HTTP body: …" on most routes, bare on save).
  * An empty body is refused with "EOF", as Go's JSON decoder does.
  */
-export async function readJsonBody(req: IncomingMessage, limit: number, prefix = 'failed deserializing HTTP body: '): Promise<unknown> {
+export async function readJsonBody(
+  req: IncomingMessage,
+  limit: number,
+  prefix = 'failed deserializing HTTP body: ',
+): Promise<unknown> {
   let raw: Buffer;
   try {
     raw = await readBody(req, limit);

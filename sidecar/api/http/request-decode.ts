@@ -31,17 +31,28 @@ interface Ctx {
 function optString(obj: Json, field: string, where: string, c: Ctx): string | undefined {
   const v = obj[field];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw malformed(`json: cannot unmarshal ${typeName(v)} into field ${where}.${field} of type string`, c.prefix);
+  if (typeof v !== 'string')
+    throw malformed(
+      `json: cannot unmarshal ${typeName(v)} into field ${where}.${field} of type string`,
+      c.prefix,
+    );
   return v;
 }
 
 function decodeMetadata(v: unknown, where: string, c: Ctx): Record<string, string> {
   if (v === undefined || v === null) return {};
-  if (!isObject(v)) throw malformed(`json: cannot unmarshal ${typeName(v)} into field ${where}.metadata of type map[string]string`, c.prefix);
+  if (!isObject(v))
+    throw malformed(
+      `json: cannot unmarshal ${typeName(v)} into field ${where}.metadata of type map[string]string`,
+      c.prefix,
+    );
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v)) {
     if (typeof val !== 'string') {
-      throw malformed(`json: cannot unmarshal ${typeName(val)} into field ${where}.metadata of type string`, c.prefix);
+      throw malformed(
+        `json: cannot unmarshal ${typeName(val)} into field ${where}.metadata of type string`,
+        c.prefix,
+      );
     }
     out[k] = val;
   }
@@ -49,7 +60,11 @@ function decodeMetadata(v: unknown, where: string, c: Ctx): Record<string, strin
 }
 
 /** Parses `concurrency`/`consistency` values; empty means unset. */
-export function decodeOptions(concurrency: unknown, consistency: unknown, c: Ctx = { prefix: '' }): StateOptions | undefined {
+export function decodeOptions(
+  concurrency: unknown,
+  consistency: unknown,
+  c: Ctx = { prefix: '' },
+): StateOptions | undefined {
   let out: { concurrency?: 'first-write' | 'last-write'; consistency?: 'strong' | 'eventual' } = {};
   if (concurrency !== undefined && concurrency !== null && concurrency !== '') {
     if (concurrency !== 'first-write' && concurrency !== 'last-write') {
@@ -68,7 +83,8 @@ export function decodeOptions(concurrency: unknown, consistency: unknown, c: Ctx
 
 function decodeItemOptions(v: unknown, where: string, c: Ctx): StateOptions | undefined {
   if (v === undefined || v === null) return undefined;
-  if (!isObject(v)) throw malformed(`json: cannot unmarshal ${typeName(v)} into field ${where}.options`, c.prefix);
+  if (!isObject(v))
+    throw malformed(`json: cannot unmarshal ${typeName(v)} into field ${where}.options`, c.prefix);
   return decodeOptions(v.concurrency, v.consistency, c);
 }
 
@@ -83,7 +99,8 @@ function merge(item: Record<string, string>, query: RequestMetadata): RequestMet
 }
 
 function decodeSaveItem(v: unknown, where: string, query: RequestMetadata, c: Ctx): SaveStateItem {
-  if (!isObject(v)) throw malformed(`json: cannot unmarshal ${typeName(v)} into ${where} of type object`, c.prefix);
+  if (!isObject(v))
+    throw malformed(`json: cannot unmarshal ${typeName(v)} into ${where} of type object`, c.prefix);
   const key = optString(v, 'key', where, c) ?? '';
   const etag = optString(v, 'etag', where, c);
   const contentType = optString(v, 'contentType', where, c);
@@ -101,23 +118,44 @@ function decodeSaveItem(v: unknown, where: string, query: RequestMetadata, c: Ct
 /** POST state/{store}: a JSON array of `{key, value, etag?, metadata?, options?}`. */
 export function decodeSaveBody(body: unknown, query: RequestMetadata): SaveStateItem[] {
   const c: Ctx = { prefix: '' };
-  if (!Array.isArray(body)) throw malformed(`json: cannot unmarshal ${typeName(body)} into Go value of type []state.SetRequest`, c.prefix);
+  if (!Array.isArray(body))
+    throw malformed(
+      `json: cannot unmarshal ${typeName(body)} into Go value of type []state.SetRequest`,
+      c.prefix,
+    );
   return body.map((item, i) => decodeSaveItem(item, `[${i}]`, query, c));
 }
 
 /** POST state/{store}/bulk: `{keys, parallelism?, metadata?}` with URL metadata merged in. */
-export function decodeBulkGetBody(body: unknown, query: RequestMetadata): { keys: string[]; parallelism: number; metadata: RequestMetadata } {
+export function decodeBulkGetBody(
+  body: unknown,
+  query: RequestMetadata,
+): { keys: string[]; parallelism: number; metadata: RequestMetadata } {
   const c: Ctx = { prefix: 'failed deserializing HTTP body: ' };
-  if (!isObject(body)) throw malformed(`json: cannot unmarshal ${typeName(body)} into Go value of type http.BulkGetRequest`, c.prefix);
+  if (!isObject(body))
+    throw malformed(
+      `json: cannot unmarshal ${typeName(body)} into Go value of type http.BulkGetRequest`,
+      c.prefix,
+    );
   const keysRaw = body.keys ?? [];
   if (!Array.isArray(keysRaw) || keysRaw.some((k) => typeof k !== 'string')) {
-    throw malformed('json: cannot unmarshal keys into Go struct field BulkGetRequest.keys of type []string', c.prefix);
+    throw malformed(
+      'json: cannot unmarshal keys into Go struct field BulkGetRequest.keys of type []string',
+      c.prefix,
+    );
   }
   const p = body.parallelism ?? 0;
   if (typeof p !== 'number' || !Number.isInteger(p)) {
-    throw malformed(`json: cannot unmarshal ${typeName(p)} into Go struct field BulkGetRequest.parallelism of type int`, c.prefix);
+    throw malformed(
+      `json: cannot unmarshal ${typeName(p)} into Go struct field BulkGetRequest.parallelism of type int`,
+      c.prefix,
+    );
   }
-  return { keys: keysRaw as string[], parallelism: p, metadata: merge(decodeMetadata(body.metadata, 'BulkGetRequest', c), query) };
+  return {
+    keys: keysRaw as string[],
+    parallelism: p,
+    metadata: merge(decodeMetadata(body.metadata, 'BulkGetRequest', c), query),
+  };
 }
 
 /**
@@ -125,14 +163,23 @@ export function decodeBulkGetBody(body: unknown, query: RequestMetadata): { keys
  * the store's Multi; each operation's metadata gets the URL metadata merged in. Unknown operation
  * types are 400 ERR_NOT_SUPPORTED_STATE_OPERATION.
  */
-export function decodeTransactionBody(body: unknown, query: RequestMetadata): { operations: StateTransactionOperation[]; metadata: RequestMetadata } {
+export function decodeTransactionBody(
+  body: unknown,
+  query: RequestMetadata,
+): { operations: StateTransactionOperation[]; metadata: RequestMetadata } {
   const c: Ctx = { prefix: 'failed deserializing HTTP body: ' };
-  if (!isObject(body)) throw malformed(`json: cannot unmarshal ${typeName(body)} into Go value of type http.stateTransactionRequestBody`, c.prefix);
+  if (!isObject(body))
+    throw malformed(
+      `json: cannot unmarshal ${typeName(body)} into Go value of type http.stateTransactionRequestBody`,
+      c.prefix,
+    );
   const opsRaw = body.operations ?? [];
-  if (!Array.isArray(opsRaw)) throw malformed(`json: cannot unmarshal ${typeName(opsRaw)} into Go struct field .operations`, c.prefix);
+  if (!Array.isArray(opsRaw))
+    throw malformed(`json: cannot unmarshal ${typeName(opsRaw)} into Go struct field .operations`, c.prefix);
   const metadata = merge(decodeMetadata(body.metadata, 'stateTransactionRequestBody', c), query);
   const operations = opsRaw.map((raw, i): StateTransactionOperation => {
-    if (!isObject(raw)) throw malformed(`json: cannot unmarshal ${typeName(raw)} into operations[${i}]`, c.prefix);
+    if (!isObject(raw))
+      throw malformed(`json: cannot unmarshal ${typeName(raw)} into operations[${i}]`, c.prefix);
     const opName = raw.operation;
     const where = `operations[${i}].request`;
     if (opName === 'upsert') {
@@ -153,7 +200,11 @@ export function decodeTransactionBody(body: unknown, query: RequestMetadata): { 
         },
       };
     }
-    throw new DaprError('ERR_NOT_SUPPORTED_STATE_OPERATION', `operation type ${String(opName)} not supported`, { httpStatus: 400 });
+    throw new DaprError(
+      'ERR_NOT_SUPPORTED_STATE_OPERATION',
+      `operation type ${String(opName)} not supported`,
+      { httpStatus: 400 },
+    );
   });
   return { operations, metadata };
 }

@@ -14,7 +14,8 @@ function searchParams(req: Request): URLSearchParams {
 export function metadataFromQuery(req: Request): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of searchParams(req)) {
-    if (k.startsWith(METADATA_PREFIX) && !(k.slice(METADATA_PREFIX.length) in out)) out[k.slice(METADATA_PREFIX.length)] = v;
+    if (k.startsWith(METADATA_PREFIX) && !(k.slice(METADATA_PREFIX.length) in out))
+      out[k.slice(METADATA_PREFIX.length)] = v;
   }
   return out;
 }

@@ -28,9 +28,20 @@ export function sendEmpty(res: Response): void {
 }
 
 /** A pre-serialized JSON (or other) body. */
-export function sendData(res: Response, status: number, body: string | Uint8Array, contentType = JSON_CONTENT_TYPE): void {
+export function sendData(
+  res: Response,
+  status: number,
+  body: string | Uint8Array,
+  contentType = JSON_CONTENT_TYPE,
+): void {
   if (res.getHeader('content-type') === undefined) res.setHeader('Content-Type', contentType);
-  res.status(status).end(typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  res
+    .status(status)
+    .end(
+      typeof body === 'string'
+        ? Buffer.from(body, 'utf8')
+        : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+    );
 }
 
 /** An object encoded as JSON. */
@@ -63,7 +74,10 @@ export function sendError(res: Response, err: unknown): void {
 }
 
 /** Sets component response metadata as `metadata.<k>` headers. */
-export function setMetadataHeaders(res: Response, metadata: Readonly<Record<string, string>> | undefined): void {
+export function setMetadataHeaders(
+  res: Response,
+  metadata: Readonly<Record<string, string>> | undefined,
+): void {
   if (metadata === undefined) return;
   for (const [k, v] of Object.entries(metadata)) res.setHeader(`metadata.${k}`, v);
 }

@@ -8,11 +8,18 @@ import type { RouteSpec } from './route.js';
 /** Secrets API routes (daprd's constructSecretsEndpoints). */
 export function secretsRoutes(ctx: ApiContext): RouteSpec[] {
   const onGet = async (req: Request, res: Response): Promise<void> => {
-    const data = await getSecret(ctx, { storeName: param(req, 'storeName'), key: param(req, 'key'), metadata: metadataFromQuery(req) });
+    const data = await getSecret(ctx, {
+      storeName: param(req, 'storeName'),
+      key: param(req, 'key'),
+      metadata: metadataFromQuery(req),
+    });
     sendJson(res, 200, data);
   };
   const onBulk = async (req: Request, res: Response): Promise<void> => {
-    const data = await getBulkSecret(ctx, { storeName: param(req, 'storeName'), metadata: metadataFromQuery(req) });
+    const data = await getBulkSecret(ctx, {
+      storeName: param(req, 'storeName'),
+      metadata: metadataFromQuery(req),
+    });
     sendJson(res, 200, data);
   };
   // `bulk` is registered first so it wins over the `{key}` route, as in daprd.

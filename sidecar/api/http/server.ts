@@ -44,10 +44,20 @@ export function createHttpApiServer(ctx: ApiContext, opts: HttpApiServerOptions)
 /** The public health port (`--dapr-public-port`): healthz, healthz/outbound and GET metadata only, no token. */
 export function createPublicHealthServer(ctx: ApiContext, opts: HttpApiServerOptions): HttpApiServer {
   const routes: RouteSpec[] = [...healthRoutes(ctx), metadataGetRoute(ctx)];
-  return serve(routes, ctx, { maxBodyBytes: opts.maxBodyBytes, enableApiLogging: false, logger: opts.logger }, 'public health');
+  return serve(
+    routes,
+    ctx,
+    { maxBodyBytes: opts.maxBodyBytes, enableApiLogging: false, logger: opts.logger },
+    'public health',
+  );
 }
 
-function serve(routes: readonly RouteSpec[], ctx: ApiContext, opts: HttpApiServerOptions, label: string): HttpApiServer {
+function serve(
+  routes: readonly RouteSpec[],
+  ctx: ApiContext,
+  opts: HttpApiServerOptions,
+  label: string,
+): HttpApiServer {
   const app = buildApp(routes, {
     appId: ctx.appId,
     enableApiLogging: opts.enableApiLogging,
@@ -94,10 +104,17 @@ function serve(routes: readonly RouteSpec[], ctx: ApiContext, opts: HttpApiServe
           bound = (s.address() as AddressInfo).port;
           opts.logger.info(`${label} server listening`, { address: host ?? '*', port: bound });
         } catch (err) {
-          opts.logger.debug(`${label} server could not listen`, { address: host ?? '*', port: bound, error: (err as Error).message });
+          opts.logger.debug(`${label} server could not listen`, {
+            address: host ?? '*',
+            port: bound,
+            error: (err as Error).message,
+          });
         }
       }
-      if (servers.length === 0) throw new Error(`could not listen on any endpoint (port ${port}, addresses ${hosts.join(',') || '*'})`);
+      if (servers.length === 0)
+        throw new Error(
+          `could not listen on any endpoint (port ${port}, addresses ${hosts.join(',') || '*'})`,
+        );
     },
     async close(graceMs) {
       closing = true;

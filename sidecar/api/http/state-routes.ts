@@ -1,7 +1,15 @@
 import type { Request, Response } from 'express';
 import type { ApiContext } from '../universal/context.js';
+import {
+  assertTransactional,
+  deleteState,
+  executeStateTransaction,
+  getBulkState,
+  getState,
+  resolveStateStore,
+  saveState,
+} from '../universal/state.js';
 import { queryState } from '../universal/state-query.js';
-import { assertTransactional, deleteState, executeStateTransaction, getBulkState, getState, resolveStateStore, saveState } from '../universal/state.js';
 import { readJsonBody, readRawBody } from './body.js';
 import { decodeBulkGetBody, decodeOptions, decodeSaveBody, decodeTransactionBody } from './request-decode.js';
 import { metadataFromQuery, param, queryValue } from './request-metadata.js';
@@ -82,7 +90,11 @@ export function stateRoutes(ctx: ApiContext, opts: RouteOptions): RouteSpec[] {
     resolveStateStore(ctx, storeName);
     // daprd passes the raw body to the store's parser: parse failures are ERR_STATE_QUERY.
     const raw = await readRawBody(req, limit);
-    const result = await queryState(ctx, { storeName, query: raw.toString('utf8'), metadata: metadataFromQuery(req) });
+    const result = await queryState(ctx, {
+      storeName,
+      query: raw.toString('utf8'),
+      metadata: metadataFromQuery(req),
+    });
     if (result.results.length === 0) {
       sendEmpty(res);
       return;
@@ -103,8 +115,23 @@ export function stateRoutes(ctx: ApiContext, opts: RouteOptions): RouteSpec[] {
     { methods: ['get'], path: '/v1.0/state/:storeName/:key', name: 'GetState', handler: onGet },
     { methods: ['post', 'put'], path: '/v1.0/state/:storeName', name: 'SaveState', handler: onSave },
     { methods: ['delete'], path: '/v1.0/state/:storeName/:key', name: 'DeleteState', handler: onDelete },
-    { methods: ['post', 'put'], path: '/v1.0/state/:storeName/bulk', name: 'GetBulkState', handler: onBulkGet },
-    { methods: ['post', 'put'], path: '/v1.0/state/:storeName/transaction', name: 'ExecuteStateTransaction', handler: onTransaction },
-    { methods: ['post', 'put'], path: '/v1.0-alpha1/state/:storeName/query', name: 'QueryStateAlpha1', handler: onQuery },
+    {
+      methods: ['post', 'put'],
+      path: '/v1.0/state/:storeName/bulk',
+      name: 'GetBulkState',
+      handler: onBulkGet,
+    },
+    {
+      methods: ['post', 'put'],
+      path: '/v1.0/state/:storeName/transaction',
+      name: 'ExecuteStateTransaction',
+      handler: onTransaction,
+    },
+    {
+      methods: ['post', 'put'],
+      path: '/v1.0-alpha1/state/:storeName/query',
+      name: 'QueryStateAlpha1',
+      handler: onQuery,
+    },
   ];
 }

@@ -6,9 +6,13 @@ import type { ApiContext } from './context.js';
 /** `/v1.0/healthz`: throws 500 ERR_HEALTH_NOT_READY, or ERR_HEALTH_APPID_NOT_MATCH for a foreign `appid`. */
 export function checkHealth(ctx: ApiContext, appIdQuery?: string): void {
   if (!ctx.health.ready()) {
-    throw new DaprError('ERR_HEALTH_NOT_READY', `dapr is not ready: [${ctx.health.notReadyTargets().join(' ')}]`, {
-      details: [errorInfo('ERR_HEALTH_NOT_READY')],
-    });
+    throw new DaprError(
+      'ERR_HEALTH_NOT_READY',
+      `dapr is not ready: [${ctx.health.notReadyTargets().join(' ')}]`,
+      {
+        details: [errorInfo('ERR_HEALTH_NOT_READY')],
+      },
+    );
   }
   // Used by name resolvers (Consul) to detect that another app took over the address.
   if (appIdQuery !== undefined && appIdQuery !== ctx.appId) {

@@ -50,7 +50,10 @@ export interface SetMetadataRequest {
   readonly value: string;
 }
 
-function nonEmpty<K extends string, T>(key: K, list: readonly T[] | undefined): Partial<Record<K, readonly T[]>> {
+function nonEmpty<K extends string, T>(
+  key: K,
+  list: readonly T[] | undefined,
+): Partial<Record<K, readonly T[]>> {
   return list === undefined || list.length === 0 ? {} : ({ [key]: list } as Record<K, readonly T[]>);
 }
 
@@ -69,7 +72,9 @@ export function getMetadata(ctx: ApiContext): MetadataResult {
     ...(app.port === undefined || app.port === 0 ? {} : { port: app.port }),
     ...(app.protocol === '' ? {} : { protocol: app.protocol }),
     ...(app.channelAddress === '' ? {} : { channelAddress: app.channelAddress }),
-    ...(app.maxConcurrency === undefined || app.maxConcurrency <= 0 ? {} : { maxConcurrency: app.maxConcurrency }),
+    ...(app.maxConcurrency === undefined || app.maxConcurrency <= 0
+      ? {}
+      : { maxConcurrency: app.maxConcurrency }),
     ...(app.health === undefined ? {} : { health: { ...app.health } }),
   };
   return {
@@ -79,7 +84,10 @@ export function getMetadata(ctx: ApiContext): MetadataResult {
     ...nonEmpty('components', components),
     extended,
     ...nonEmpty('subscriptions', ctx.subscriptions?.()),
-    ...nonEmpty('httpEndpoints', ctx.httpEndpoints?.().map((name) => ({ name }))),
+    ...nonEmpty(
+      'httpEndpoints',
+      ctx.httpEndpoints?.().map((name) => ({ name })),
+    ),
     appConnectionProperties,
     // Actors are not hosted yet: daprd reports DISABLED when no actor runtime runs.
     actorRuntime: { runtimeStatus: 'DISABLED', hostReady: false },

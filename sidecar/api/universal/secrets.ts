@@ -45,9 +45,13 @@ function resolveSecretStore(ctx: ApiContext, storeName: string): LoadedSecretSto
 }
 
 function permissionDenied(storeName: string, key: string): DaprError {
-  return new DaprError('ERR_PERMISSION_DENIED', `access denied by policy to get ${JSON.stringify(key)} from ${JSON.stringify(storeName)}`, {
-    details: [errorInfo('ERR_PERMISSION_DENIED')],
-  });
+  return new DaprError(
+    'ERR_PERMISSION_DENIED',
+    `access denied by policy to get ${JSON.stringify(key)} from ${JSON.stringify(storeName)}`,
+    {
+      details: [errorInfo('ERR_PERMISSION_DENIED')],
+    },
+  );
 }
 
 /**
@@ -56,12 +60,17 @@ function permissionDenied(storeName: string, key: string): DaprError {
  */
 export async function getSecret(ctx: ApiContext, req: GetSecretRequest): Promise<Record<string, string>> {
   const loaded = resolveSecretStore(ctx, req.storeName);
-  if (!isSecretAllowed(ctx.secretScopes.get(req.storeName), req.key)) throw permissionDenied(req.storeName, req.key);
+  if (!isSecretAllowed(ctx.secretScopes.get(req.storeName), req.key))
+    throw permissionDenied(req.storeName, req.key);
   const fail = (detail: string, cause?: unknown) =>
-    new DaprError('ERR_SECRET_GET', `failed getting secret with key ${req.key} from secret store ${req.storeName}: ${detail}`, {
-      cause,
-      details: [errorInfo('ERR_SECRET_GET')],
-    });
+    new DaprError(
+      'ERR_SECRET_GET',
+      `failed getting secret with key ${req.key} from secret store ${req.storeName}: ${detail}`,
+      {
+        cause,
+        details: [errorInfo('ERR_SECRET_GET')],
+      },
+    );
   let data: Record<string, string> | undefined;
   try {
     data = await loaded.store.getSecret(req.key, req.metadata);
@@ -73,16 +82,23 @@ export async function getSecret(ctx: ApiContext, req: GetSecretRequest): Promise
 }
 
 /** Reads every secret the scope allows: name → key/value pairs; the rest are filtered out. */
-export async function getBulkSecret(ctx: ApiContext, req: GetBulkSecretRequest): Promise<Record<string, Record<string, string>>> {
+export async function getBulkSecret(
+  ctx: ApiContext,
+  req: GetBulkSecretRequest,
+): Promise<Record<string, Record<string, string>>> {
   const loaded = resolveSecretStore(ctx, req.storeName);
   let all: Record<string, Record<string, string>>;
   try {
     all = await loaded.store.bulkGetSecret(req.metadata);
   } catch (err) {
-    throw new DaprError('ERR_SECRET_GET', `failed getting secrets from secret store ${req.storeName}: ${errorText(err)}`, {
-      cause: err,
-      details: [errorInfo('ERR_SECRET_GET')],
-    });
+    throw new DaprError(
+      'ERR_SECRET_GET',
+      `failed getting secrets from secret store ${req.storeName}: ${errorText(err)}`,
+      {
+        cause: err,
+        details: [errorInfo('ERR_SECRET_GET')],
+      },
+    );
   }
   const scope = ctx.secretScopes.get(req.storeName);
   const out: Record<string, Record<string, string>> = {};

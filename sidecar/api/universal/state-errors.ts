@@ -1,5 +1,5 @@
-import { DaprError, errorInfo, isDaprError, resourceInfo } from '../../errors/dapr-error.js';
 import type { ErrorCode } from '../../errors/catalogue.js';
+import { DaprError, errorInfo, isDaprError, resourceInfo } from '../../errors/dapr-error.js';
 import { GrpcCode } from '../../errors/grpc-code.js';
 import { ETagError } from '../../state/state-store.js';
 
@@ -24,11 +24,15 @@ export function stateStoreNotFound(storeName: string, appId: string): DaprError 
 
 /** The store is not transactional: 500 ERR_STATE_STORE_NOT_SUPPORTED (daprd HEAD). */
 export function transactionsNotSupported(storeName: string): DaprError {
-  return new DaprError('ERR_STATE_STORE_NOT_SUPPORTED', `state store ${storeName} doesn't support transactions`, {
-    httpStatus: 500,
-    grpcCode: GrpcCode.UNIMPLEMENTED,
-    details: [errorInfo('DAPR_STATE_TRANSACTIONS_NOT_SUPPORTED'), resourceInfo('state', storeName)],
-  });
+  return new DaprError(
+    'ERR_STATE_STORE_NOT_SUPPORTED',
+    `state store ${storeName} doesn't support transactions`,
+    {
+      httpStatus: 500,
+      grpcCode: GrpcCode.UNIMPLEMENTED,
+      details: [errorInfo('DAPR_STATE_TRANSACTIONS_NOT_SUPPORTED'), resourceInfo('state', storeName)],
+    },
+  );
 }
 
 /** The store does not implement the query API: 500 ERR_STATE_STORE_NOT_SUPPORTED. */

@@ -1,8 +1,13 @@
-import { isQueryable, type QueryFilter, type RequestMetadata, type StateQuery } from '../../state/state-store.js';
+import {
+  isQueryable,
+  type QueryFilter,
+  type RequestMetadata,
+  type StateQuery,
+} from '../../state/state-store.js';
 import type { ApiContext } from './context.js';
+import { keyScopeOf, resolveStateStore } from './state.js';
 import { errorText, queryFailed, queryNotSupported } from './state-errors.js';
 import { KEY_SEPARATOR, keyPrefixOf, originalStateKey } from './state-keys.js';
-import { keyScopeOf, resolveStateStore } from './state.js';
 
 /**
  * The state query API (alpha1), after daprd's pkg/api/universal/state_query.go and contrib's
@@ -51,17 +56,20 @@ function fieldKey(key: string): string {
 function parseFilter(raw: unknown): QueryFilter {
   if (!isRecord(raw)) throw new QueryParseError('filter must be an object');
   const ops = Object.keys(raw);
-  if (ops.length !== 1) throw new QueryParseError(`filter must have exactly one operation, got ${ops.length}`);
+  if (ops.length !== 1)
+    throw new QueryParseError(`filter must have exactly one operation, got ${ops.length}`);
   const op = ops[0] as string;
   const arg = raw[op];
   if (op === 'AND' || op === 'OR') {
-    if (!Array.isArray(arg) || arg.length === 0) throw new QueryParseError(`${op} filter must be a non-empty array`);
+    if (!Array.isArray(arg) || arg.length === 0)
+      throw new QueryParseError(`${op} filter must be a non-empty array`);
     const filters = arg.map(parseFilter);
     return op === 'AND' ? { AND: filters } : { OR: filters };
   }
   if (!isRecord(arg)) throw new QueryParseError(`${op} filter must be an object`);
   const entries = Object.entries(arg);
-  if (entries.length !== 1) throw new QueryParseError(`${op} filter must have exactly one key, got ${entries.length}`);
+  if (entries.length !== 1)
+    throw new QueryParseError(`${op} filter must have exactly one key, got ${entries.length}`);
   const [key, value] = entries[0] as [string, unknown];
   if (op === 'IN') {
     if (!Array.isArray(value)) throw new QueryParseError(`IN filter value for "${key}" must be an array`);
@@ -76,16 +84,26 @@ function parseFilter(raw: unknown): QueryFilter {
 /** Validates a JSON query into a `StateQuery`; throws with the reason. */
 export function parseStateQuery(raw: unknown): StateQuery {
   if (!isRecord(raw)) throw new QueryParseError('query must be a JSON object');
-  let query: { filter?: QueryFilter; sort?: { key: string; order: 'ASC' | 'DESC' }[]; page?: { limit: number; token?: string } } = {};
-  if (raw.filter !== undefined && raw.filter !== null && !(isRecord(raw.filter) && Object.keys(raw.filter).length === 0)) {
+  let query: {
+    filter?: QueryFilter;
+    sort?: { key: string; order: 'ASC' | 'DESC' }[];
+    page?: { limit: number; token?: string };
+  } = {};
+  if (
+    raw.filter !== undefined &&
+    raw.filter !== null &&
+    !(isRecord(raw.filter) && Object.keys(raw.filter).length === 0)
+  ) {
     query = { ...query, filter: parseFilter(raw.filter) };
   }
   if (raw.sort !== undefined && raw.sort !== null) {
     if (!Array.isArray(raw.sort)) throw new QueryParseError('sort must be an array');
     const sort = raw.sort.map((s: unknown) => {
-      if (!isRecord(s) || typeof s.key !== 'string') throw new QueryParseError('sort entries need a string "key"');
+      if (!isRecord(s) || typeof s.key !== 'string')
+        throw new QueryParseError('sort entries need a string "key"');
       const order = s.order === undefined || s.order === '' ? 'ASC' : s.order;
-      if (order !== 'ASC' && order !== 'DESC') throw new QueryParseError(`sort order must be ASC or DESC, got "${String(order)}"`);
+      if (order !== 'ASC' && order !== 'DESC')
+        throw new QueryParseError(`sort order must be ASC or DESC, got "${String(order)}"`);
       return { key: fieldKey(s.key), order: order as 'ASC' | 'DESC' };
     });
     query = { ...query, sort };
@@ -94,8 +112,10 @@ export function parseStateQuery(raw: unknown): StateQuery {
     const page = raw.page;
     if (!isRecord(page)) throw new QueryParseError('page must be an object');
     const limit = page.limit ?? 0;
-    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) throw new QueryParseError('page.limit must be a non-negative integer');
-    if (page.token !== undefined && typeof page.token !== 'string') throw new QueryParseError('page.token must be a string');
+    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0)
+      throw new QueryParseError('page.limit must be a non-negative integer');
+    if (page.token !== undefined && typeof page.token !== 'string')
+      throw new QueryParseError('page.token must be a string');
     query = { ...query, page: page.token === undefined ? { limit } : { limit, token: page.token } };
   }
   return query;
@@ -114,7 +134,8 @@ export async function queryState(ctx: ApiContext, req: QueryStateRequest): Promi
     throw queryFailed(req.storeName, `failed to parse JSON query body: ${errorText(err)}`, err);
   }
   const prefix = keyPrefixOf(keyScopeOf(ctx, loaded));
-  const metadata = prefix === undefined ? req.metadata : { ...req.metadata, keyPrefix: `${prefix}${KEY_SEPARATOR}` };
+  const metadata =
+    prefix === undefined ? req.metadata : { ...req.metadata, keyPrefix: `${prefix}${KEY_SEPARATOR}` };
   let res: Awaited<ReturnType<typeof store.query>>;
   try {
     res = await store.query(query, metadata);
@@ -130,6 +151,8 @@ export async function queryState(ctx: ApiContext, req: QueryStateRequest): Promi
   return {
     results,
     ...(res.token === undefined || res.token === '' ? {} : { token: res.token }),
-    ...(res.metadata === undefined || Object.keys(res.metadata).length === 0 ? {} : { metadata: res.metadata }),
+    ...(res.metadata === undefined || Object.keys(res.metadata).length === 0
+      ? {}
+      : { metadata: res.metadata }),
   };
 }

@@ -10,7 +10,14 @@ import {
   type TransactionOperation,
 } from '../../state/state-store.js';
 import type { ApiContext, LoadedStateStore } from './context.js';
-import { errorText, malformedRequest, stateStoreNotFound, stateStoresNotConfigured, storeFailure, transactionsNotSupported } from './state-errors.js';
+import {
+  errorText,
+  malformedRequest,
+  stateStoreNotFound,
+  stateStoresNotConfigured,
+  storeFailure,
+  transactionsNotSupported,
+} from './state-errors.js';
 import { type KeyScope, modifiedStateKey, originalStateKey } from './state-keys.js';
 
 /**
@@ -105,7 +112,10 @@ export function keyScopeOf(ctx: ApiContext, loaded: LoadedStateStore): KeyScope 
   return { storeName: loaded.name, appId: ctx.appId, namespace: ctx.namespace, strategy: loaded.keyPrefix };
 }
 
-function withOptions<T extends object>(base: T, options: StateOptions | undefined): T & { options?: StateOptions } {
+function withOptions<T extends object>(
+  base: T,
+  options: StateOptions | undefined,
+): T & { options?: StateOptions } {
   return options === undefined ? base : { ...base, options };
 }
 
@@ -121,7 +131,11 @@ export async function getState(ctx: ApiContext, req: GetStateRequest): Promise<G
   try {
     res = await loaded.store.get(getReq);
   } catch (err) {
-    throw storeFailure(err, 'ERR_STATE_GET', (d) => `fail to get ${req.key} from state store ${req.storeName}: ${d}`);
+    throw storeFailure(
+      err,
+      'ERR_STATE_GET',
+      (d) => `fail to get ${req.key} from state store ${req.storeName}: ${d}`,
+    );
   }
   if (res === undefined) return undefined;
   const result: GetStateResult = { data: res.data, metadata: res.metadata ?? {} };
@@ -137,13 +151,20 @@ export async function getBulkState(ctx: ApiContext, req: BulkGetStateRequest): P
   const loaded = resolveStateStore(ctx, req.storeName);
   if (req.keys.length === 0) return [];
   const scope = keyScopeOf(ctx, loaded);
-  const gets: GetRequest[] = req.keys.map((k) => ({ key: modifiedStateKey(k, scope), metadata: req.metadata }));
+  const gets: GetRequest[] = req.keys.map((k) => ({
+    key: modifiedStateKey(k, scope),
+    metadata: req.metadata,
+  }));
   let items: BulkGetItem[];
   try {
     items =
       loaded.store.bulkGet !== undefined
         ? await loaded.store.bulkGet(gets)
-        : await parallelGets(loaded.store, gets, req.parallelism > 0 ? req.parallelism : DEFAULT_BULK_GET_PARALLELISM);
+        : await parallelGets(
+            loaded.store,
+            gets,
+            req.parallelism > 0 ? req.parallelism : DEFAULT_BULK_GET_PARALLELISM,
+          );
   } catch (err) {
     throw storeFailure(err, 'ERR_STATE_BULK_GET', (d) => d);
   }
@@ -154,12 +175,18 @@ export async function getBulkState(ctx: ApiContext, req: BulkGetStateRequest): P
       key,
       ...(item.data === undefined ? {} : { data: item.data }),
       ...(item.etag === undefined ? {} : { etag: item.etag }),
-      ...(item.metadata === undefined || Object.keys(item.metadata).length === 0 ? {} : { metadata: item.metadata }),
+      ...(item.metadata === undefined || Object.keys(item.metadata).length === 0
+        ? {}
+        : { metadata: item.metadata }),
     };
   });
 }
 
-async function parallelGets(store: StateStore, gets: readonly GetRequest[], parallelism: number): Promise<BulkGetItem[]> {
+async function parallelGets(
+  store: StateStore,
+  gets: readonly GetRequest[],
+  parallelism: number,
+): Promise<BulkGetItem[]> {
   const out: BulkGetItem[] = new Array(gets.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -259,7 +286,10 @@ export async function executeStateTransaction(ctx: ApiContext, req: StateTransac
   const ops: TransactionOperation[] = req.operations.map((op) =>
     op.operation === 'upsert'
       ? { operation: 'upsert', request: toSetRequest(op.request, modifiedStateKey(op.request.key, scope)) }
-      : { operation: 'delete', request: toDeleteRequest(op.request, modifiedStateKey(op.request.key, scope)) },
+      : {
+          operation: 'delete',
+          request: toDeleteRequest(op.request, modifiedStateKey(op.request.key, scope)),
+        },
   );
   try {
     await store.multi(ops, req.metadata);

@@ -12,7 +12,12 @@ const TOKEN = 'api-token-for-tests';
 
 before(async () => {
   resources = await makeResourcesDir([component('statestore', 'state.in-memory')]);
-  sidecar = await startSidecar({ appId: 'tokenapp', resourcesPaths: [resources], env: { DAPR_API_TOKEN: TOKEN }, publicPort: true });
+  sidecar = await startSidecar({
+    appId: 'tokenapp',
+    resourcesPaths: [resources],
+    env: { DAPR_API_TOKEN: TOKEN },
+    publicPort: true,
+  });
 });
 
 after(async () => {
@@ -39,9 +44,15 @@ describe('API token', () => {
   }
 
   it('a wrong token is 401 and the right one passes', async () => {
-    assert.equal((await call(sidecar.url, 'GET', '/v1.0/metadata', undefined, { 'dapr-api-token': 'wrong' })).status, 401);
+    assert.equal(
+      (await call(sidecar.url, 'GET', '/v1.0/metadata', undefined, { 'dapr-api-token': 'wrong' })).status,
+      401,
+    );
     const auth = { 'dapr-api-token': TOKEN };
-    assert.equal((await call(sidecar.url, 'POST', '/v1.0/state/statestore', [{ key: 'k', value: 'ok' }], auth)).status, 204);
+    assert.equal(
+      (await call(sidecar.url, 'POST', '/v1.0/state/statestore', [{ key: 'k', value: 'ok' }], auth)).status,
+      204,
+    );
     assert.equal((await call(sidecar.url, 'GET', '/v1.0/state/statestore/k', undefined, auth)).text, '"ok"');
     assert.equal((await call(sidecar.url, 'GET', '/v1.0/metadata', undefined, auth)).status, 200);
   });

@@ -11,7 +11,12 @@ describe('health routes', () => {
     t.after(() => sidecar.stop());
     assert.equal((await call(sidecar.url, 'GET', '/v1.0/healthz')).status, 204);
     assert.equal((await call(sidecar.url, 'GET', '/v1.0/healthz?appid=healthapp')).status, 204);
-    assertDaprError(await call(sidecar.url, 'GET', '/v1.0/healthz?appid=someone-else'), 500, 'ERR_HEALTH_APPID_NOT_MATCH', /app-id does not match/);
+    assertDaprError(
+      await call(sidecar.url, 'GET', '/v1.0/healthz?appid=someone-else'),
+      500,
+      'ERR_HEALTH_APPID_NOT_MATCH',
+      /app-id does not match/,
+    );
     assert.equal((await call(sidecar.url, 'GET', '/v1.0/healthz/outbound/')).status, 204);
     const pub = `http://127.0.0.1:${sidecar.publicPort}`;
     assert.equal((await call(pub, 'GET', '/v1.0/healthz')).status, 204);

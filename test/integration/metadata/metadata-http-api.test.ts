@@ -19,7 +19,10 @@ let sidecar: Sidecar;
 let resources = '';
 
 before(async () => {
-  resources = await makeResourcesDir([component('statestore', 'state.in-memory'), component('envsecrets', 'secretstores.local.env')]);
+  resources = await makeResourcesDir([
+    component('statestore', 'state.in-memory'),
+    component('envsecrets', 'secretstores.local.env'),
+  ]);
   sidecar = await startSidecar({ appId: 'metaapp', resourcesPaths: [resources], publicPort: true });
 });
 
@@ -38,8 +41,12 @@ describe('metadata API', () => {
     assert.equal(typeof md.runtimeVersion, 'string');
     assert.equal(md.extended.daprRuntimeVersion, md.runtimeVersion);
     const state = md.components.find((c) => c.name === 'statestore');
-    assert.deepEqual({ name: state?.name, type: state?.type, version: state?.version }, { name: 'statestore', type: 'state.in-memory', version: 'v1' });
-    for (const cap of ['ETAG', 'QUERY_API', 'TRANSACTIONAL', 'TTL']) assert.ok(state?.capabilities?.includes(cap), `${cap} in ${state?.capabilities}`);
+    assert.deepEqual(
+      { name: state?.name, type: state?.type, version: state?.version },
+      { name: 'statestore', type: 'state.in-memory', version: 'v1' },
+    );
+    for (const cap of ['ETAG', 'QUERY_API', 'TRANSACTIONAL', 'TTL'])
+      assert.ok(state?.capabilities?.includes(cap), `${cap} in ${state?.capabilities}`);
     assert.ok(md.components.some((c) => c.name === 'envsecrets' && c.type === 'secretstores.local.env'));
     assert.equal(md.appConnectionProperties.protocol, 'http');
     assert.equal(md.appConnectionProperties.channelAddress, '127.0.0.1');
@@ -47,12 +54,20 @@ describe('metadata API', () => {
   });
 
   it('stores PUT /v1.0/metadata/{key} raw text under extended', async () => {
-    const put = await call(sidecar.url, 'PUT', '/v1.0/metadata/owner', 'team blue', { 'content-type': 'text/plain' });
+    const put = await call(sidecar.url, 'PUT', '/v1.0/metadata/owner', 'team blue', {
+      'content-type': 'text/plain',
+    });
     assert.equal(put.status, 204);
     assert.equal(put.text, '');
-    assert.equal((await call(sidecar.url, 'GET', '/v1.0/metadata')).json<Metadata>().extended.owner, 'team blue');
+    assert.equal(
+      (await call(sidecar.url, 'GET', '/v1.0/metadata')).json<Metadata>().extended.owner,
+      'team blue',
+    );
     await call(sidecar.url, 'PUT', '/v1.0/metadata/owner', '{"json":"kept as text"}');
-    assert.equal((await call(sidecar.url, 'GET', '/v1.0/metadata')).json<Metadata>().extended.owner, '{"json":"kept as text"}');
+    assert.equal(
+      (await call(sidecar.url, 'GET', '/v1.0/metadata')).json<Metadata>().extended.owner,
+      '{"json":"kept as text"}',
+    );
   });
 
   it('serves GET metadata (and only the read routes) on the public port', async () => {

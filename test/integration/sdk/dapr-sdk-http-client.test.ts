@@ -25,7 +25,11 @@ before(async () => {
     component('statestore', 'state.sqlite', { connectionString: join(dir, 'state.db') }),
     component('secretstore', 'secretstores.local.file', { secretsFile }),
   ]);
-  sidecar = await startSidecar({ appId: 'sdkapp', resourcesPaths: [join(dir, 'resources.yaml')], env: { DAPR_API_TOKEN: TOKEN } });
+  sidecar = await startSidecar({
+    appId: 'sdkapp',
+    resourcesPaths: [join(dir, 'resources.yaml')],
+    env: { DAPR_API_TOKEN: TOKEN },
+  });
   client = new DaprClient({
     daprHost: '127.0.0.1',
     daprPort: String(sidecar.httpPort),
@@ -54,10 +58,14 @@ describe('@dapr/dapr DaprClient over HTTP', () => {
 
     const [pair] = await client.state.getBulk('statestore', ['order-1']);
     assert.ok(pair?.etag, 'getBulk returns an etag');
-    const updated = await client.state.save('statestore', [{ key: 'order-1', value: { item: 'book', qty: 3 }, etag: pair.etag }]);
+    const updated = await client.state.save('statestore', [
+      { key: 'order-1', value: { item: 'book', qty: 3 }, etag: pair.etag },
+    ]);
     assert.equal(updated.error, undefined);
     // The old ETag is now stale: the sidecar answers 409 and the SDK reports the error.
-    const stale = await client.state.save('statestore', [{ key: 'order-1', value: { item: 'book', qty: 4 }, etag: pair.etag }]);
+    const stale = await client.state.save('statestore', [
+      { key: 'order-1', value: { item: 'book', qty: 4 }, etag: pair.etag },
+    ]);
     assert.ok(stale.error instanceof Error);
     assert.match(stale.error.message, /409/);
     const staleDelete = await client.state.delete('statestore', 'order-1', { etag: pair.etag });
@@ -102,7 +110,11 @@ describe('@dapr/dapr DaprClient over HTTP', () => {
       { key: 'p2', value: { city: 'Rome', n: 2 } },
       { key: 'p3', value: { city: 'Nice', n: 3 } },
     ]);
-    const res = await client.state.query('statestore', { filter: { EQ: { city: 'Rome' } }, sort: [{ key: 'n', order: 'DESC' }], page: { limit: 10 } });
+    const res = await client.state.query('statestore', {
+      filter: { EQ: { city: 'Rome' } },
+      sort: [{ key: 'n', order: 'DESC' }],
+      page: { limit: 10 },
+    });
     assert.deepEqual(
       res.results.map((r) => r.key),
       ['p2', 'p1'],
@@ -111,7 +123,10 @@ describe('@dapr/dapr DaprClient over HTTP', () => {
 
   it('reads secrets one by one and in bulk', async () => {
     assert.deepEqual(await client.secret.get('secretstore', 'dbPassword'), { dbPassword: 'pw-1' });
-    assert.deepEqual(await client.secret.getBulk('secretstore'), { dbPassword: { dbPassword: 'pw-1' }, apiKey: { apiKey: 'key-2' } });
+    assert.deepEqual(await client.secret.getBulk('secretstore'), {
+      dbPassword: { dbPassword: 'pw-1' },
+      apiKey: { apiKey: 'key-2' },
+    });
   });
 
   it('gets and sets metadata', async () => {

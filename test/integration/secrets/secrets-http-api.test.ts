@@ -14,7 +14,10 @@ let sidecar: Sidecar;
 before(async () => {
   dir = await makeTempDir('secrets-api');
   const file = join(dir, 'secrets.json');
-  await writeFile(file, JSON.stringify({ db: { user: 'admin', password: 's3cret' }, apiKey: 'k-123', hidden: 'no' }));
+  await writeFile(
+    file,
+    JSON.stringify({ db: { user: 'admin', password: 's3cret' }, apiKey: 'k-123', hidden: 'no' }),
+  );
   await writeResources(dir, [
     component('files', 'secretstores.local.file', { secretsFile: file, nestedSeparator: ':' }),
     component('multi', 'secretstores.local.file', { secretsFile: file, multiValued: 'true' }),
@@ -58,11 +61,17 @@ describe('secrets API', () => {
     const res = await call(sidecar.url, 'GET', '/v1.0/secrets/files/db:password');
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(res.json(), { 'db:password': 's3cret' });
-    assert.deepEqual((await call(sidecar.url, 'GET', '/v1.0/secrets/files/apiKey?metadata.version_id=1')).json(), { apiKey: 'k-123' });
+    assert.deepEqual(
+      (await call(sidecar.url, 'GET', '/v1.0/secrets/files/apiKey?metadata.version_id=1')).json(),
+      { apiKey: 'k-123' },
+    );
   });
 
   it('returns every key of a multi-valued secret', async () => {
-    assert.deepEqual((await call(sidecar.url, 'GET', '/v1.0/secrets/multi/db')).json(), { user: 'admin', password: 's3cret' });
+    assert.deepEqual((await call(sidecar.url, 'GET', '/v1.0/secrets/multi/db')).json(), {
+      user: 'admin',
+      password: 's3cret',
+    });
   });
 
   it('bulk returns the allowed secrets only', async () => {
@@ -71,19 +80,42 @@ describe('secrets API', () => {
     const all = res.json<Record<string, Record<string, string>>>();
     assert.deepEqual(all['db:user'], { 'db:user': 'admin' });
     assert.equal(all.hidden, undefined);
-    const env = (await call(sidecar.url, 'GET', '/v1.0/secrets/envstore/bulk')).json<Record<string, unknown>>();
+    const env = (await call(sidecar.url, 'GET', '/v1.0/secrets/envstore/bulk')).json<
+      Record<string, unknown>
+    >();
     assert.deepEqual(env, { OUTRIGGER_TEST_SECRET: { OUTRIGGER_TEST_SECRET: 'from-env' } });
   });
 
   it('applies scopes: denied is 403 ERR_PERMISSION_DENIED', async () => {
-    assert.deepEqual((await call(sidecar.url, 'GET', '/v1.0/secrets/envstore/OUTRIGGER_TEST_SECRET')).json(), { OUTRIGGER_TEST_SECRET: 'from-env' });
-    assertDaprError(await call(sidecar.url, 'GET', '/v1.0/secrets/envstore/OUTRIGGER_OTHER_SECRET'), 403, 'ERR_PERMISSION_DENIED', /access denied by policy/);
-    assertDaprError(await call(sidecar.url, 'GET', '/v1.0/secrets/files/hidden'), 403, 'ERR_PERMISSION_DENIED');
+    assert.deepEqual(
+      (await call(sidecar.url, 'GET', '/v1.0/secrets/envstore/OUTRIGGER_TEST_SECRET')).json(),
+      { OUTRIGGER_TEST_SECRET: 'from-env' },
+    );
+    assertDaprError(
+      await call(sidecar.url, 'GET', '/v1.0/secrets/envstore/OUTRIGGER_OTHER_SECRET'),
+      403,
+      'ERR_PERMISSION_DENIED',
+      /access denied by policy/,
+    );
+    assertDaprError(
+      await call(sidecar.url, 'GET', '/v1.0/secrets/files/hidden'),
+      403,
+      'ERR_PERMISSION_DENIED',
+    );
   });
 
   it('an unknown store is 401 ERR_SECRET_STORE_NOT_FOUND and an unknown secret is 500 ERR_SECRET_GET', async () => {
-    assertDaprError(await call(sidecar.url, 'GET', '/v1.0/secrets/vault/x'), 401, 'ERR_SECRET_STORE_NOT_FOUND', /failed finding secret store with key vault/);
-    assertDaprError(await call(sidecar.url, 'GET', '/v1.0/secrets/vault/bulk'), 401, 'ERR_SECRET_STORE_NOT_FOUND');
+    assertDaprError(
+      await call(sidecar.url, 'GET', '/v1.0/secrets/vault/x'),
+      401,
+      'ERR_SECRET_STORE_NOT_FOUND',
+      /failed finding secret store with key vault/,
+    );
+    assertDaprError(
+      await call(sidecar.url, 'GET', '/v1.0/secrets/vault/bulk'),
+      401,
+      'ERR_SECRET_STORE_NOT_FOUND',
+    );
     assertDaprError(await call(sidecar.url, 'GET', '/v1.0/secrets/files/missing'), 500, 'ERR_SECRET_GET');
   });
 });
@@ -92,7 +124,16 @@ describe('secrets API without secret stores', () => {
   it('answers 500 ERR_SECRET_STORES_NOT_CONFIGURED', async (t) => {
     const bare = await startSidecar({ appId: 'nosecrets' });
     t.after(() => bare.stop());
-    assertDaprError(await call(bare.url, 'GET', '/v1.0/secrets/any/key'), 500, 'ERR_SECRET_STORES_NOT_CONFIGURED', /secret store is not configured/);
-    assertDaprError(await call(bare.url, 'GET', '/v1.0/state/any/key'), 500, 'ERR_STATE_STORE_NOT_CONFIGURED');
+    assertDaprError(
+      await call(bare.url, 'GET', '/v1.0/secrets/any/key'),
+      500,
+      'ERR_SECRET_STORES_NOT_CONFIGURED',
+      /secret store is not configured/,
+    );
+    assertDaprError(
+      await call(bare.url, 'GET', '/v1.0/state/any/key'),
+      500,
+      'ERR_STATE_STORE_NOT_CONFIGURED',
+    );
   });
 });

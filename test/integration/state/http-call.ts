@@ -22,7 +22,8 @@ export async function call(
   const init: RequestInit = { method, headers: { ...headers } };
   if (body !== undefined) {
     init.body = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
-    if (typeof body !== 'string' && !(body instanceof Uint8Array)) (init.headers as Record<string, string>)['content-type'] = 'application/json';
+    if (typeof body !== 'string' && !(body instanceof Uint8Array))
+      (init.headers as Record<string, string>)['content-type'] = 'application/json';
   }
   const res = await fetch(baseUrl + path, init);
   const text = await res.text();

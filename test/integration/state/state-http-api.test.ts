@@ -18,7 +18,11 @@ before(async () => {
     component('shared', 'state.sqlite', { connectionString: `${sqliteDir}/shared.db`, keyPrefix: 'none' }),
     component('byname', 'state.sqlite', { connectionString: `${sqliteDir}/byname.db`, keyPrefix: 'name' }),
   ]);
-  sidecar = await startSidecar({ appId: 'stateapp', resourcesPaths: [resources], args: ['--max-body-size', '2Ki'] });
+  sidecar = await startSidecar({
+    appId: 'stateapp',
+    resourcesPaths: [resources],
+    args: ['--max-body-size', '2Ki'],
+  });
 });
 
 after(async () => {
@@ -27,8 +31,10 @@ after(async () => {
   await removeTempDir(sqliteDir);
 });
 
-const get = (path: string, headers?: Record<string, string>) => call(sidecar.url, 'GET', path, undefined, headers);
-const post = (path: string, body: unknown, headers?: Record<string, string>) => call(sidecar.url, 'POST', path, body, headers);
+const get = (path: string, headers?: Record<string, string>) =>
+  call(sidecar.url, 'GET', path, undefined, headers);
+const post = (path: string, body: unknown, headers?: Record<string, string>) =>
+  call(sidecar.url, 'POST', path, body, headers);
 
 for (const store of ['mem', 'lite']) {
   describe(`state API on ${store}`, () => {
@@ -53,7 +59,14 @@ for (const store of ['mem', 'lite']) {
     });
 
     it('saves with PUT too, and accepts consistency and metadata query params', async () => {
-      assert.equal((await call(sidecar.url, 'PUT', `/v1.0/state/${store}`, [{ key: 'put', value: 1, options: { consistency: 'strong' } }])).status, 204);
+      assert.equal(
+        (
+          await call(sidecar.url, 'PUT', `/v1.0/state/${store}`, [
+            { key: 'put', value: 1, options: { consistency: 'strong' } },
+          ])
+        ).status,
+        204,
+      );
       assert.equal((await get(`/v1.0/state/${store}/put?consistency=strong&metadata.foo=bar`)).text, '1');
     });
 
@@ -62,25 +75,73 @@ for (const store of ['mem', 'lite']) {
       const etag = (await get(`/v1.0/state/${store}/e`)).headers.get('etag') ?? '';
       assert.notEqual(etag, '');
       const stale = store === 'mem' ? String(Number(etag) + 1000) : '00000000-0000-4000-8000-000000000000';
-      assertDaprError(await post(`/v1.0/state/${store}`, [{ key: 'e', value: 'v2', etag: stale }]), 409, 'ERR_STATE_SAVE', /failed saving state in state store/);
-      assertDaprError(await post(`/v1.0/state/${store}`, [{ key: 'e', value: 'v2', etag: 'not-an-etag!' }]), 400, 'ERR_STATE_SAVE');
-      assert.equal((await post(`/v1.0/state/${store}`, [{ key: 'e', value: 'v2', etag, options: { concurrency: 'first-write' } }])).status, 204);
+      assertDaprError(
+        await post(`/v1.0/state/${store}`, [{ key: 'e', value: 'v2', etag: stale }]),
+        409,
+        'ERR_STATE_SAVE',
+        /failed saving state in state store/,
+      );
+      assertDaprError(
+        await post(`/v1.0/state/${store}`, [{ key: 'e', value: 'v2', etag: 'not-an-etag!' }]),
+        400,
+        'ERR_STATE_SAVE',
+      );
+      assert.equal(
+        (
+          await post(`/v1.0/state/${store}`, [
+            { key: 'e', value: 'v2', etag, options: { concurrency: 'first-write' } },
+          ])
+        ).status,
+        204,
+      );
       const etag2 = (await get(`/v1.0/state/${store}/e`)).headers.get('etag') ?? '';
-      assertDaprError(await call(sidecar.url, 'DELETE', `/v1.0/state/${store}/e`, undefined, { 'If-Match': etag }), 409, 'ERR_STATE_DELETE', /failed deleting state with key e/);
-      assertDaprError(await call(sidecar.url, 'DELETE', `/v1.0/state/${store}/e`, undefined, { 'If-Match': 'not-an-etag!' }), 400, 'ERR_STATE_DELETE');
-      assert.equal((await call(sidecar.url, 'DELETE', `/v1.0/state/${store}/e?concurrency=first-write&consistency=strong`, undefined, { 'If-Match': etag2 })).status, 204);
+      assertDaprError(
+        await call(sidecar.url, 'DELETE', `/v1.0/state/${store}/e`, undefined, { 'If-Match': etag }),
+        409,
+        'ERR_STATE_DELETE',
+        /failed deleting state with key e/,
+      );
+      assertDaprError(
+        await call(sidecar.url, 'DELETE', `/v1.0/state/${store}/e`, undefined, {
+          'If-Match': 'not-an-etag!',
+        }),
+        400,
+        'ERR_STATE_DELETE',
+      );
+      assert.equal(
+        (
+          await call(
+            sidecar.url,
+            'DELETE',
+            `/v1.0/state/${store}/e?concurrency=first-write&consistency=strong`,
+            undefined,
+            { 'If-Match': etag2 },
+          )
+        ).status,
+        204,
+      );
       assert.equal((await get(`/v1.0/state/${store}/e`)).status, 204);
       // Deleting a missing key without an ETag succeeds.
       assert.equal((await call(sidecar.url, 'DELETE', `/v1.0/state/${store}/never`)).status, 204);
     });
 
     it('applies metadata.ttlInSeconds and reports ttlExpireTime as a metadata header', async () => {
-      assert.equal((await post(`/v1.0/state/${store}?metadata.ttlInSeconds=300`, [{ key: 'ttl', value: 1 }])).status, 204);
+      assert.equal(
+        (await post(`/v1.0/state/${store}?metadata.ttlInSeconds=300`, [{ key: 'ttl', value: 1 }])).status,
+        204,
+      );
       const got = await get(`/v1.0/state/${store}/ttl`);
       assert.equal(got.status, 200);
       assert.match(got.headers.get('metadata.ttlexpiretime') ?? '', /^\d{4}-\d\d-\d\dT/);
-      assert.equal((await post(`/v1.0/state/${store}`, [{ key: 'ttl2', value: 1, metadata: { ttlInSeconds: '300' } }])).status, 204);
-      assert.match((await get(`/v1.0/state/${store}/ttl2`)).headers.get('metadata.ttlexpiretime') ?? '', /^\d{4}-/);
+      assert.equal(
+        (await post(`/v1.0/state/${store}`, [{ key: 'ttl2', value: 1, metadata: { ttlInSeconds: '300' } }]))
+          .status,
+        204,
+      );
+      assert.match(
+        (await get(`/v1.0/state/${store}/ttl2`)).headers.get('metadata.ttlexpiretime') ?? '',
+        /^\d{4}-/,
+      );
     });
 
     it('bulk gets in order, missing keys without data', async () => {
@@ -88,7 +149,10 @@ for (const store of ['mem', 'lite']) {
         { key: 'b1', value: { x: 1 } },
         { key: 'b2', value: 'two' },
       ]);
-      const res = await post(`/v1.0/state/${store}/bulk`, { keys: ['b1', 'b2', 'b-missing'], parallelism: 2 });
+      const res = await post(`/v1.0/state/${store}/bulk`, {
+        keys: ['b1', 'b2', 'b-missing'],
+        parallelism: 2,
+      });
       assert.equal(res.status, 200, res.text);
       const items = res.json<{ key: string; data?: unknown; etag?: string }[]>();
       assert.deepEqual(
@@ -128,20 +192,25 @@ for (const store of ['mem', 'lite']) {
       assertDaprError(failed, 500, 'ERR_STATE_TRANSACTION', /error while executing state transaction/);
       assert.equal((await get(`/v1.0/state/${store}/t3`)).status, 204);
       assertDaprError(
-        await post(`/v1.0/state/${store}/transaction`, { operations: [{ operation: 'merge', request: { key: 'x' } }] }),
+        await post(`/v1.0/state/${store}/transaction`, {
+          operations: [{ operation: 'merge', request: { key: 'x' } }],
+        }),
         400,
         'ERR_NOT_SUPPORTED_STATE_OPERATION',
         /operation type merge not supported/,
       );
     });
 
-    it('queries (alpha1) this app\'s JSON values', async () => {
+    it("queries (alpha1) this app's JSON values", async () => {
       await post(`/v1.0/state/${store}`, [
         { key: 'q1', value: { city: 'Lyon', rank: 2 } },
         { key: 'q2', value: { city: 'Lyon', rank: 1 } },
         { key: 'q3', value: { city: 'Oslo', rank: 3 } },
       ]);
-      const res = await post(`/v1.0-alpha1/state/${store}/query`, { filter: { EQ: { city: 'Lyon' } }, sort: [{ key: 'rank' }] });
+      const res = await post(`/v1.0-alpha1/state/${store}/query`, {
+        filter: { EQ: { city: 'Lyon' } },
+        sort: [{ key: 'rank' }],
+      });
       assert.equal(res.status, 200, res.text);
       const body = res.json<{ results: { key: string; data: { rank: number } }[] }>();
       assert.deepEqual(
@@ -151,8 +220,16 @@ for (const store of ['mem', 'lite']) {
           ['q1', 2],
         ],
       );
-      assert.equal((await post(`/v1.0-alpha1/state/${store}/query`, { filter: { EQ: { city: 'Nowhere' } } })).status, 204);
-      assertDaprError(await post(`/v1.0-alpha1/state/${store}/query`, '{"filter":{"LIKE":{"a":1}}}'), 500, 'ERR_STATE_QUERY', /failed to parse JSON query body/);
+      assert.equal(
+        (await post(`/v1.0-alpha1/state/${store}/query`, { filter: { EQ: { city: 'Nowhere' } } })).status,
+        204,
+      );
+      assertDaprError(
+        await post(`/v1.0-alpha1/state/${store}/query`, '{"filter":{"LIKE":{"a":1}}}'),
+        500,
+        'ERR_STATE_QUERY',
+        /failed to parse JSON query body/,
+      );
     });
   });
 }
@@ -161,32 +238,84 @@ describe('state API bad input', () => {
   it('malformed JSON is 400 ERR_MALFORMED_REQUEST on save, bulk and transaction', async () => {
     assertDaprError(await post('/v1.0/state/mem', '[{"key":'), 400, 'ERR_MALFORMED_REQUEST');
     assertDaprError(await post('/v1.0/state/mem', '{"key":"a","value":1}'), 400, 'ERR_MALFORMED_REQUEST');
-    assertDaprError(await post('/v1.0/state/mem/bulk', '{"keys":'), 400, 'ERR_MALFORMED_REQUEST', /^failed deserializing HTTP body/);
-    assertDaprError(await post('/v1.0/state/mem/transaction', 'nope'), 400, 'ERR_MALFORMED_REQUEST', /^failed deserializing HTTP body/);
-    assertDaprError(await post('/v1.0/state/mem', [{ value: 1 }]), 400, 'ERR_MALFORMED_REQUEST', /"key" is a required field/);
+    assertDaprError(
+      await post('/v1.0/state/mem/bulk', '{"keys":'),
+      400,
+      'ERR_MALFORMED_REQUEST',
+      /^failed deserializing HTTP body/,
+    );
+    assertDaprError(
+      await post('/v1.0/state/mem/transaction', 'nope'),
+      400,
+      'ERR_MALFORMED_REQUEST',
+      /^failed deserializing HTTP body/,
+    );
+    assertDaprError(
+      await post('/v1.0/state/mem', [{ value: 1 }]),
+      400,
+      'ERR_MALFORMED_REQUEST',
+      /"key" is a required field/,
+    );
   });
 
   it('an unknown store is 400 ERR_STATE_STORE_NOT_FOUND on every route', async () => {
-    assertDaprError(await get('/v1.0/state/ghost/k'), 400, 'ERR_STATE_STORE_NOT_FOUND', /state store ghost is not found/);
-    assertDaprError(await post('/v1.0/state/ghost', [{ key: 'k', value: 1 }]), 400, 'ERR_STATE_STORE_NOT_FOUND');
-    assertDaprError(await call(sidecar.url, 'DELETE', '/v1.0/state/ghost/k'), 400, 'ERR_STATE_STORE_NOT_FOUND');
+    assertDaprError(
+      await get('/v1.0/state/ghost/k'),
+      400,
+      'ERR_STATE_STORE_NOT_FOUND',
+      /state store ghost is not found/,
+    );
+    assertDaprError(
+      await post('/v1.0/state/ghost', [{ key: 'k', value: 1 }]),
+      400,
+      'ERR_STATE_STORE_NOT_FOUND',
+    );
+    assertDaprError(
+      await call(sidecar.url, 'DELETE', '/v1.0/state/ghost/k'),
+      400,
+      'ERR_STATE_STORE_NOT_FOUND',
+    );
     assertDaprError(await post('/v1.0/state/ghost/bulk', { keys: ['k'] }), 400, 'ERR_STATE_STORE_NOT_FOUND');
-    assertDaprError(await post('/v1.0/state/ghost/transaction', { operations: [] }), 400, 'ERR_STATE_STORE_NOT_FOUND');
+    assertDaprError(
+      await post('/v1.0/state/ghost/transaction', { operations: [] }),
+      400,
+      'ERR_STATE_STORE_NOT_FOUND',
+    );
     assertDaprError(await post('/v1.0-alpha1/state/ghost/query', {}), 400, 'ERR_STATE_STORE_NOT_FOUND');
   });
 
   it('keys containing || are 400 ERR_MALFORMED_REQUEST', async () => {
-    assertDaprError(await post('/v1.0/state/mem', [{ key: 'a||b', value: 1 }]), 400, 'ERR_MALFORMED_REQUEST', /can't contain '\|\|'/);
+    assertDaprError(
+      await post('/v1.0/state/mem', [{ key: 'a||b', value: 1 }]),
+      400,
+      'ERR_MALFORMED_REQUEST',
+      /can't contain '\|\|'/,
+    );
     assertDaprError(await get('/v1.0/state/mem/a||b'), 400, 'ERR_MALFORMED_REQUEST');
     assertDaprError(await call(sidecar.url, 'DELETE', '/v1.0/state/mem/a||b'), 400, 'ERR_MALFORMED_REQUEST');
-    assertDaprError(await post('/v1.0/state/mem/bulk', { keys: ['ok', 'a||b'] }), 400, 'ERR_MALFORMED_REQUEST');
-    assertDaprError(await post('/v1.0/state/mem/transaction', { operations: [{ operation: 'upsert', request: { key: 'a||b', value: 1 } }] }), 400, 'ERR_MALFORMED_REQUEST');
+    assertDaprError(
+      await post('/v1.0/state/mem/bulk', { keys: ['ok', 'a||b'] }),
+      400,
+      'ERR_MALFORMED_REQUEST',
+    );
+    assertDaprError(
+      await post('/v1.0/state/mem/transaction', {
+        operations: [{ operation: 'upsert', request: { key: 'a||b', value: 1 } }],
+      }),
+      400,
+      'ERR_MALFORMED_REQUEST',
+    );
   });
 
-  it('a body above --max-body-size is refused with daprd\'s read error, and the sidecar keeps serving', async () => {
+  it("a body above --max-body-size is refused with daprd's read error, and the sidecar keeps serving", async () => {
     const big = [{ key: 'big', value: 'x'.repeat(4096) }];
     assertDaprError(await post('/v1.0/state/mem', big), 400, 'ERR_MALFORMED_REQUEST', /stream too large/);
-    assertDaprError(await post('/v1.0/state/mem/bulk', { keys: ['k'.repeat(4096)] }), 400, 'ERR_MALFORMED_REQUEST', /stream too large/);
+    assertDaprError(
+      await post('/v1.0/state/mem/bulk', { keys: ['k'.repeat(4096)] }),
+      400,
+      'ERR_MALFORMED_REQUEST',
+      /stream too large/,
+    );
     assert.equal((await post('/v1.0/state/mem', [{ key: 'small', value: 'x'.repeat(100) }])).status, 204);
   });
 
@@ -206,7 +335,10 @@ describe('key prefix strategies', () => {
       assert.equal((await post('/v1.0/state/byname', [{ key: 'k', value: { v: 2 } }])).status, 204);
       assert.deepEqual((await call(other.url, 'GET', '/v1.0/state/byname/k')).json(), { v: 2 });
       const q = await call(other.url, 'POST', '/v1.0-alpha1/state/byname/query', {});
-      assert.deepEqual(q.json<{ results: { key: string }[] }>().results.map((r) => r.key), ['k']);
+      assert.deepEqual(
+        q.json<{ results: { key: string }[] }>().results.map((r) => r.key),
+        ['k'],
+      );
     } finally {
       await other.stop();
     }
@@ -217,7 +349,10 @@ describe('key prefix strategies', () => {
     try {
       assert.equal((await post('/v1.0/state/lite', [{ key: 'mine', value: 'stateapp' }])).status, 204);
       assert.equal((await call(other.url, 'GET', '/v1.0/state/lite/mine')).status, 204);
-      assert.equal((await call(other.url, 'POST', '/v1.0/state/lite', [{ key: 'mine', value: 'other' }])).status, 204);
+      assert.equal(
+        (await call(other.url, 'POST', '/v1.0/state/lite', [{ key: 'mine', value: 'other' }])).status,
+        204,
+      );
       assert.equal((await get('/v1.0/state/lite/mine')).text, '"stateapp"');
       assert.equal((await call(other.url, 'GET', '/v1.0/state/lite/mine')).text, '"other"');
     } finally {

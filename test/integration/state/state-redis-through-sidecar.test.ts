@@ -17,7 +17,9 @@ before(async () => {
   redis = await startRedis();
   client = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, maxRetriesPerRequest: 1 });
   await client.connect();
-  resources = await makeResourcesDir([component('redisstore', 'state.redis', { redisHost: `${redis.host}:${redis.port}` })]);
+  resources = await makeResourcesDir([
+    component('redisstore', 'state.redis', { redisHost: `${redis.host}:${redis.port}` }),
+  ]);
   sidecar = await startSidecar({ appId: 'redisapp', resourcesPaths: [resources] });
 });
 
@@ -30,7 +32,9 @@ after(async () => {
 
 describe('state.redis through outriggerd', () => {
   it('writes appid||key hashes into Redis and reads them back with ETags', async () => {
-    const saved = await call(sidecar.url, 'POST', '/v1.0/state/redisstore', [{ key: 'order-1', value: { total: 12.5 } }]);
+    const saved = await call(sidecar.url, 'POST', '/v1.0/state/redisstore', [
+      { key: 'order-1', value: { total: 12.5 } },
+    ]);
     assert.equal(saved.status, 204, saved.text);
     assert.equal(await client.hget('redisapp||order-1', 'data'), '{"total":12.5}');
     const version = await client.hget('redisapp||order-1', 'version');
@@ -43,10 +47,22 @@ describe('state.redis through outriggerd', () => {
     await call(sidecar.url, 'POST', '/v1.0/state/redisstore', [{ key: 'e', value: 1 }]);
     const etag = (await call(sidecar.url, 'GET', '/v1.0/state/redisstore/e')).headers.get('etag') ?? '';
     await call(sidecar.url, 'POST', '/v1.0/state/redisstore', [{ key: 'e', value: 2, etag }]);
-    assertDaprError(await call(sidecar.url, 'POST', '/v1.0/state/redisstore', [{ key: 'e', value: 3, etag }]), 409, 'ERR_STATE_SAVE');
-    assertDaprError(await call(sidecar.url, 'DELETE', '/v1.0/state/redisstore/e', undefined, { 'If-Match': 'abc' }), 400, 'ERR_STATE_DELETE');
+    assertDaprError(
+      await call(sidecar.url, 'POST', '/v1.0/state/redisstore', [{ key: 'e', value: 3, etag }]),
+      409,
+      'ERR_STATE_SAVE',
+    );
+    assertDaprError(
+      await call(sidecar.url, 'DELETE', '/v1.0/state/redisstore/e', undefined, { 'If-Match': 'abc' }),
+      400,
+      'ERR_STATE_DELETE',
+    );
     const fresh = (await call(sidecar.url, 'GET', '/v1.0/state/redisstore/e')).headers.get('etag') ?? '';
-    assert.equal((await call(sidecar.url, 'DELETE', '/v1.0/state/redisstore/e', undefined, { 'If-Match': fresh })).status, 204);
+    assert.equal(
+      (await call(sidecar.url, 'DELETE', '/v1.0/state/redisstore/e', undefined, { 'If-Match': fresh }))
+        .status,
+      204,
+    );
     assert.equal(await client.exists('redisapp||e'), 0);
   });
 
@@ -61,7 +77,9 @@ describe('state.redis through outriggerd', () => {
     assert.equal(await client.hget('redisapp||tx1', 'data'), '"a"');
     const ttl = await client.ttl('redisapp||tx2');
     assert.ok(ttl > 0 && ttl <= 120, `ttl ${ttl}`);
-    const bulk = await call(sidecar.url, 'POST', '/v1.0/state/redisstore/bulk', { keys: ['tx1', 'tx2', 'nope'] });
+    const bulk = await call(sidecar.url, 'POST', '/v1.0/state/redisstore/bulk', {
+      keys: ['tx1', 'tx2', 'nope'],
+    });
     assert.deepEqual(
       bulk.json<{ key: string; data?: unknown }[]>().map((i) => [i.key, i.data]),
       [

@@ -1,8 +1,21 @@
+import type {
+  ApiContext,
+  KeyPrefixStrategy,
+  LoadedSecretStore,
+  LoadedStateStore,
+  SecretScope,
+} from '../../../sidecar/api/universal/context.js';
 import type { Logger } from '../../../sidecar/components/component.js';
 import { EnvSecretStore } from '../../../sidecar/components/secretstores/local-env/env-secret-store.js';
 import { MemoryStateStore } from '../../../sidecar/components/state/memory/memory-store.js';
-import type { ApiContext, KeyPrefixStrategy, LoadedSecretStore, LoadedStateStore, SecretScope } from '../../../sidecar/api/universal/context.js';
-import type { DeleteRequest, GetRequest, GetResponse, SetRequest, StateFeature, StateStore } from '../../../sidecar/state/state-store.js';
+import type {
+  DeleteRequest,
+  GetRequest,
+  GetResponse,
+  SetRequest,
+  StateFeature,
+  StateStore,
+} from '../../../sidecar/state/state-store.js';
 
 /** Test fixtures for the API layer: real in-memory/env stores wired into an ApiContext. */
 
@@ -67,7 +80,12 @@ export async function memoryStore(logger: Logger = new MemoryLogger()): Promise<
 export interface ContextOptions {
   readonly appId?: string;
   readonly namespace?: string;
-  readonly stateStores?: readonly { name: string; store: StateStore; keyPrefix?: KeyPrefixStrategy; type?: string }[];
+  readonly stateStores?: readonly {
+    name: string;
+    store: StateStore;
+    keyPrefix?: KeyPrefixStrategy;
+    type?: string;
+  }[];
   readonly env?: Record<string, string>;
   readonly secretScopes?: readonly SecretScope[];
   readonly ready?: boolean;
@@ -94,7 +112,16 @@ export async function makeContext(opts: ContextOptions = {}): Promise<ApiContext
   if (opts.env !== undefined) {
     const env = opts.env;
     const store = new EnvSecretStore(() => env);
-    await store.init({ name: 'env', type: 'secretstores.local.env', version: 'v1', metadata: { prefix: '' }, appId, namespace: '', logger, dataDir: '/nonexistent' });
+    await store.init({
+      name: 'env',
+      type: 'secretstores.local.env',
+      version: 'v1',
+      metadata: { prefix: '' },
+      appId,
+      namespace: '',
+      logger,
+      dataDir: '/nonexistent',
+    });
     secretStores.set('env', { name: 'env', type: 'secretstores.local.env', version: 'v1', store });
   }
   const extendedMetadata = new Map<string, string>();
@@ -114,8 +141,18 @@ export async function makeContext(opts: ContextOptions = {}): Promise<ApiContext
     },
     appConnection: { protocol: 'http', channelAddress: '127.0.0.1' },
     components: () => [
-      ...[...stateStores.values()].map((s) => ({ name: s.name, type: s.type, version: s.version, capabilities: [...s.store.features] })),
-      ...[...secretStores.values()].map((s) => ({ name: s.name, type: s.type, version: s.version, capabilities: [...s.store.features] })),
+      ...[...stateStores.values()].map((s) => ({
+        name: s.name,
+        type: s.type,
+        version: s.version,
+        capabilities: [...s.store.features],
+      })),
+      ...[...secretStores.values()].map((s) => ({
+        name: s.name,
+        type: s.type,
+        version: s.version,
+        capabilities: [...s.store.features],
+      })),
     ],
     extendedMetadata,
     requestShutdown: (reason) => opts.onShutdown?.(reason),

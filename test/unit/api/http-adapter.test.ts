@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { after, before, describe, it } from 'node:test';
-import { createHttpApiServer, createPublicHealthServer, type HttpApiServer } from '../../../sidecar/api/http/server.js';
+import {
+  createHttpApiServer,
+  createPublicHealthServer,
+  type HttpApiServer,
+} from '../../../sidecar/api/http/server.js';
 import type { ApiRequestEvent } from '../../../sidecar/observability/events.js';
-import { makeContext, MemoryLogger, memoryStore, PlainStore } from './api-fixture.js';
+import { MemoryLogger, makeContext, memoryStore, PlainStore } from './api-fixture.js';
 
 /** In-process checks of the express adapter over the real in-memory store. */
 
@@ -22,7 +26,12 @@ before(async () => {
       shutdownReason = reason;
     },
   });
-  server = createHttpApiServer(ctx, { maxBodyBytes: 1024, apiToken: 'sekret', enableApiLogging: true, logger });
+  server = createHttpApiServer(ctx, {
+    maxBodyBytes: 1024,
+    apiToken: 'sekret',
+    enableApiLogging: true,
+    logger,
+  });
   await server.listen(0, ['127.0.0.1']);
   base = `http://127.0.0.1:${server.address()[0]?.port}`;
 });
@@ -33,19 +42,35 @@ after(async () => {
 
 const auth = { 'dapr-api-token': 'sekret' };
 
-async function call(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Response> {
-  return await fetch(base + path, { method, headers: { ...auth, ...headers }, ...(body === undefined ? {} : { body }) });
+async function call(
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return await fetch(base + path, {
+    method,
+    headers: { ...auth, ...headers },
+    ...(body === undefined ? {} : { body }),
+  });
 }
 
 describe('HTTP adapter', () => {
   it('saves, reads with ETag header and deletes', async () => {
-    assert.equal((await call('POST', '/v1.0/state/mem', JSON.stringify([{ key: 'k', value: { a: 1 } }]))).status, 204);
+    assert.equal(
+      (await call('POST', '/v1.0/state/mem', JSON.stringify([{ key: 'k', value: { a: 1 } }]))).status,
+      204,
+    );
     const got = await call('GET', '/v1.0/state/mem/k');
     assert.equal(got.status, 200);
     assert.equal(got.headers.get('content-type'), 'application/json');
     assert.ok(got.headers.get('etag'));
     assert.deepEqual(await got.json(), { a: 1 });
-    assert.equal((await call('DELETE', '/v1.0/state/mem/k', undefined, { 'If-Match': got.headers.get('etag') ?? '' })).status, 204);
+    assert.equal(
+      (await call('DELETE', '/v1.0/state/mem/k', undefined, { 'If-Match': got.headers.get('etag') ?? '' }))
+        .status,
+      204,
+    );
     assert.equal((await call('GET', '/v1.0/state/mem/k')).status, 204);
   });
 
@@ -68,19 +93,33 @@ describe('HTTP adapter', () => {
     const bad = await call('POST', '/v1.0/state/mem', '[{"key":');
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { errorCode: string }).errorCode, 'ERR_MALFORMED_REQUEST');
-    const big = await call('POST', '/v1.0/state/mem', JSON.stringify([{ key: 'k', value: 'x'.repeat(2000) }]));
+    const big = await call(
+      'POST',
+      '/v1.0/state/mem',
+      JSON.stringify([{ key: 'k', value: 'x'.repeat(2000) }]),
+    );
     assert.equal(big.status, 400);
     assert.deepEqual(await big.json(), { errorCode: 'ERR_MALFORMED_REQUEST', message: 'stream too large' });
     const bigBulk = await call('POST', '/v1.0/state/mem/bulk', JSON.stringify({ keys: ['x'.repeat(2000)] }));
-    assert.deepEqual(await bigBulk.json(), { errorCode: 'ERR_MALFORMED_REQUEST', message: 'failed deserializing HTTP body: stream too large' });
+    assert.deepEqual(await bigBulk.json(), {
+      errorCode: 'ERR_MALFORMED_REQUEST',
+      message: 'failed deserializing HTTP body: stream too large',
+    });
     // The connection stays usable after an oversized body.
     assert.equal((await call('GET', '/v1.0/state/mem/none')).status, 204);
   });
 
   it('rejects unknown transaction operations with 400 ERR_NOT_SUPPORTED_STATE_OPERATION', async () => {
-    const res = await call('POST', '/v1.0/state/mem/transaction', JSON.stringify({ operations: [{ operation: 'merge', request: { key: 'a' } }] }));
+    const res = await call(
+      'POST',
+      '/v1.0/state/mem/transaction',
+      JSON.stringify({ operations: [{ operation: 'merge', request: { key: 'a' } }] }),
+    );
     assert.equal(res.status, 400);
-    assert.deepEqual(await res.json(), { errorCode: 'ERR_NOT_SUPPORTED_STATE_OPERATION', message: 'operation type merge not supported' });
+    assert.deepEqual(await res.json(), {
+      errorCode: 'ERR_NOT_SUPPORTED_STATE_OPERATION',
+      message: 'operation type merge not supported',
+    });
     const plain = await call('POST', '/v1.0/state/plain/transaction', JSON.stringify({ operations: [] }));
     assert.equal(plain.status, 500);
     assert.equal(((await plain.json()) as { errorCode: string }).errorCode, 'ERR_STATE_STORE_NOT_SUPPORTED');
@@ -101,13 +140,28 @@ describe('HTTP adapter', () => {
     } finally {
       unsubscribe('outrigger:api:request', onEvent);
     }
-    assert.ok(seen.some((e) => e.route === '/v1.0/state/:storeName/:key' && e.status === 204 && e.method === 'GET'));
-    assert.ok(logger.lines.some((l) => l.msg === 'HTTP API Called' && l.fields.path === '/v1.0/state/mem/some-key' && l.fields.status === 204));
+    assert.ok(
+      seen.some((e) => e.route === '/v1.0/state/:storeName/:key' && e.status === 204 && e.method === 'GET'),
+    );
+    assert.ok(
+      logger.lines.some(
+        (l) =>
+          l.msg === 'HTTP API Called' &&
+          l.fields.path === '/v1.0/state/mem/some-key' &&
+          l.fields.status === 204,
+      ),
+    );
   });
 
   it('stores PUT metadata text under extended and answers shutdown with 204 before shutting down', async () => {
-    assert.equal((await call('PUT', '/v1.0/metadata/color', 'blue', { 'content-type': 'text/plain' })).status, 204);
-    const md = (await (await call('GET', '/v1.0/metadata')).json()) as { id: string; extended: Record<string, string> };
+    assert.equal(
+      (await call('PUT', '/v1.0/metadata/color', 'blue', { 'content-type': 'text/plain' })).status,
+      204,
+    );
+    const md = (await (await call('GET', '/v1.0/metadata')).json()) as {
+      id: string;
+      extended: Record<string, string>;
+    };
     assert.equal(md.id, 'app1');
     assert.equal(md.extended.color, 'blue');
     assert.equal(md.extended.daprRuntimeVersion, '0.1.0-test');
@@ -119,7 +173,11 @@ describe('HTTP adapter', () => {
 describe('public health server', () => {
   it('serves healthz and metadata without a token, and nothing else', async () => {
     const ctx = await makeContext({ ready: false });
-    const pub = createPublicHealthServer(ctx, { maxBodyBytes: 1024, enableApiLogging: false, logger: new MemoryLogger() });
+    const pub = createPublicHealthServer(ctx, {
+      maxBodyBytes: 1024,
+      enableApiLogging: false,
+      logger: new MemoryLogger(),
+    });
     await pub.listen(0, ['127.0.0.1']);
     try {
       const url = `http://127.0.0.1:${pub.address()[0]?.port}`;
@@ -128,7 +186,14 @@ describe('public health server', () => {
       assert.deepEqual(await h.json(), {
         errorCode: 'ERR_HEALTH_NOT_READY',
         message: 'dapr is not ready: [app]',
-        details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'ERR_HEALTH_NOT_READY', domain: 'dapr.io', metadata: {} }],
+        details: [
+          {
+            '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+            reason: 'ERR_HEALTH_NOT_READY',
+            domain: 'dapr.io',
+            metadata: {},
+          },
+        ],
       });
       assert.equal((await fetch(`${url}/v1.0/metadata`)).status, 200);
       assert.equal((await fetch(`${url}/v1.0/state/x/y`)).status, 404);
@@ -141,7 +206,11 @@ describe('public health server', () => {
 describe('graceful close', () => {
   it('waits for an in-flight request, then stops accepting', async () => {
     const ctx = await makeContext({ stateStores: [{ name: 'mem', store: await memoryStore() }] });
-    const s = createHttpApiServer(ctx, { maxBodyBytes: 1 << 20, enableApiLogging: false, logger: new MemoryLogger() });
+    const s = createHttpApiServer(ctx, {
+      maxBodyBytes: 1 << 20,
+      enableApiLogging: false,
+      logger: new MemoryLogger(),
+    });
     await s.listen(0, ['127.0.0.1']);
     const url = `http://127.0.0.1:${s.address()[0]?.port}`;
     // A save whose body is still being streamed is in flight until the body ends.

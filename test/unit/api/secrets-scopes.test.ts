@@ -5,7 +5,11 @@ import { isDaprError } from '../../../sidecar/errors/dapr-error.js';
 import { makeContext } from './api-fixture.js';
 
 describe('secret scopes (daprd SecretsScope.IsSecretAllowed)', () => {
-  const scope = (defaultAccess: 'allow' | 'deny', allowedSecrets: string[] = [], deniedSecrets: string[] = []) => ({
+  const scope = (
+    defaultAccess: 'allow' | 'deny',
+    allowedSecrets: string[] = [],
+    deniedSecrets: string[] = [],
+  ) => ({
     storeName: 'env',
     defaultAccess,
     allowedSecrets,
@@ -23,25 +27,33 @@ describe('secret scopes (daprd SecretsScope.IsSecretAllowed)', () => {
   });
 
   it('denies with 403 ERR_PERMISSION_DENIED and filters bulk results', async () => {
-    const ctx = await makeContext({ env: { A: '1', B: '2', C: '3' }, secretScopes: [scope('allow', [], ['B'])] });
+    const ctx = await makeContext({
+      env: { A: '1', B: '2', C: '3' },
+      secretScopes: [scope('allow', [], ['B'])],
+    });
     assert.deepEqual(await getSecret(ctx, { storeName: 'env', key: 'A', metadata: {} }), { A: '1' });
     await assert.rejects(
       getSecret(ctx, { storeName: 'env', key: 'B', metadata: {} }),
       (err: unknown) => isDaprError(err) && err.code === 'ERR_PERMISSION_DENIED' && err.httpStatus === 403,
     );
-    assert.deepEqual(await getBulkSecret(ctx, { storeName: 'env', metadata: {} }), { A: { A: '1' }, C: { C: '3' } });
+    assert.deepEqual(await getBulkSecret(ctx, { storeName: 'env', metadata: {} }), {
+      A: { A: '1' },
+      C: { C: '3' },
+    });
   });
 
   it('unknown store is 401 ERR_SECRET_STORE_NOT_FOUND and no stores is 500 ERR_SECRET_STORES_NOT_CONFIGURED', async () => {
     const ctx = await makeContext({ env: {} });
     await assert.rejects(
       getSecret(ctx, { storeName: 'vault', key: 'A', metadata: {} }),
-      (err: unknown) => isDaprError(err) && err.code === 'ERR_SECRET_STORE_NOT_FOUND' && err.httpStatus === 401,
+      (err: unknown) =>
+        isDaprError(err) && err.code === 'ERR_SECRET_STORE_NOT_FOUND' && err.httpStatus === 401,
     );
     const none = await makeContext();
     await assert.rejects(
       getBulkSecret(none, { storeName: 'vault', metadata: {} }),
-      (err: unknown) => isDaprError(err) && err.code === 'ERR_SECRET_STORES_NOT_CONFIGURED' && err.httpStatus === 500,
+      (err: unknown) =>
+        isDaprError(err) && err.code === 'ERR_SECRET_STORES_NOT_CONFIGURED' && err.httpStatus === 500,
     );
   });
 });

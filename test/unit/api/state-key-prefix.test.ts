@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getBulkState, getState, saveState } from '../../../sidecar/api/universal/state.js';
-import { keyPrefixOf, modifiedStateKey, originalStateKey } from '../../../sidecar/api/universal/state-keys.js';
+import {
+  keyPrefixOf,
+  modifiedStateKey,
+  originalStateKey,
+} from '../../../sidecar/api/universal/state-keys.js';
 import { isDaprError } from '../../../sidecar/errors/dapr-error.js';
 import { makeContext, memoryStore, text, utf8 } from './api-fixture.js';
 
@@ -12,16 +16,26 @@ describe('state key prefixes (daprd GetModifiedStateKey)', () => {
     assert.equal(modifiedStateKey('k', { ...base, strategy: { kind: 'appid' } }), 'app1||k');
     assert.equal(modifiedStateKey('k', { ...base, strategy: { kind: 'name' } }), 'store1||k');
     assert.equal(modifiedStateKey('k', { ...base, strategy: { kind: 'namespace' } }), 'ns1.app1||k');
-    assert.equal(modifiedStateKey('k', { ...base, namespace: '', strategy: { kind: 'namespace' } }), 'app1||k');
+    assert.equal(
+      modifiedStateKey('k', { ...base, namespace: '', strategy: { kind: 'namespace' } }),
+      'app1||k',
+    );
     assert.equal(modifiedStateKey('k', { ...base, strategy: { kind: 'none' } }), 'k');
-    assert.equal(modifiedStateKey('k', { ...base, strategy: { kind: 'custom', prefix: 'shared' } }), 'shared||k');
+    assert.equal(
+      modifiedStateKey('k', { ...base, strategy: { kind: 'custom', prefix: 'shared' } }),
+      'shared||k',
+    );
     assert.equal(keyPrefixOf({ ...base, appId: '', strategy: { kind: 'appid' } }), undefined);
   });
 
   it('refuses keys containing || with 400 ERR_MALFORMED_REQUEST', () => {
     assert.throws(
       () => modifiedStateKey('a||b', { ...base, strategy: { kind: 'appid' } }),
-      (err: unknown) => isDaprError(err) && err.code === 'ERR_MALFORMED_REQUEST' && err.httpStatus === 400 && /can't contain '\|\|'/.test(err.message),
+      (err: unknown) =>
+        isDaprError(err) &&
+        err.code === 'ERR_MALFORMED_REQUEST' &&
+        err.httpStatus === 400 &&
+        /can't contain '\|\|'/.test(err.message),
     );
   });
 
@@ -38,7 +52,12 @@ describe('state key prefixes (daprd GetModifiedStateKey)', () => {
     assert.equal(text(raw?.data), '"v1"');
     const got = await getState(ctx, { storeName: 's', key: 'k1', metadata: {} });
     assert.equal(text(got?.data), '"v1"');
-    const bulk = await getBulkState(ctx, { storeName: 's', keys: ['k1', 'missing'], parallelism: 0, metadata: {} });
+    const bulk = await getBulkState(ctx, {
+      storeName: 's',
+      keys: ['k1', 'missing'],
+      parallelism: 0,
+      metadata: {},
+    });
     assert.deepEqual(
       bulk.map((b) => ({ key: b.key, data: text(b.data) })),
       [

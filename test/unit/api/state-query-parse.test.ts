@@ -48,8 +48,15 @@ describe('state query validation', () => {
         { key: 'p2', value: utf8('{"city":"Oslo","n":2}'), metadata: {} },
       ],
     });
-    await saveState(other, { storeName: 's', items: [{ key: 'p3', value: utf8('{"city":"Paris","n":3}'), metadata: {} }] });
-    const res = await queryState(ctx, { storeName: 's', query: '{"filter":{"EQ":{"city":"Paris"}}}', metadata: {} });
+    await saveState(other, {
+      storeName: 's',
+      items: [{ key: 'p3', value: utf8('{"city":"Paris","n":3}'), metadata: {} }],
+    });
+    const res = await queryState(ctx, {
+      storeName: 's',
+      query: '{"filter":{"EQ":{"city":"Paris"}}}',
+      metadata: {},
+    });
     assert.deepEqual(
       res.results.map((r) => [r.key, text(r.data)]),
       [['p1', '{"city":"Paris","n":1}']],

@@ -24,9 +24,15 @@ function daprError(code: string, status: number): (err: unknown) => boolean {
 describe('universal state API errors (daprd codes and statuses)', () => {
   it('no stores at all is 500 ERR_STATE_STORE_NOT_CONFIGURED; unknown store is 400 ERR_STATE_STORE_NOT_FOUND', async () => {
     const empty = await makeContext();
-    await assert.rejects(getState(empty, { storeName: 'x', key: 'k', metadata: {} }), daprError('ERR_STATE_STORE_NOT_CONFIGURED', 500));
+    await assert.rejects(
+      getState(empty, { storeName: 'x', key: 'k', metadata: {} }),
+      daprError('ERR_STATE_STORE_NOT_CONFIGURED', 500),
+    );
     const ctx = await makeContext({ stateStores: [{ name: 's', store: await memoryStore() }] });
-    await assert.rejects(getState(ctx, { storeName: 'nope', key: 'k', metadata: {} }), daprError('ERR_STATE_STORE_NOT_FOUND', 400));
+    await assert.rejects(
+      getState(ctx, { storeName: 'nope', key: 'k', metadata: {} }),
+      daprError('ERR_STATE_STORE_NOT_FOUND', 400),
+    );
   });
 
   it('etag mismatch on save is 409 ERR_STATE_SAVE and a malformed etag is 400', async () => {
@@ -41,11 +47,20 @@ describe('universal state API errors (daprd codes and statuses)', () => {
       daprError('ERR_STATE_SAVE', 409),
     );
     await assert.rejects(
-      saveState(ctx, { storeName: 's', items: [{ key: 'k', value: utf8('2'), etag: 'not-a-number', metadata: {} }] }),
+      saveState(ctx, {
+        storeName: 's',
+        items: [{ key: 'k', value: utf8('2'), etag: 'not-a-number', metadata: {} }],
+      }),
       daprError('ERR_STATE_SAVE', 400),
     );
-    await assert.rejects(deleteState(ctx, { storeName: 's', key: 'k', etag: stale, metadata: {} }), daprError('ERR_STATE_DELETE', 409));
-    await saveState(ctx, { storeName: 's', items: [{ key: 'k', value: utf8('3'), etag: got.etag, metadata: {} }] });
+    await assert.rejects(
+      deleteState(ctx, { storeName: 's', key: 'k', etag: stale, metadata: {} }),
+      daprError('ERR_STATE_DELETE', 409),
+    );
+    await saveState(ctx, {
+      storeName: 's',
+      items: [{ key: 'k', value: utf8('3'), etag: got.etag, metadata: {} }],
+    });
     assert.equal(text((await getState(ctx, { storeName: 's', key: 'k', metadata: {} }))?.data), '3');
   });
 
@@ -66,7 +81,10 @@ describe('universal state API errors (daprd codes and statuses)', () => {
 
   it('empty keys are 400 ERR_MALFORMED_REQUEST', async () => {
     const ctx = await makeContext({ stateStores: [{ name: 's', store: await memoryStore() }] });
-    await assert.rejects(saveState(ctx, { storeName: 's', items: [{ key: '', value: utf8('1'), metadata: {} }] }), daprError('ERR_MALFORMED_REQUEST', 400));
+    await assert.rejects(
+      saveState(ctx, { storeName: 's', items: [{ key: '', value: utf8('1'), metadata: {} }] }),
+      daprError('ERR_MALFORMED_REQUEST', 400),
+    );
   });
 
   it('transactions and queries on a store without those capabilities are 500 ERR_STATE_STORE_NOT_SUPPORTED', async () => {
@@ -75,7 +93,10 @@ describe('universal state API errors (daprd codes and statuses)', () => {
       executeStateTransaction(ctx, { storeName: 'plain', operations: [], metadata: {} }),
       daprError('ERR_STATE_STORE_NOT_SUPPORTED', 500),
     );
-    await assert.rejects(queryState(ctx, { storeName: 'plain', query: {}, metadata: {} }), daprError('ERR_STATE_STORE_NOT_SUPPORTED', 500));
+    await assert.rejects(
+      queryState(ctx, { storeName: 'plain', query: {}, metadata: {} }),
+      daprError('ERR_STATE_STORE_NOT_SUPPORTED', 500),
+    );
   });
 
   it('a failed transaction is 500 ERR_STATE_TRANSACTION and applies nothing', async () => {
@@ -104,7 +125,12 @@ describe('universal state API errors (daprd codes and statuses)', () => {
     });
     const ctx = await makeContext({ stateStores: [{ name: 'p', store: failing }] });
     await saveState(ctx, { storeName: 'p', items: [{ key: 'ok', value: utf8('{"a":1}'), metadata: {} }] });
-    const items = await getBulkState(ctx, { storeName: 'p', keys: ['ok', 'bad', 'none'], parallelism: 2, metadata: {} });
+    const items = await getBulkState(ctx, {
+      storeName: 'p',
+      keys: ['ok', 'bad', 'none'],
+      parallelism: 2,
+      metadata: {},
+    });
     assert.deepEqual(
       items.map((i) => ({ key: i.key, data: text(i.data), error: i.error })),
       [
