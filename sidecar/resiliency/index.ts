@@ -50,6 +50,7 @@ export {
 } from './provider.js';
 export { parseResiliencyResource, type ResiliencySpec } from './resource.js';
 export { RetryPolicy, type RetryPolicyOptions } from './retry-policy.js';
+export { resiliencyDocument } from './spec-document.js';
 export {
   GRPC_CODES,
   HTTP_CODES,

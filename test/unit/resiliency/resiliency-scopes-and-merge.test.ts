@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compileResiliency } from '../../../sidecar/resiliency/provider.js';
+import { resiliencyDocument } from '../../../sidecar/resiliency/spec-document.js';
 import { resiliency } from './fake-clock.js';
 
 const policies = (d: string) => ({ retries: { r: { duration: d, maxRetries: 1 } } });
@@ -79,5 +80,20 @@ describe('resiliency scopes and merging of several resources', () => {
     const p = compileResiliency([r], { appId: 'me' });
     assert.deepEqual(p.loaded, [{ name: 'n', namespace: 'prod' }]);
     assert.equal(p.forApp('a').telemetry.namespace, 'prod');
+  });
+});
+
+describe('resources read by the runtime (sidecar/spec)', () => {
+  it('compile through resiliencyDocument', () => {
+    const read = {
+      kind: 'Resiliency' as const,
+      name: 'from-file',
+      scopes: ['me'],
+      spec: { policies: { timeouts: { t: '4s' } }, targets: { apps: { b: { timeout: 't' } } } },
+      source: '/tmp/resiliency.yaml',
+    };
+    const p = compileResiliency([resiliencyDocument(read, 'default')], { appId: 'me' });
+    assert.deepEqual(p.loaded, [{ name: 'from-file', namespace: 'default' }]);
+    assert.equal(p.forApp('b').timeout?.timeoutMs, 4000);
   });
 });
