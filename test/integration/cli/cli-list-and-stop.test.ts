@@ -74,6 +74,11 @@ test('outrigger list shows a running app and outrigger stop --app-id stops app a
     new RegExp(`^long-runner\\s+${entry.httpPort}\\s+${entry.grpcPort}\\s+${appPort}\\s+.*\\s${cli.pid}$`),
   );
 
+  // A second run with the same app id is refused while the first one is up.
+  const duplicate = await runCli(['run', '--app-id', 'long-runner', '--', process.execPath, '-e', '0'], home);
+  assert.equal(duplicate.code, 1);
+  assert.match(duplicate.stderr, /an app with id "long-runner" is already running/);
+
   const stop = await runCli(['stop', '--app-id', 'long-runner'], home);
   assert.equal(stop.code, 0, stop.stderr);
   const exit = await cli.exited;
