@@ -39,7 +39,7 @@ export class HttpAppChannel implements AppChannel {
   }
 
   async invoke(req: AppRequest): Promise<AppResponse> {
-    const release = await this.#limit.acquire();
+    const release = await this.#limit.acquire(req.signal);
     const started = performance.now();
     const path = req.query === undefined || req.query === '' ? req.path : `${req.path}?${req.query}`;
     const headers: OutgoingHttpHeaders = {};

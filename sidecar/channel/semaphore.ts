@@ -9,10 +9,14 @@ export class Semaphore {
     this.#max = max;
   }
 
-  /** Resolves with a release function once a permit is free. The release function is idempotent. */
-  async acquire(): Promise<() => void> {
+  /**
+   * Resolves with a release function once a permit is free (idempotent to call). Rejects with the
+   * signal's reason if `signal` aborts while still queued.
+   */
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    signal?.throwIfAborted();
     if (this.#max > 0) {
-      if (this.#active >= this.#max) await new Promise<void>((resolve) => this.#waiters.push(resolve));
+      if (this.#active >= this.#max) await this.#wait(signal);
       else this.#active++;
     }
     let released = false;
@@ -24,6 +28,22 @@ export class Semaphore {
       if (next !== undefined) next();
       else this.#active--;
     };
+  }
+
+  #wait(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const waiter = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        const i = this.#waiters.indexOf(waiter);
+        if (i !== -1) this.#waiters.splice(i, 1);
+        reject(signal?.reason);
+      };
+      this.#waiters.push(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   /** Calls holding a permit right now. */

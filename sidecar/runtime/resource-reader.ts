@@ -65,7 +65,7 @@ export async function readResources(paths: readonly string[]): Promise<ResourceS
 
 /**
  * Reads the Configuration named by `--config` (file paths in standalone mode). With several, the
- * first one is used (daprd merges them; Outrigger does not yet). None → daprd's defaults.
+ * first one is used (daprd merges them; Outrigger does not yet; the runtime warns). None → daprd's defaults.
  */
 export async function readConfiguration(paths: readonly string[]): Promise<ConfigurationResource> {
   if (paths.length === 0) return defaultConfiguration();

@@ -5,6 +5,7 @@ import { text } from 'node:stream/consumers';
 import { describe, it } from 'node:test';
 import { AppHealthProber } from '../../../sidecar/channel/app-readiness.js';
 import { HttpAppChannel } from '../../../sidecar/channel/http-channel.js';
+import { Semaphore } from '../../../sidecar/channel/semaphore.js';
 import type { Logger } from '../../../sidecar/components/component.js';
 import { channels } from '../../../sidecar/observability/events.js';
 
@@ -126,5 +127,25 @@ describe('app health probes', () => {
     healthy = true;
     await next();
     assert.deepEqual(changes, [true, false, true]);
+  });
+});
+
+describe('app call queue', () => {
+  it('drops a queued call whose signal aborts, without losing a permit', async () => {
+    const limit = new Semaphore(1);
+    const first = await limit.acquire();
+    const abort = new AbortController();
+    const queued = limit.acquire(abort.signal);
+    const third = limit.acquire();
+    assert.equal(limit.queued, 2);
+    abort.abort(new Error('caller went away'));
+    await assert.rejects(queued, /caller went away/);
+    assert.equal(limit.queued, 1);
+    first();
+    const release = await third;
+    assert.equal(limit.active, 1);
+    release();
+    release();
+    assert.equal(limit.active, 0);
   });
 });
