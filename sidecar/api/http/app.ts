@@ -1,5 +1,6 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../components/component.js';
+import { DaprError } from '../../errors/dapr-error.js';
 import { type ApiRequestEvent, channels } from '../../observability/events.js';
 import { locals, sendError } from './respond.js';
 import type { RouteSpec } from './route.js';
@@ -130,6 +131,12 @@ export function buildApp(routes: readonly RouteSpec[], opts: AppOptions): Expres
     res.end('404 page not found\n');
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    // Express reports undecodable path parameters as a 400 error; daprd answers those 400 too.
+    const status = (err as { status?: unknown }).status;
+    if (status === 400 || err instanceof URIError) {
+      sendError(res, new DaprError('ERR_MALFORMED_REQUEST', `failed to unescape request parameter: ${(err as Error).message}`, { cause: err }));
+      return;
+    }
     opts.logger.error('HTTP API request failed', { error: err instanceof Error ? err.message : String(err) });
     sendError(res, err);
   });

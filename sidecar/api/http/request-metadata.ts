@@ -4,10 +4,18 @@ import type { Request } from 'express';
 
 const METADATA_PREFIX = 'metadata.';
 
+const parsed = new WeakMap<Request, URLSearchParams>();
+
+/** The request's query, parsed once per request. */
 function searchParams(req: Request): URLSearchParams {
-  const url = req.originalUrl;
-  const q = url.indexOf('?');
-  return new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+  let params = parsed.get(req);
+  if (params === undefined) {
+    const url = req.originalUrl;
+    const q = url.indexOf('?');
+    params = new URLSearchParams(q < 0 ? '' : url.slice(q + 1));
+    parsed.set(req, params);
+  }
+  return params;
 }
 
 /** `metadata.<k>=v` query params → `{k: v}`; the first value wins, as daprd's getMetadataFromRequest. */

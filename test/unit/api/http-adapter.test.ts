@@ -125,6 +125,13 @@ describe('HTTP adapter', () => {
     assert.equal(((await plain.json()) as { errorCode: string }).errorCode, 'ERR_STATE_STORE_NOT_SUPPORTED');
   });
 
+  it('answers a bad percent-encoding in the path with 400, not a crash', async () => {
+    const res = await call('GET', '/v1.0/state/mem/%E0%A4%A');
+    assert.equal(res.status, 400);
+    assert.equal(((await res.json()) as { errorCode: string }).errorCode, 'ERR_MALFORMED_REQUEST');
+    assert.equal((await call('GET', '/v1.0/healthz')).status, 204);
+  });
+
   it('answers unknown routes with Go-style 404', async () => {
     const res = await call('GET', '/v1.0/nothing-here');
     assert.equal(res.status, 404);
@@ -200,6 +207,42 @@ describe('public health server', () => {
     } finally {
       await pub.close(100);
     }
+  });
+});
+
+describe('unexpected failures', () => {
+  it('turns a throwing store into 500 ERR_STATE_GET and a throwing runtime into 500 ERR_INTERNAL, publishing apiError', async () => {
+    const broken = new PlainStore();
+    broken.get = async () => {
+      throw new TypeError('disk on fire');
+    };
+    const ctx = await makeContext({ stateStores: [{ name: 'broken', store: broken }] });
+    const failing = {
+      ...ctx,
+      components: () => {
+        throw new Error('registry exploded');
+      },
+    };
+    const s = createHttpApiServer(failing, { maxBodyBytes: 1024, enableApiLogging: false, logger: new MemoryLogger() });
+    await s.listen(0, ['127.0.0.1']);
+    const codes: string[] = [];
+    const onError = (m: unknown) => codes.push((m as { code: string }).code);
+    subscribe('outrigger:api:error', onError);
+    try {
+      const url = `http://127.0.0.1:${s.address()[0]?.port}`;
+      const get = await fetch(`${url}/v1.0/state/broken/k`);
+      assert.equal(get.status, 500);
+      assert.deepEqual(await get.json(), { errorCode: 'ERR_STATE_GET', message: 'fail to get k from state store broken: disk on fire' });
+      const md = await fetch(`${url}/v1.0/metadata`);
+      assert.equal(md.status, 500);
+      assert.deepEqual(await md.json(), { errorCode: 'ERR_INTERNAL', message: 'registry exploded' });
+      // The server is still up.
+      assert.equal((await fetch(`${url}/v1.0/healthz`)).status, 204);
+    } finally {
+      unsubscribe('outrigger:api:error', onError);
+      await s.close(100);
+    }
+    assert.deepEqual(codes, ['ERR_STATE_GET', 'ERR_INTERNAL']);
   });
 });
 
