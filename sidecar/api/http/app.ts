@@ -134,7 +134,14 @@ export function buildApp(routes: readonly RouteSpec[], opts: AppOptions): Expres
     // Express reports undecodable path parameters as a 400 error; daprd answers those 400 too.
     const status = (err as { status?: unknown }).status;
     if (status === 400 || err instanceof URIError) {
-      sendError(res, new DaprError('ERR_MALFORMED_REQUEST', `failed to unescape request parameter: ${(err as Error).message}`, { cause: err }));
+      sendError(
+        res,
+        new DaprError(
+          'ERR_MALFORMED_REQUEST',
+          `failed to unescape request parameter: ${(err as Error).message}`,
+          { cause: err },
+        ),
+      );
       return;
     }
     opts.logger.error('HTTP API request failed', { error: err instanceof Error ? err.message : String(err) });

@@ -223,7 +223,11 @@ describe('unexpected failures', () => {
         throw new Error('registry exploded');
       },
     };
-    const s = createHttpApiServer(failing, { maxBodyBytes: 1024, enableApiLogging: false, logger: new MemoryLogger() });
+    const s = createHttpApiServer(failing, {
+      maxBodyBytes: 1024,
+      enableApiLogging: false,
+      logger: new MemoryLogger(),
+    });
     await s.listen(0, ['127.0.0.1']);
     const codes: string[] = [];
     const onError = (m: unknown) => codes.push((m as { code: string }).code);
@@ -232,7 +236,10 @@ describe('unexpected failures', () => {
       const url = `http://127.0.0.1:${s.address()[0]?.port}`;
       const get = await fetch(`${url}/v1.0/state/broken/k`);
       assert.equal(get.status, 500);
-      assert.deepEqual(await get.json(), { errorCode: 'ERR_STATE_GET', message: 'fail to get k from state store broken: disk on fire' });
+      assert.deepEqual(await get.json(), {
+        errorCode: 'ERR_STATE_GET',
+        message: 'fail to get k from state store broken: disk on fire',
+      });
       const md = await fetch(`${url}/v1.0/metadata`);
       assert.equal(md.status, 500);
       assert.deepEqual(await md.json(), { errorCode: 'ERR_INTERNAL', message: 'registry exploded' });
