@@ -82,16 +82,21 @@ export class RedisStateStore implements StateStore, TransactionalStore {
       ...(md.enableTLS === true ? { tls: { servername: host } } : {}),
     });
     // Errors surface on the failing command; without a listener ioredis would print them.
-    client.on('error', (err: Error) => init.logger.debug('redis connection error', { error: err.message }));
+    let lastError: Error | undefined;
+    client.on('error', (err: Error) => {
+      lastError = err;
+      init.logger.debug('redis connection error', { error: err.message });
+    });
     try {
       await client.connect();
       await client.ping();
     } catch (err) {
       client.disconnect();
-      throw new Error(
-        `state.redis ${init.name}: cannot connect to ${host}:${port}: ${(err as Error).message}`,
-        { cause: err },
-      );
+      // ioredis reports "Connection is closed"; the socket error says why (refused, auth, TLS).
+      const cause = lastError ?? (err as Error);
+      throw new Error(`state.redis ${init.name}: cannot connect to ${host}:${port}: ${cause.message}`, {
+        cause,
+      });
     }
     this.#client = client;
   }
