@@ -29,7 +29,11 @@ export class MemoryCertificateProvider implements experimental.CertificateProvid
 
   addCaCertificateListener(listener: CaListener): void {
     this.#caListeners.add(listener);
-    if (this.#ca !== null) listener(this.#ca);
+    // Deliver the current value on a later tick: grpc-js registers its own watcher only after
+    // adding this listener, so a synchronous call would be lost.
+    queueMicrotask(() => {
+      if (this.#ca !== null && this.#caListeners.has(listener)) listener(this.#ca);
+    });
   }
 
   removeCaCertificateListener(listener: CaListener): void {
@@ -38,7 +42,9 @@ export class MemoryCertificateProvider implements experimental.CertificateProvid
 
   addIdentityCertificateListener(listener: IdentityListener): void {
     this.#identityListeners.add(listener);
-    if (this.#identity !== null) listener(this.#identity);
+    queueMicrotask(() => {
+      if (this.#identity !== null && this.#identityListeners.has(listener)) listener(this.#identity);
+    });
   }
 
   removeIdentityCertificateListener(listener: IdentityListener): void {

@@ -76,7 +76,10 @@ export async function requestCertificate(endpoint: SentryEndpoint, trustAnchorsP
   const creds = grpc.credentials.createSsl(Buffer.from(trustAnchorsPem), null, null, {
     checkServerIdentity: checkSpiffeServerIdentity(endpoint.spiffeId),
   });
-  const client = new Ctor(endpoint.address, creds);
+  // SNI name only: the identity check is the SPIFFE pin above (an IP target would trigger DEP0123).
+  const client = new (Ctor as unknown as new (a: string, c: grpc.ChannelCredentials, o: grpc.ChannelOptions) => SentryClient)(endpoint.address, creds, {
+    'grpc.ssl_target_name_override': 'dapr-sentry',
+  });
   try {
     const response = await new Promise<SignCertificateResponse>((resolve, reject) => {
       client.SignCertificate(
