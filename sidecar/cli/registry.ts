@@ -16,7 +16,8 @@ export interface RunEntry {
   readonly appPort?: number;
   /** PID of the `outrigger run` process; `outrigger stop` signals it. */
   readonly cliPid: number;
-  readonly sidecarPid: number;
+  /** Undefined until the sidecar has been started. */
+  readonly sidecarPid?: number;
   /** Undefined until the app has been started. */
   readonly appPid?: number;
   /** The app command line, space-joined. */
@@ -46,6 +47,27 @@ export async function writeEntry(runDir: string, entry: RunEntry): Promise<void>
   const tmp = `${entryPath(runDir, entry.appId)}.${process.pid}.tmp`;
   await writeFile(tmp, `${JSON.stringify(entry, null, 2)}\n`);
   await rename(tmp, entryPath(runDir, entry.appId));
+}
+
+/**
+ * Claims `entry.appId` for this run: creates its file exclusively, so two runs started at once
+ * cannot both take the same id. A stale file (its CLI is gone) is replaced. Returns the live
+ * entry that holds the id instead, or undefined when the claim succeeded.
+ */
+export async function claimEntry(runDir: string, entry: RunEntry): Promise<RunEntry | undefined> {
+  await mkdir(runDir, { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(entryPath(runDir, entry.appId), `${JSON.stringify(entry, null, 2)}\n`, { flag: 'wx' });
+      return undefined;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    // findEntry removes the file when its owner is dead; then the second attempt can claim it.
+    const holder = await findEntry(runDir, entry.appId);
+    if (holder !== undefined) return holder;
+  }
+  return await readEntry(runDir, entry.appId);
 }
 
 /** Removes an entry, but only if it still belongs to `cliPid` (a newer run may have replaced it). */

@@ -14,7 +14,7 @@ import { Child, exitStatus } from './child-process.js';
 import { ensureDefaults, resolveHome } from './home.js';
 import { pipeWithPrefix } from './line-prefixer.js';
 import { freePorts } from './ports.js';
-import { findEntry, type RunEntry, removeEntry, removeEntrySync, writeEntry } from './registry.js';
+import { claimEntry, type RunEntry, removeEntry, removeEntrySync, writeEntry } from './registry.js';
 
 /** What `outrigger run` was asked to do (validated flags). */
 export interface RunSettings {
@@ -113,12 +113,6 @@ export async function runApp(s: RunSettings, ctx: CliContext): Promise<number> {
     return 1;
   };
   const home = resolveHome(ctx.env);
-  const existing = await findEntry(home.runDir, s.appId);
-  if (existing !== undefined) {
-    return fail(
-      `an app with id "${s.appId}" is already running (outrigger pid ${existing.cliPid}); stop it with: outrigger stop --app-id ${s.appId}`,
-    );
-  }
   const entry = sidecarEntry();
   if (!existsSync(entry))
     return fail(`outriggerd not found at ${entry}; build the project first (npm run build)`);
@@ -138,6 +132,27 @@ export async function runApp(s: RunSettings, ctx: CliContext): Promise<number> {
     internal: s.internalGrpcPort ?? (p3 as number),
     metrics: s.metricsPort ?? (p4 as number),
   };
+  const started = new Date();
+  let sidecar: Child | undefined;
+  let app: Child | undefined;
+  const entryFor = (): RunEntry => ({
+    appId: s.appId,
+    httpPort: ports.http,
+    grpcPort: ports.grpc,
+    metricsPort: ports.metrics,
+    ...(s.appPort === undefined ? {} : { appPort: s.appPort }),
+    cliPid: process.pid,
+    ...(sidecar === undefined ? {} : { sidecarPid: sidecar.pid }),
+    ...(app === undefined ? {} : { appPid: app.pid }),
+    command: s.command.join(' '),
+    started: started.toISOString(),
+  });
+  const holder = await claimEntry(home.runDir, entryFor());
+  if (holder !== undefined) {
+    return fail(
+      `an app with id "${s.appId}" is already running (outrigger pid ${holder.cliPid}); stop it with: outrigger stop --app-id ${s.appId}`,
+    );
+  }
 
   let stopRequested = false;
   let wake: () => void = () => {};
@@ -145,8 +160,6 @@ export async function runApp(s: RunSettings, ctx: CliContext): Promise<number> {
     wake = r;
   });
   let forwarded: NodeJS.Signals = 'SIGTERM';
-  let sidecar: Child | undefined;
-  let app: Child | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopRequested) {
       // A second Ctrl-C: stop waiting for graceful shutdown.
@@ -170,23 +183,7 @@ export async function runApp(s: RunSettings, ctx: CliContext): Promise<number> {
   process.once('exit', onExit);
 
   const outputs: Promise<void>[] = [];
-  const record = async (): Promise<void> => {
-    if (sidecar === undefined) return;
-    const run: RunEntry = {
-      appId: s.appId,
-      httpPort: ports.http,
-      grpcPort: ports.grpc,
-      metricsPort: ports.metrics,
-      ...(s.appPort === undefined ? {} : { appPort: s.appPort }),
-      cliPid: process.pid,
-      sidecarPid: sidecar.pid,
-      ...(app === undefined ? {} : { appPid: app.pid }),
-      command: s.command.join(' '),
-      started: started.toISOString(),
-    };
-    await writeEntry(home.runDir, run);
-  };
-  const started = new Date();
+  const record = (): Promise<void> => writeEntry(home.runDir, entryFor());
 
   try {
     say(

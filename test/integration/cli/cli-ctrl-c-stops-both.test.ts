@@ -43,10 +43,7 @@ test('Ctrl-C (SIGINT) to outrigger run stops the app and the sidecar', async (t)
   process.kill(cli.pid, 'SIGINT');
   const exit = await cli.exited;
   assert.equal(exit.code, 0, cli.tail());
-  await waitForPidsGone(
-    [entry.sidecarPid, entry.appPid as number],
-    'sidecar and app to be gone after SIGINT',
-  );
+  await waitForPidsGone([entry.sidecarPid, entry.appPid], 'sidecar and app to be gone after SIGINT');
   const log = readFileSync(cli.logFile, 'utf8');
   assert.match(log, /received SIGINT, stopping/);
   assert.match(log, /serving app got SIGINT/);

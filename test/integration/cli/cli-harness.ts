@@ -81,19 +81,25 @@ export async function listJson(home: string): Promise<RunEntry[]> {
   return JSON.parse(res.stdout) as RunEntry[];
 }
 
-/** Waits until `outrigger list` shows `appId` with its app started; returns the entry. */
-export async function waitForListed(home: string, appId: string, cli: ManagedProcess): Promise<RunEntry> {
-  let found: RunEntry | undefined;
+/** A listed run whose sidecar and app have both been started. */
+export type StartedEntry = RunEntry & { readonly sidecarPid: number; readonly appPid: number };
+
+/** Waits until `outrigger list` shows `appId` with its sidecar and app started; returns the entry. */
+export async function waitForListed(home: string, appId: string, cli: ManagedProcess): Promise<StartedEntry> {
+  let found: StartedEntry | undefined;
   await waitUntil(
-    `"${appId}" to appear in outrigger list with an app pid`,
+    `"${appId}" to appear in outrigger list with sidecar and app pids`,
     async () => {
-      found = (await listJson(home)).find((e) => e.appId === appId && e.appPid !== undefined);
+      const entry = (await listJson(home)).find((e) => e.appId === appId);
+      if (entry?.sidecarPid !== undefined && entry.appPid !== undefined) {
+        found = { ...entry, sidecarPid: entry.sidecarPid, appPid: entry.appPid };
+      }
       return found !== undefined;
     },
     90_000,
     { process: cli, intervalMs: 250 },
   );
-  return found as RunEntry;
+  return found as StartedEntry;
 }
 
 /** True while a process with this PID exists. */

@@ -83,10 +83,7 @@ test('outrigger list shows a running app and outrigger stop --app-id stops app a
   assert.equal(stop.code, 0, stop.stderr);
   const exit = await cli.exited;
   assert.equal(exit.code, 0, cli.tail());
-  await waitForPidsGone(
-    [entry.sidecarPid, entry.appPid as number],
-    'sidecar and app to be gone after outrigger stop',
-  );
+  await waitForPidsGone([entry.sidecarPid, entry.appPid], 'sidecar and app to be gone after outrigger stop');
   assert.match(readFileSync(cli.logFile, 'utf8'), /== APP - long-runner == serving app got SIGTERM/);
   assert.deepEqual(await listJson(home), []);
   assert.equal(existsSync(join(home, 'run', 'long-runner.json')), false);
