@@ -30,6 +30,13 @@ export const REDIS_SCHEMA: MetadataSchema = {
   dialTimeout: { type: 'duration', default: '5s', description: 'Connect timeout' },
   ttlInSeconds: { type: 'integer', min: -1, description: 'Default TTL for items saved without one' },
   actorStateStore: { type: 'boolean', default: false, description: 'Use this store for actor state' },
+  redisType: {
+    type: 'enum',
+    values: ['node', 'cluster'],
+    default: 'node',
+    description: 'Only a single node is supported',
+  },
+  failover: { type: 'boolean', default: false, description: 'Sentinel failover (not supported)' },
 };
 
 /** Splits `host:port` (or `[v6]:port`); the port defaults to 6379. */
@@ -63,6 +70,13 @@ export class RedisStateStore implements StateStore, TransactionalStore {
   async init(init: ComponentInit): Promise<void> {
     const md = init.metadata;
     if (md.actorStateStore === true) this.#features.add('ACTOR');
+    // Cluster and Sentinel are refused rather than silently treated as one node: the scripts
+    // touch several keys at once, which a cluster only allows within one hash slot.
+    if (md.redisType === 'cluster' || md.failover === true) {
+      throw new Error(
+        `state.redis ${init.name}: redisType "cluster" and failover (Sentinel) are not supported; use a single node`,
+      );
+    }
     const { host, port } = parseRedisHost(String(md.redisHost));
     this.#defaultTtl = typeof md.ttlInSeconds === 'number' ? md.ttlInSeconds : undefined;
     const maxRetries = typeof md.maxRetries === 'number' ? md.maxRetries : 3;
