@@ -131,6 +131,6 @@ export function privateKeyToPem(key: KeyObject): string {
 
 /** Whether two public keys are the same key. */
 export function samePublicKey(a: KeyObject, b: KeyObject): boolean {
-  const der = (k: KeyObject): Buffer => createPublicKey(k).export({ type: 'spki', format: 'der' });
+  const der = (k: KeyObject): Buffer => (k.type === 'public' ? k : createPublicKey(k)).export({ type: 'spki', format: 'der' });
   return der(a).equals(der(b));
 }
