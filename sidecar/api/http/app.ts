@@ -123,6 +123,19 @@ export function buildApp(routes: readonly RouteSpec[], opts: AppOptions): Expres
     };
     for (const m of spec.methods) app[m](spec.path, handler);
   }
+  // A known path with another verb is 405 with an Allow header, as daprd's chi router answers.
+  const allowed = new Map<string, Set<string>>();
+  for (const spec of routes) {
+    const set = allowed.get(spec.path) ?? new Set<string>();
+    for (const m of spec.methods) set.add(m.toUpperCase());
+    allowed.set(spec.path, set);
+  }
+  for (const [path, methods] of allowed) {
+    app.all(path, (_req: Request, res: Response) => {
+      res.setHeader('Allow', [...methods].join(', '));
+      res.status(405).end();
+    });
+  }
   // Go's net/http NotFound body, which is what daprd's chi router sends for unknown routes.
   app.use((_req: Request, res: Response) => {
     res.status(404);

@@ -85,7 +85,9 @@ function serve(
       server.on('request', track);
       const onError = (err: Error): void => reject(err);
       server.once('error', onError);
-      server.listen({ port, ...(host === undefined ? {} : { host }) }, () => {
+      // daprd writes IPv6 listen addresses in brackets (`[::1]`); Node wants them bare.
+      const bare = host?.replace(/^\[(.*)\]$/, '$1');
+      server.listen({ port, ...(bare === undefined ? {} : { host: bare }) }, () => {
         server.off('error', onError);
         server.on('error', (err) => opts.logger.error(`${label} server error`, { error: err.message }));
         resolve(server);

@@ -132,6 +132,30 @@ describe('HTTP adapter', () => {
     assert.equal((await call('GET', '/v1.0/healthz')).status, 204);
   });
 
+  it('answers a known path with another verb 405 and an Allow header', async () => {
+    const res = await call('POST', '/v1.0/state/mem/some-key', '[]');
+    assert.equal(res.status, 405);
+    assert.equal(res.headers.get('allow'), 'GET, DELETE');
+    assert.equal((await call('GET', '/v1.0/shutdown')).status, 405);
+  });
+
+  it('listens on bracketed IPv6 addresses as daprd writes them', async () => {
+    const ctx = await makeContext();
+    const s = createHttpApiServer(ctx, {
+      maxBodyBytes: 1024,
+      enableApiLogging: false,
+      logger: new MemoryLogger(),
+    });
+    await s.listen(0, ['[::1]', '127.0.0.1']);
+    try {
+      const ports = s.address().map((a) => a.port);
+      assert.ok(ports.length >= 1);
+      assert.equal((await fetch(`http://127.0.0.1:${ports[0]}/v1.0/healthz`)).status, 204);
+    } finally {
+      await s.close(100);
+    }
+  });
+
   it('answers unknown routes with Go-style 404', async () => {
     const res = await call('GET', '/v1.0/nothing-here');
     assert.equal(res.status, 404);
