@@ -124,11 +124,25 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
     const target = openTarget(conn === '' ? join(init.dataDir, 'state.db') : conn);
     if (target.file !== ':memory:' && !target.readonly) mkdirSync(dirname(target.file), { recursive: true });
     const busy = typeof md.busyTimeout === 'number' ? md.busyTimeout : 2000;
-    const db = new Database(target.file, { readonly: target.readonly, timeout: busy });
+    let db: Database.Database;
+    try {
+      db = new Database(target.file, { readonly: target.readonly, timeout: busy });
+    } catch (err) {
+      throw new Error(`state.sqlite ${init.name}: cannot open ${target.file}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    try {
+      if (target.file !== ':memory:' && md.disableWAL !== true && !target.readonly)
+        db.pragma('journal_mode = WAL');
+      this.#migrate(db);
+    } catch (err) {
+      db.close();
+      throw new Error(`state.sqlite ${init.name}: cannot open ${target.file}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
     this.#db = db;
-    if (target.file !== ':memory:' && md.disableWAL !== true && !target.readonly)
-      db.pragma('journal_mode = WAL');
-    this.#migrate(db);
     this.#cleanupMs = typeof md.cleanupInterval === 'number' ? md.cleanupInterval : 3_600_000;
     if (this.#cleanupMs > 0 && !target.readonly) {
       this.#timer = setInterval(() => this.#cleanup(), this.#cleanupMs);
