@@ -1,6 +1,10 @@
 import { DaprError } from '../../errors/dapr-error.js';
 import type { RequestMetadata, StateOptions } from '../../state/state-store.js';
-import type { SaveStateItem, StateTransactionOperation } from '../universal/state.js';
+import {
+  type SaveStateItem,
+  type StateTransactionOperation,
+  transactionOperationType,
+} from '../universal/state.js';
 
 /**
  * Decodes daprd's HTTP JSON bodies into the universal API's typed requests. Shape errors are
@@ -180,31 +184,24 @@ export function decodeTransactionBody(
   const operations = opsRaw.map((raw, i): StateTransactionOperation => {
     if (!isObject(raw))
       throw malformed(`json: cannot unmarshal ${typeName(raw)} into operations[${i}]`, c.prefix);
-    const opName = raw.operation;
+    const opName = transactionOperationType(raw.operation);
     const where = `operations[${i}].request`;
     if (opName === 'upsert') {
       return { operation: 'upsert', request: decodeSaveItem(raw.request ?? {}, where, query, c) };
     }
-    if (opName === 'delete') {
-      const r = raw.request ?? {};
-      if (!isObject(r)) throw malformed(`json: cannot unmarshal ${typeName(r)} into ${where}`, c.prefix);
-      const etag = optString(r, 'etag', where, c);
-      const options = decodeItemOptions(r.options, where, c);
-      return {
-        operation: 'delete',
-        request: {
-          key: optString(r, 'key', where, c) ?? '',
-          metadata: merge(decodeMetadata(r.metadata, where, c), query),
-          ...(etag === undefined ? {} : { etag }),
-          ...(options === undefined ? {} : { options }),
-        },
-      };
-    }
-    throw new DaprError(
-      'ERR_NOT_SUPPORTED_STATE_OPERATION',
-      `operation type ${String(opName)} not supported`,
-      { httpStatus: 400 },
-    );
+    const r = raw.request ?? {};
+    if (!isObject(r)) throw malformed(`json: cannot unmarshal ${typeName(r)} into ${where}`, c.prefix);
+    const etag = optString(r, 'etag', where, c);
+    const options = decodeItemOptions(r.options, where, c);
+    return {
+      operation: 'delete',
+      request: {
+        key: optString(r, 'key', where, c) ?? '',
+        metadata: merge(decodeMetadata(r.metadata, where, c), query),
+        ...(etag === undefined ? {} : { etag }),
+        ...(options === undefined ? {} : { options }),
+      },
+    };
   });
   return { operations, metadata };
 }

@@ -1,3 +1,4 @@
+import { DaprError } from '../../errors/dapr-error.js';
 import {
   type BulkGetItem,
   type DeleteRequest,
@@ -268,6 +269,14 @@ export async function deleteState(ctx: ApiContext, req: DeleteStateRequest): Pro
   } catch (err) {
     throw storeFailure(err, 'ERR_STATE_DELETE', (d) => `failed deleting state with key ${req.key}: ${d}`);
   }
+}
+
+/** Validates a transaction operation name; anything but upsert/delete is 400 ERR_NOT_SUPPORTED_STATE_OPERATION. */
+export function transactionOperationType(name: unknown): StateTransactionOperation['operation'] {
+  if (name === 'upsert' || name === 'delete') return name;
+  throw new DaprError('ERR_NOT_SUPPORTED_STATE_OPERATION', `operation type ${String(name)} not supported`, {
+    httpStatus: 400,
+  });
 }
 
 /** Checks the store can run transactions before the body is decoded (daprd's order). */
