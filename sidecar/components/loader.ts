@@ -64,6 +64,47 @@ interface Planned {
   readonly actorStateStore: boolean;
 }
 
+/**
+ * Problems found while loading. A problem of a component with `spec.ignoreErrors: true` does not
+ * stop startup: like daprd, the component is skipped with a warning (duplicate names still fail).
+ */
+class LoadProblems {
+  readonly list: ResourceProblem[] = [];
+  readonly skipped = new Set<string>();
+  readonly #byName: ReadonlyMap<string, ComponentResource>;
+  readonly #log: Logger;
+
+  constructor(components: readonly ComponentResource[], log: Logger) {
+    this.#byName = new Map(components.map((c) => [c.name, c]));
+    this.#log = log;
+  }
+
+  push(p: ResourceProblem): void {
+    const c = this.#byName.get(p.resource.slice('Component/'.length));
+    const duplicate = p.field === 'metadata.name';
+    if (c?.ignoreErrors === true && !duplicate) {
+      if (!this.skipped.has(c.name)) {
+        this.#log.warn(
+          `Error processing component, error ignored: ${c.name} (${c.type}): field "${p.field}": ${p.rule}`,
+        );
+        emitLoaded({ name: c.name, type: c.type, success: false });
+      }
+      this.skipped.add(c.name);
+      return;
+    }
+    this.list.push(p);
+  }
+
+  get length(): number {
+    return this.list.length;
+  }
+
+  /** Drops planned components that were skipped because of ignored errors. */
+  keep<T extends { readonly resource: ComponentResource }>(items: readonly T[]): T[] {
+    return items.filter((i) => !this.skipped.has(i.resource.name));
+  }
+}
+
 function problem(c: ComponentResource, field: string, rule: string): ResourceProblem {
   return { file: c.source, resource: `Component/${c.name}`, field, rule };
 }
@@ -93,7 +134,7 @@ function literal(c: ComponentResource, key: string): string | undefined {
 function plan(
   components: readonly ComponentResource[],
   opts: LoaderOptions,
-  problems: ResourceProblem[],
+  problems: LoadProblems,
 ): Planned[] {
   const planned: Planned[] = [];
   const names = new Map<string, ComponentResource>();
@@ -166,7 +207,7 @@ function plan(
 }
 
 /** Validates the literal (non-secret) metadata, with secret-backed fields left out of the schema. */
-function prevalidate(p: Planned, opts: LoaderOptions, problems: ResourceProblem[]): void {
+function prevalidate(p: Planned, opts: LoaderOptions, problems: LoadProblems): void {
   const c = p.resource;
   const secretFields = new Set(
     c.metadata.filter((m) => m.secretKeyRef !== undefined).map((m) => m.name.toLowerCase()),
@@ -194,7 +235,7 @@ async function resolveRaw(
   p: Planned,
   opts: LoaderOptions,
   secretStores: ReadonlyMap<string, LoadedSecretStore>,
-  problems: ResourceProblem[],
+  problems: LoadProblems,
 ): Promise<Record<string, string>> {
   const c = p.resource;
   const raw: Record<string, string> = {};
@@ -286,14 +327,15 @@ export async function loadComponents(
     if (!ok) log.debug(`Component ${c.name} is not scoped to app ${opts.appId}; skipping`);
     return ok;
   });
-  const problems: ResourceProblem[] = [];
-  const planned = plan(scoped, opts, problems);
-  if (problems.length > 0) throw new ResourceError(problems);
+  const problems = new LoadProblems(scoped, log);
+  let planned = plan(scoped, opts, problems);
+  if (problems.length > 0) throw new ResourceError(problems.list);
 
   // Check every component's metadata before initialising any, so all problems show at once.
   // Fields that come from secrets are checked after the secret stores have loaded.
   for (const p of planned) prevalidate(p, opts, problems);
-  if (problems.length > 0) throw new ResourceError(problems);
+  if (problems.length > 0) throw new ResourceError(problems.list);
+  planned = problems.keep(planned);
 
   const loaded = new LoadedSet(log);
   const secretStores = planned.filter((p) => p.registration.kind === 'secretstores');
@@ -310,9 +352,11 @@ export async function loadComponents(
           for (const mp of err.problems) problems.push(problem(p.resource, mp.field, mp.rule));
         }
       }
-      if (problems.length > 0) throw new ResourceError(problems);
-      for (const { p, metadata } of ready) await initOne(p, metadata, opts, loaded, problems);
-      if (problems.length > 0) throw new ResourceError(problems);
+      if (problems.length > 0) throw new ResourceError(problems.list);
+      for (const { p, metadata } of problems.keep(ready.map((r) => ({ ...r, resource: r.p.resource })))) {
+        await initOne(p, metadata, opts, loaded, problems);
+      }
+      if (problems.length > 0) throw new ResourceError(problems.list);
     }
   } catch (err) {
     await loaded.closeAll();
@@ -326,7 +370,7 @@ async function initOne(
   metadata: ReturnType<typeof validateMetadata>,
   opts: LoaderOptions,
   loaded: LoadedSet,
-  problems: ResourceProblem[],
+  problems: LoadProblems,
 ): Promise<void> {
   const c = p.resource;
   const log = opts.logger;

@@ -235,6 +235,20 @@ describe('component loading', () => {
     assert.deepEqual([...loaded.stateStores.keys()], ['good']);
   });
 
+  it('skips a component with ignoreErrors whose type or metadata is bad, like daprd', async () => {
+    const good = comp('good', 'state.fake', '\n  - name: host\n    value: h');
+    const badMeta = comp('badmeta', 'state.fake', '\n  - name: port\n    value: x').replace(
+      'version: v1',
+      'version: v1\n  ignoreErrors: true',
+    );
+    const badType = comp('badtype', 'state.unknown', '').replace(
+      'version: v1',
+      'version: v1\n  ignoreErrors: true',
+    );
+    const { loaded } = await load(`${good}---${badMeta}---${badType}`);
+    assert.deepEqual([...loaded.stateStores.keys()], ['good']);
+  });
+
   it('honours spec.initTimeout', async () => {
     const hang = comp(
       'slow',
