@@ -7,6 +7,7 @@ import { ResourceError, type ResourceProblem } from '../spec/problems.js';
 import type { ResiliencyResource } from '../spec/resiliency.js';
 import { parseResourceFile, type Resource } from '../spec/resources.js';
 import type { SubscriptionResource } from '../spec/subscription.js';
+import type { RuntimeMode } from './options.js';
 
 /** Resources read from `--resources-path` folders, grouped by kind, in file order. */
 export interface ResourceSet {
@@ -65,14 +66,23 @@ export async function readResources(paths: readonly string[]): Promise<ResourceS
 
 /**
  * Reads the Configuration named by `--config` (file paths in standalone mode). With several, the
- * first one is used (daprd merges them; Outrigger does not yet; the runtime warns). None → daprd's defaults.
+ * first one is used (daprd merges them; Outrigger does not yet; the runtime warns). None → daprd's
+ * defaults. In Kubernetes mode `--config` names a Configuration resource served by the operator;
+ * until that stream is wired, a name that is not a file yields the defaults under that name
+ * (`source` says so) instead of failing the start.
  */
-export async function readConfiguration(paths: readonly string[]): Promise<ConfigurationResource> {
+export async function readConfiguration(
+  paths: readonly string[],
+  mode: RuntimeMode = 'standalone',
+): Promise<ConfigurationResource> {
   if (paths.length === 0) return defaultConfiguration();
+  const first = paths[0] ?? '';
+  if (mode === 'kubernetes' && !(await isFile(first))) {
+    return { ...defaultConfiguration(), name: first, source: KUBERNETES_CONFIG_SOURCE };
+  }
   const problems: ResourceProblem[] = [];
   const all = await readAll(paths.slice(0, 1), problems);
   const configs = all.filter((r): r is ConfigurationResource => r.kind === 'Configuration');
-  const first = paths[0] ?? '';
   if (problems.length === 0 && configs.length === 0) {
     problems.push({
       file: first,
@@ -83,4 +93,15 @@ export async function readConfiguration(paths: readonly string[]): Promise<Confi
   }
   if (problems.length > 0) throw new ResourceError(problems);
   return configs[0] ?? defaultConfiguration();
+}
+
+/** `source` of a Configuration named in Kubernetes mode whose operator stream is not wired yet. */
+export const KUBERNETES_CONFIG_SOURCE = '(kubernetes: not read from the operator yet; defaults used)';
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
 }

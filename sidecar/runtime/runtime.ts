@@ -108,7 +108,7 @@ export class Runtime {
     try {
       if (o.configPaths.length > 1)
         log.warn(`Several --config files given; only ${o.configPaths[0]} is used`);
-      this.#config = await readConfiguration(o.configPaths);
+      this.#config = await readConfiguration(o.configPaths, o.mode);
       if (o.configPaths.length > 0)
         log.info(`Loaded configuration ${this.#config.name} from ${this.#config.source}`);
       if (o.enableMetrics && this.#config.metric.enabled) await this.#startMetrics();

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { KUBERNETES_CONFIG_SOURCE, readConfiguration } from '../../../sidecar/runtime/resource-reader.js';
 import type { ComponentResource } from '../../../sidecar/spec/component.js';
 import type { ConfigurationResource } from '../../../sidecar/spec/configuration.js';
 import type { HttpEndpointResource } from '../../../sidecar/spec/http-endpoint.js';
+import { ResourceError } from '../../../sidecar/spec/problems.js';
 import { parseResourceFile } from '../../../sidecar/spec/resources.js';
 import type { SubscriptionResource } from '../../../sidecar/spec/subscription.js';
 
@@ -220,5 +222,20 @@ spec:
       { name: 'enableTLS', value: 'false' },
       { name: 'password', envRef: 'REDIS_PASSWORD' },
     ]);
+  });
+});
+
+describe('--config', () => {
+  it('in Kubernetes mode a resource name falls back to defaults; in standalone mode a missing file fails', async () => {
+    const k8s = await readConfiguration(['appconfig'], 'kubernetes');
+    assert.equal(k8s.name, 'appconfig');
+    assert.equal(k8s.source, KUBERNETES_CONFIG_SOURCE);
+    assert.equal(k8s.metric.enabled, true);
+    await assert.rejects(readConfiguration(['appconfig'], 'standalone'), (err: unknown) => {
+      assert.ok(err instanceof ResourceError);
+      assert.equal(err.problems[0]?.file, 'appconfig');
+      return true;
+    });
+    assert.equal((await readConfiguration([])).name, 'default');
   });
 });
