@@ -29,9 +29,12 @@ export interface KafkaInstall {
   readonly version: string;
   /** Folder with every runtime jar; the classpath is `<libs>/*`. */
   readonly libs: string;
+  /** AppCDS archive of the broker's classes (halves JVM start-up), when one could be built. */
+  readonly classArchive?: string;
 }
 
 const MARKER = '.complete';
+const ARCHIVE = 'kafka-classes.jsa';
 
 function pom(version: string, slf4jSimple: string | undefined): string {
   const binding =
@@ -61,8 +64,14 @@ export async function ensureKafka(log: Progress = () => {}): Promise<KafkaInstal
   const version = VERSIONS.kafka;
   const home = testbinDir('kafka', version);
   const libs = join(home, 'libs');
-  if (existsSync(join(libs, MARKER))) return { version, libs };
+  if (!existsSync(join(libs, MARKER))) await provisionJars(version, home, log);
+  const archive = join(home, ARCHIVE);
+  if (!existsSync(archive) && !existsSync(`${archive}.failed`)) await buildClassArchive({ version, libs }, archive, log);
+  return existsSync(archive) ? { version, libs, classArchive: archive } : { version, libs };
+}
 
+async function provisionJars(version: string, home: string, log: Progress): Promise<void> {
+  const libs = join(home, 'libs');
   const { mvn } = await ensureJavaAndMaven(log);
   const staging = `${home}.partial-${process.pid}`;
   await rm(staging, { recursive: true, force: true });
@@ -74,11 +83,11 @@ export async function ensureKafka(log: Progress = () => {}): Promise<KafkaInstal
     // 1. Resolve Kafka alone to learn which slf4j-api it brings: the Maven artifact ships no
     //    binding (KAFKA-6317), and a binding of the wrong SLF4J major is silently ignored.
     await writeFile(join(staging, 'pom.xml'), pom(version, undefined));
-    log(`kafka ${version}: resolving dependencies from Maven Central`);
+    log('resolving dependencies from Maven Central');
     const tree = join(staging, 'tree.txt');
     await runCommand(mvn, [...mvnArgs, `${plugin}:tree`, `-DoutputFile=${tree}`], { cwd: staging });
     const slf4j = /org\.slf4j:slf4j-api:jar:([^:\s]+)/.exec(await readFile(tree, 'utf8'))?.[1];
-    if (slf4j === undefined) log(`kafka ${version}: no slf4j-api in the tree; not adding a binding`);
+    if (slf4j === undefined) log('no slf4j-api in the dependency tree; not adding a binding');
     // 2. Add slf4j-simple of exactly that version (no config file needed) and copy every jar.
     await writeFile(join(staging, 'pom.xml'), pom(version, slf4j));
     const out = join(staging, 'libs');
@@ -90,12 +99,14 @@ export async function ensureKafka(log: Progress = () => {}): Promise<KafkaInstal
       throw new Error(`copy-dependencies did not produce kafka_2.13-${version}.jar (got ${jars.length} jars)`);
     }
     await writeFile(join(out, MARKER), `${jars.sort().join('\n')}\n`);
-    log(`kafka ${version}: ${jars.length} jars, slf4j-api ${slf4j ?? 'none'} + slf4j-simple`);
+    log(`${jars.length} jars (slf4j-api ${slf4j ?? 'none'} + slf4j-simple)`);
+    // Another process may have finished the same provisioning meanwhile; its copy is as good as
+    // ours and may be in use, so it is kept.
+    if (existsSync(join(libs, MARKER))) return;
     await rm(home, { recursive: true, force: true });
     try {
       await rename(staging, home);
     } catch (err) {
-      // Another process finished the same provisioning first; its copy is as good as ours.
       if (!existsSync(join(libs, MARKER))) throw err;
     }
   } catch (err) {
@@ -103,7 +114,29 @@ export async function ensureKafka(log: Progress = () => {}): Promise<KafkaInstal
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
-  return { version, libs };
+}
+
+/**
+ * Records a dynamic AppCDS archive (JDK 13+) of the classes a broker loads while starting and
+ * serving one admin request. Later brokers map it instead of parsing ~50 jars, which roughly
+ * halves start-up on a busy 2-core machine. Best effort: on failure a `.failed` marker stops
+ * retries and brokers start without it.
+ */
+async function buildClassArchive(install: KafkaInstall, archive: string, log: Progress): Promise<void> {
+  const partial = `${archive}.partial-${process.pid}`;
+  log('recording a class-data-sharing archive (one broker start)');
+  try {
+    const broker = await launchBroker(install, [`-XX:ArchiveClassesAtExit=${partial}`], {});
+    // The JVM writes the archive while exiting, after Kafka's own shutdown.
+    await broker.stop();
+    if (!existsSync(partial)) throw new Error(`the JVM wrote no archive (log was ${broker.logFile})`);
+    await rename(partial, archive);
+  } catch (err) {
+    log(`no class-data-sharing archive, brokers start without it: ${err instanceof Error ? err.message : String(err)}`);
+    await writeFile(`${archive}.failed`, `${String(err)}\n`).catch(() => {});
+  } finally {
+    await rm(partial, { force: true });
+  }
 }
 
 /** A running single-node Kafka broker. */
@@ -130,6 +163,8 @@ export interface StartKafkaOptions {
   readonly readyTimeoutMs?: number;
   /** Extra server.properties lines (key → value) overriding the defaults. */
   readonly properties?: Readonly<Record<string, string>>;
+  /** Use the full tiered JIT (for benchmarks); tests default to the faster-starting C1 only. */
+  readonly fullJit?: boolean;
 }
 
 function serverProperties(port: number, controllerPort: number, dataDir: string, extra: Readonly<Record<string, string>>): string {
@@ -165,6 +200,14 @@ function serverProperties(port: number, controllerPort: number, dataDir: string,
 /** Starts a fresh single-node KRaft broker on free ports and waits until kafkajs can list topics. */
 export async function startKafka(options: StartKafkaOptions = {}): Promise<KafkaBroker> {
   const install = await ensureKafka();
+  const jvm: string[] = [];
+  if (install.classArchive !== undefined) jvm.push(`-XX:SharedArchiveFile=${install.classArchive}`);
+  // C1-only JIT: a test broker lives for seconds to minutes, where start-up beats peak speed.
+  if (options.fullJit !== true) jvm.push('-XX:TieredStopAtLevel=1');
+  return await launchBroker(install, jvm, options);
+}
+
+async function launchBroker(install: KafkaInstall, extraJvm: readonly string[], options: StartKafkaOptions): Promise<KafkaBroker> {
   const java = findExecutable('java');
   if (java === undefined) throw new Error('java not found: run ensureKafka() (test/env/ensure) first');
   const dir = await makeTempDir('kafka');
@@ -194,7 +237,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
     proc = await ManagedProcess.start({
       name: 'kafka',
       command: java,
-      args: [...jvm, '-cp', classpath, 'kafka.Kafka', config],
+      args: [...jvm, ...extraJvm, '-cp', classpath, 'kafka.Kafka', config],
       cwd: dir,
       logFile,
     });
@@ -224,7 +267,7 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
       logFile,
       process: started,
       async stop() {
-        await started.stop(15_000);
+        await started.stop(30_000);
         await removeTempDir(dir);
       },
     };
