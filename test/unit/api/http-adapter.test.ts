@@ -277,6 +277,40 @@ describe('unexpected failures', () => {
   });
 });
 
+describe('aborted requests', () => {
+  it('a client that disconnects mid-body leaves nothing in flight', async () => {
+    const ctx = await makeContext({ stateStores: [{ name: 'mem', store: await memoryStore() }] });
+    const s = createHttpApiServer(ctx, {
+      maxBodyBytes: 1 << 20,
+      enableApiLogging: false,
+      logger: new MemoryLogger(),
+    });
+    await s.listen(0, ['127.0.0.1']);
+    try {
+      const url = `http://127.0.0.1:${s.address()[0]?.port}`;
+      const abort = new AbortController();
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(Buffer.from('[{"key":"k",'));
+        },
+      });
+      const pending = fetch(`${url}/v1.0/state/mem`, {
+        method: 'POST',
+        body,
+        duplex: 'half',
+        signal: abort.signal,
+      } as RequestInit);
+      while (s.inFlight() === 0) await new Promise((r) => setTimeout(r, 5));
+      abort.abort();
+      await assert.rejects(pending);
+      while (s.inFlight() !== 0) await new Promise((r) => setTimeout(r, 5));
+      assert.equal((await fetch(`${url}/v1.0/healthz`)).status, 204);
+    } finally {
+      await s.close(100);
+    }
+  });
+});
+
 describe('graceful close', () => {
   it('waits for an in-flight request, then stops accepting', async () => {
     const ctx = await makeContext({ stateStores: [{ name: 'mem', store: await memoryStore() }] });
