@@ -1,4 +1,5 @@
 import type { Component, ComponentKind, ComponentRegistration } from './component.js';
+import { NAMERESOLUTION_REGISTRATIONS } from './nameresolution/registrations.js';
 import { SECRET_REGISTRATIONS } from './secretstores/registrations.js';
 import { STATE_REGISTRATIONS } from './state/registrations.js';
 
@@ -11,6 +12,7 @@ import { STATE_REGISTRATIONS } from './state/registrations.js';
 export const BUILTIN_REGISTRATIONS: readonly ComponentRegistration[] = [
   ...SECRET_REGISTRATIONS,
   ...STATE_REGISTRATIONS,
+  ...NAMERESOLUTION_REGISTRATIONS,
 ];
 
 /** Result of a lookup: the registration, or why there is none. */

@@ -7,6 +7,7 @@ import type { ApiContext, SecretScope } from '../api/universal/context.js';
 import type { AppChannel } from '../channel/app-channel.js';
 import { AppHealthProber, waitForApp } from '../channel/app-readiness.js';
 import { HttpAppChannel } from '../channel/http-channel.js';
+import { type Invocation, startInvocation } from '../invoke/invocation-runtime.js';
 import type { Logger } from '../components/component.js';
 import { inScope, type LoadedComponents, loadComponents } from '../components/loader.js';
 import type { ComponentRegistry } from '../components/registry.js';
@@ -46,6 +47,7 @@ export class Runtime {
   #channel: HttpAppChannel | undefined;
   #prober: AppHealthProber | undefined;
   #context: ApiContext | undefined;
+  #invocation: Invocation | undefined;
   #shutdown: Promise<void> | undefined;
   #onShutdownRequest: ((reason: string) => void) | undefined;
 
@@ -122,6 +124,26 @@ export class Runtime {
         logger: this.#deps.logger,
         dataDir,
         env: this.#deps.env,
+      });
+      this.#invocation = await startInvocation({
+        appId: o.appId,
+        namespace: o.namespace,
+        mode: o.mode,
+        internalPort: o.daprInternalGrpcPort,
+        enableMtls: o.enableMtls,
+        sentryAddress: o.sentryAddress,
+        controlPlaneTrustDomain: o.controlPlaneTrustDomain,
+        controlPlaneNamespace: o.controlPlaneNamespace,
+        appProtocol: o.appProtocol,
+        maxBodyBytes: o.maxBodyBytes,
+        config: this.#config,
+        resiliencies: this.#resources.resiliencies,
+        httpEndpoints: this.#resources.httpEndpoints,
+        registry: this.#deps.registry,
+        appChannel: () => this.#channel,
+        env: this.#deps.env,
+        logger: this.#deps.logger,
+        signal: this.#stop.signal,
       });
       this.#context = this.#buildContext(this.#config, this.#components, this.#resources);
       await this.#startApiServers(this.#context, this.#config);
@@ -275,6 +297,7 @@ export class Runtime {
       },
       subscriptions: () => subscriptions,
       httpEndpoints: () => endpoints,
+      invoker: () => this.#invocation?.invoker,
     };
   }
 
@@ -295,6 +318,7 @@ export class Runtime {
     await Promise.all([this.#apiServer?.close(graceMs), this.#publicServer?.close(graceMs)]);
     const drainedIn = Date.now() - started;
     if (this.#apiServer !== undefined) this.#log.info(`API servers closed after ${drainedIn} ms`);
+    await this.#invocation?.close(Math.max(0, graceMs - drainedIn));
     this.#channel?.close();
     await this.#components?.closeAll();
     if (this.#metricsServer !== undefined) {

@@ -2,8 +2,10 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import type { Logger } from '../../components/component.js';
 import { DaprError } from '../../errors/dapr-error.js';
 import { type ApiRequestEvent, channels } from '../../observability/events.js';
+import { invokeMiddleware } from './invoke-routes.js';
 import { locals, sendError } from './respond.js';
 import type { RouteSpec } from './route.js';
+import type { ServiceInvoker } from '../../invoke/invoker.js';
 
 /**
  * Builds the express application for a set of routes with daprd's middleware chain
@@ -17,6 +19,8 @@ export interface AppOptions {
   readonly apiToken?: string;
   readonly enableApiLogging: boolean;
   readonly logger: Logger;
+  /** Service invocation; when set, invocations are served before every other route. */
+  readonly invoker?: () => ServiceInvoker | undefined;
 }
 
 /** The header carrying the app's token (daprd security consts APITokenHeader). */
@@ -104,6 +108,7 @@ export function buildApp(routes: readonly RouteSpec[], opts: AppOptions): Expres
   app.use(cleanPath);
   app.use(observe(opts));
   if (opts.apiToken !== undefined && opts.apiToken !== '') app.use(requireToken(opts.apiToken));
+  if (opts.invoker !== undefined) app.use(invokeMiddleware(opts.invoker));
   for (const spec of routes) {
     const handler = async (req: Request, res: Response): Promise<void> => {
       const l = locals(res);

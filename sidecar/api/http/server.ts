@@ -38,7 +38,7 @@ export function createHttpApiServer(ctx: ApiContext, opts: HttpApiServerOptions)
     ...runtimeRoutes(ctx, routeOpts),
     ...healthRoutes(ctx),
   ];
-  return serve(routes, ctx, opts, 'Dapr HTTP API');
+  return serve(routes, ctx, opts, 'Dapr HTTP API', true);
 }
 
 /** The public health port (`--dapr-public-port`): healthz, healthz/outbound and GET metadata only, no token. */
@@ -57,8 +57,10 @@ function serve(
   ctx: ApiContext,
   opts: HttpApiServerOptions,
   label: string,
+  withInvoke = false,
 ): HttpApiServer {
   const app = buildApp(routes, {
+    ...(withInvoke && ctx.invoker !== undefined ? { invoker: ctx.invoker } : {}),
     appId: ctx.appId,
     enableApiLogging: opts.enableApiLogging,
     logger: opts.logger,

@@ -1,4 +1,5 @@
 import type { Logger } from '../../components/component.js';
+import type { ServiceInvoker } from '../../invoke/invoker.js';
 import type { SecretStore } from '../../secrets/secret-store.js';
 import type { StateStore } from '../../state/state-store.js';
 
@@ -107,4 +108,6 @@ export interface ApiContext {
   readonly subscriptions?: () => readonly SubscriptionInfo[];
   /** Names of loaded HTTPEndpoint resources (optional). */
   readonly httpEndpoints?: () => readonly string[];
+  /** Service invocation (absent until the runtime has started it). */
+  readonly invoker?: () => ServiceInvoker | undefined;
 }

@@ -1,0 +1,264 @@
+/**
+ * Service invocation, caller side (daprd pkg/messaging/direct_messaging.go + the HTTP handler's
+ * resiliency wrapping): target → (URL | HTTPEndpoint | app id[.namespace]) → resiliency policy
+ * (`forApp(target, "<target>:<method>")`, plus the built-in service retries when no app target
+ * is defined) → name resolution (round robin, unreachable instances skipped) → internal gRPC
+ * stream to the callee sidecar, or the local app channel when calling ourselves.
+ *
+ * Bodies stream end to end. A body is buffered only when a retry may replay it and its length is
+ * known and within `--max-body-size` (daprd's `WithReplay`); otherwise the call gets one attempt.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
+import type { InternalClient } from '../api/internal/internal-client.js';
+import type { InvokeHead, Metadata } from '../api/internal/invoke-messages.js';
+import type { AppChannel } from '../channel/app-channel.js';
+import type { Logger } from '../components/component.js';
+import type { NameResolver } from '../components/nameresolution/name-resolver.js';
+import { DaprError } from '../errors/dapr-error.js';
+import { BuiltInPolicies, type ResiliencyProvider } from '../resiliency/index.js';
+import { type HttpEndpointTarget, callHttpEndpoint } from './http-endpoint-call.js';
+import { metadataToHeaders, requestMetadata } from './headers.js';
+import { invokeChannels } from './invoke-events.js';
+
+/** One invocation as the API adapters hand it over. */
+export interface InvokeRequest {
+  /** App id, `app.namespace`, an HTTPEndpoint name or an `http(s)://` base URL. */
+  readonly targetId: string;
+  /** Method (path on the target, no leading `/`). */
+  readonly method: string;
+  /** HTTP verb, upper case. */
+  readonly verb: string;
+  /** Raw query string without `?`. */
+  readonly query: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Readable;
+  /** Content-Length of the body when known (undefined: chunked/unknown). */
+  readonly contentLength: number | undefined;
+  /** The caller app's address. */
+  readonly remoteIp: string;
+  /** This sidecar's address on the caller's connection. */
+  readonly localIp: string;
+  readonly signal: AbortSignal;
+}
+
+/** The callee's answer, passed through to the caller. */
+export interface InvokeResult {
+  readonly status: number;
+  readonly headers: Record<string, string | string[]>;
+  readonly body: Readable;
+}
+
+/** Options of `ServiceInvoker`. */
+export interface ServiceInvokerOptions {
+  readonly appId: string;
+  readonly namespace: string;
+  /** Our internal gRPC port (Kubernetes resolution uses the same port on every sidecar). */
+  readonly internalPort: number;
+  readonly resolver: NameResolver;
+  readonly client: InternalClient;
+  readonly resiliency: ResiliencyProvider;
+  /** The local app channel (self-invocation). */
+  readonly appChannel: () => AppChannel | undefined;
+  /** HTTPEndpoint resources by name. */
+  readonly httpEndpoints: ReadonlyMap<string, HttpEndpointTarget>;
+  readonly maxBodyBytes: number;
+  readonly logger: Logger;
+  /** How long a resolution result is reused (ms); default 2 s. */
+  readonly resolveCacheMs?: number;
+}
+
+const GRPC_NAMES = [
+  'OK', 'Canceled', 'Unknown', 'InvalidArgument', 'DeadlineExceeded', 'NotFound', 'AlreadyExists',
+  'PermissionDenied', 'ResourceExhausted', 'FailedPrecondition', 'Aborted', 'OutOfRange',
+  'Unimplemented', 'Internal', 'Unavailable', 'DataLoss', 'Unauthenticated',
+];
+
+interface GrpcLikeError extends Error {
+  code: number;
+  details?: string;
+}
+
+function isGrpcError(err: unknown): err is GrpcLikeError {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === 'number';
+}
+
+/** The caller-side service invocation engine. */
+export class ServiceInvoker {
+  readonly #o: ServiceInvokerOptions;
+  readonly #cache = new Map<string, { addresses: readonly string[]; until: number }>();
+  #rr = 0;
+
+  constructor(options: ServiceInvokerOptions) {
+    this.#o = options;
+  }
+
+  /** Invokes; rejects with a DaprError (ERR_DIRECT_INVOKE) on anything but a callee answer. */
+  async invoke(req: InvokeRequest): Promise<InvokeResult> {
+    const { targetId, method } = req;
+    const isUrl = targetId.startsWith('http://') || targetId.startsWith('https://');
+    const endpoint = isUrl ? { baseUrl: targetId, headers: [] } : this.#o.httpEndpoints.get(targetId);
+    const key = isUrl ? `${targetId}/${method}` : endpoint !== undefined ? `${targetId}:${endpoint.baseUrl}` : `${targetId}:${method}`;
+    const policy = this.#o.resiliency.forApp(targetId, key);
+    const builtIn =
+      endpoint === undefined && !this.#o.resiliency.hasAppTarget(targetId)
+        ? this.#o.resiliency.builtIn(BuiltInPolicies.serviceRetries)
+        : undefined;
+    const mayRetry = policy.hasRetries || (builtIn?.hasRetries ?? false);
+    let body: Buffer | Readable = req.body;
+    const len = req.contentLength;
+    if (len === 0) body = Buffer.alloc(0);
+    else if (mayRetry && len !== undefined && len <= this.#o.maxBodyBytes) body = await readAll(req.body);
+    const replayable = Buffer.isBuffer(body);
+    let target: { appId: string; namespace: string } | undefined;
+    if (endpoint === undefined) target = this.#parseTarget(targetId);
+    const streamingCount = { value: 0 };
+    const attempt = (signal: AbortSignal): Promise<InvokeResult> => {
+      if (endpoint !== undefined) return callHttpEndpoint(endpoint, req, body, signal);
+      const t = target as { appId: string; namespace: string };
+      const once = (s: AbortSignal): Promise<InvokeResult> => this.#callApp(t, req, body, s, streamingCount);
+      return builtIn === undefined || !replayable
+        ? once(signal)
+        : builtIn.execute(once, { signal });
+    };
+    try {
+      return await policy.execute(attempt, {
+        signal: req.signal,
+        ...(replayable ? { failureOf: (r: InvokeResult) => (r.status < 200 || r.status > 399 ? r.status : undefined) } : {}),
+        dispose: (r: InvokeResult) => r.body.destroy(),
+        ...(replayable ? {} : { shouldRetry: () => false }),
+      });
+    } catch (err) {
+      throw this.#toDaprError(targetId, err);
+    }
+  }
+
+  #parseTarget(targetId: string): { appId: string; namespace: string } {
+    const parts = targetId.split('.');
+    if (parts.length === 1) return { appId: targetId, namespace: this.#o.namespace };
+    if (parts.length === 2 && parts[0] !== '' && parts[1] !== '')
+      return { appId: parts[0] as string, namespace: parts[1] as string };
+    throw new DaprError('ERR_DIRECT_INVOKE', `failed to invoke, id: ${targetId}, err: invalid app id`);
+  }
+
+  async #addresses(appId: string, namespace: string, fresh: boolean): Promise<readonly string[]> {
+    const key = `${appId}.${namespace}`;
+    const now = Date.now();
+    const hit = this.#cache.get(key);
+    if (!fresh && hit !== undefined && hit.until > now) return hit.addresses;
+    const addresses = await this.#o.resolver.resolve({ appId, namespace, port: this.#o.internalPort });
+    if (addresses.length > 0) this.#cache.set(key, { addresses, until: now + (this.#o.resolveCacheMs ?? 2_000) });
+    else this.#cache.delete(key);
+    return addresses;
+  }
+
+  async #callApp(
+    t: { appId: string; namespace: string },
+    req: InvokeRequest,
+    body: Buffer | Readable,
+    signal: AbortSignal,
+    counter: { value: number },
+  ): Promise<InvokeResult> {
+    const md = requestMetadata(req.headers, { appId: this.#o.appId, namespace: this.#o.namespace }, t.appId, req.remoteIp, req.localIp);
+    if (t.appId === this.#o.appId && t.namespace === this.#o.namespace) return this.#callSelf(req, md, body, signal);
+    const head: InvokeHead = {
+      method: req.method,
+      verb: req.verb,
+      query: req.query,
+      contentType: headerString(req.headers['content-type']),
+      metadata: md,
+    };
+    let addresses = await this.#addresses(t.appId, t.namespace, false);
+    if (addresses.length === 0) throw new ResolveError(`couldn't find service: ${t.appId}`);
+    const started = performance.now();
+    const streaming = !Buffer.isBuffer(body);
+    counter.value++;
+    if (invokeChannels.requestSent.hasSubscribers) invokeChannels.requestSent.publish({ destinationAppId: t.appId, streaming });
+    const tries = Buffer.isBuffer(body) ? addresses.length : 1;
+    let lastErr: unknown;
+    for (let i = 0; i < tries; i++) {
+      const address = addresses[this.#rr++ % addresses.length] as string;
+      try {
+        const res = await this.#o.client.callStream(address, head, body, signal);
+        this.#recv(t.appId, String(res.head.status), streaming, started);
+        const headers = metadataToHeaders(res.head.headers);
+        if (res.head.contentType !== '' && headers['content-type'] === undefined) headers['content-type'] = res.head.contentType;
+        return { status: res.head.status, headers, body: res.body };
+      } catch (err) {
+        lastErr = err;
+        // Unreachable instance: forget the cached list and try the next one (replayable bodies only).
+        if (isGrpcError(err) && err.code === 14) {
+          addresses = await this.#addresses(t.appId, t.namespace, true);
+          if (addresses.length === 0) break;
+          continue;
+        }
+        break;
+      }
+    }
+    this.#recv(t.appId, isGrpcError(lastErr) ? GRPC_NAMES[lastErr.code] ?? String(lastErr.code) : 'Unknown', streaming, started);
+    throw lastErr;
+  }
+
+  #recv(appId: string, status: string, streaming: boolean, started: number): void {
+    if (invokeChannels.responseReceived.hasSubscribers)
+      invokeChannels.responseReceived.publish({ destinationAppId: appId, status, streaming, latencyMs: performance.now() - started });
+  }
+
+  async #callSelf(req: InvokeRequest, md: Metadata, body: Buffer | Readable, signal: AbortSignal): Promise<InvokeResult> {
+    const channel = this.#o.appChannel();
+    if (channel === undefined) throw new Error('app channel is not initialized');
+    const res = await channel.invoke({
+      method: req.verb,
+      path: `/${req.method}`,
+      query: req.query,
+      headers: metadataToHeaders(md),
+      body,
+      signal,
+    });
+    return { status: res.status, headers: metadataToHeaders(stripHop(res.headers)), body: res.body };
+  }
+
+  #toDaprError(targetId: string, err: unknown): DaprError {
+    if (err instanceof DaprError) return err;
+    let msg: string;
+    let status = 500;
+    if (isGrpcError(err)) {
+      const name = GRPC_NAMES[err.code] ?? `Code(${err.code})`;
+      msg = `rpc error: code = ${name} desc = ${err.details ?? err.message}`;
+      if (err.code === 7) status = 403;
+    } else msg = (err as Error).message;
+    return new DaprError('ERR_DIRECT_INVOKE', `failed to invoke, id: ${targetId}, err: ${msg}`, { httpStatus: status, cause: err });
+  }
+}
+
+/** Name resolution found no instance. */
+export class ResolveError extends Error {
+  /** Stable code. */
+  readonly code = 'ERR_NAME_RESOLUTION';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ResolveError';
+  }
+}
+
+function stripHop(h: IncomingHttpHeaders): Metadata {
+  const md: Metadata = {};
+  for (const k of Object.keys(h)) {
+    const v = h[k];
+    if (v !== undefined) md[k] = typeof v === 'string' ? [v] : [...v];
+  }
+  return md;
+}
+
+function headerString(v: string | string[] | undefined): string {
+  return v === undefined ? '' : typeof v === 'string' ? v : (v[0] ?? '');
+}
+
+/** Reads a stream fully (used only for bodies that retries may replay). */
+export async function readAll(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of body) chunks.push(c as Buffer);
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+}
+
+export { Readable };
