@@ -83,6 +83,29 @@ async function query(connectionString: string, sql: string): Promise<void> {
   }
 }
 
+async function waitForOtherClientsToLeave(connectionString: string, timeoutMs: number): Promise<void> {
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: 2000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await waitUntil(
+      'other postgres clients to disconnect',
+      async () => {
+        const { rows } = await client.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+        );
+        return rows[0]?.n === 0;
+      },
+      timeoutMs,
+      { intervalMs: 25 },
+    );
+  } catch {
+    // Clients still connected after the timeout are the test's business; shut down anyway.
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 /** Creates a fresh cluster, starts postgres on a free port and waits until it accepts a query. */
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresServer> {
   const { postgresBin } = await ensureDebianPackages();
@@ -151,6 +174,9 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       logFile,
       process: started,
       async stop() {
+        // pg's Pool.end() resolves before its sockets are closed; a backend killed by the shutdown
+        // then makes the still-closing client emit an unhandled 'error'. Give them a moment.
+        await waitForOtherClientsToLeave(`postgres://${auth}/postgres`, 3_000);
         // SIGINT is postgres' "fast" shutdown; SIGTERM would wait for every client to disconnect.
         await started.stop(10_000, 'SIGINT');
         await removeTempDir(dir);
