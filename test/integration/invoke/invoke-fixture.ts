@@ -31,7 +31,7 @@ export interface TestApp {
 /**
  * Routes: `/echo` streams the body back; `/status/<code>` answers that status with header
  * `x-app: b`; `/slow/<ms>` answers after ms; `/flaky` answers per `failNext`; `/big/<bytes>`
- * streams that many bytes; anything else answers a JSON description of the request.
+ * streams that many bytes; `/drop` destroys the connection; anything else answers a JSON description of the request.
  */
 export async function startTestApp(): Promise<TestApp> {
   const hits: Hit[] = [];
@@ -71,6 +71,10 @@ export async function startTestApp(): Promise<TestApp> {
       const slow = /^\/slow\/(\d+)/.exec(url);
       if (slow !== null) {
         setTimeout(() => res.end('slow done'), Number(slow[1]));
+        return;
+      }
+      if (url.startsWith('/drop')) {
+        req.socket.destroy();
         return;
       }
       if (url.startsWith('/flaky')) {
