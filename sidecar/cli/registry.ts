@@ -95,11 +95,50 @@ async function readEntry(runDir: string, appId: string): Promise<RunEntry | unde
   }
 }
 
-/** The live entry for `appId`, removing it first if its CLI process is gone. */
+/** A process's argv from /proc (Linux), or undefined when it cannot be read. */
+async function procArgv(pid: number): Promise<string[] | undefined> {
+  try {
+    const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    return raw.split('\0').filter((part) => part !== '');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Ends what a dead CLI left behind (it was SIGKILLed, so it could not stop its children). A PID is
+ * only signalled when /proc shows it is still the same process: the sidecar's argv carries
+ * `--app-id <id>`, the app's argv is the recorded command. A reused PID is never touched.
+ */
+async function reapOrphans(entry: RunEntry): Promise<void> {
+  if (entry.sidecarPid !== undefined) {
+    const argv = await procArgv(entry.sidecarPid);
+    const at = argv?.indexOf('--app-id') ?? -1;
+    if (argv !== undefined && at >= 0 && argv[at + 1] === entry.appId) signal(entry.sidecarPid, 'SIGTERM');
+  }
+  if (entry.appPid !== undefined) {
+    const argv = await procArgv(entry.appPid);
+    if (argv !== undefined && argv.join(' ') === entry.command) signal(entry.appPid, 'SIGTERM');
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // gone meanwhile
+  }
+}
+
+/**
+ * The live entry for `appId`. An entry whose CLI process is gone is stale: its orphaned sidecar
+ * and app (if still the same processes) get SIGTERM, and the file is removed.
+ */
 export async function findEntry(runDir: string, appId: string): Promise<RunEntry | undefined> {
   const entry = await readEntry(runDir, appId);
   if (entry === undefined) return undefined;
   if (!isAlive(entry.cliPid)) {
+    await reapOrphans(entry);
     await rm(entryPath(runDir, appId), { force: true });
     return undefined;
   }

@@ -113,3 +113,30 @@ test('outrigger list drops stale entries whose process is gone', async (t) => {
   assert.equal(stop.code, 1);
   assert.match(stop.stderr, /no running app with id "ghost"/);
 });
+
+test('after the CLI is killed (SIGKILL), outrigger list removes its entry and stops the orphaned sidecar and app', async (t) => {
+  const { home, cleanup } = await tempHome();
+  t.after(cleanup);
+  const appPort = await freePort();
+  const cli = await startCli(
+    ['run', '--app-id', 'orphaned', '--app-port', String(appPort), '--', process.execPath, '-e', SERVING_APP],
+    home,
+  );
+  let pids: (number | undefined)[] = [cli.pid];
+  t.after(async () => {
+    await cli.stop();
+    killLeftovers(pids);
+  });
+  const entry = await waitForListed(home, 'orphaned', cli);
+  pids = [cli.pid, entry.sidecarPid, entry.appPid];
+  await waitForPort('127.0.0.1', appPort, 30_000, { process: cli });
+
+  await cli.stop(1_000, 'SIGKILL');
+  assert.ok(pidAlive(entry.sidecarPid), 'the sidecar outlives a SIGKILLed CLI');
+  assert.deepEqual(await listJson(home), []);
+  await waitForPidsGone(
+    [entry.sidecarPid, entry.appPid],
+    'orphaned sidecar and app to be stopped by outrigger list',
+  );
+  assert.equal(existsSync(join(home, 'run', 'orphaned.json')), false);
+});
