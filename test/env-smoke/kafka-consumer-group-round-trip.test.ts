@@ -32,7 +32,10 @@ test('kafkajs produces to and consumes from Kafka 4 through a consumer group', a
   const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
   try {
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: 2, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
 
     await producer.connect();
     const sent = Array.from({ length: 10 }, (_, i) => ({ key: `k${i % 2}`, value: `message ${i}` }));
@@ -63,7 +66,11 @@ test('kafkajs produces to and consumes from Kafka 4 through a consumer group', a
       const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
       return offsets.flatMap((t) => t.partitions).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
     };
-    await waitUntil(`group ${groupId} to commit offset ${sent.length}`, async () => (await committed()) === sent.length, 30_000);
+    await waitUntil(
+      `group ${groupId} to commit offset ${sent.length}`,
+      async () => (await committed()) === sent.length,
+      30_000,
+    );
     await consumer.stop();
     assert.equal(await committed(), sent.length);
   } finally {

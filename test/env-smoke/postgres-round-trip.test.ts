@@ -22,7 +22,9 @@ after(async () => {
 test('a table can be created, written and read back', async () => {
   await pool.query('CREATE TABLE items (id text PRIMARY KEY, value jsonb NOT NULL)');
   await pool.query('INSERT INTO items (id, value) VALUES ($1, $2), ($3, $4)', ['a', { n: 1 }, 'b', { n: 2 }]);
-  const { rows } = await pool.query<{ id: string; value: { n: number } }>('SELECT id, value FROM items ORDER BY id');
+  const { rows } = await pool.query<{ id: string; value: { n: number } }>(
+    'SELECT id, value FROM items ORDER BY id',
+  );
   assert.deepEqual(rows, [
     { id: 'a', value: { n: 1 } },
     { id: 'b', value: { n: 2 } },

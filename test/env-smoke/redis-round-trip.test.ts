@@ -34,7 +34,8 @@ test('MULTI/EXEC applies every queued command atomically', async () => {
 
 test('EVAL runs a Lua script against the keys it is given', async () => {
   await client.set('etag-key', 'v1');
-  const script = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('SET', KEYS[1], ARGV[2]) else return false end";
+  const script =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('SET', KEYS[1], ARGV[2]) else return false end";
   assert.equal(await client.eval(script, 1, 'etag-key', 'v1', 'v2'), 'OK');
   assert.equal(await client.eval(script, 1, 'etag-key', 'v1', 'v3'), null);
   assert.equal(await client.get('etag-key'), 'v2');

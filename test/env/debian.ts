@@ -87,7 +87,9 @@ async function checkNatsJetStream(natsServer: string): Promise<void> {
   const version = parseNatsVersion(`${stdout}${stderr}`);
   // JetStream (the -js flag) shipped in nats-server 2.2.0.
   if (version === undefined || version[0] < 2 || (version[0] === 2 && version[1] < 2)) {
-    throw new Error(`${natsServer} reports "${(stdout + stderr).trim()}": JetStream needs nats-server 2.2 or newer`);
+    throw new Error(
+      `${natsServer} reports "${(stdout + stderr).trim()}": JetStream needs nats-server 2.2 or newer`,
+    );
   }
 }
 
@@ -140,13 +142,15 @@ export async function ensureJavaAndMaven(log: Progress = () => {}): Promise<{ ja
     await aptInstall(['default-jdk-headless', 'maven'], log);
     java = findExecutable('java');
     mvn = findExecutable('mvn');
-    if (java === undefined || mvn === undefined) throw new Error('java or mvn still missing after apt-get install');
+    if (java === undefined || mvn === undefined)
+      throw new Error('java or mvn still missing after apt-get install');
   }
   const { stdout, stderr } = await runCommand(java, ['-version']);
   const m = /version "(\d+)(?:\.(\d+))?/.exec(stdout + stderr);
   let major = m === null ? 0 : Number(m[1]);
   if (major === 1 && m !== null) major = Number(m[2]); // "1.8.0" style
   // Kafka 4.x brokers need Java 17+ (kafka.apache.org/40 compatibility table).
-  if (major < 17) throw new Error(`Kafka 4 needs Java 17 or newer; ${java} is ${(stdout + stderr).split('\n')[0]}`);
+  if (major < 17)
+    throw new Error(`Kafka 4 needs Java 17 or newer; ${java} is ${(stdout + stderr).split('\n')[0]}`);
   return { java, mvn };
 }

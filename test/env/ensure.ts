@@ -127,7 +127,9 @@ if (isMain()) {
   const args = process.argv.slice(2);
   const unknown = args.filter((a) => !(ENV_PIECES as readonly string[]).includes(a));
   if (unknown.length > 0) {
-    process.stderr.write(`unknown piece(s) ${unknown.join(', ')}; expected any of ${ENV_PIECES.join(', ')}\n`);
+    process.stderr.write(
+      `unknown piece(s) ${unknown.join(', ')}; expected any of ${ENV_PIECES.join(', ')}\n`,
+    );
     process.exitCode = 2;
   } else {
     try {

@@ -13,8 +13,8 @@ import { ensureJavaAndMaven, findExecutable } from './debian.js';
 import type { Progress } from './process.js';
 import {
   freePort,
-  makeTempDir,
   ManagedProcess,
+  makeTempDir,
   removeTempDir,
   runCommand,
   testbinDir,
@@ -66,7 +66,8 @@ export async function ensureKafka(log: Progress = () => {}): Promise<KafkaInstal
   const libs = join(home, 'libs');
   if (!existsSync(join(libs, MARKER))) await provisionJars(version, home, log);
   const archive = join(home, ARCHIVE);
-  if (!existsSync(archive) && !existsSync(`${archive}.failed`)) await buildClassArchive({ version, libs }, archive, log);
+  if (!existsSync(archive) && !existsSync(`${archive}.failed`))
+    await buildClassArchive({ version, libs }, archive, log);
   return existsSync(archive) ? { version, libs, classArchive: archive } : { version, libs };
 }
 
@@ -91,12 +92,18 @@ async function provisionJars(version: string, home: string, log: Progress): Prom
     // 2. Add slf4j-simple of exactly that version (no config file needed) and copy every jar.
     await writeFile(join(staging, 'pom.xml'), pom(version, slf4j));
     const out = join(staging, 'libs');
-    await runCommand(mvn, [...mvnArgs, `${plugin}:copy-dependencies`, '-DincludeScope=runtime', `-DoutputDirectory=${out}`], {
-      cwd: staging,
-    });
+    await runCommand(
+      mvn,
+      [...mvnArgs, `${plugin}:copy-dependencies`, '-DincludeScope=runtime', `-DoutputDirectory=${out}`],
+      {
+        cwd: staging,
+      },
+    );
     const jars = readdirSync(out).filter((f) => f.endsWith('.jar'));
     if (!jars.includes(`kafka_2.13-${version}.jar`)) {
-      throw new Error(`copy-dependencies did not produce kafka_2.13-${version}.jar (got ${jars.length} jars)`);
+      throw new Error(
+        `copy-dependencies did not produce kafka_2.13-${version}.jar (got ${jars.length} jars)`,
+      );
     }
     await writeFile(join(out, MARKER), `${jars.sort().join('\n')}\n`);
     log(`${jars.length} jars (slf4j-api ${slf4j ?? 'none'} + slf4j-simple)`);
@@ -132,7 +139,9 @@ async function buildClassArchive(install: KafkaInstall, archive: string, log: Pr
     if (!existsSync(partial)) throw new Error(`the JVM wrote no archive (log was ${broker.logFile})`);
     await rename(partial, archive);
   } catch (err) {
-    log(`no class-data-sharing archive, brokers start without it: ${err instanceof Error ? err.message : String(err)}`);
+    log(
+      `no class-data-sharing archive, brokers start without it: ${err instanceof Error ? err.message : String(err)}`,
+    );
     await writeFile(`${archive}.failed`, `${String(err)}\n`).catch(() => {});
   } finally {
     await rm(partial, { force: true });
@@ -167,7 +176,12 @@ export interface StartKafkaOptions {
   readonly fullJit?: boolean;
 }
 
-function serverProperties(port: number, controllerPort: number, dataDir: string, extra: Readonly<Record<string, string>>): string {
+function serverProperties(
+  port: number,
+  controllerPort: number,
+  dataDir: string,
+  extra: Readonly<Record<string, string>>,
+): string {
   const props: Record<string, string> = {
     'process.roles': 'broker,controller',
     'node.id': '1',
@@ -207,7 +221,11 @@ export async function startKafka(options: StartKafkaOptions = {}): Promise<Kafka
   return await launchBroker(install, jvm, options);
 }
 
-async function launchBroker(install: KafkaInstall, extraJvm: readonly string[], options: StartKafkaOptions): Promise<KafkaBroker> {
+async function launchBroker(
+  install: KafkaInstall,
+  extraJvm: readonly string[],
+  options: StartKafkaOptions,
+): Promise<KafkaBroker> {
   const java = findExecutable('java');
   if (java === undefined) throw new Error('java not found: run ensureKafka() (test/env/ensure) first');
   const dir = await makeTempDir('kafka');
@@ -217,7 +235,10 @@ async function launchBroker(install: KafkaInstall, extraJvm: readonly string[], 
     const port = await freePort();
     const controllerPort = await freePort();
     const config = join(dir, 'server.properties');
-    await writeFile(config, serverProperties(port, controllerPort, join(dir, 'data'), options.properties ?? {}));
+    await writeFile(
+      config,
+      serverProperties(port, controllerPort, join(dir, 'data'), options.properties ?? {}),
+    );
     const classpath = `${install.libs}/*`;
     // A Kafka cluster id is a UUID in URL-safe base64 without padding (22 chars).
     const clusterId = randomBytes(16).toString('base64url');
@@ -230,9 +251,25 @@ async function launchBroker(install: KafkaInstall, extraJvm: readonly string[], 
       '-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS',
     ];
     // The formatter is a short-lived JVM: the C1-only JIT roughly halves its run time.
-    await runCommand(java, [...jvm, '-XX:TieredStopAtLevel=1', '-cp', classpath, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', config], {
-      cwd: dir,
-    });
+    await runCommand(
+      java,
+      [
+        ...jvm,
+        '-XX:TieredStopAtLevel=1',
+        '-cp',
+        classpath,
+        'kafka.tools.StorageTool',
+        'format',
+        '--standalone',
+        '-t',
+        clusterId,
+        '-c',
+        config,
+      ],
+      {
+        cwd: dir,
+      },
+    );
     const logFile = join(dir, 'kafka.log');
     proc = await ManagedProcess.start({
       name: 'kafka',
@@ -244,7 +281,12 @@ async function launchBroker(install: KafkaInstall, extraJvm: readonly string[], 
     const timeoutMs = options.readyTimeoutMs ?? 120_000;
     await waitForPort(host, port, timeoutMs, { process: proc });
     const brokers = [`${host}:${port}`];
-    const admin = new Kafka({ clientId: 'outrigger-env', brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+    const admin = new Kafka({
+      clientId: 'outrigger-env',
+      brokers,
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    }).admin();
     try {
       await waitUntil(
         `kafka at ${brokers[0]} to answer an admin request`,

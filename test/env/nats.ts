@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { ensureDebianPackages } from './debian.js';
-import { freePort, makeTempDir, ManagedProcess, removeTempDir, waitUntil } from './process.js';
+import { freePort, ManagedProcess, makeTempDir, removeTempDir, waitUntil } from './process.js';
 
 /** A running nats-server with JetStream enabled. */
 export interface NatsServer {
@@ -53,13 +53,29 @@ export async function startNats(options: StartNatsOptions = {}): Promise<NatsSer
     proc = await ManagedProcess.start({
       name: 'nats',
       command: natsServer,
-      args: ['-a', host, '-p', String(port), '-m', String(monitorPort), '-js', '-sd', join(dir, 'jetstream'), ...(options.args ?? [])],
+      args: [
+        '-a',
+        host,
+        '-p',
+        String(port),
+        '-m',
+        String(monitorPort),
+        '-js',
+        '-sd',
+        join(dir, 'jetstream'),
+        ...(options.args ?? []),
+      ],
       cwd: dir,
       logFile,
     });
-    await waitUntil(`nats on ${host}:${port} (JetStream) to be healthy`, () => healthy(monitorUrl), options.readyTimeoutMs ?? 30_000, {
-      process: proc,
-    });
+    await waitUntil(
+      `nats on ${host}:${port} (JetStream) to be healthy`,
+      () => healthy(monitorUrl),
+      options.readyTimeoutMs ?? 30_000,
+      {
+        process: proc,
+      },
+    );
     const started = proc;
     return {
       url: `nats://${host}:${port}`,

@@ -11,7 +11,7 @@ import { chown, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { ensureDebianPackages } from './debian.js';
-import { freePort, makeTempDir, ManagedProcess, removeTempDir, runCommand, waitUntil } from './process.js';
+import { freePort, ManagedProcess, makeTempDir, removeTempDir, runCommand, waitUntil } from './process.js';
 
 /** A running PostgreSQL server with one password-protected superuser. */
 export interface PostgresServer {
@@ -65,11 +65,16 @@ async function clusterOwner(): Promise<Owner | undefined> {
   const existing = (await lookupUser('postgres')) ?? (await lookupUser(FALLBACK_USER));
   if (existing !== undefined) return existing;
   // Two suites may race here; a second useradd fails with "already exists", which is fine.
-  await runCommand('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', FALLBACK_USER], {
-    allowFailure: true,
-  });
+  await runCommand(
+    'useradd',
+    ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', FALLBACK_USER],
+    {
+      allowFailure: true,
+    },
+  );
   const created = await lookupUser(FALLBACK_USER);
-  if (created === undefined) throw new Error(`could not create the system user ${FALLBACK_USER} to run postgres as`);
+  if (created === undefined)
+    throw new Error(`could not create the system user ${FALLBACK_USER} to run postgres as`);
   return created;
 }
 
@@ -128,7 +133,20 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     const env = { ...process.env, LC_ALL: 'C', LANG: 'C' };
     await runCommand(
       join(postgresBin, 'initdb'),
-      ['-D', dataDir, '-U', user, `--pwfile=${pwFile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions'],
+      [
+        '-D',
+        dataDir,
+        '-U',
+        user,
+        `--pwfile=${pwFile}`,
+        '--auth-local=trust',
+        '--auth-host=scram-sha-256',
+        '-E',
+        'UTF8',
+        '--locale=C',
+        '--no-sync',
+        '--no-instructions',
+      ],
       { cwd: dir, env, ...runAs },
     );
     const port = await freePort();
@@ -145,7 +163,15 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     proc = await ManagedProcess.start({
       name: 'postgres',
       command: join(postgresBin, 'postgres'),
-      args: ['-D', dataDir, '-p', String(port), '-k', dir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
+      args: [
+        '-D',
+        dataDir,
+        '-p',
+        String(port),
+        '-k',
+        dir,
+        ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+      ],
       cwd: dir,
       env,
       logFile,

@@ -179,7 +179,9 @@ export class ManagedProcess {
     if (this.#exit !== undefined) return this.#exit;
     this.#signal(signal);
     const cancel = new AbortController();
-    const timer = sleep(graceMs, 'timeout' as const, { signal: cancel.signal }).catch(() => 'cancelled' as const);
+    const timer = sleep(graceMs, 'timeout' as const, { signal: cancel.signal }).catch(
+      () => 'cancelled' as const,
+    );
     const first = await Promise.race([this.exited, timer]);
     cancel.abort(); // a pending grace timer would keep the event loop alive
     if (typeof first !== 'string') return first;
@@ -229,7 +231,9 @@ export async function waitUntil(
     }
     if (Date.now() >= deadline) {
       const log = proc === undefined ? '' : `; log ${proc.logFile}:\n${proc.tail()}`;
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}${log}`, { cause: lastError });
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}${log}`, {
+        cause: lastError,
+      });
     }
     await sleep(options.intervalMs ?? 100);
   }
@@ -251,7 +255,12 @@ export async function canConnect(host: string, port: number): Promise<boolean> {
 }
 
 /** Waits until host:port accepts TCP connections. */
-export async function waitForPort(host: string, port: number, timeoutMs: number, options: WaitOptions = {}): Promise<void> {
+export async function waitForPort(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  options: WaitOptions = {},
+): Promise<void> {
   await waitUntil(`${host}:${port} to accept connections`, () => canConnect(host, port), timeoutMs, options);
 }
 

@@ -2,10 +2,11 @@
  * A private redis-server for a test: free loopback port, no persistence, working dir in a temp
  * folder. Never the system's Redis service.
  */
+
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { ensureDebianPackages } from './debian.js';
-import { canConnect, freePort, makeTempDir, ManagedProcess, removeTempDir, waitUntil } from './process.js';
-import { createConnection } from 'node:net';
+import { canConnect, freePort, ManagedProcess, makeTempDir, removeTempDir, waitUntil } from './process.js';
 
 /** A running redis-server. */
 export interface RedisServer {
@@ -66,21 +67,33 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
       name: 'redis',
       command: redisServer,
       args: [
-        '--port', String(port),
-        '--bind', host,
-        '--save', '',
-        '--appendonly', 'no',
-        '--dir', dir,
-        '--daemonize', 'no',
-        '--protected-mode', 'no',
+        '--port',
+        String(port),
+        '--bind',
+        host,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        '--daemonize',
+        'no',
+        '--protected-mode',
+        'no',
         ...(options.args ?? []),
       ],
       cwd: dir,
       logFile,
     });
-    await waitUntil(`redis on ${host}:${port} to answer PING`, () => ping(host, port), options.readyTimeoutMs ?? 30_000, {
-      process: proc,
-    });
+    await waitUntil(
+      `redis on ${host}:${port} to answer PING`,
+      () => ping(host, port),
+      options.readyTimeoutMs ?? 30_000,
+      {
+        process: proc,
+      },
+    );
     const started = proc;
     return {
       host,
