@@ -79,6 +79,15 @@ describe('calls from the sidecar to the app', () => {
       app.tokens.every((tok) => tok === 'to-app'),
       'APP_API_TOKEN is sent as dapr-api-token',
     );
+    const metrics = await (await fetch(`http://127.0.0.1:${sidecar.metricsPort}/metrics`)).text();
+    assert.match(
+      metrics,
+      /dapr_http_client_completed_count\{app_id="limited",method="POST",path="\/job\/0",status="200"\} 1/,
+    );
+    assert.match(
+      metrics,
+      /dapr_http_client_roundtrip_latency_count\{app_id="limited",method="POST",path="\/job\/4",status="200"\} 1/,
+    );
   });
 
   it('SIGTERM lets a call that is waiting on the app finish before exiting 0', async (t) => {
