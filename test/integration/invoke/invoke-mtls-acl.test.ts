@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { makeTempDir, removeTempDir } from '../../env/process.js';
+import { type Sidecar, writeResources } from '../harness.js';
+import { type SentryFixture, startSentryFixture } from '../sentry/sentry-fixture.js';
+import { startAppSidecar, startTestApp, type TestApp } from './invoke-fixture.js';
+
+/**
+ * mTLS between sidecars with certificates from a real sentry (insecure/dev validator, as in
+ * self-hosted mode): B's sidecar reads A's SPIFFE identity from the TLS handshake and applies
+ * Configuration `spec.accessControl`. A denial reaches A's app as daprd's 403 ERR_DIRECT_INVOKE.
+ */
+
+let home = '';
+let sentry: SentryFixture;
+let app: TestApp;
+let a: Sidecar;
+let b: Sidecar;
+let z: Sidecar;
+
+const CONFIG = {
+  apiVersion: 'dapr.io/v1alpha1',
+  kind: 'Configuration',
+  metadata: { name: 'b-acl' },
+  spec: {
+    accessControl: {
+      defaultAction: 'deny',
+      trustDomain: 'public',
+      policies: [
+        {
+          appId: 'a',
+          defaultAction: 'deny',
+          trustDomain: 'public',
+          namespace: 'default',
+          operations: [
+            { name: '/allowed/*', httpVerb: ['GET'], action: 'allow' },
+            { name: '/open/**', httpVerb: ['*'], action: 'allow' },
+          ],
+        },
+      ],
+    },
+  },
+};
+
+before(async () => {
+  home = await makeTempDir('invoke-mtls-home');
+  sentry = await startSentryFixture();
+  const anchors = await readFile(sentry.trustFile, 'utf8');
+  const mtls = {
+    args: [
+      '--enable-mtls',
+      '--sentry-address',
+      sentry.address,
+      '--control-plane-trust-domain',
+      'cluster.local',
+      '--control-plane-namespace',
+      'dapr-system',
+    ],
+    env: { DAPR_TRUST_ANCHORS: anchors },
+  };
+  app = await startTestApp();
+  const configPath = await writeResources(home, [CONFIG], 'b-config.yaml');
+  b = await startAppSidecar(home, { appId: 'b', appPort: app.port, configPath, ...mtls });
+  a = await startAppSidecar(home, { appId: 'a', ...mtls });
+  z = await startAppSidecar(home, { appId: 'z', ...mtls });
+});
+
+after(async () => {
+  await a?.stop();
+  await b?.stop();
+  await z?.stop();
+  await app?.close();
+  await sentry?.close();
+  await removeTempDir(home);
+});
+
+describe('invocation over mTLS with access control', () => {
+  it('lets an allowed operation through and B sees A as the caller', async () => {
+    const res = await fetch(`${a.url}/v1.0/invoke/b/method/allowed/item`);
+    assert.equal(res.status, 200, await res.clone().text());
+    const got = (await res.json()) as { headers: Record<string, string> };
+    assert.equal(got.headers['dapr-caller-app-id'], 'a');
+    const all = await fetch(`${a.url}/v1.0/invoke/b/method/open/deep/path`, { method: 'DELETE' });
+    assert.equal(all.status, 200);
+    assert.match(b.logs(), /mTLS/);
+  });
+
+  it('denies a verb the policy does not allow with 403 ERR_DIRECT_INVOKE', async () => {
+    const before = app.hits.length;
+    const res = await fetch(`${a.url}/v1.0/invoke/b/method/allowed/item`, { method: 'POST', body: 'x' });
+    assert.equal(res.status, 403);
+    const body = (await res.json()) as { errorCode: string; message: string };
+    assert.equal(body.errorCode, 'ERR_DIRECT_INVOKE');
+    assert.equal(
+      body.message,
+      'failed to invoke, id: b, err: rpc error: code = PermissionDenied desc = access control policy has denied access to appid: a operation: allowed/item verb: POST',
+    );
+    assert.equal(app.hits.length, before, 'the app never saw the denied call');
+  });
+
+  it("applies the app policy's default action to other operations", async () => {
+    const res = await fetch(`${a.url}/v1.0/invoke/b/method/private`);
+    assert.equal(res.status, 403);
+  });
+
+  it('applies the global default action to callers without a policy, by their SPIFFE ID', async () => {
+    const res = await fetch(`${z.url}/v1.0/invoke/b/method/allowed/item`);
+    assert.equal(res.status, 403);
+    const body = (await res.json()) as { message: string };
+    assert.match(body.message, /denied access to appid: z /);
+  });
+});
