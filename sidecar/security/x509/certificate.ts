@@ -70,18 +70,36 @@ export function spkiDer(publicKey: KeyObject): Buffer {
 
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING contents. */
 export function keyIdentifier(publicKey: KeyObject): Buffer {
+  return createHash('sha1').update(subjectPublicKeyBits(publicKey)).digest();
+}
+
+/** The subjectPublicKey bits: read from the JWK for EC/Ed25519 (fast), else from the SPKI DER. */
+function subjectPublicKeyBits(publicKey: KeyObject): Buffer {
+  const type = publicKey.asymmetricKeyType;
+  if (type === 'ec' || type === 'ed25519') {
+    const jwk = publicKey.export({ format: 'jwk' });
+    const x = Buffer.from(jwk.x ?? '', 'base64url');
+    // Uncompressed EC point: 0x04 || X || Y (node exports EC public keys uncompressed).
+    return type === 'ec' ? Buffer.concat([Buffer.from([4]), x, Buffer.from(jwk.y ?? '', 'base64url')]) : x;
+  }
   const spki = children(fromDer(spkiDer(publicKey)), 'SubjectPublicKeyInfo');
   const bits = spki[1]?.value;
   if (typeof bits !== 'string') throw new Error('malformed SubjectPublicKeyInfo');
-  return createHash('sha1').update(Buffer.from(bits, 'binary').subarray(1)).digest();
+  return Buffer.from(bits, 'binary').subarray(1);
 }
 
 /** The subject Name node of a certificate, copied byte for byte (used as a child's issuer). */
+const subjectNames = new WeakMap<X509Certificate, Asn1>();
+const authorityKeyIds = new WeakMap<X509Certificate, Buffer>();
+
 function subjectNameOf(cert: X509Certificate): Asn1 {
+  const cached = subjectNames.get(cert);
+  if (cached !== undefined) return cached;
   const tbs = children(children(fromDer(cert.raw), 'certificate')[0], 'TBSCertificate');
   // TBSCertificate: [0] version, serial, signature, issuer, validity, subject, ...
   const subject = tbs[0]?.tagClass === 0x80 ? tbs[5] : tbs[4];
   if (subject === undefined) throw new Error('malformed certificate subject');
+  subjectNames.set(cert, subject);
   return subject;
 }
 
@@ -99,8 +117,7 @@ function extensionsFor(template: CertificateTemplate, signer: Signer): Asn1[] {
     exts.push(extension(OID.extKeyUsage, false, sequence([oid(OID.serverAuth), oid(OID.clientAuth)])));
   }
   exts.push(extension(OID.subjectKeyIdentifier, false, octetString(keyIdentifier(template.publicKey))));
-  const authorityKey = signer.certificate?.publicKey ?? template.publicKey;
-  exts.push(extension(OID.authorityKeyIdentifier, false, sequence([contextTag(0, false, keyIdentifier(authorityKey).toString('binary'))])));
+  exts.push(extension(OID.authorityKeyIdentifier, false, sequence([contextTag(0, false, authorityKeyId(template, signer).toString('binary'))])));
   const sans: Asn1[] = [
     ...(template.uris ?? []).map((u) => contextTag(6, false, u)),
     ...(template.dnsNames ?? []).map((d) => contextTag(2, false, d)),
@@ -111,6 +128,18 @@ function extensionsFor(template: CertificateTemplate, signer: Signer): Asn1[] {
     exts.push(extension(OID.subjectAltName, emptySubject, sequence(sans)));
   }
   return exts;
+}
+
+/** Key id of the signer (cached per issuer certificate: every leaf repeats it). */
+function authorityKeyId(template: CertificateTemplate, signer: Signer): Buffer {
+  const cert = signer.certificate;
+  if (cert === undefined) return keyIdentifier(template.publicKey);
+  let id = authorityKeyIds.get(cert);
+  if (id === undefined) {
+    id = keyIdentifier(cert.publicKey);
+    authorityKeyIds.set(cert, id);
+  }
+  return id;
 }
 
 /** Builds the DER TBSCertificate (exported so the bench can time signing alone). */
