@@ -107,9 +107,8 @@ export class AppHealthProber {
       return;
     }
     this.#failures++;
-    if (this.#failures >= this.#options.threshold || this.#healthy === undefined) {
-      if (this.#failures >= this.#options.threshold) this.#set(false);
-    }
+    // Unknown stays unknown (not ready) until the threshold is reached, like a failing app.
+    if (this.#failures >= this.#options.threshold) this.#set(false);
   }
 
   #set(healthy: boolean): void {
