@@ -21,6 +21,7 @@ import type { HttpEndpointResource } from '../spec/http-endpoint.js';
 import type { ResiliencyResource } from '../spec/resiliency.js';
 import type { WorkloadIdentity } from '../security/workload-identity.js';
 import type { HttpEndpointTarget } from './http-endpoint-call.js';
+import { resiliencyLoadedChannel } from './invoke-events.js';
 import { ServiceInvoker } from './invoker.js';
 
 /** What `startInvocation` needs. */
@@ -125,7 +126,10 @@ export async function startInvocation(i: InvocationInputs): Promise<Invocation> 
     i.resiliencies.map((r) => resiliencyDocument(r, i.namespace)),
     { appId: i.appId, logger: i.logger.child({ scope: 'dapr.resiliency' }), skipInvalid: true },
   );
-  for (const r of resiliency.loaded) log.info(`Loaded resiliency configuration ${r.name}`);
+  for (const r of resiliency.loaded) {
+    log.info(`Loaded resiliency configuration ${r.name}`);
+    if (resiliencyLoadedChannel.hasSubscribers) resiliencyLoadedChannel.publish({ name: r.name, namespace: r.namespace });
+  }
   const resolver = await createResolver(i);
   let identity: WorkloadIdentity | undefined;
   let server: InternalServer | undefined;

@@ -53,3 +53,12 @@ export interface AclDecisionEvent {
   readonly operation: string;
   readonly verb: string;
 }
+
+/** Payload of `resiliencyLoaded`: one Resiliency resource in effect for this sidecar. */
+export interface ResiliencyLoadedEvent {
+  readonly name: string;
+  readonly namespace: string;
+}
+
+/** Published once per Resiliency resource compiled at start (`dapr_resiliency_loaded`). */
+export const resiliencyLoadedChannel = diagnosticsChannel.channel('outrigger:resiliency:loaded');

@@ -1,6 +1,7 @@
 import type diagnosticsChannel from 'node:diagnostics_channel';
 import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { registerInvocationMetrics } from '../invoke/invoke-metrics.js';
 import {
   type ApiErrorEvent,
   type ApiRequestEvent,
@@ -94,6 +95,7 @@ export class SidecarMetrics {
       registers,
     });
     collectDefaultMetrics({ register: this.registry });
+    this.#unsubscribe.push(registerInvocationMetrics(this.registry, this.#appId, buckets));
 
     this.#on(channels.apiRequest, (e: ApiRequestEvent) => {
       if (e.protocol === 'grpc') {

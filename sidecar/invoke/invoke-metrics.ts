@@ -1,0 +1,117 @@
+/**
+ * Prometheus metrics for service invocation and resiliency, with daprd's names and labels
+ * (pkg/diagnostics/service_monitoring.go, resiliency_monitoring.go). The Prometheus names carry
+ * daprd's `runtime_` prefix (`runtime/service_invocation/req_sent_total` →
+ * `dapr_runtime_service_invocation_req_sent_total`). Fed only from diagnostics channels.
+ */
+import type diagnosticsChannel from 'node:diagnostics_channel';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { type ResiliencyPolicyEvent, resiliencyChannels } from '../resiliency/events.js';
+import {
+  type InvokeReceivedEvent,
+  type InvokeResponseEvent,
+  type InvokeResponseSentEvent,
+  type InvokeSentEvent,
+  invokeChannels,
+  type ResiliencyLoadedEvent,
+  resiliencyLoadedChannel,
+} from './invoke-events.js';
+
+/** Registers the families on `registry` and subscribes; returns the unsubscribe function. */
+export function registerInvocationMetrics(registry: Registry, appId: string, bucketsMs: readonly number[]): () => void {
+  const registers = [registry];
+  const reqSent = new Counter({
+    name: 'dapr_runtime_service_invocation_req_sent_total',
+    help: 'The number of requests sent via service invocation.',
+    labelNames: ['app_id', 'dst_app_id', 'type'] as const,
+    registers,
+  });
+  const reqRecv = new Counter({
+    name: 'dapr_runtime_service_invocation_req_recv_total',
+    help: 'The number of requests received via service invocation.',
+    labelNames: ['app_id', 'src_app_id'] as const,
+    registers,
+  });
+  const resSent = new Counter({
+    name: 'dapr_runtime_service_invocation_res_sent_total',
+    help: 'The number of responses sent via service invocation.',
+    labelNames: ['app_id', 'src_app_id', 'status'] as const,
+    registers,
+  });
+  const resRecv = new Counter({
+    name: 'dapr_runtime_service_invocation_res_recv_total',
+    help: 'The number of responses received via service invocation.',
+    labelNames: ['app_id', 'dst_app_id', 'status', 'type'] as const,
+    registers,
+  });
+  const resRecvLatency = new Histogram({
+    name: 'dapr_runtime_service_invocation_res_recv_latency_ms',
+    help: 'The latency of service invocation response.',
+    labelNames: ['app_id', 'dst_app_id', 'status'] as const,
+    buckets: [...bucketsMs],
+    registers,
+  });
+  const policyLabels = ['app_id', 'name', 'namespace', 'policy', 'flow_direction', 'target', 'status'] as const;
+  const resLoaded = new Gauge({
+    name: 'dapr_resiliency_loaded',
+    help: 'Number of resiliency policies loaded.',
+    labelNames: ['app_id', 'name', 'namespace'] as const,
+    registers,
+  });
+  const resCount = new Counter({
+    name: 'dapr_resiliency_count',
+    help: 'Number of times a resiliency policy has been applied to a building block.',
+    labelNames: policyLabels,
+    registers,
+  });
+  const resActivations = new Counter({
+    name: 'dapr_resiliency_activations_total',
+    help: 'Number of times a resiliency policy has been activated in a building block after a failure or after a state change.',
+    labelNames: policyLabels,
+    registers,
+  });
+  const cbState = new Gauge({
+    name: 'dapr_resiliency_cb_state',
+    help: 'A resiliency policy circuit breaker state.',
+    labelNames: policyLabels,
+    registers,
+  });
+  const type = (streaming: boolean): string => (streaming ? 'streaming' : 'unary');
+  const offs: (() => void)[] = [];
+  const on = <T>(ch: diagnosticsChannel.Channel, fn: (e: T) => void): void => {
+    const l = (m: unknown): void => fn(m as T);
+    ch.subscribe(l);
+    offs.push(() => ch.unsubscribe(l));
+  };
+  on(invokeChannels.requestSent, (e: InvokeSentEvent) =>
+    reqSent.inc({ app_id: appId, dst_app_id: e.destinationAppId, type: type(e.streaming) }),
+  );
+  on(invokeChannels.responseReceived, (e: InvokeResponseEvent) => {
+    resRecv.inc({ app_id: appId, dst_app_id: e.destinationAppId, status: e.status, type: type(e.streaming) });
+    resRecvLatency.observe({ app_id: appId, dst_app_id: e.destinationAppId, status: e.status }, e.latencyMs);
+  });
+  on(invokeChannels.requestReceived, (e: InvokeReceivedEvent) => reqRecv.inc({ app_id: appId, src_app_id: e.sourceAppId }));
+  on(invokeChannels.responseSent, (e: InvokeResponseSentEvent) =>
+    resSent.inc({ app_id: appId, src_app_id: e.sourceAppId, status: e.status }),
+  );
+  on(resiliencyLoadedChannel, (e: ResiliencyLoadedEvent) => resLoaded.set({ app_id: appId, name: e.name, namespace: e.namespace }, 1));
+  const labels = (e: ResiliencyPolicyEvent) => ({
+    app_id: appId,
+    name: e.resiliencyName,
+    namespace: e.namespace,
+    policy: e.policy,
+    flow_direction: e.direction,
+    target: e.target,
+    status: e.status,
+  });
+  on(resiliencyChannels.executed, (e: ResiliencyPolicyEvent) => resCount.inc(labels(e)));
+  on(resiliencyChannels.activated, (e: ResiliencyPolicyEvent) => {
+    resActivations.inc(labels(e));
+    if (e.policy === 'circuitbreaker') {
+      for (const s of ['closed', 'half-open', 'open'] as const) cbState.set({ ...labels(e), status: s }, s === e.status ? 1 : 0);
+    }
+  });
+  return () => {
+    for (const off of offs.splice(0)) off();
+  };
+}
