@@ -51,6 +51,8 @@ export interface LoaderOptions {
   readonly dataDir: string;
   /** Environment for `envRef` metadata. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Configuration `spec.components.deny`: `type` or `type/version` entries that must not load. */
+  readonly deny?: readonly string[];
 }
 
 /** Metadata keys the runtime interprets itself (state stores); stripped before schema validation. */
@@ -307,6 +309,17 @@ function capabilitiesOf(component: Component, p: Planned): string[] {
   return caps;
 }
 
+/** True when `spec.components.deny` lists the component's type, or its `type/version`. */
+export function isDenied(
+  c: { readonly type: string; readonly version: string },
+  deny: readonly string[],
+): boolean {
+  return deny.some((entry) => {
+    const [type, version] = entry.split('/');
+    return type === c.type && (version === undefined || version === '' || version === c.version);
+  });
+}
+
 /** Filters components by `scopes` (empty = every app), like daprd. */
 export function inScope(c: { readonly scopes: readonly string[] }, appId: string): boolean {
   return c.scopes.length === 0 || c.scopes.includes(appId);
@@ -323,9 +336,17 @@ export async function loadComponents(
 ): Promise<LoadedComponents> {
   const log = opts.logger;
   const scoped = resources.filter((c) => {
-    const ok = inScope(c, opts.appId);
-    if (!ok) log.debug(`Component ${c.name} is not scoped to app ${opts.appId}; skipping`);
-    return ok;
+    if (!inScope(c, opts.appId)) {
+      log.debug(`Component ${c.name} is not scoped to app ${opts.appId}; skipping`);
+      return false;
+    }
+    if (isDenied(c, opts.deny ?? [])) {
+      log.warn(
+        `Component ${c.name} (${c.type}/${c.version}) is denied by the Configuration's components.deny; not loading it`,
+      );
+      return false;
+    }
+    return true;
   });
   const problems = new LoadProblems(scoped, log);
   let planned = plan(scoped, opts, problems);

@@ -7,10 +7,10 @@ import type { ApiContext, SecretScope } from '../api/universal/context.js';
 import type { AppChannel } from '../channel/app-channel.js';
 import { AppHealthProber, waitForApp } from '../channel/app-readiness.js';
 import { HttpAppChannel } from '../channel/http-channel.js';
-import { type Invocation, startInvocation } from '../invoke/invocation-runtime.js';
 import type { Logger } from '../components/component.js';
 import { inScope, type LoadedComponents, loadComponents } from '../components/loader.js';
 import type { ComponentRegistry } from '../components/registry.js';
+import { type Invocation, startInvocation } from '../invoke/invocation-runtime.js';
 import { createMetricsServer, SidecarMetrics } from '../observability/metrics.js';
 import type { ConfigurationResource } from '../spec/configuration.js';
 import { RuntimeHealth } from './health.js';
@@ -124,6 +124,7 @@ export class Runtime {
         logger: this.#deps.logger,
         dataDir,
         env: this.#deps.env,
+        deny: this.#config.deniedComponents,
       });
       this.#invocation = await startInvocation({
         appId: o.appId,

@@ -76,6 +76,8 @@ export interface ConfigurationResource {
   /** `spec.logging.apiLogging.enabled`, when given. */
   readonly apiLoggingEnabled?: boolean;
   readonly apiLoggingOmitHealthChecks: boolean;
+  /** `spec.components.deny[]`: component types (`state.redis`) or type/version (`state.redis/v1`) not to load. */
+  readonly deniedComponents: readonly string[];
   /** The whole `spec` as written, for building blocks that read more of it later. */
   readonly spec: Obj;
   readonly source: string;
@@ -252,6 +254,11 @@ export function readConfiguration(doc: Obj, name: string, sink: ProblemSink): Co
     ...(apiLoggingEnabled === undefined ? {} : { apiLoggingEnabled }),
     apiLoggingOmitHealthChecks:
       sink.bool(apiLogging, 'omitHealthChecks', 'spec.logging.apiLogging.omitHealthChecks') ?? false,
+    deniedComponents: sink.strings(
+      sink.obj(spec, 'components', 'spec.components') ?? {},
+      'deny',
+      'spec.components.deny',
+    ),
     spec,
     source: sink.file,
   };
@@ -274,6 +281,7 @@ export function defaultConfiguration(): ConfigurationResource {
       latencyDistributionBuckets: [],
     },
     apiLoggingOmitHealthChecks: false,
+    deniedComponents: [],
     spec: {},
     source: '(default)',
   };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -247,6 +247,32 @@ describe('component loading', () => {
     );
     const { loaded } = await load(`${good}---${badMeta}---${badType}`);
     assert.deepEqual([...loaded.stateStores.keys()], ['good']);
+  });
+
+  it('does not load component types the Configuration denies', async () => {
+    const sub = join(dir, `deny-${n++}`);
+    await mkdir(sub);
+    await writeFile(
+      join(sub, 'c.yaml'),
+      comp('store', 'state.fake', '\n  - name: host\n    value: h') +
+        '---' +
+        comp('envsecrets', 'secretstores.local.env', ''),
+    );
+    const resources = await readResources([sub]);
+    const base = { registry, appId: 'app1', namespace: 'default', logger: quiet, dataDir: dir, env: {} };
+    const denied = await loadComponents(resources.components, {
+      ...base,
+      deny: ['state.fake/v1', 'bindings.smtp'],
+    });
+    assert.deepEqual(
+      denied.all.map((c) => c.name),
+      ['envsecrets'],
+    );
+    const otherVersion = await loadComponents(resources.components, { ...base, deny: ['state.fake/v2'] });
+    assert.deepEqual(
+      otherVersion.all.map((c) => c.name),
+      ['envsecrets', 'store'],
+    );
   });
 
   it('honours spec.initTimeout', async () => {
