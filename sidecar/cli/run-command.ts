@@ -93,6 +93,19 @@ async function outboundHealthy(port: number): Promise<boolean> {
   }
 }
 
+/** How long to wait for a child's output to end after it exited (a grandchild may hold the pipe). */
+const OUTPUT_SETTLE_MS = 2_000;
+
+/** Waits for the output copies to finish, but not for longer than `OUTPUT_SETTLE_MS`. */
+async function settle(outputs: readonly Promise<void>[]): Promise<void> {
+  const ac = new AbortController();
+  await Promise.race([
+    Promise.all(outputs),
+    sleep(OUTPUT_SETTLE_MS, undefined, { signal: ac.signal }).catch(() => {}),
+  ]);
+  ac.abort();
+}
+
 /** Polls the sidecar's outbound health until 204; false if the sidecar exited or the wait timed out. */
 async function waitForSidecar(sidecar: Child, port: number, stopping: () => boolean): Promise<boolean> {
   const deadline = Date.now() + SIDECAR_READY_TIMEOUT_MS;
@@ -189,13 +202,21 @@ export async function runApp(s: RunSettings, ctx: CliContext): Promise<number> {
     say(
       `starting outriggerd for app id "${s.appId}": HTTP port ${ports.http}, gRPC port ${ports.grpc}, metrics port ${ports.metrics}`,
     );
-    sidecar = await Child.start(process.execPath, [entry, ...sidecarArgs({ ...s, resourcesPaths }, ports)], {
-      // Embedded components without an explicit path keep their data under the same home.
-      env: { ...ctx.env, OUTRIGGER_DATA_DIR: ctx.env.OUTRIGGER_DATA_DIR ?? home.dataDir },
-      cwd: ctx.cwd,
-      detached: true,
-      inheritStdin: false,
-    });
+    try {
+      sidecar = await Child.start(
+        process.execPath,
+        [entry, ...sidecarArgs({ ...s, resourcesPaths }, ports)],
+        {
+          // Embedded components without an explicit path keep their data under the same home.
+          env: { ...ctx.env, OUTRIGGER_DATA_DIR: ctx.env.OUTRIGGER_DATA_DIR ?? home.dataDir },
+          cwd: ctx.cwd,
+          detached: true,
+          inheritStdin: false,
+        },
+      );
+    } catch (err) {
+      return fail(`could not start outriggerd: ${(err as Error).message}`);
+    }
     const sidecarPrefix = `== OUTRIGGERD - ${s.appId} == `;
     outputs.push(
       pipeWithPrefix(sidecar.stdout, ctx.stdout, sidecarPrefix),
@@ -208,7 +229,7 @@ export async function runApp(s: RunSettings, ctx: CliContext): Promise<number> {
       if (stopRequested) return await shutdown(0);
       if (!sidecar.running) {
         const status = exitStatus(await sidecar.exited);
-        await Promise.all(outputs);
+        await settle(outputs);
         return fail(`outriggerd exited with status ${status} before it was ready`);
       }
       await shutdown(1);
@@ -259,7 +280,8 @@ export async function runApp(s: RunSettings, ctx: CliContext): Promise<number> {
     if (app !== undefined) events.push(app.exited.then(() => 'app' as const));
     const first = await Promise.race(events);
     if (first === 'app' && app !== undefined) {
-      await Promise.all(outputs.slice(2));
+      // Taken out of `outputs`: shutdown then only waits for the sidecar's.
+      await settle(outputs.splice(2));
       const status = exitStatus(await app.exited);
       say(`app exited with status ${status}`);
       return await shutdown(status);
@@ -289,7 +311,7 @@ export async function runApp(s: RunSettings, ctx: CliContext): Promise<number> {
       const exit = await sidecar.stop('SIGTERM', SIDECAR_GRACE_MS);
       say(`outriggerd stopped (status ${exitStatus(exit)})`);
     }
-    await Promise.all(outputs);
+    await settle(outputs);
     return status;
   }
 }
