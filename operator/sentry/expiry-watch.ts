@@ -9,7 +9,6 @@ import type { SentryLogger } from './logger.js';
 /** Warning window before expiry. */
 export const EXPIRY_WARNING_MS = 30 * 24 * 60 * 60 * 1000;
 const WARN_EVERY_MS = 60 * 60 * 1000;
-const lastWarned = new WeakMap<SentryLogger, Map<string, number>>();
 
 /** A certificate that expires within the warning window. */
 export interface ExpiryWarning {
@@ -33,22 +32,27 @@ export function expiringCertificates(bundle: CaBundle, now: number): ExpiryWarni
   return out;
 }
 
-/** Logs a warning for each expiring certificate, at most hourly per certificate and logger. */
-export function checkExpiry(bundle: CaBundle, now: number, logger: SentryLogger): void {
-  let seen = lastWarned.get(logger);
-  if (seen === undefined) {
-    seen = new Map();
-    lastWarned.set(logger, seen);
+/** Logs a warning for each expiring certificate, at most hourly per certificate. */
+export class ExpiryWarner {
+  readonly #lastWarned = new Map<string, number>();
+  readonly #logger: SentryLogger;
+
+  constructor(logger: SentryLogger) {
+    this.#logger = logger;
   }
-  for (const w of expiringCertificates(bundle, now)) {
-    const key = `${w.which}:${w.subject}:${w.notAfter.toISOString()}`;
-    const last = seen.get(key);
-    if (last !== undefined && now - last < WARN_EVERY_MS) continue;
-    seen.set(key, now);
-    logger.warn(`${w.which} certificate expires in ${w.daysLeft} days; rotate it (see docs/mtls-rotation.md)`, {
-      certificate: w.which,
-      subject: w.subject,
-      notAfter: w.notAfter.toISOString(),
-    });
+
+  /** Checks `bundle` at `now` and warns about certificates within 30 days of expiry. */
+  check(bundle: CaBundle, now: number): void {
+    for (const w of expiringCertificates(bundle, now)) {
+      const key = `${w.which}:${w.subject}:${w.notAfter.toISOString()}`;
+      const last = this.#lastWarned.get(key);
+      if (last !== undefined && now - last < WARN_EVERY_MS) continue;
+      this.#lastWarned.set(key, now);
+      this.#logger.warn(`${w.which} certificate expires in ${w.daysLeft} days; rotate it (see docs/mtls-rotation.md)`, {
+        certificate: w.which,
+        subject: w.subject,
+        notAfter: w.notAfter.toISOString(),
+      });
+    }
   }
 }

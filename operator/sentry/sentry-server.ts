@@ -15,7 +15,7 @@ import type { CaBundle } from './ca-bundle.js';
 import { bundleFingerprint } from './ca-store.js';
 import type { CaStore } from './ca-store.js';
 import { CertificateAuthority } from './certificate-authority.js';
-import { checkExpiry } from './expiry-watch.js';
+import { ExpiryWarner } from './expiry-watch.js';
 import type { SentryLogger } from './logger.js';
 import type { SentryMetrics } from './metrics.js';
 import { ValidationError } from './validators.js';
@@ -57,9 +57,11 @@ export class SentryServer {
   #servingRenewAt = 0;
   #port = 0;
   #reloading: Promise<void> | undefined;
+  readonly #expiry: ExpiryWarner;
 
   constructor(opts: SentryServerOptions) {
     this.#opts = opts;
+    this.#expiry = new ExpiryWarner(opts.logger);
   }
 
   /** The SPIFFE ID sentry serves with: `spiffe://<td>/ns/<ns>/dapr-sentry`. */
@@ -140,7 +142,7 @@ export class SentryServer {
       logger.error('Failed to reload issuer credentials; keeping the current ones', { error: (err as Error).message });
     }
     if (this.#opts.now() >= this.#servingRenewAt) this.#issueServingCertificate();
-    checkExpiry(this.ca.bundle, this.#opts.now(), logger);
+    this.#expiry.check(this.ca.bundle, this.#opts.now());
   }
 
   /** New bundle: re-issue sentry's own SVID from it, update trust anchors, metrics and warnings. */
@@ -151,7 +153,7 @@ export class SentryServer {
     if (issuer !== undefined) this.#opts.metrics.issuerCertExpiry.set(Math.floor(new Date(issuer.validTo).getTime() / 1000));
     const earliestRoot = Math.min(...bundle.trustAnchors.map((c) => new Date(c.validTo).getTime()));
     this.#opts.metrics.rootCertExpiry.set(Math.floor(earliestRoot / 1000));
-    checkExpiry(bundle, this.#opts.now(), this.#opts.logger);
+    this.#expiry.check(bundle, this.#opts.now());
   }
 
   #issueServingCertificate(): void {

@@ -348,3 +348,36 @@ function chainsTo(chain: readonly X509Certificate[], roots: readonly X509Certifi
   if (top === undefined) return false;
   return roots.some((r) => r.raw.equals(top.raw) || (top.checkIssued(r) && top.verify(r.publicKey)));
 }
+
+/** Flags and env the sidecar passes in (daprd: `--sentry-address`, `--app-id`, env below). */
+export interface IdentityEnvironmentInput {
+  readonly appId: string;
+  /** `--sentry-address`, e.g. `dapr-sentry.dapr-system.svc.cluster.local:443`. */
+  readonly sentryAddress: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly logger: SecurityLogger;
+  /** Mounted ConfigMap `dapr-trust-bundle` file, when the injector mounts it. */
+  readonly trustAnchorsFile?: string;
+}
+
+/**
+ * Builds identity options from Dapr's sidecar environment: `NAMESPACE`, `DAPR_TRUST_ANCHORS`,
+ * `DAPR_CONTROLPLANE_NAMESPACE`, `DAPR_CONTROLPLANE_TRUST_DOMAIN`, `DAPR_SENTRY_TOKEN_FILE`,
+ * `SENTRY_LOCAL_IDENTITY` (overrides the app id, as in daprd).
+ */
+export function identityOptionsFromEnvironment(input: IdentityEnvironmentInput): WorkloadIdentityOptions {
+  const { env } = input;
+  const cpNamespace = env.DAPR_CONTROLPLANE_NAMESPACE ?? 'dapr-system';
+  const cpTrustDomain = env.DAPR_CONTROLPLANE_TRUST_DOMAIN ?? 'cluster.local';
+  return {
+    appId: env.SENTRY_LOCAL_IDENTITY ?? input.appId,
+    namespace: env.NAMESPACE ?? 'default',
+    trustDomain: '',
+    sentry: { address: input.sentryAddress, spiffeId: formatSpiffeId({ trustDomain: cpTrustDomain, namespace: cpNamespace, appId: 'dapr-sentry' }), timeoutMs: 3_000 },
+    tokenFile: env.DAPR_SENTRY_TOKEN_FILE ?? DEFAULT_SENTRY_TOKEN_FILE,
+    tokenValidator: 'UNKNOWN',
+    trustAnchorsPem: env.DAPR_TRUST_ANCHORS ?? '',
+    ...(input.trustAnchorsFile === undefined ? {} : { trustAnchorsFile: input.trustAnchorsFile }),
+    logger: input.logger,
+  };
+}
