@@ -4,13 +4,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runCommand } from '../../env/process.js';
+import { freePort, runCommand } from '../../env/process.js';
 import { cliEnv, repoRoot, runCli, tempHome } from './cli-harness.js';
 
 // Reads a secret and writes/reads state through the sidecar the CLI started, printing what it got.
 const PROBE_APP = `
 const base = 'http://127.0.0.1:' + process.env.DAPR_HTTP_PORT + '/v1.0';
 (async () => {
+  console.log('port ' + process.env.DAPR_HTTP_PORT);
   const secret = await fetch(base + '/secrets/localsecrets/db:password');
   console.log('secret ' + secret.status + ' ' + (await secret.text()));
   const save = await fetch(base + '/state/statestore', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ key: 'k', value: 'v' }]) });
@@ -19,7 +20,7 @@ const base = 'http://127.0.0.1:' + process.env.DAPR_HTTP_PORT + '/v1.0';
 })().catch((err) => { console.error(err); process.exit(1); });
 `;
 
-test('outrigger run --resources-path uses those components and writes no embedded defaults', async (t) => {
+test('outrigger run --resources-path and --dapr-http-port are honoured, and no embedded defaults are written', async (t) => {
   const { home, cleanup } = await tempHome();
   t.after(cleanup);
   const resources = join(home, 'my-resources');
@@ -49,11 +50,25 @@ test('outrigger run --resources-path uses those components and writes no embedde
       '',
     ].join('\n'),
   );
+  const httpPort = await freePort();
   const res = await runCli(
-    ['run', '--app-id', 'probe', '--resources-path', resources, '--', process.execPath, '-e', PROBE_APP],
+    [
+      'run',
+      '--app-id',
+      'probe',
+      '--dapr-http-port',
+      String(httpPort),
+      '--resources-path',
+      resources,
+      '--',
+      process.execPath,
+      '-e',
+      PROBE_APP,
+    ],
     home,
   );
   assert.equal(res.code, 0, `${res.stdout}\n${res.stderr}`);
+  assert.match(res.stdout, new RegExp(`== APP - probe == port ${httpPort}\n`));
   assert.match(res.stdout, /== APP - probe == secret 200 \{"db:password":"s3cret"\}/);
   assert.match(res.stdout, /== APP - probe == state 204 200 "v"/);
   assert.equal(existsSync(join(home, 'components')), false, 'no embedded defaults were written');
