@@ -2,6 +2,7 @@
 import { createRegistry } from './components/registry.js';
 import { createLogger } from './observability/logger.js';
 import { parseFlags } from './runtime/flags.js';
+import { stableOrFreePort } from './runtime/ports.js';
 import { Runtime } from './runtime/runtime.js';
 import { RUNTIME_VERSION } from './runtime/version.js';
 import { formatProblem, ResourceError } from './spec/problems.js';
@@ -24,7 +25,12 @@ async function main(): Promise<number> {
       process.stderr.write('Run outriggerd --help for the list of flags.\n');
       return 1;
   }
-  const options = parsed.options;
+  let options = parsed.options;
+  if (options.daprInternalGrpcPortIsStable) {
+    const port = await stableOrFreePort(options.daprInternalGrpcPort);
+    if (port !== options.daprInternalGrpcPort)
+      options = Object.freeze({ ...options, daprInternalGrpcPort: port });
+  }
   const logger = createLogger({ level: options.logLevel, json: options.logAsJson, appId: options.appId });
   // Never crash on a bad request: log what escaped and keep serving.
   process.on('uncaughtException', (err) => logger.error(`uncaught exception: ${err.stack ?? err.message}`));

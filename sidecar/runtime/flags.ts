@@ -336,6 +336,7 @@ function buildOptions(
     daprHttpPort: r.int('dapr-http-port', 3500, 1, PORT_MAX),
     daprGrpcPort: r.int('dapr-grpc-port', 50001, 1, PORT_MAX),
     daprInternalGrpcPort: internal ?? stablePort(INTERNAL_GRPC_PORT_START, appId, machine),
+    daprInternalGrpcPortIsStable: internal === undefined,
     ...(publicPort === undefined ? {} : { daprPublicPort: publicPort }),
     ...(publicListen === undefined ? {} : { daprPublicListenAddress: publicListen }),
     metricsPort: r.int('metrics-port', 9090, 1, PORT_MAX),

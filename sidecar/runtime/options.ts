@@ -35,6 +35,8 @@ export interface Options {
   readonly daprHttpPort: number;
   readonly daprGrpcPort: number;
   readonly daprInternalGrpcPort: number;
+  /** True when `daprInternalGrpcPort` is daprd's stable port from the app id (not given by flag): main falls back to a free port if it is taken. */
+  readonly daprInternalGrpcPortIsStable: boolean;
   readonly daprPublicPort?: number;
   readonly daprPublicListenAddress?: string;
   readonly metricsPort: number;

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { type AddressInfo, createServer } from 'node:net';
 import { describe, it } from 'node:test';
 import { INTERNAL_GRPC_PORT_START, parseFlags, stablePort } from '../../../sidecar/runtime/flags.js';
 import type { Options } from '../../../sidecar/runtime/options.js';
+import { stableOrFreePort } from '../../../sidecar/runtime/ports.js';
 import { parseByteQuantity } from '../../../sidecar/runtime/quantity.js';
 
 const machine = { cwd: '/work', uid: 1000, hostname: 'host-a' };
@@ -205,6 +207,26 @@ describe('outriggerd flags', () => {
     assert.equal(
       ok(['--app-id', 'orders', '--dapr-internal-grpc-port', '50002']).daprInternalGrpcPort,
       50002,
+    );
+  });
+});
+
+describe('stable internal gRPC port fallback', () => {
+  it('keeps a free stable port and moves off a taken one', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, resolve));
+    const taken = (holder.address() as AddressInfo).port;
+    try {
+      const moved = await stableOrFreePort(taken);
+      assert.notEqual(moved, taken);
+      assert.equal(await stableOrFreePort(moved), moved);
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
+    assert.equal(ok(['--app-id', 'x']).daprInternalGrpcPortIsStable, true);
+    assert.equal(
+      ok(['--app-id', 'x', '--dapr-internal-grpc-port', '50002']).daprInternalGrpcPortIsStable,
+      false,
     );
   });
 });
