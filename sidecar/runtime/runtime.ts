@@ -95,9 +95,8 @@ export class Runtime {
       log.warn(
         `Flag --${flag} is accepted for compatibility with daprd but is not implemented yet; ignoring it`,
       );
+    // mTLS and Sentry are used by the internal API (invoke/invocation-runtime.ts); these are not yet.
     const notWired = [
-      o.enableMtls ? '--enable-mtls' : '',
-      o.sentryAddress === undefined ? '' : '--sentry-address',
       o.controlPlaneAddress === undefined ? '' : '--control-plane-address',
       o.placementHostAddress === undefined ? '' : '--placement-host-address',
       o.schedulerHostAddresses.length === 0 ? '' : '--scheduler-host-address',
