@@ -1,8 +1,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,7 +150,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       ipAddresses: ['127.0.0.1', '10.0.0.1'],
       usage: 'server',
     });
-    const admin = ca.issue({ commonName: 'outrigger-admin', organizations: ['system:masters'], usage: 'client' });
+    const admin = ca.issue({
+      commonName: 'outrigger-admin',
+      organizations: ['system:masters'],
+      usage: 'client',
+    });
     const sa = generateRsaKeyPair();
     const files = {
       ca: join(dir, 'ca.crt'),
@@ -185,7 +189,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       '--unsafe-no-fsync=true',
       '--log-level=warn',
     ]);
-    await waitUntil(etcd, timeoutMs, async () => (await httpGet(`${etcdUrl}/health`)).includes('"health":"true"'));
+    await waitUntil(etcd, timeoutMs, async () =>
+      (await httpGet(`${etcdUrl}/health`)).includes('"health":"true"'),
+    );
 
     const server = `https://127.0.0.1:${apiPort}`;
     const tls = { ca: ca.certPem, cert: admin.certPem, key: admin.keyPem };
@@ -261,8 +267,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
 
     const helmHome = join(dir, 'helm');
     await mkdir(helmHome, { recursive: true });
-    const run = (binary: string, args: readonly string[], env: NodeJS.ProcessEnv, opts: CommandOptions = {}) =>
-      runCommand(binary, args, { ...process.env, ...env }, opts);
+    const run = (
+      binary: string,
+      args: readonly string[],
+      env: NodeJS.ProcessEnv,
+      opts: CommandOptions = {},
+    ) => runCommand(binary, args, { ...process.env, ...env }, opts);
     return {
       kubeconfigPath: files.kubeconfig,
       kubeConfig,
@@ -308,7 +318,8 @@ async function waitUntil(p: Managed, timeoutMs: number, probe: () => Promise<boo
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (p.exited) throw await startFailure(p, `exited during startup (code ${p.child.exitCode ?? p.child.signalCode})`);
+    if (p.exited)
+      throw await startFailure(p, `exited during startup (code ${p.child.exitCode ?? p.child.signalCode})`);
     try {
       if (await probe()) return;
     } catch (err) {
@@ -405,7 +416,9 @@ function runCommand(
       { env, cwd: options.cwd, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error !== null) {
-          reject(new Error(`${binary} ${args.join(' ')} failed: ${error.message}\n${stderr}`, { cause: error }));
+          reject(
+            new Error(`${binary} ${args.join(' ')} failed: ${error.message}\n${stderr}`, { cause: error }),
+          );
           return;
         }
         resolve({ stdout, stderr });
@@ -447,7 +460,9 @@ export async function requestServiceAccountToken(
   const core = cp.kubeConfig.makeApiClient(CoreV1Api);
   const { namespace, serviceAccount: name } = request;
   await createIfMissing(() => core.createNamespace({ body: { metadata: { name: namespace } } }));
-  await createIfMissing(() => core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } }));
+  await createIfMissing(() =>
+    core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } }),
+  );
   const response = await core.createNamespacedServiceAccountToken({
     name,
     namespace,
@@ -460,7 +475,8 @@ export async function requestServiceAccountToken(
   });
   const status = response.status;
   if (status?.token === undefined) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
-  const expiresAt = status.expirationTimestamp ?? new Date(Date.now() + (request.expirationSeconds ?? 3600) * 1000);
+  const expiresAt =
+    status.expirationTimestamp ?? new Date(Date.now() + (request.expirationSeconds ?? 3600) * 1000);
   return { token: status.token, expiresAt: new Date(expiresAt) };
 }
 

@@ -96,7 +96,8 @@ export async function downloadGoModule(
 ): Promise<GoModuleDownload> {
   const stdout = await runGo(['mod', 'download', '-json', `${modulePath}@${version}`], options);
   const parsed = JSON.parse(stdout) as Partial<GoModuleDownload> & { Error?: string };
-  if (parsed.Error !== undefined) throw new GoBuildError(`go mod download ${modulePath}@${version}: ${parsed.Error}`);
+  if (parsed.Error !== undefined)
+    throw new GoBuildError(`go mod download ${modulePath}@${version}: ${parsed.Error}`);
   if (parsed.Dir === undefined || parsed.GoMod === undefined || parsed.Version === undefined) {
     throw new GoBuildError(`go mod download ${modulePath}@${version} returned no Dir/GoMod`);
   }

