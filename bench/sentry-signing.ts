@@ -19,13 +19,13 @@ import { silentLogger } from '../operator/sentry/logger.js';
 import { createSentryMetrics } from '../operator/sentry/metrics.js';
 import { SentryServer } from '../operator/sentry/sentry-server.js';
 import { InsecureValidator } from '../operator/sentry/validators.js';
-import { checkSpiffeServerIdentity, requestCertificate } from '../sidecar/security/sentry-client.js';
 import { loadSentryService } from '../sidecar/security/proto/sentry-proto.js';
+import { checkSpiffeServerIdentity, requestCertificate } from '../sidecar/security/sentry-client.js';
 import { buildTbsCertificate, signDer } from '../sidecar/security/x509/certificate.js';
 import { createCsr } from '../sidecar/security/x509/csr.js';
 import { makeTempDir, removeTempDir } from '../test/env/process.js';
-import { fmt, readSettings, renderTable } from './report.js';
 import type { BenchSettings, BenchTable } from './report.js';
+import { fmt, readSettings, renderTable } from './report.js';
 
 /** One measured variant. */
 export interface SentryBenchRow {
@@ -42,7 +42,12 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 /** Runs `op` with `concurrency` workers for `durationMs`, recording each latency. */
-async function measure(variant: string, durationMs: number, concurrency: number, op: () => Promise<unknown> | unknown): Promise<SentryBenchRow> {
+async function measure(
+  variant: string,
+  durationMs: number,
+  concurrency: number,
+  op: () => Promise<unknown> | unknown,
+): Promise<SentryBenchRow> {
   const latencies: number[] = [];
   const start = performance.now();
   const deadline = start + durationMs;
@@ -56,11 +61,19 @@ async function measure(variant: string, durationMs: number, concurrency: number,
   await Promise.all(Array.from({ length: concurrency }, worker));
   const elapsed = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
-  return { variant, ops: latencies.length, perSecond: latencies.length / elapsed, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+  return {
+    variant,
+    ops: latencies.length,
+    perSecond: latencies.length / elapsed,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+  };
 }
 
 /** Measures every variant and returns the rows (the bench runner renders them). */
-export async function runSentryBench(settings: BenchSettings = readSettings(process.env)): Promise<SentryBenchRow[]> {
+export async function runSentryBench(
+  settings: BenchSettings = readSettings(process.env),
+): Promise<SentryBenchRow[]> {
   const dir = await makeTempDir('bench-sentry');
   const registry = new Registry();
   const sentry = new SentryServer({
@@ -83,21 +96,36 @@ export async function runSentryBench(settings: BenchSettings = readSettings(proc
   const rows: SentryBenchRow[] = [];
   const client = new (grpc.makeGenericClientConstructor(loadSentryService(), 'CA'))(
     `127.0.0.1:${sentry.port}`,
-    grpc.credentials.createSsl(Buffer.from(await readFile(join(dir, 'ca.crt'))), null, null, { checkServerIdentity: checkSpiffeServerIdentity(sentry.spiffeId) }),
+    grpc.credentials.createSsl(Buffer.from(await readFile(join(dir, 'ca.crt'))), null, null, {
+      checkServerIdentity: checkSpiffeServerIdentity(sentry.spiffeId),
+    }),
     { 'grpc.ssl_target_name_override': 'dapr-sentry' },
   ) as grpc.Client & Record<string, (req: unknown, cb: (err: Error | null) => void) => void>;
   try {
     const keys = generateP256();
     const csrPem = createCsr(keys.privateKey, keys.publicKey);
     const bundle = sentry.ca.bundle;
-    const issuer = { certificate: bundle.issuerChain[0] as NonNullable<(typeof bundle.issuerChain)[0]>, privateKey: bundle.issuerKey };
+    const issuer = {
+      certificate: bundle.issuerChain[0] as NonNullable<(typeof bundle.issuerChain)[0]>,
+      privateKey: bundle.issuerKey,
+    };
     const now = Date.now();
     const tbs = buildTbsCertificate(
-      { role: 'workload', uris: ['spiffe://public/ns/default/bench'], notBefore: new Date(now), notAfter: new Date(now + 86_400_000), publicKey: keys.publicKey },
+      {
+        role: 'workload',
+        uris: ['spiffe://public/ns/default/bench'],
+        notBefore: new Date(now),
+        notAfter: new Date(now + 86_400_000),
+        publicKey: keys.publicKey,
+      },
       issuer,
     );
     const d = settings.durationMs;
-    rows.push(await measure('baseline: node:crypto ECDSA P-256 sign of the TBS', d, 1, () => signDer(tbs, bundle.issuerKey)));
+    rows.push(
+      await measure('baseline: node:crypto ECDSA P-256 sign of the TBS', d, 1, () =>
+        signDer(tbs, bundle.issuerKey),
+      ),
+    );
 
     const rsa = forge.pki.rsa.generateKeyPair({ bits: 2048, e: 0x10001 });
     rows.push(
@@ -107,30 +135,54 @@ export async function runSentryBench(settings: BenchSettings = readSettings(proc
         cert.serialNumber = '01';
         cert.validity.notBefore = new Date(now);
         cert.validity.notAfter = new Date(now + 86_400_000);
-        cert.setExtensions([{ name: 'subjectAltName', altNames: [{ type: 6, value: 'spiffe://public/ns/default/bench' }] }]);
+        cert.setExtensions([
+          { name: 'subjectAltName', altNames: [{ type: 6, value: 'spiffe://public/ns/default/bench' }] },
+        ]);
         cert.sign(rsa.privateKey, forge.md.sha256.create());
       }),
     );
-    rows.push(await measure('CertificateAuthority.sign (CSR verify + forge asn1 + node:crypto)', d, 1, () => sentry.ca.sign({ csrPem, spiffeId: 'spiffe://public/ns/default/bench' })));
-    const request = { id: 'bench', token: '', trust_domain: '', namespace: 'default', certificate_signing_request: Buffer.from(csrPem), token_validator: 'INSECURE' };
+    rows.push(
+      await measure('CertificateAuthority.sign (CSR verify + forge asn1 + node:crypto)', d, 1, () =>
+        sentry.ca.sign({ csrPem, spiffeId: 'spiffe://public/ns/default/bench' }),
+      ),
+    );
+    const request = {
+      id: 'bench',
+      token: '',
+      trust_domain: '',
+      namespace: 'default',
+      certificate_signing_request: Buffer.from(csrPem),
+      token_validator: 'INSECURE',
+    };
     const viaChannel = () =>
       new Promise<void>((resolve, reject) => {
         client.SignCertificate?.(request, (err) => (err === null ? resolve() : reject(err)));
       });
     await viaChannel();
-    rows.push(await measure(`gRPC SignCertificate, reused TLS channel, ${settings.concurrency} in flight`, d, settings.concurrency, viaChannel));
+    rows.push(
+      await measure(
+        `gRPC SignCertificate, reused TLS channel, ${settings.concurrency} in flight`,
+        d,
+        settings.concurrency,
+        viaChannel,
+      ),
+    );
     rows.push(await measure('gRPC SignCertificate, one call at a time', d, 1, viaChannel));
     const anchors = await readFile(join(dir, 'ca.crt'), 'utf8');
     rows.push(
       await measure('gRPC SignCertificate, new TLS channel per call (sidecar renewal path)', d, 1, () =>
-        requestCertificate({ address: `127.0.0.1:${sentry.port}`, spiffeId: sentry.spiffeId, timeoutMs: 5_000 }, anchors, {
-          csrPem,
-          token: '',
-          id: 'bench',
-          namespace: 'default',
-          trustDomain: '',
-          tokenValidator: 'INSECURE',
-        }),
+        requestCertificate(
+          { address: `127.0.0.1:${sentry.port}`, spiffeId: sentry.spiffeId, timeoutMs: 5_000 },
+          anchors,
+          {
+            csrPem,
+            token: '',
+            id: 'bench',
+            namespace: 'default',
+            trustDomain: '',
+            tokenValidator: 'INSECURE',
+          },
+        ),
       ),
     );
   } finally {

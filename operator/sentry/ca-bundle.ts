@@ -3,9 +3,14 @@
  * (`issuer.crt`) and the issuer key (`issuer.key`), as stored in Secret `dapr-trust-bundle` or in
  * the `--issuer-credentials` directory. Bootstrap mirrors Dapr sentry (pkg/sentry/server/ca).
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+
 import type { KeyObject } from 'node:crypto';
-import { certificatesToPem, createCertificate, parseCertificates } from '../../sidecar/security/x509/certificate.js';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type X509Certificate } from 'node:crypto';
+import {
+  certificatesToPem,
+  createCertificate,
+  parseCertificates,
+} from '../../sidecar/security/x509/certificate.js';
 
 /** The three PEM files, exactly as stored. */
 export interface CaBundlePem {
@@ -52,7 +57,8 @@ export function parseCaBundle(pem: CaBundlePem): CaBundle {
   if (!issuer.checkPrivateKey(issuerKey)) throw new CaBundleError('issuer.key does not match issuer.crt');
   if (!issuer.ca) throw new CaBundleError('issuer.crt is not a CA certificate');
   const top = issuerChain[issuerChain.length - 1] ?? issuer;
-  const anchored = trustAnchors.some((root) => top.checkIssued(root) && top.verify(root.publicKey)) ||
+  const anchored =
+    trustAnchors.some((root) => top.checkIssued(root) && top.verify(root.publicKey)) ||
     trustAnchors.some((root) => root.raw.equals(top.raw));
   if (!anchored) throw new CaBundleError('issuer.crt does not chain to any certificate in ca.crt');
   return { pem, trustAnchors, issuerChain, issuerKey };
@@ -131,6 +137,7 @@ export function privateKeyToPem(key: KeyObject): string {
 
 /** Whether two public keys are the same key. */
 export function samePublicKey(a: KeyObject, b: KeyObject): boolean {
-  const der = (k: KeyObject): Buffer => (k.type === 'public' ? k : createPublicKey(k)).export({ type: 'spki', format: 'der' });
+  const der = (k: KeyObject): Buffer =>
+    (k.type === 'public' ? k : createPublicKey(k)).export({ type: 'spki', format: 'der' });
   return der(a).equals(der(b));
 }

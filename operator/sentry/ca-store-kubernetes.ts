@@ -59,12 +59,23 @@ export class KubernetesCaStore implements CaStore {
     const body: k8s.V1Secret = {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: TRUST_BUNDLE_NAME, namespace: this.#namespace, labels: { 'app.kubernetes.io/part-of': 'outrigger' } },
+      metadata: {
+        name: TRUST_BUNDLE_NAME,
+        namespace: this.#namespace,
+        labels: { 'app.kubernetes.io/part-of': 'outrigger' },
+      },
       type: 'Opaque',
-      data: { 'ca.crt': encode(pem.caCrt), 'issuer.crt': encode(pem.issuerCrt), 'issuer.key': encode(pem.issuerKey) },
+      data: {
+        'ca.crt': encode(pem.caCrt),
+        'issuer.crt': encode(pem.issuerCrt),
+        'issuer.key': encode(pem.issuerKey),
+      },
     };
     try {
-      const existing = await this.#core.readNamespacedSecret({ name: TRUST_BUNDLE_NAME, namespace: this.#namespace });
+      const existing = await this.#core.readNamespacedSecret({
+        name: TRUST_BUNDLE_NAME,
+        namespace: this.#namespace,
+      });
       body.metadata = { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion ?? '' };
       await this.#core.replaceNamespacedSecret({ name: TRUST_BUNDLE_NAME, namespace: this.#namespace, body });
     } catch (err) {
@@ -77,14 +88,25 @@ export class KubernetesCaStore implements CaStore {
     const body: k8s.V1ConfigMap = {
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { name: TRUST_BUNDLE_NAME, namespace: this.#namespace, labels: { 'app.kubernetes.io/part-of': 'outrigger' } },
+      metadata: {
+        name: TRUST_BUNDLE_NAME,
+        namespace: this.#namespace,
+        labels: { 'app.kubernetes.io/part-of': 'outrigger' },
+      },
       data: { 'ca.crt': caCrt },
     };
     try {
-      const existing = await this.#core.readNamespacedConfigMap({ name: TRUST_BUNDLE_NAME, namespace: this.#namespace });
+      const existing = await this.#core.readNamespacedConfigMap({
+        name: TRUST_BUNDLE_NAME,
+        namespace: this.#namespace,
+      });
       if (existing.data?.['ca.crt'] === caCrt) return;
       body.metadata = { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion ?? '' };
-      await this.#core.replaceNamespacedConfigMap({ name: TRUST_BUNDLE_NAME, namespace: this.#namespace, body });
+      await this.#core.replaceNamespacedConfigMap({
+        name: TRUST_BUNDLE_NAME,
+        namespace: this.#namespace,
+        body,
+      });
     } catch (err) {
       if (!isNotFound(err)) throw err;
       await this.#core.createNamespacedConfigMap({ namespace: this.#namespace, body });

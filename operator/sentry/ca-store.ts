@@ -22,11 +22,22 @@ export interface CaStore {
 }
 
 /** File names inside `--issuer-credentials`, as in Dapr. */
-export const CREDENTIAL_FILES = { caCrt: 'ca.crt', issuerCrt: 'issuer.crt', issuerKey: 'issuer.key' } as const;
+export const CREDENTIAL_FILES = {
+  caCrt: 'ca.crt',
+  issuerCrt: 'issuer.crt',
+  issuerKey: 'issuer.key',
+} as const;
 
 /** A short digest identifying one version of the credentials (change detection, logs). */
 export function bundleFingerprint(pem: CaBundlePem): string {
-  return createHash('sha256').update(pem.caCrt).update('\0').update(pem.issuerCrt).update('\0').update(pem.issuerKey).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(pem.caCrt)
+    .update('\0')
+    .update(pem.issuerCrt)
+    .update('\0')
+    .update(pem.issuerKey)
+    .digest('hex')
+    .slice(0, 16);
 }
 
 async function readOptional(path: string): Promise<string | undefined> {
@@ -66,7 +77,9 @@ export class FileCaStore implements CaStore {
     ]);
     if (caCrt === undefined && issuerCrt === undefined && issuerKey === undefined) return undefined;
     if (caCrt === undefined || issuerCrt === undefined || issuerKey === undefined) {
-      throw new Error(`incomplete issuer credentials in ${this.#dir}: need ca.crt, issuer.crt and issuer.key`);
+      throw new Error(
+        `incomplete issuer credentials in ${this.#dir}: need ca.crt, issuer.crt and issuer.key`,
+      );
     }
     return { caCrt, issuerCrt, issuerKey };
   }

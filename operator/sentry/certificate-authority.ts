@@ -64,7 +64,10 @@ export class CertificateAuthority {
   }
 
   /** Issues a leaf for an already-trusted public key (sentry's own serving identity). */
-  signPublicKey(publicKey: import('node:crypto').KeyObject, request: Omit<SignRequest, 'csrPem'>): SignedCertificate {
+  signPublicKey(
+    publicKey: import('node:crypto').KeyObject,
+    request: Omit<SignRequest, 'csrPem'>,
+  ): SignedCertificate {
     const bundle = this.#bundle;
     const issuer = bundle.issuerChain[0];
     if (issuer === undefined) throw new Error('CA has no issuer');

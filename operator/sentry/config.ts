@@ -11,7 +11,8 @@ export function parseGoDuration(text: string): number | undefined {
   const trimmed = text.trim();
   if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(trimmed)) return undefined;
   let total = 0;
-  for (const m of trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 0);
+  for (const m of trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g))
+    total += Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 0);
   return total;
 }
 
@@ -68,14 +69,23 @@ export class SentryConfigError extends Error {
 }
 
 /** Parses argv (without node and script) plus env into a frozen config. */
-export function parseSentryConfig(argv: readonly string[], env: NodeJS.ProcessEnv): SentryConfig & { readonly positionals: readonly string[]; readonly rootKey: string | undefined } {
-  const { values, positionals } = parseArgs({ args: [...argv], options: SENTRY_FLAGS, allowPositionals: true, strict: true });
+export function parseSentryConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): SentryConfig & { readonly positionals: readonly string[]; readonly rootKey: string | undefined } {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: SENTRY_FLAGS,
+    allowPositionals: true,
+    strict: true,
+  });
   const problems: string[] = [];
   const duration = (flag: string, raw: string | undefined, fallback: number): number => {
     if (raw === undefined) return fallback;
     try {
       const ms = parseGoDuration(raw);
-      if (ms === undefined || !(ms > 0)) throw new Error(`"${raw}" is not a positive duration like 24h or 15m`);
+      if (ms === undefined || !(ms > 0))
+        throw new Error(`"${raw}" is not a positive duration like 24h or 15m`);
       return ms;
     } catch (err) {
       problems.push(`--${flag}: ${(err as Error).message}`);
@@ -90,12 +100,15 @@ export function parseSentryConfig(argv: readonly string[], env: NodeJS.ProcessEn
   };
   const inCluster = env.KUBERNETES_SERVICE_HOST !== undefined;
   const modeRaw = values.mode ?? (inCluster || values.kubeconfig !== undefined ? 'kubernetes' : 'standalone');
-  if (modeRaw !== 'kubernetes' && modeRaw !== 'standalone') problems.push(`--mode: "${modeRaw}" is not kubernetes or standalone`);
+  if (modeRaw !== 'kubernetes' && modeRaw !== 'standalone')
+    problems.push(`--mode: "${modeRaw}" is not kubernetes or standalone`);
   const mode = modeRaw as SentryMode;
   const level = values['log-level'] ?? 'info';
-  if (!['debug', 'info', 'warn', 'error'].includes(level)) problems.push(`--log-level: "${level}" is not debug, info, warn or error`);
+  if (!['debug', 'info', 'warn', 'error'].includes(level))
+    problems.push(`--log-level: "${level}" is not debug, info, warn or error`);
   const insecure = values['enable-insecure-validator'] ?? false;
-  if (insecure && mode === 'kubernetes') problems.push('--enable-insecure-validator is for self-hosted mode only');
+  if (insecure && mode === 'kubernetes')
+    problems.push('--enable-insecure-validator is for self-hosted mode only');
   const config = {
     mode,
     trustDomain: values['trust-domain'] ?? 'cluster.local',

@@ -24,7 +24,8 @@ export function expiringCertificates(bundle: CaBundle, now: number): ExpiryWarni
   const consider = (which: 'root' | 'issuer', subject: string, validTo: string): void => {
     const notAfter = new Date(validTo);
     const left = notAfter.getTime() - now;
-    if (left <= EXPIRY_WARNING_MS) out.push({ which, subject, notAfter, daysLeft: Math.floor(left / 86_400_000) });
+    if (left <= EXPIRY_WARNING_MS)
+      out.push({ which, subject, notAfter, daysLeft: Math.floor(left / 86_400_000) });
   };
   for (const root of bundle.trustAnchors) consider('root', root.subject, root.validTo);
   const issuer = bundle.issuerChain[0];
@@ -48,11 +49,14 @@ export class ExpiryWarner {
       const last = this.#lastWarned.get(key);
       if (last !== undefined && now - last < WARN_EVERY_MS) continue;
       this.#lastWarned.set(key, now);
-      this.#logger.warn(`${w.which} certificate expires in ${w.daysLeft} days; rotate it (see docs/mtls-rotation.md)`, {
-        certificate: w.which,
-        subject: w.subject,
-        notAfter: w.notAfter.toISOString(),
-      });
+      this.#logger.warn(
+        `${w.which} certificate expires in ${w.daysLeft} days; rotate it (see docs/mtls-rotation.md)`,
+        {
+          certificate: w.which,
+          subject: w.subject,
+          notAfter: w.notAfter.toISOString(),
+        },
+      );
     }
   }
 }

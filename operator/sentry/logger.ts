@@ -20,7 +20,9 @@ export function createJsonLogger(
 ): SentryLogger {
   const emit = (level: Level, msg: string, fields?: Record<string, unknown>): void => {
     if (ORDER[level] < ORDER[minLevel]) return;
-    write(`${JSON.stringify({ time: new Date().toISOString(), level, scope: 'sentry', msg, ...base, ...fields })}\n`);
+    write(
+      `${JSON.stringify({ time: new Date().toISOString(), level, scope: 'sentry', msg, ...base, ...fields })}\n`,
+    );
   };
   return {
     debug: (m, f) => emit('debug', m, f),

@@ -4,23 +4,25 @@
  *   node operator/sentry/main.js rotate-root add|reissue|finish --root-key <file> [flags]
  * See docs/mtls-rotation.md for the rotation procedure.
  */
-import { createServer } from 'node:http';
+
 import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { formatSpiffeId } from '../../sidecar/security/spiffe-id.js';
-import { FileCaStore } from './ca-store.js';
 import type { CaStore } from './ca-store.js';
+import { FileCaStore } from './ca-store.js';
 import { KubernetesCaStore } from './ca-store-kubernetes.js';
-import { parseSentryConfig, SentryConfigError } from './config.js';
 import type { SentryConfig } from './config.js';
+import { parseSentryConfig, SentryConfigError } from './config.js';
 import { createJsonLogger } from './logger.js';
 import { createSentryMetrics } from './metrics.js';
+import type { RotationStepResult } from './root-rotation.js';
 import { addRoot, reissueIssuer, removeOldRoots } from './root-rotation.js';
+import type { SentryServerOptions } from './sentry-server.js';
 import { SentryServer } from './sentry-server.js';
 import { InsecureValidator, KubernetesValidator } from './validators.js';
-import type { SentryServerOptions } from './sentry-server.js';
 
 function kubeConfigFor(config: SentryConfig): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
@@ -39,7 +41,11 @@ export function storeFor(config: SentryConfig): CaStore {
 /** Builds server options from a config (exported for tests that run sentry in-process). */
 export function serverOptionsFor(config: SentryConfig, registry: Registry): SentryServerOptions {
   const logger = createJsonLogger({}, config.logLevel);
-  const sentryId = formatSpiffeId({ trustDomain: config.trustDomain, namespace: config.namespace, appId: 'dapr-sentry' });
+  const sentryId = formatSpiffeId({
+    trustDomain: config.trustDomain,
+    namespace: config.namespace,
+    appId: 'dapr-sentry',
+  });
   const validators: SentryServerOptions['validators'] = {};
   if (config.mode === 'kubernetes') {
     validators.KUBERNETES = new KubernetesValidator({
@@ -73,7 +79,7 @@ async function serve(config: SentryConfig): Promise<void> {
   collectDefaultMetrics({ register: registry });
   const sentry = new SentryServer(serverOptionsFor(config, registry));
   await sentry.start();
-  const metricsServer: Server = createServer((req, res) => {
+  const metricsServer: Server = createServer((_req, res) => {
     void registry.metrics().then((body) => {
       res.writeHead(200, { 'content-type': registry.contentType });
       res.end(body);
@@ -88,19 +94,29 @@ async function serve(config: SentryConfig): Promise<void> {
   process.once('SIGINT', stop);
 }
 
-async function rotate(config: SentryConfig & { positionals: readonly string[]; rootKey: string | undefined }): Promise<void> {
+async function rotate(
+  config: SentryConfig & { positionals: readonly string[]; rootKey: string | undefined },
+): Promise<void> {
   const step = config.positionals[1];
   const store = storeFor(config);
-  const gen = { trustDomain: config.trustDomain, namespace: config.namespace, validityMs: config.caValidityMs, skewMs: config.skewMs, now: new Date() };
+  const gen = {
+    trustDomain: config.trustDomain,
+    namespace: config.namespace,
+    validityMs: config.caValidityMs,
+    skewMs: config.skewMs,
+    now: new Date(),
+  };
   const needKey = (): string => {
-    if (config.rootKey === undefined) throw new SentryConfigError([`rotate-root ${step ?? ''} needs --root-key <file>`]);
+    if (config.rootKey === undefined)
+      throw new SentryConfigError([`rotate-root ${step ?? ''} needs --root-key <file>`]);
     return config.rootKey;
   };
-  let result;
+  let result: RotationStepResult;
   if (step === 'add') result = await addRoot(store, needKey(), gen);
   else if (step === 'reissue') result = await reissueIssuer(store, needKey(), gen);
   else if (step === 'finish') result = await removeOldRoots(store);
-  else throw new SentryConfigError([`rotate-root needs a step: add, reissue or finish (got "${step ?? ''}")`]);
+  else
+    throw new SentryConfigError([`rotate-root needs a step: add, reissue or finish (got "${step ?? ''}")`]);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

@@ -1,8 +1,9 @@
 /**
  * Sentry's Prometheus metrics, named as in Dapr (pkg/sentry/monitoring), on a registry passed in.
  */
-import { Counter, Gauge } from 'prom-client';
+
 import type { Registry } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 
 /** The metric handles sentry updates. */
 export interface SentryMetrics {

@@ -5,21 +5,26 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { MemoryCertificateProvider } from '../../sidecar/security/certificate-provider.js';
+import type {
+  SignCertificateRequest,
+  SignCertificateResponse,
+  TokenValidatorName,
+} from '../../sidecar/security/proto/sentry-proto.js';
 import { loadSentryService } from '../../sidecar/security/proto/sentry-proto.js';
-import type { SignCertificateRequest, SignCertificateResponse, TokenValidatorName } from '../../sidecar/security/proto/sentry-proto.js';
 import { formatSpiffeId } from '../../sidecar/security/spiffe-id.js';
-import { CsrError } from '../../sidecar/security/x509/csr.js';
 import { certificatesToPem } from '../../sidecar/security/x509/certificate.js';
-import { bootstrapCaBundle, generateP256, parseCaBundle, privateKeyToPem } from './ca-bundle.js';
+import { CsrError } from '../../sidecar/security/x509/csr.js';
 import type { CaBundle } from './ca-bundle.js';
-import { bundleFingerprint } from './ca-store.js';
+import { bootstrapCaBundle, generateP256, parseCaBundle, privateKeyToPem } from './ca-bundle.js';
 import type { CaStore } from './ca-store.js';
+import { bundleFingerprint } from './ca-store.js';
+import type { SignedCertificate } from './certificate-authority.js';
 import { CertificateAuthority } from './certificate-authority.js';
 import { ExpiryWarner } from './expiry-watch.js';
 import type { SentryLogger } from './logger.js';
 import type { SentryMetrics } from './metrics.js';
+import type { TokenValidator, ValidatedIdentity } from './validators.js';
 import { ValidationError } from './validators.js';
-import type { TokenValidator } from './validators.js';
 
 /** Everything sentry needs; validated by the caller (config.ts) before it gets here. */
 export interface SentryServerOptions {
@@ -66,7 +71,11 @@ export class SentryServer {
 
   /** The SPIFFE ID sentry serves with: `spiffe://<td>/ns/<ns>/dapr-sentry`. */
   get spiffeId(): string {
-    return formatSpiffeId({ trustDomain: this.#opts.trustDomain, namespace: this.#opts.namespace, appId: 'dapr-sentry' });
+    return formatSpiffeId({
+      trustDomain: this.#opts.trustDomain,
+      namespace: this.#opts.namespace,
+      appId: 'dapr-sentry',
+    });
   }
 
   /** Port the gRPC server listens on. */
@@ -86,7 +95,9 @@ export class SentryServer {
     let pem = await store.load();
     let bundle: CaBundle;
     if (pem === undefined) {
-      logger.info('No issuer credentials found; generating a self-signed root and issuer', { store: store.description });
+      logger.info('No issuer credentials found; generating a self-signed root and issuer', {
+        store: store.description,
+      });
       bundle = bootstrapCaBundle({
         trustDomain: this.#opts.trustDomain,
         namespace: this.#opts.namespace,
@@ -101,19 +112,33 @@ export class SentryServer {
       await store.publishTrustAnchors(pem.caCrt);
     }
     this.#fingerprint = bundleFingerprint(pem);
-    this.#ca = new CertificateAuthority(bundle, { workloadTtlMs: this.#opts.workloadTtlMs, skewMs: this.#opts.skewMs, now: this.#opts.now });
+    this.#ca = new CertificateAuthority(bundle, {
+      workloadTtlMs: this.#opts.workloadTtlMs,
+      skewMs: this.#opts.skewMs,
+      now: this.#opts.now,
+    });
     this.#applyBundle(bundle);
 
     const server = new grpc.Server();
     server.addService(loadSentryService(), { SignCertificate: this.#handleSign });
-    const credentials = grpc.experimental.createCertificateProviderServerCredentials(this.#provider, this.#provider, false);
+    const credentials = grpc.experimental.createCertificateProviderServerCredentials(
+      this.#provider,
+      this.#provider,
+      false,
+    );
     this.#port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${this.#opts.host}:${this.#opts.port}`, credentials, (err, port) => (err ? reject(err) : resolve(port)));
+      server.bindAsync(`${this.#opts.host}:${this.#opts.port}`, credentials, (err, port) =>
+        err ? reject(err) : resolve(port),
+      );
     });
     this.#server = server;
     this.#timer = setInterval(() => void this.reload(), this.#opts.reloadIntervalMs);
     this.#timer.unref();
-    logger.info('Sentry CA listening', { port: this.#port, spiffeId: this.spiffeId, store: store.description });
+    logger.info('Sentry CA listening', {
+      port: this.#port,
+      spiffeId: this.spiffeId,
+      store: store.description,
+    });
   }
 
   /** Checks the store now; swaps credentials when they changed. Safe to call concurrently. */
@@ -139,7 +164,9 @@ export class SentryServer {
         return;
       }
     } catch (err) {
-      logger.error('Failed to reload issuer credentials; keeping the current ones', { error: (err as Error).message });
+      logger.error('Failed to reload issuer credentials; keeping the current ones', {
+        error: (err as Error).message,
+      });
     }
     if (this.#opts.now() >= this.#servingRenewAt) this.#issueServingCertificate();
     this.#expiry.check(this.ca.bundle, this.#opts.now());
@@ -150,7 +177,8 @@ export class SentryServer {
     this.#provider.setCaCertificate(certificatesToPem(bundle.trustAnchors));
     this.#issueServingCertificate();
     const issuer = bundle.issuerChain[0];
-    if (issuer !== undefined) this.#opts.metrics.issuerCertExpiry.set(Math.floor(new Date(issuer.validTo).getTime() / 1000));
+    if (issuer !== undefined)
+      this.#opts.metrics.issuerCertExpiry.set(Math.floor(new Date(issuer.validTo).getTime() / 1000));
     const earliestRoot = Math.min(...bundle.trustAnchors.map((c) => new Date(c.validTo).getTime()));
     this.#opts.metrics.rootCertExpiry.set(Math.floor(earliestRoot / 1000));
     this.#expiry.check(bundle, this.#opts.now());
@@ -174,7 +202,8 @@ export class SentryServer {
   ): void => {
     void this.sign(call.request).then(
       (response) => callback(null, response),
-      (err: { code: grpc.status; details: string }) => callback({ code: err.code, details: err.details, name: 'SentryError', message: err.details }),
+      (err: { code: grpc.status; details: string }) =>
+        callback({ code: err.code, details: err.details, name: 'SentryError', message: err.details }),
     );
   };
 
@@ -184,23 +213,50 @@ export class SentryServer {
     metrics.signRequestReceived.inc();
     const fail = (reason: string, code: grpc.status, details: string): never => {
       metrics.signFailure.inc({ reason });
-      logger.warn('Refused certificate request', { reason, id: request.id, namespace: request.namespace, details });
+      logger.warn('Refused certificate request', {
+        reason,
+        id: request.id,
+        namespace: request.namespace,
+        details,
+      });
       throw { code, details };
     };
-    const validatorName = request.token_validator === 'UNKNOWN' || (request.token_validator as string) === '' ? this.#opts.defaultValidator : request.token_validator;
+    const validatorName =
+      request.token_validator === 'UNKNOWN' || (request.token_validator as string) === ''
+        ? this.#opts.defaultValidator
+        : request.token_validator;
     const validator = this.#opts.validators[validatorName as Exclude<TokenValidatorName, 'UNKNOWN'>];
-    if (validator === undefined) return fail('unknown_validator', grpc.status.INVALID_ARGUMENT, `token validator ${validatorName} is not enabled`);
-    if (request.certificate_signing_request.length === 0) return fail('csr_missing', grpc.status.INVALID_ARGUMENT, 'certificate_signing_request is empty');
-    let identity;
+    if (validator === undefined)
+      return fail(
+        'unknown_validator',
+        grpc.status.INVALID_ARGUMENT,
+        `token validator ${validatorName} is not enabled`,
+      );
+    if (request.certificate_signing_request.length === 0)
+      return fail('csr_missing', grpc.status.INVALID_ARGUMENT, 'certificate_signing_request is empty');
+    let identity: ValidatedIdentity;
     try {
       identity = await validator.validate(request);
     } catch (err) {
-      if (err instanceof ValidationError) return fail(err.reason, grpc.status.PERMISSION_DENIED, `failed to validate the request: ${err.message}`);
-      return fail('validator_error', grpc.status.PERMISSION_DENIED, `failed to validate the request: ${(err as Error).message}`);
+      if (err instanceof ValidationError)
+        return fail(
+          err.reason,
+          grpc.status.PERMISSION_DENIED,
+          `failed to validate the request: ${err.message}`,
+        );
+      return fail(
+        'validator_error',
+        grpc.status.PERMISSION_DENIED,
+        `failed to validate the request: ${(err as Error).message}`,
+      );
     }
-    let signed;
+    let signed: SignedCertificate;
     try {
-      signed = this.ca.sign({ csrPem: request.certificate_signing_request, spiffeId: formatSpiffeId(identity), dnsNames: identity.dnsNames });
+      signed = this.ca.sign({
+        csrPem: request.certificate_signing_request,
+        spiffeId: formatSpiffeId(identity),
+        dnsNames: identity.dnsNames,
+      });
     } catch (err) {
       if (err instanceof CsrError) return fail('csr_invalid', grpc.status.INVALID_ARGUMENT, err.message);
       return fail('sign_error', grpc.status.INTERNAL, `failed to sign: ${(err as Error).message}`);

@@ -3,9 +3,9 @@
  * (Dapr pkg/sentry/server/validator). Refusals throw ValidationError → gRPC PermissionDenied.
  */
 import * as k8s from '@kubernetes/client-node';
-import { DEFAULT_APP_TRUST_DOMAIN, validateSpiffeParts } from '../../sidecar/security/spiffe-id.js';
-import type { SpiffeId } from '../../sidecar/security/spiffe-id.js';
 import type { SignCertificateRequest } from '../../sidecar/security/proto/sentry-proto.js';
+import type { SpiffeId } from '../../sidecar/security/spiffe-id.js';
+import { DEFAULT_APP_TRUST_DOMAIN, validateSpiffeParts } from '../../sidecar/security/spiffe-id.js';
 
 /** Why an identity was refused; `reason` is a stable label for metrics. */
 export class ValidationError extends Error {
@@ -97,13 +97,20 @@ export class KubernetesValidator implements TokenValidator {
     });
     const status = review.status;
     if (status?.authenticated !== true) {
-      throw new ValidationError('token_rejected', `token not authenticated: ${status?.error ?? 'no reason given'}`);
+      throw new ValidationError(
+        'token_rejected',
+        `token not authenticated: ${status?.error ?? 'no reason given'}`,
+      );
     }
     const username = status.user?.username ?? '';
-    if (!username.startsWith(SA_PREFIX)) throw new ValidationError('not_service_account', `token is not a service account token (${username})`);
+    if (!username.startsWith(SA_PREFIX))
+      throw new ValidationError('not_service_account', `token is not a service account token (${username})`);
     const [saNamespace, saName] = username.slice(SA_PREFIX.length).split(':');
     if (saNamespace !== request.namespace) {
-      throw new ValidationError('namespace_mismatch', `token namespace "${saNamespace ?? ''}" does not match requested namespace "${request.namespace}"`);
+      throw new ValidationError(
+        'namespace_mismatch',
+        `token namespace "${saNamespace ?? ''}" does not match requested namespace "${request.namespace}"`,
+      );
     }
     const podName = status.user?.extra?.[POD_NAME_CLAIM]?.[0];
     if (podName === undefined || podName === '') {
@@ -113,7 +120,9 @@ export class KubernetesValidator implements TokenValidator {
     try {
       pod = await this.#core.readNamespacedPod({ name: podName, namespace: request.namespace });
     } catch (err) {
-      throw new ValidationError('pod_lookup_failed', `cannot read pod ${request.namespace}/${podName}`, { cause: err });
+      throw new ValidationError('pod_lookup_failed', `cannot read pod ${request.namespace}/${podName}`, {
+        cause: err,
+      });
     }
     const podUid = status.user?.extra?.[POD_UID_CLAIM]?.[0];
     if (podUid !== undefined && pod.metadata?.uid !== podUid) {
@@ -121,20 +130,34 @@ export class KubernetesValidator implements TokenValidator {
     }
     const podSa = pod.spec?.serviceAccountName ?? 'default';
     if (podSa !== saName) {
-      throw new ValidationError('service_account_mismatch', `token service account "${saName ?? ''}" is not the pod's ("${podSa}")`);
+      throw new ValidationError(
+        'service_account_mismatch',
+        `token service account "${saName ?? ''}" is not the pod's ("${podSa}")`,
+      );
     }
     const annotations = pod.metadata?.annotations ?? {};
     const controlPlane = annotations['dapr.io/control-plane'];
     if (controlPlane !== undefined && request.namespace === this.#opts.controlPlaneNamespace) {
       // Control-plane services ask for `dapr-<service>` in the control-plane trust domain.
       if (request.id !== `dapr-${controlPlane}`) {
-        throw new ValidationError('app_id_mismatch', `control-plane pod may only be "dapr-${controlPlane}", not "${request.id}"`);
+        throw new ValidationError(
+          'app_id_mismatch',
+          `control-plane pod may only be "dapr-${controlPlane}", not "${request.id}"`,
+        );
       }
-      return checkParts({ appId: request.id, namespace: request.namespace, trustDomain: this.#opts.controlPlaneTrustDomain, dnsNames: [] });
+      return checkParts({
+        appId: request.id,
+        namespace: request.namespace,
+        trustDomain: this.#opts.controlPlaneTrustDomain,
+        dnsNames: [],
+      });
     }
     const appId = annotations['dapr.io/app-id'] ?? podName;
     if (appId !== request.id) {
-      throw new ValidationError('app_id_mismatch', `requested id "${request.id}" does not match the pod's app id "${appId}"`);
+      throw new ValidationError(
+        'app_id_mismatch',
+        `requested id "${request.id}" does not match the pod's app id "${appId}"`,
+      );
     }
     const trustDomain = await this.#trustDomainOf(request.namespace, annotations['dapr.io/config']);
     return checkParts({ appId, namespace: request.namespace, trustDomain, dnsNames: [] });
@@ -145,12 +168,23 @@ export class KubernetesValidator implements TokenValidator {
     if (configName === undefined || configName === '') return DEFAULT_APP_TRUST_DOMAIN;
     let config: unknown;
     try {
-      config = await this.#custom.getNamespacedCustomObject({ group: 'dapr.io', version: 'v1alpha1', namespace, plural: 'configurations', name: configName });
+      config = await this.#custom.getNamespacedCustomObject({
+        group: 'dapr.io',
+        version: 'v1alpha1',
+        namespace,
+        plural: 'configurations',
+        name: configName,
+      });
     } catch (err) {
       if (err instanceof k8s.ApiException && err.code === 404) return DEFAULT_APP_TRUST_DOMAIN;
-      throw new ValidationError('config_lookup_failed', `cannot read Configuration ${namespace}/${configName}`, { cause: err });
+      throw new ValidationError(
+        'config_lookup_failed',
+        `cannot read Configuration ${namespace}/${configName}`,
+        { cause: err },
+      );
     }
-    const td = (config as { spec?: { accessControl?: { trustDomain?: unknown } } }).spec?.accessControl?.trustDomain;
+    const td = (config as { spec?: { accessControl?: { trustDomain?: unknown } } }).spec?.accessControl
+      ?.trustDomain;
     return typeof td === 'string' && td !== '' ? td : DEFAULT_APP_TRUST_DOMAIN;
   }
 }

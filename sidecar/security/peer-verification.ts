@@ -4,8 +4,8 @@
  * app id). The result feeds access-control policies (Configuration `spec.accessControl`).
  */
 import type { PeerCertificate, Server, TLSSocket } from 'node:tls';
-import { parseSpiffeId } from './spiffe-id.js';
 import type { SpiffeId } from './spiffe-id.js';
+import { parseSpiffeId } from './spiffe-id.js';
 import { parseSubjectAltName } from './x509/certificate.js';
 
 /** Which peers are acceptable. Empty or absent lists mean "any". */
@@ -27,18 +27,27 @@ export class PeerIdentityError extends Error {
 }
 
 /** The SPIFFE ID in a peer certificate's URI SANs, checked against the policy. */
-export function verifyPeerCertificate(cert: Pick<PeerCertificate, 'subjectaltname'> | undefined, policy: PeerPolicy): SpiffeId {
-  if (cert === undefined || cert.subjectaltname === undefined) throw new PeerIdentityError('peer presented no certificate with a SPIFFE ID');
+export function verifyPeerCertificate(
+  cert: Pick<PeerCertificate, 'subjectaltname'> | undefined,
+  policy: PeerPolicy,
+): SpiffeId {
+  if (cert === undefined || cert.subjectaltname === undefined)
+    throw new PeerIdentityError('peer presented no certificate with a SPIFFE ID');
   const ids = parseSubjectAltName(cert.subjectaltname)
     .filter((e) => e.kind === 'URI')
     .map((e) => parseSpiffeId(e.value))
     .filter((id): id is SpiffeId => id !== undefined);
-  if (ids.length !== 1) throw new PeerIdentityError(`peer certificate must carry exactly one SPIFFE ID, found ${ids.length}`);
+  if (ids.length !== 1)
+    throw new PeerIdentityError(`peer certificate must carry exactly one SPIFFE ID, found ${ids.length}`);
   const id = ids[0] as SpiffeId;
-  const allowed = (list: readonly string[] | undefined, value: string): boolean => list === undefined || list.length === 0 || list.includes(value);
-  if (!allowed(policy.trustDomains, id.trustDomain)) throw new PeerIdentityError(`peer trust domain "${id.trustDomain}" is not trusted`);
-  if (!allowed(policy.namespaces, id.namespace)) throw new PeerIdentityError(`peer namespace "${id.namespace}" is not allowed`);
-  if (!allowed(policy.appIds, id.appId)) throw new PeerIdentityError(`peer app id "${id.appId}" is not allowed`);
+  const allowed = (list: readonly string[] | undefined, value: string): boolean =>
+    list === undefined || list.length === 0 || list.includes(value);
+  if (!allowed(policy.trustDomains, id.trustDomain))
+    throw new PeerIdentityError(`peer trust domain "${id.trustDomain}" is not trusted`);
+  if (!allowed(policy.namespaces, id.namespace))
+    throw new PeerIdentityError(`peer namespace "${id.namespace}" is not allowed`);
+  if (!allowed(policy.appIds, id.appId))
+    throw new PeerIdentityError(`peer app id "${id.appId}" is not allowed`);
   return id;
 }
 
@@ -53,10 +62,17 @@ export function peerIdentity(socket: TLSSocket): SpiffeId | undefined {
  * Destroys every accepted connection whose client certificate is unauthorized or whose SPIFFE ID
  * fails `policy`, before any application data is read. Returns a function that removes the hook.
  */
-export function enforcePeerPolicy(server: Server, policy: PeerPolicy, onReject?: (err: Error) => void): () => void {
+export function enforcePeerPolicy(
+  server: Server,
+  policy: PeerPolicy,
+  onReject?: (err: Error) => void,
+): () => void {
   const listener = (socket: TLSSocket): void => {
     try {
-      if (!socket.authorized) throw new PeerIdentityError(`client certificate rejected: ${String(socket.authorizationError ?? 'none presented')}`);
+      if (!socket.authorized)
+        throw new PeerIdentityError(
+          `client certificate rejected: ${String(socket.authorizationError ?? 'none presented')}`,
+        );
       peerIds.set(socket, verifyPeerCertificate(socket.getPeerCertificate(), policy));
     } catch (err) {
       onReject?.(err as Error);
@@ -69,7 +85,9 @@ export function enforcePeerPolicy(server: Server, policy: PeerPolicy, onReject?:
 }
 
 /** A `checkServerIdentity` for tls.connect that applies `policy` to the server's certificate. */
-export function serverIdentityChecker(policy: PeerPolicy): (host: string, cert: PeerCertificate) => Error | undefined {
+export function serverIdentityChecker(
+  policy: PeerPolicy,
+): (host: string, cert: PeerCertificate) => Error | undefined {
   return (_host, cert) => {
     try {
       verifyPeerCertificate(cert, policy);

@@ -3,10 +3,15 @@
  * pins sentry's SPIFFE ID instead of a host name (Dapr pkg/security: sentry's SVID
  * `spiffe://<cp-td>/ns/<cp-ns>/dapr-sentry`).
  */
-import * as grpc from '@grpc/grpc-js';
+
 import type { PeerCertificate } from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import type {
+  SignCertificateRequest,
+  SignCertificateResponse,
+  TokenValidatorName,
+} from './proto/sentry-proto.js';
 import { loadSentryService } from './proto/sentry-proto.js';
-import type { SignCertificateRequest, SignCertificateResponse, TokenValidatorName } from './proto/sentry-proto.js';
 import { parseSubjectAltName } from './x509/certificate.js';
 
 /** Where sentry is and how to recognise it. */
@@ -51,10 +56,16 @@ export class SentryRequestError extends Error {
 }
 
 /** Returns an Error unless the peer certificate carries exactly the expected URI SAN. */
-export function checkSpiffeServerIdentity(expected: string): (host: string, cert: PeerCertificate) => Error | undefined {
+export function checkSpiffeServerIdentity(
+  expected: string,
+): (host: string, cert: PeerCertificate) => Error | undefined {
   return (_host, cert) => {
-    const uris = parseSubjectAltName(cert.subjectaltname ?? '').filter((e) => e.kind === 'URI').map((e) => e.value);
-    return uris.includes(expected) ? undefined : new Error(`server identity ${uris.join(',') || '(none)'} is not ${expected}`);
+    const uris = parseSubjectAltName(cert.subjectaltname ?? '')
+      .filter((e) => e.kind === 'URI')
+      .map((e) => e.value);
+    return uris.includes(expected)
+      ? undefined
+      : new Error(`server identity ${uris.join(',') || '(none)'} is not ${expected}`);
   };
 }
 
@@ -70,14 +81,27 @@ type SentryClient = grpc.Client & {
 let clientConstructor: (new (address: string, creds: grpc.ChannelCredentials) => SentryClient) | undefined;
 
 /** Sends one CSR to sentry; a fresh channel per call, because the trust anchors may have changed. */
-export async function requestCertificate(endpoint: SentryEndpoint, trustAnchorsPem: string, request: CertificateRequest): Promise<IssuedCertificate> {
-  clientConstructor ??= grpc.makeGenericClientConstructor(loadSentryService(), 'CA') as unknown as typeof clientConstructor;
+export async function requestCertificate(
+  endpoint: SentryEndpoint,
+  trustAnchorsPem: string,
+  request: CertificateRequest,
+): Promise<IssuedCertificate> {
+  clientConstructor ??= grpc.makeGenericClientConstructor(
+    loadSentryService(),
+    'CA',
+  ) as unknown as typeof clientConstructor;
   const Ctor = clientConstructor as new (address: string, creds: grpc.ChannelCredentials) => SentryClient;
   const creds = grpc.credentials.createSsl(Buffer.from(trustAnchorsPem), null, null, {
     checkServerIdentity: checkSpiffeServerIdentity(endpoint.spiffeId),
   });
   // SNI name only: the identity check is the SPIFFE pin above (an IP target would trigger DEP0123).
-  const client = new (Ctor as unknown as new (a: string, c: grpc.ChannelCredentials, o: grpc.ChannelOptions) => SentryClient)(endpoint.address, creds, {
+  const client = new (
+    Ctor as unknown as new (
+      a: string,
+      c: grpc.ChannelCredentials,
+      o: grpc.ChannelOptions,
+    ) => SentryClient
+  )(endpoint.address, creds, {
     'grpc.ssl_target_name_override': 'dapr-sentry',
   });
   try {
@@ -94,8 +118,16 @@ export async function requestCertificate(endpoint: SentryEndpoint, trustAnchorsP
         new grpc.Metadata(),
         { deadline: Date.now() + endpoint.timeoutMs },
         (err, res) => {
-          if (err !== null) reject(new SentryRequestError(`sentry refused the certificate request: ${err.details || err.message}`, err.code, { cause: err }));
-          else if (res === undefined) reject(new SentryRequestError('sentry sent an empty response', undefined));
+          if (err !== null)
+            reject(
+              new SentryRequestError(
+                `sentry refused the certificate request: ${err.details || err.message}`,
+                err.code,
+                { cause: err },
+              ),
+            );
+          else if (res === undefined)
+            reject(new SentryRequestError('sentry sent an empty response', undefined));
           else resolve(res);
         },
       );
@@ -104,7 +136,8 @@ export async function requestCertificate(endpoint: SentryEndpoint, trustAnchorsP
     return {
       certChainPem: response.workload_certificate.toString('utf8'),
       trustAnchorsPem: response.trust_chain_certificates.map((b) => b.toString('utf8').trim()).join('\n'),
-      validUntil: until === null ? null : new Date(Number(until.seconds) * 1000 + Math.floor(until.nanos / 1e6)),
+      validUntil:
+        until === null ? null : new Date(Number(until.seconds) * 1000 + Math.floor(until.nanos / 1e6)),
     };
   } finally {
     client.close();

@@ -4,20 +4,25 @@
  * expires), and a trust bundle that reloads from a watched file, sentry's answers or a callback.
  * Everything TLS reads comes from here at handshake time, so rotation needs no restart.
  */
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+
 import type { KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createSecureContext } from 'node:tls';
 import type { ConnectionOptions, SecureContext, SecureContextOptions, Server, TlsOptions } from 'node:tls';
+import { createSecureContext } from 'node:tls';
 import { MemoryCertificateProvider } from './certificate-provider.js';
-import { enforcePeerPolicy, serverIdentityChecker } from './peer-verification.js';
 import type { PeerPolicy } from './peer-verification.js';
+import { enforcePeerPolicy, serverIdentityChecker } from './peer-verification.js';
 import type { TokenValidatorName } from './proto/sentry-proto.js';
 import { renewalTime, retryDelay } from './renewal-time.js';
+import type {
+  CertificateIssuedEvent,
+  CertificateRequestFailedEvent,
+  TrustBundleChangedEvent,
+} from './security-events.js';
 import { securityChannels } from './security-events.js';
-import type { CertificateIssuedEvent, CertificateRequestFailedEvent, TrustBundleChangedEvent } from './security-events.js';
-import { requestCertificate } from './sentry-client.js';
 import type { CertificateRequest, IssuedCertificate, SentryEndpoint } from './sentry-client.js';
+import { requestCertificate } from './sentry-client.js';
 import { formatSpiffeId } from './spiffe-id.js';
 import { certificatesToPem, parseCertificates, uriSans } from './x509/certificate.js';
 import { createCsr } from './x509/csr.js';
@@ -57,7 +62,11 @@ export interface WorkloadIdentityOptions {
   readonly now?: () => number;
   readonly rand?: () => number;
   /** Replaces the sentry call (tests of the retry loop use real sentry; this is for embedding). */
-  readonly request?: (endpoint: SentryEndpoint, trustAnchorsPem: string, req: CertificateRequest) => Promise<IssuedCertificate>;
+  readonly request?: (
+    endpoint: SentryEndpoint,
+    trustAnchorsPem: string,
+    req: CertificateRequest,
+  ) => Promise<IssuedCertificate>;
 }
 
 /** The certificate currently served. */
@@ -98,7 +107,11 @@ export class WorkloadIdentity {
 
   /** Our SPIFFE ID as requested (the issued one may differ in trust domain; see `current`). */
   get requestedSpiffeId(): string {
-    return formatSpiffeId({ trustDomain: this.#o.trustDomain || 'public', namespace: this.#o.namespace, appId: this.#o.appId });
+    return formatSpiffeId({
+      trustDomain: this.#o.trustDomain || 'public',
+      namespace: this.#o.namespace,
+      appId: this.#o.appId,
+    });
   }
 
   /** Gets the first certificate (retrying with backoff until it succeeds or `signal` aborts), then keeps renewing. */
@@ -116,10 +129,14 @@ export class WorkloadIdentity {
         if (signal?.aborted || this.#closed) throw err;
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, this.#nextRetryDelay());
-          signal?.addEventListener('abort', () => {
-            clearTimeout(t);
-            resolve();
-          }, { once: true });
+          signal?.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(t);
+              resolve();
+            },
+            { once: true },
+          );
         });
       }
     }
@@ -213,12 +230,21 @@ export class WorkloadIdentity {
       renewAt: new Date(renewAt),
     };
     securityChannels.certificateIssued.publish(event);
-    this.#o.logger.info('Workload certificate installed', { spiffeId: event.spiffeId, notAfter: notAfter.toISOString(), renewAt: event.renewAt.toISOString() });
+    this.#o.logger.info('Workload certificate installed', {
+      spiffeId: event.spiffeId,
+      notAfter: notAfter.toISOString(),
+      renewAt: event.renewAt.toISOString(),
+    });
     this.#changed('certificate');
   }
 
   #nextRetryDelay(): number {
-    return retryDelay(Math.max(1, this.#failures), this.#o.retryBaseMs ?? 1_000, this.#o.retryMaxMs ?? 10_000, this.#rand);
+    return retryDelay(
+      Math.max(1, this.#failures),
+      this.#o.retryBaseMs ?? 1_000,
+      this.#o.retryMaxMs ?? 10_000,
+      this.#rand,
+    );
   }
 
   #schedule(at: number): void {
@@ -245,7 +271,10 @@ export class WorkloadIdentity {
       const pem = await readFile(file, 'utf8');
       if (parseCertificates(pem).length > 0) this.#setAnchors(pem, 'file');
     } catch (err) {
-      this.#o.logger.warn('Cannot read the trust bundle file; keeping the current bundle', { file, error: (err as Error).message });
+      this.#o.logger.warn('Cannot read the trust bundle file; keeping the current bundle', {
+        file,
+        error: (err as Error).message,
+      });
     }
   }
 
@@ -293,14 +322,22 @@ export class WorkloadIdentity {
 
   /** Options for `tls.connect`/`https.request`: present our certificate, verify the server's SPIFFE ID. */
   tlsClientOptions(policy: PeerPolicy = this.#defaultPolicy()): ConnectionOptions {
-    return { secureContext: this.secureContext(), rejectUnauthorized: true, checkServerIdentity: serverIdentityChecker(policy) };
+    return {
+      secureContext: this.secureContext(),
+      rejectUnauthorized: true,
+      checkServerIdentity: serverIdentityChecker(policy),
+    };
   }
 
   /**
    * Keeps a TLS server on the current certificate and bundle (setSecureContext on every change)
    * and enforces the peer policy on accepted connections. Returns a detach function.
    */
-  attachServer(server: Server, policy: PeerPolicy = this.#defaultPolicy(), onReject?: (err: Error) => void): () => void {
+  attachServer(
+    server: Server,
+    policy: PeerPolicy = this.#defaultPolicy(),
+    onReject?: (err: Error) => void,
+  ): () => void {
     const update = (): void => server.setSecureContext(this.secureContextOptions());
     update();
     const off = this.onChange(update);
@@ -373,7 +410,11 @@ export function identityOptionsFromEnvironment(input: IdentityEnvironmentInput):
     appId: env.SENTRY_LOCAL_IDENTITY ?? input.appId,
     namespace: env.NAMESPACE ?? 'default',
     trustDomain: '',
-    sentry: { address: input.sentryAddress, spiffeId: formatSpiffeId({ trustDomain: cpTrustDomain, namespace: cpNamespace, appId: 'dapr-sentry' }), timeoutMs: 3_000 },
+    sentry: {
+      address: input.sentryAddress,
+      spiffeId: formatSpiffeId({ trustDomain: cpTrustDomain, namespace: cpNamespace, appId: 'dapr-sentry' }),
+      timeoutMs: 3_000,
+    },
     tokenFile: env.DAPR_SENTRY_TOKEN_FILE ?? DEFAULT_SENTRY_TOKEN_FILE,
     tokenValidator: 'UNKNOWN',
     trustAnchorsPem: env.DAPR_TRUST_ANCHORS ?? '',

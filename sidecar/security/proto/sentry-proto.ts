@@ -4,7 +4,7 @@
  * file at run time. Shared by the sidecar's client and the sentry server (operator/sentry): the
  * wire contract is the one thing both sides must agree on.
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { fromJSON } from '@grpc/proto-loader';
 
 /** protobufjs JSON descriptor of sentry.proto. */
@@ -20,7 +20,10 @@ export const SENTRY_PROTO_JSON = {
                   nested: {
                     CA: {
                       methods: {
-                        SignCertificate: { requestType: 'SignCertificateRequest', responseType: 'SignCertificateResponse' },
+                        SignCertificate: {
+                          requestType: 'SignCertificateRequest',
+                          responseType: 'SignCertificateResponse',
+                        },
                       },
                     },
                     SignCertificateRequest: {

@@ -118,8 +118,14 @@ export function toDer(node: Asn1): Buffer {
 /** Parses DER into a forge node without guessing at BIT STRING contents (keeps bytes exact). */
 export function fromDer(der: Buffer): Asn1 {
   // forge's typings only declare the boolean `strict` form; the options object is its real API.
-  const fromDerWithOptions = asn1.fromDer as unknown as (bytes: forge.util.ByteStringBuffer, options: object) => Asn1;
-  return fromDerWithOptions(forge.util.createBuffer(der.toString('binary')), { decodeBitStrings: false, strict: true });
+  const fromDerWithOptions = asn1.fromDer as unknown as (
+    bytes: forge.util.ByteStringBuffer,
+    options: object,
+  ) => Asn1;
+  return fromDerWithOptions(forge.util.createBuffer(der.toString('binary')), {
+    decodeBitStrings: false,
+    strict: true,
+  });
 }
 
 /** The raw bytes of a primitive node's value. */

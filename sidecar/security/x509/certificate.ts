@@ -2,10 +2,15 @@
  * X.509 v3 certificate creation for ECDSA P-256 (and Ed25519) keys: forge's asn1 module builds the
  * TBSCertificate, node:crypto signs it. Parsing and chain checks use node:crypto's X509Certificate.
  */
-import { createHash, createPublicKey, randomBytes, sign, X509Certificate } from 'node:crypto';
+
 import type { KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, sign, X509Certificate } from 'node:crypto';
+import type { Asn1 } from './asn1-builders.js';
 import {
   algorithm,
+  bitString,
+  boolean,
+  children,
   contextTag,
   extension,
   fromDer,
@@ -20,11 +25,7 @@ import {
   time,
   toDer,
   unsignedInteger,
-  boolean,
-  bitString,
-  children,
 } from './asn1-builders.js';
-import type { Asn1 } from './asn1-builders.js';
 
 /** What a certificate is for; decides basic constraints, key usage and extended key usage. */
 export type CertificateRole = 'root' | 'issuer' | 'workload';
@@ -53,7 +54,10 @@ export interface Signer {
 }
 
 /** Signature algorithm OID and node:crypto digest name for a signing key. */
-export function signatureAlgorithmFor(key: KeyObject): { readonly oid: string; readonly digest: string | null } {
+export function signatureAlgorithmFor(key: KeyObject): {
+  readonly oid: string;
+  readonly digest: string | null;
+} {
   if (key.asymmetricKeyType === 'ed25519') return { oid: OID.ed25519, digest: null };
   if (key.asymmetricKeyType === 'ec') {
     const curve = key.asymmetricKeyDetails?.namedCurve;
@@ -117,7 +121,13 @@ function extensionsFor(template: CertificateTemplate, signer: Signer): Asn1[] {
     exts.push(extension(OID.extKeyUsage, false, sequence([oid(OID.serverAuth), oid(OID.clientAuth)])));
   }
   exts.push(extension(OID.subjectKeyIdentifier, false, octetString(keyIdentifier(template.publicKey))));
-  exts.push(extension(OID.authorityKeyIdentifier, false, sequence([contextTag(0, false, authorityKeyId(template, signer).toString('binary'))])));
+  exts.push(
+    extension(
+      OID.authorityKeyIdentifier,
+      false,
+      sequence([contextTag(0, false, authorityKeyId(template, signer).toString('binary'))]),
+    ),
+  );
   const sans: Asn1[] = [
     ...(template.uris ?? []).map((u) => contextTag(6, false, u)),
     ...(template.dnsNames ?? []).map((d) => contextTag(2, false, d)),
@@ -168,7 +178,9 @@ export function signDer(tbs: Buffer, privateKey: KeyObject): Buffer {
 
 /** Wraps a TBSCertificate and its signature into a Certificate. */
 export function assembleCertificate(tbs: Buffer, signature: Buffer, privateKey: KeyObject): X509Certificate {
-  const der = toDer(sequence([fromDer(tbs), algorithm(signatureAlgorithmFor(privateKey).oid), bitString(signature)]));
+  const der = toDer(
+    sequence([fromDer(tbs), algorithm(signatureAlgorithmFor(privateKey).oid), bitString(signature)]),
+  );
   return new X509Certificate(der);
 }
 

@@ -3,9 +3,22 @@
  * verification (sentry side). Forge's `pki.certificationRequestFromPem` only reads RSA keys, so the
  * structure is walked with forge's asn1 and the signature is checked with node:crypto.
  */
-import { createPublicKey, sign, verify } from 'node:crypto';
+
 import type { KeyObject } from 'node:crypto';
-import { algorithm, bitString, children, contextTag, fromDer, name, OID, readOid, sequence, smallInteger, toDer } from './asn1-builders.js';
+import { createPublicKey, sign, verify } from 'node:crypto';
+import {
+  algorithm,
+  bitString,
+  children,
+  contextTag,
+  fromDer,
+  name,
+  OID,
+  readOid,
+  sequence,
+  smallInteger,
+  toDer,
+} from './asn1-builders.js';
 import { signatureAlgorithmFor, spkiDer } from './certificate.js';
 
 /** A CSR whose self-signature verified. */
@@ -60,7 +73,9 @@ export function parseCsr(input: string | Buffer): ParsedCsr {
     const signature = Buffer.from(sigBits, 'binary').subarray(1);
     const publicKey = createPublicKey({ key: toDer(spki), format: 'der', type: 'spki' });
     if (publicKey.asymmetricKeyType !== 'ec' && publicKey.asymmetricKeyType !== 'ed25519') {
-      throw new Error(`unsupported key type ${publicKey.asymmetricKeyType ?? 'unknown'} (want ECDSA or Ed25519)`);
+      throw new Error(
+        `unsupported key type ${publicKey.asymmetricKeyType ?? 'unknown'} (want ECDSA or Ed25519)`,
+      );
     }
     const digest = DIGESTS[algOid];
     if (digest === undefined) throw new Error(`unsupported signature algorithm ${algOid}`);
@@ -74,7 +89,10 @@ export function parseCsr(input: string | Buffer): ParsedCsr {
 
 /** DER bytes → PEM text with the given label. */
 export function derToPem(der: Buffer, label: string): string {
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 

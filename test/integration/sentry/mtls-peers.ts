@@ -3,13 +3,14 @@
  * SPIFFE ID, and a client call over a fresh TLS connection (no keep-alive, so every call does a
  * full handshake with the certificates and bundle current at that moment).
  */
-import { createServer, request } from 'node:https';
+
 import type { Server } from 'node:https';
+import { createServer, request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
-import { formatSpiffeId } from '../../../sidecar/security/spiffe-id.js';
-import { peerIdentity } from '../../../sidecar/security/peer-verification.js';
 import type { PeerPolicy } from '../../../sidecar/security/peer-verification.js';
+import { peerIdentity } from '../../../sidecar/security/peer-verification.js';
+import { formatSpiffeId } from '../../../sidecar/security/spiffe-id.js';
 import type { WorkloadIdentity } from '../../../sidecar/security/workload-identity.js';
 
 /** A running mTLS server. */
@@ -45,15 +46,20 @@ export async function startPeerServer(identity: WorkloadIdentity, policy?: PeerP
 /** One GET over a new TLS connection; resolves the body, rejects on any TLS or HTTP failure. */
 export async function callPeer(port: number, tls: ConnectionOptions): Promise<string> {
   return await new Promise<string>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', method: 'GET', agent: false, ...tls }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        body += c;
-      });
-      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode ?? 0}`))));
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path: '/', method: 'GET', agent: false, ...tls },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          body += c;
+        });
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode ?? 0}`)),
+        );
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(5_000, () => req.destroy(new Error('request timed out')));
     req.on('error', reject);
     req.end();

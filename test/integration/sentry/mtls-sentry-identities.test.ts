@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createSecureContext } from 'node:tls';
 import { generateP256, parseCaBundle, privateKeyToPem } from '../../../operator/sentry/ca-bundle.js';
 import { serverIdentityChecker } from '../../../sidecar/security/peer-verification.js';
-import { certificatesToPem, createCertificate, uriSans } from '../../../sidecar/security/x509/certificate.js';
 import type { WorkloadIdentity } from '../../../sidecar/security/workload-identity.js';
-import { callPeer, startPeerServer } from './mtls-peers.js';
+import { certificatesToPem, createCertificate, uriSans } from '../../../sidecar/security/x509/certificate.js';
 import type { PeerServer } from './mtls-peers.js';
-import { startSentryFixture } from './sentry-fixture.js';
+import { callPeer, startPeerServer } from './mtls-peers.js';
 import type { SentryFixture } from './sentry-fixture.js';
+import { startSentryFixture } from './sentry-fixture.js';
 
 describe('mTLS between peers holding sentry certificates', () => {
   let fx: SentryFixture;
@@ -52,20 +52,37 @@ describe('mTLS between peers holding sentry certificates', () => {
   });
 
   it('refuses a client that pins another app id for the server', async () => {
-    await assert.rejects(callPeer(server.port, checkout.tlsClientOptions({ trustDomains: ['public'], appIds: ['payments'] })), /app id "orders" is not allowed/);
+    await assert.rejects(
+      callPeer(server.port, checkout.tlsClientOptions({ trustDomains: ['public'], appIds: ['payments'] })),
+      /app id "orders" is not allowed/,
+    );
   });
 
   it('refuses a self-signed client certificate', async () => {
     const keys = generateP256();
     const now = Date.now();
     const selfSigned = createCertificate(
-      { role: 'workload', uris: ['spiffe://public/ns/default/mallory'], notBefore: new Date(now - 60_000), notAfter: new Date(now + 3_600_000), publicKey: keys.publicKey },
+      {
+        role: 'workload',
+        uris: ['spiffe://public/ns/default/mallory'],
+        notBefore: new Date(now - 60_000),
+        notAfter: new Date(now + 3_600_000),
+        publicKey: keys.publicKey,
+      },
       { privateKey: keys.privateKey },
     );
-    const ctx = createSecureContext({ key: privateKeyToPem(keys.privateKey), cert: selfSigned.toString(), ca: checkout.trustAnchorsPem() });
+    const ctx = createSecureContext({
+      key: privateKeyToPem(keys.privateKey),
+      cert: selfSigned.toString(),
+      ca: checkout.trustAnchorsPem(),
+    });
     const before = server.rejections.length;
     await assert.rejects(callPeer(server.port, { secureContext: ctx, checkServerIdentity: () => undefined }));
-    assert.equal(server.rejections.length, before, 'OpenSSL refused it during the handshake, before our policy ran');
+    assert.equal(
+      server.rejections.length,
+      before,
+      'OpenSSL refused it during the handshake, before our policy ran',
+    );
   });
 
   it('refuses an expired certificate signed by the real issuer', async () => {
@@ -73,7 +90,13 @@ describe('mTLS between peers holding sentry certificates', () => {
     const keys = generateP256();
     const now = Date.now();
     const expired = createCertificate(
-      { role: 'workload', uris: ['spiffe://public/ns/default/checkout'], notBefore: new Date(now - 2 * 86_400_000), notAfter: new Date(now - 86_400_000), publicKey: keys.publicKey },
+      {
+        role: 'workload',
+        uris: ['spiffe://public/ns/default/checkout'],
+        notBefore: new Date(now - 2 * 86_400_000),
+        notAfter: new Date(now - 86_400_000),
+        publicKey: keys.publicKey,
+      },
       { certificate: bundle.issuerChain[0] as X509Certificate, privateKey: bundle.issuerKey },
     );
     const ctx = createSecureContext({
@@ -98,9 +121,15 @@ describe('mTLS between peers holding sentry certificates', () => {
     await foreign.start();
     const foreignServer = await startPeerServer(foreign, { trustDomains: [] });
     try {
-      await assert.rejects(callPeer(foreignServer.port, checkout.tlsClientOptions()), /trust domain "evil.example" is not trusted/);
+      await assert.rejects(
+        callPeer(foreignServer.port, checkout.tlsClientOptions()),
+        /trust domain "evil.example" is not trusted/,
+      );
       // The same server is fine for a client that accepts that trust domain.
-      const ok = await callPeer(foreignServer.port, { ...checkout.tlsClientOptions(), checkServerIdentity: serverIdentityChecker({ trustDomains: ['evil.example'] }) });
+      const ok = await callPeer(foreignServer.port, {
+        ...checkout.tlsClientOptions(),
+        checkServerIdentity: serverIdentityChecker({ trustDomains: ['evil.example'] }),
+      });
       assert.equal(ok, 'spiffe://public/ns/default/checkout');
     } finally {
       await foreignServer.close();

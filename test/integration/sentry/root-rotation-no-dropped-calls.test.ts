@@ -4,17 +4,23 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSecureContext } from 'node:tls';
 import { addRoot, reissueIssuer, removeOldRoots } from '../../../operator/sentry/root-rotation.js';
-import { parseCertificates } from '../../../sidecar/security/x509/certificate.js';
 import type { WorkloadIdentity } from '../../../sidecar/security/workload-identity.js';
+import { parseCertificates } from '../../../sidecar/security/x509/certificate.js';
 import { waitUntil } from '../../env/process.js';
-import { callPeer, startPeerServer } from './mtls-peers.js';
 import type { PeerServer } from './mtls-peers.js';
-import { startSentryFixture } from './sentry-fixture.js';
+import { callPeer, startPeerServer } from './mtls-peers.js';
 import type { SentryFixture } from './sentry-fixture.js';
+import { startSentryFixture } from './sentry-fixture.js';
 
 /** Calls `server` from `client` over fresh mTLS connections until stopped; counts outcomes per phase. */
 function callLoop(client: WorkloadIdentity, server: PeerServer, phase: () => string) {
-  const state = { stop: false, ok: 0, failed: 0, errors: [] as string[], perPhase: new Map<string, number>() };
+  const state = {
+    stop: false,
+    ok: 0,
+    failed: 0,
+    errors: [] as string[],
+    perPhase: new Map<string, number>(),
+  };
   const done = (async () => {
     while (!state.stop) {
       const p = phase();
@@ -59,24 +65,41 @@ describe('trust-anchor rotation without restarts', () => {
     let phase = 'before';
     const forward = callLoop(checkout, ordersServer, () => phase);
     const backward = callLoop(orders, checkoutServer, () => phase);
-    const gen = () => ({ trustDomain: 'cluster.local', namespace: 'dapr-system', validityMs: 365 * 86_400_000, skewMs: 15 * 60_000, now: new Date() });
+    const gen = () => ({
+      trustDomain: 'cluster.local',
+      namespace: 'dapr-system',
+      validityMs: 365 * 86_400_000,
+      skewMs: 15 * 60_000,
+      now: new Date(),
+    });
     const rootKey = join(fx.dir, 'new-root.key');
     const roots = (id: WorkloadIdentity) => parseCertificates(id.trustAnchorsPem()).length;
-    const waitFor = (what: string, cond: () => boolean) => waitUntil(what, async () => cond(), 20_000, { intervalMs: 20 });
-    const callsIn = async (p: string) => waitFor(`calls during ${p}`, () => (forward.state.perPhase.get(p) ?? 0) >= 5 && (backward.state.perPhase.get(p) ?? 0) >= 5);
+    const waitFor = (what: string, cond: () => boolean) =>
+      waitUntil(what, async () => cond(), 20_000, { intervalMs: 20 });
+    const callsIn = async (p: string) =>
+      waitFor(
+        `calls during ${p}`,
+        () => (forward.state.perPhase.get(p) ?? 0) >= 5 && (backward.state.perPhase.get(p) ?? 0) >= 5,
+      );
     try {
       await callsIn('before');
       const oldRoot = parseCertificates(orders.trustAnchorsPem())[0];
 
       phase = 'added';
       await addRoot(fx.store, rootKey, gen());
-      await waitFor('sidecars and sentry trust old+new roots', () => roots(orders) === 2 && roots(checkout) === 2 && fx.sentry.ca.bundle.trustAnchors.length === 2);
+      await waitFor(
+        'sidecars and sentry trust old+new roots',
+        () => roots(orders) === 2 && roots(checkout) === 2 && fx.sentry.ca.bundle.trustAnchors.length === 2,
+      );
       await callsIn('added');
 
       phase = 'reissued';
       const oldIssuerSerial = fx.sentry.ca.bundle.issuerChain[0]?.serialNumber;
       await reissueIssuer(fx.store, rootKey, gen());
-      await waitFor('sentry reloads the new issuer', () => fx.sentry.ca.bundle.issuerChain[0]?.serialNumber !== oldIssuerSerial);
+      await waitFor(
+        'sentry reloads the new issuer',
+        () => fx.sentry.ca.bundle.issuerChain[0]?.serialNumber !== oldIssuerSerial,
+      );
       await callsIn('reissued');
 
       // Sidecars renew (normally at ~50% of validity; here right away, one after the other).
@@ -94,16 +117,26 @@ describe('trust-anchor rotation without restarts', () => {
       phase = 'finished';
       await removeOldRoots(fx.store);
       await waitFor('sidecars drop the old root', () => roots(orders) === 1 && roots(checkout) === 1);
-      assert.notEqual(parseCertificates(orders.trustAnchorsPem())[0]?.fingerprint256, oldRoot?.fingerprint256);
+      assert.notEqual(
+        parseCertificates(orders.trustAnchorsPem())[0]?.fingerprint256,
+        oldRoot?.fingerprint256,
+      );
       await callsIn('finished');
     } finally {
       forward.state.stop = true;
       backward.state.stop = true;
       await Promise.all([forward.done, backward.done]);
     }
-    assert.deepEqual([...forward.state.errors, ...backward.state.errors], [], 'no call may fail during the rotation');
+    assert.deepEqual(
+      [...forward.state.errors, ...backward.state.errors],
+      [],
+      'no call may fail during the rotation',
+    );
     assert.equal(forward.state.failed + backward.state.failed, 0);
-    assert.ok(forward.state.ok + backward.state.ok >= 50, `made ${forward.state.ok + backward.state.ok} calls`);
+    assert.ok(
+      forward.state.ok + backward.state.ok >= 50,
+      `made ${forward.state.ok + backward.state.ok} calls`,
+    );
   });
 
   it('after the rotation, a certificate from the old issuer is no longer trusted', async () => {
@@ -111,7 +144,9 @@ describe('trust-anchor rotation without restarts', () => {
     assert.equal(parseCertificates(orders.trustAnchorsPem()).length, 1);
     assert.ok(oldCheckout, 'the rotation test captured the pre-rotation certificate');
     const stale = createSecureContext({ ...oldCheckout, ca: checkout.trustAnchorsPem() });
-    await assert.rejects(callPeer(ordersServer.port, { secureContext: stale, checkServerIdentity: () => undefined }));
+    await assert.rejects(
+      callPeer(ordersServer.port, { secureContext: stale, checkServerIdentity: () => undefined }),
+    );
     const body = await callPeer(ordersServer.port, checkout.tlsClientOptions());
     assert.equal(body, 'spiffe://public/ns/default/checkout');
   });

@@ -8,11 +8,11 @@ import { Registry } from 'prom-client';
 import { FileCaStore } from '../../../operator/sentry/ca-store.js';
 import { silentLogger } from '../../../operator/sentry/logger.js';
 import { createSentryMetrics } from '../../../operator/sentry/metrics.js';
-import { SentryServer } from '../../../operator/sentry/sentry-server.js';
 import type { SentryServerOptions } from '../../../operator/sentry/sentry-server.js';
+import { SentryServer } from '../../../operator/sentry/sentry-server.js';
 import { InsecureValidator } from '../../../operator/sentry/validators.js';
-import { WorkloadIdentity } from '../../../sidecar/security/workload-identity.js';
 import type { WorkloadIdentityOptions } from '../../../sidecar/security/workload-identity.js';
+import { WorkloadIdentity } from '../../../sidecar/security/workload-identity.js';
 import { makeTempDir, removeTempDir } from '../../env/process.js';
 
 /** A running sentry with its credential directory. */
@@ -33,7 +33,9 @@ export interface SentryFixture {
 const quietSecurityLogger = { info: () => {}, warn: () => {}, error: () => {} };
 
 /** Starts sentry on a free port with the dev (insecure) validator enabled. */
-export async function startSentryFixture(overrides: Partial<SentryServerOptions> = {}): Promise<SentryFixture> {
+export async function startSentryFixture(
+  overrides: Partial<SentryServerOptions> = {},
+): Promise<SentryFixture> {
   const dir = await makeTempDir('sentry');
   const trustFile = join(dir, 'trust-bundle.pem');
   const store = new FileCaStore(join(dir, 'credentials'), trustFile);
@@ -93,7 +95,11 @@ export async function startSentryFixture(overrides: Partial<SentryServerOptions>
 }
 
 /** Reads a counter/gauge value from the registry (0 when absent). */
-export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function metricValue(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const metric = registry.getSingleMetric(name);
   if (metric === undefined) return 0;
   const data = await metric.get();

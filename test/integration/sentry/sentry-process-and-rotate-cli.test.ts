@@ -1,11 +1,19 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { WorkloadIdentity } from '../../../sidecar/security/workload-identity.js';
 import { parseCertificates } from '../../../sidecar/security/x509/certificate.js';
-import { freePort, makeTempDir, ManagedProcess, removeTempDir, runCommand, waitForPort, waitUntil } from '../../env/process.js';
+import {
+  freePort,
+  ManagedProcess,
+  makeTempDir,
+  removeTempDir,
+  runCommand,
+  waitForPort,
+  waitUntil,
+} from '../../env/process.js';
 import { callPeer, startPeerServer } from './mtls-peers.js';
 
 const MAIN = fileURLToPath(new URL('../../../operator/sentry/main.js', import.meta.url));
@@ -17,7 +25,14 @@ describe('sentry as a process (self-hosted) and the rotate-root CLI', () => {
   let port: number;
   let metricsPort: number;
   const identities: WorkloadIdentity[] = [];
-  const flags = () => ['--mode', 'standalone', '--issuer-credentials', join(dir, 'creds'), '--trust-anchors-file', join(dir, 'ca.crt')];
+  const flags = () => [
+    '--mode',
+    'standalone',
+    '--issuer-credentials',
+    join(dir, 'creds'),
+    '--trust-anchors-file',
+    join(dir, 'ca.crt'),
+  ];
 
   before(async () => {
     dir = await makeTempDir('sentry-proc');
@@ -26,7 +41,19 @@ describe('sentry as a process (self-hosted) and the rotate-root CLI', () => {
     sentry = await ManagedProcess.start({
       name: 'sentry',
       command: process.execPath,
-      args: [MAIN, ...flags(), '--listen-address', '127.0.0.1', '--port', String(port), '--metrics-port', String(metricsPort), '--enable-insecure-validator', '--reload-interval', '200ms'],
+      args: [
+        MAIN,
+        ...flags(),
+        '--listen-address',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--metrics-port',
+        String(metricsPort),
+        '--enable-insecure-validator',
+        '--reload-interval',
+        '200ms',
+      ],
       logFile: join(dir, 'sentry.log'),
     });
     await waitForPort('127.0.0.1', port, 20_000, { process: sentry });
@@ -43,7 +70,11 @@ describe('sentry as a process (self-hosted) and the rotate-root CLI', () => {
       appId,
       namespace: 'default',
       trustDomain: 'public',
-      sentry: { address: `127.0.0.1:${port}`, spiffeId: 'spiffe://cluster.local/ns/dapr-system/dapr-sentry', timeoutMs: 3_000 },
+      sentry: {
+        address: `127.0.0.1:${port}`,
+        spiffeId: 'spiffe://cluster.local/ns/dapr-system/dapr-sentry',
+        timeoutMs: 3_000,
+      },
       tokenFile: join(dir, 'absent-token'),
       tokenValidator: 'UNKNOWN',
       trustAnchorsPem: await readFile(join(dir, 'ca.crt'), 'utf8'),
@@ -60,9 +91,14 @@ describe('sentry as a process (self-hosted) and the rotate-root CLI', () => {
 
   it('bootstraps root + issuer into --issuer-credentials and publishes ca.crt', async () => {
     const creds = join(dir, 'creds');
-    const [ca, issuer, key] = await Promise.all(['ca.crt', 'issuer.crt', 'issuer.key'].map((f) => readFile(join(creds, f), 'utf8')));
+    const [ca, issuer, key] = await Promise.all(
+      ['ca.crt', 'issuer.crt', 'issuer.key'].map((f) => readFile(join(creds, f), 'utf8')),
+    );
     assert.equal(parseCertificates(ca ?? '').length, 1);
-    assert.equal(parseCertificates(issuer ?? '')[0]?.subject, 'O=spiffe://cluster.local/ns/dapr-system/dapr-sentry');
+    assert.equal(
+      parseCertificates(issuer ?? '')[0]?.subject,
+      'O=spiffe://cluster.local/ns/dapr-system/dapr-sentry',
+    );
     assert.match(key ?? '', /BEGIN PRIVATE KEY/);
     assert.equal(await readFile(join(dir, 'ca.crt'), 'utf8'), ca);
   });
@@ -83,28 +119,57 @@ describe('sentry as a process (self-hosted) and the rotate-root CLI', () => {
     const b = await identity('rot-b');
     const server = await startPeerServer(a);
     const rootKey = join(dir, 'new-root.key');
-    const cli = (step: string, extra: string[] = []) => runCommand(process.execPath, [MAIN, 'rotate-root', step, ...flags(), ...extra]);
+    const cli = (step: string, extra: string[] = []) =>
+      runCommand(process.execPath, [MAIN, 'rotate-root', step, ...flags(), ...extra]);
     try {
       const add = JSON.parse((await cli('add', ['--root-key', rootKey])).stdout) as { roots: number };
       assert.equal(add.roots, 2);
-      await waitUntil('peers trust both roots', async () => parseCertificates(a.trustAnchorsPem()).length === 2 && parseCertificates(b.trustAnchorsPem()).length === 2, 10_000, { intervalMs: 50 });
+      await waitUntil(
+        'peers trust both roots',
+        async () =>
+          parseCertificates(a.trustAnchorsPem()).length === 2 &&
+          parseCertificates(b.trustAnchorsPem()).length === 2,
+        10_000,
+        { intervalMs: 50 },
+      );
       assert.equal(await callPeer(server.port, b.tlsClientOptions()), 'spiffe://public/ns/default/rot-b');
 
       await cli('reissue', ['--root-key', rootKey]);
-      await waitUntil('sentry reloads', async () => (await readFile(sentry.logFile, 'utf8')).includes('Issuer credentials changed; reloading'), 10_000, { process: sentry });
+      await waitUntil(
+        'sentry reloads',
+        async () =>
+          (await readFile(sentry.logFile, 'utf8')).includes('Issuer credentials changed; reloading'),
+        10_000,
+        { process: sentry },
+      );
       const newIssuer = parseCertificates(await readFile(join(dir, 'creds', 'issuer.crt'), 'utf8'))[0];
       assert.ok(newIssuer);
       // Sentry may still be mid-reload for a moment; renew until the new issuer signs.
-      await waitUntil('renewed from the new issuer', async () => {
-        await a.renewNow();
-        await b.renewNow();
-        return a.current()?.leaf.checkIssued(newIssuer) === true && b.current()?.leaf.checkIssued(newIssuer) === true;
-      }, 10_000, { intervalMs: 100 });
+      await waitUntil(
+        'renewed from the new issuer',
+        async () => {
+          await a.renewNow();
+          await b.renewNow();
+          return (
+            a.current()?.leaf.checkIssued(newIssuer) === true &&
+            b.current()?.leaf.checkIssued(newIssuer) === true
+          );
+        },
+        10_000,
+        { intervalMs: 100 },
+      );
       assert.equal(await callPeer(server.port, b.tlsClientOptions()), 'spiffe://public/ns/default/rot-b');
 
       const finish = JSON.parse((await cli('finish')).stdout) as { roots: number };
       assert.equal(finish.roots, 1);
-      await waitUntil('peers drop the old root', async () => parseCertificates(a.trustAnchorsPem()).length === 1 && parseCertificates(b.trustAnchorsPem()).length === 1, 10_000, { intervalMs: 50 });
+      await waitUntil(
+        'peers drop the old root',
+        async () =>
+          parseCertificates(a.trustAnchorsPem()).length === 1 &&
+          parseCertificates(b.trustAnchorsPem()).length === 1,
+        10_000,
+        { intervalMs: 50 },
+      );
       assert.equal(await callPeer(server.port, b.tlsClientOptions()), 'spiffe://public/ns/default/rot-b');
     } finally {
       await server.close();
@@ -112,16 +177,25 @@ describe('sentry as a process (self-hosted) and the rotate-root CLI', () => {
   });
 
   it('rotate-root without a step or key fails with a clear message', async () => {
-    await assert.rejects(runCommand(process.execPath, [MAIN, 'rotate-root', ...flags()]), /needs a step: add, reissue or finish/);
-    await assert.rejects(runCommand(process.execPath, [MAIN, 'rotate-root', 'add', ...flags()]), /needs --root-key/);
+    await assert.rejects(
+      runCommand(process.execPath, [MAIN, 'rotate-root', ...flags()]),
+      /needs a step: add, reissue or finish/,
+    );
+    await assert.rejects(
+      runCommand(process.execPath, [MAIN, 'rotate-root', 'add', ...flags()]),
+      /needs --root-key/,
+    );
   });
 
   it('refuses bad flags with every problem listed', async () => {
-    await assert.rejects(runCommand(process.execPath, [MAIN, '--mode', 'weird', '--workload-cert-ttl', 'soon', '--port', 'x']), (err: Error) => {
-      assert.match(err.message, /--mode: "weird"/);
-      assert.match(err.message, /--workload-cert-ttl: "soon" is not a positive duration/);
-      assert.match(err.message, /--port: "x" is not a port/);
-      return true;
-    });
+    await assert.rejects(
+      runCommand(process.execPath, [MAIN, '--mode', 'weird', '--workload-cert-ttl', 'soon', '--port', 'x']),
+      (err: Error) => {
+        assert.match(err.message, /--mode: "weird"/);
+        assert.match(err.message, /--workload-cert-ttl: "soon" is not a positive duration/);
+        assert.match(err.message, /--port: "x" is not a port/);
+        return true;
+      },
+    );
   });
 });

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { after, describe, it } from 'node:test';
-import { freePort, waitUntil } from '../../env/process.js';
+import type {
+  CertificateIssuedEvent,
+  CertificateRequestFailedEvent,
+} from '../../../sidecar/security/security-events.js';
 import { securityChannels } from '../../../sidecar/security/security-events.js';
-import type { CertificateIssuedEvent, CertificateRequestFailedEvent } from '../../../sidecar/security/security-events.js';
+import { freePort, waitUntil } from '../../env/process.js';
 import { callPeer, startPeerServer } from './mtls-peers.js';
-import { startSentryFixture } from './sentry-fixture.js';
 import type { SentryFixture } from './sentry-fixture.js';
+import { startSentryFixture } from './sentry-fixture.js';
 
 describe('the sidecar identity while sentry is down', () => {
   const fixtures: SentryFixture[] = [];
@@ -33,7 +36,13 @@ describe('the sidecar identity while sentry is down', () => {
     const peer = await startPeerServer(server);
     try {
       const firstSerial = server.current()?.leaf.serialNumber;
-      assert.ok(issued.some((e) => e.spiffeId === 'spiffe://public/ns/default/orders' && e.expiryTimestampSeconds === Math.floor(e.notAfter.getTime() / 1000)));
+      assert.ok(
+        issued.some(
+          (e) =>
+            e.spiffeId === 'spiffe://public/ns/default/orders' &&
+            e.expiryTimestampSeconds === Math.floor(e.notAfter.getTime() / 1000),
+        ),
+      );
 
       await fx.sentry.close();
       const failedBefore = failures.length;
@@ -42,14 +51,27 @@ describe('the sidecar identity while sentry is down', () => {
       assert.equal(failures.at(-1)?.currentNotAfter?.getTime(), server.current()?.notAfter.getTime());
       // Still serving on the current certificate.
       assert.equal(server.current()?.leaf.serialNumber, firstSerial);
-      assert.equal(await callPeer(peer.port, client.tlsClientOptions()), 'spiffe://public/ns/default/checkout');
+      assert.equal(
+        await callPeer(peer.port, client.tlsClientOptions()),
+        'spiffe://public/ns/default/checkout',
+      );
 
       // The retry loop keeps going on its own; bring sentry back on the same port and credentials.
-      await waitUntil('a second failed retry', async () => failures.length >= failedBefore + 2, 10_000, { intervalMs: 20 });
+      await waitUntil('a second failed retry', async () => failures.length >= failedBefore + 2, 10_000, {
+        intervalMs: 20,
+      });
       const revived = await startSentryFixtureOn(port, fx);
       fixtures.push(revived);
-      await waitUntil('the identity renews once sentry is back', async () => server.current()?.leaf.serialNumber !== firstSerial, 15_000, { intervalMs: 20 });
-      assert.equal(await callPeer(peer.port, client.tlsClientOptions()), 'spiffe://public/ns/default/checkout');
+      await waitUntil(
+        'the identity renews once sentry is back',
+        async () => server.current()?.leaf.serialNumber !== firstSerial,
+        15_000,
+        { intervalMs: 20 },
+      );
+      assert.equal(
+        await callPeer(peer.port, client.tlsClientOptions()),
+        'spiffe://public/ns/default/checkout',
+      );
     } finally {
       await peer.close();
     }

@@ -2,20 +2,33 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import forge from 'node-forge';
-import { CertificateAuthority } from '../../../operator/sentry/certificate-authority.js';
 import { bootstrapCaBundle, generateP256 } from '../../../operator/sentry/ca-bundle.js';
-import { createCsr, CsrError, parseCsr, pemToDer, derToPem } from '../../../sidecar/security/x509/csr.js';
+import { CertificateAuthority } from '../../../operator/sentry/certificate-authority.js';
 import { parseSubjectAltName, uriSans } from '../../../sidecar/security/x509/certificate.js';
+import { CsrError, createCsr, derToPem, parseCsr, pemToDer } from '../../../sidecar/security/x509/csr.js';
 
 const NOW = Date.UTC(2026, 5, 1, 12);
-const bundle = bootstrapCaBundle({ trustDomain: 'cluster.local', namespace: 'dapr-system', validityMs: 365 * 86_400_000, skewMs: 15 * 60_000, now: new Date(NOW) });
-const ca = new CertificateAuthority(bundle, { workloadTtlMs: 24 * 3_600_000, skewMs: 15 * 60_000, now: () => NOW });
+const bundle = bootstrapCaBundle({
+  trustDomain: 'cluster.local',
+  namespace: 'dapr-system',
+  validityMs: 365 * 86_400_000,
+  skewMs: 15 * 60_000,
+  now: new Date(NOW),
+});
+const ca = new CertificateAuthority(bundle, {
+  workloadTtlMs: 24 * 3_600_000,
+  skewMs: 15 * 60_000,
+  now: () => NOW,
+});
 
 describe('CSR parsing', () => {
   it('accepts an ECDSA P-256 CSR and returns its key', () => {
     const keys = generateP256();
     const parsed = parseCsr(createCsr(keys.privateKey, keys.publicKey));
-    assert.equal(parsed.publicKey.export({ type: 'spki', format: 'pem' }), keys.publicKey.export({ type: 'spki', format: 'pem' }));
+    assert.equal(
+      parsed.publicKey.export({ type: 'spki', format: 'pem' }),
+      keys.publicKey.export({ type: 'spki', format: 'pem' }),
+    );
   });
 
   it('accepts an Ed25519 CSR', () => {
@@ -31,7 +44,10 @@ describe('CSR parsing', () => {
     const keys = generateP256();
     const der = pemToDer(createCsr(keys.privateKey, keys.publicKey), 'CERTIFICATE REQUEST');
     der[der.length - 3] = (der[der.length - 3] ?? 0) ^ 0xff;
-    assert.throws(() => parseCsr(derToPem(der, 'CERTIFICATE REQUEST')), /signature does not verify|invalid certificate signing request/);
+    assert.throws(
+      () => parseCsr(derToPem(der, 'CERTIFICATE REQUEST')),
+      /signature does not verify|invalid certificate signing request/,
+    );
   });
 
   it('refuses a CSR signed for another key', () => {
@@ -51,7 +67,10 @@ describe('CSR parsing', () => {
 
 describe('workload certificate shape', () => {
   const keys = generateP256();
-  const signed = ca.sign({ csrPem: createCsr(keys.privateKey, keys.publicKey), spiffeId: 'spiffe://public/ns/default/orders' });
+  const signed = ca.sign({
+    csrPem: createCsr(keys.privateKey, keys.publicKey),
+    spiffeId: 'spiffe://public/ns/default/orders',
+  });
 
   it('carries the SPIFFE ID as its only SAN, NotBefore backdated by the skew, NotAfter = now + TTL', () => {
     assert.deepEqual(uriSans(signed.leaf), ['spiffe://public/ns/default/orders']);
@@ -74,9 +93,16 @@ describe('workload certificate shape', () => {
   });
 
   it('is never valid past its issuer', () => {
-    const longCa = new CertificateAuthority(bundle, { workloadTtlMs: 2 * 365 * 86_400_000, skewMs: 0, now: () => NOW });
+    const longCa = new CertificateAuthority(bundle, {
+      workloadTtlMs: 2 * 365 * 86_400_000,
+      skewMs: 0,
+      now: () => NOW,
+    });
     const k = generateP256();
-    const s = longCa.sign({ csrPem: createCsr(k.privateKey, k.publicKey), spiffeId: 'spiffe://public/ns/default/x' });
+    const s = longCa.sign({
+      csrPem: createCsr(k.privateKey, k.publicKey),
+      spiffeId: 'spiffe://public/ns/default/x',
+    });
     assert.equal(s.leaf.validTo, bundle.issuerChain[0]?.validTo);
   });
 });

@@ -7,17 +7,80 @@ const T0 = Date.UTC(2026, 0, 1);
 const fixed = (v: number) => () => v;
 
 describe('renewalTime (injected clock and randomness)', () => {
-  const cases: { name: string; notBefore: number; notAfter: number; now: number; rand: number; want: number }[] = [
-    { name: '24h cert, no jitter → renews at 12h', notBefore: T0, notAfter: T0 + 24 * H, now: T0, rand: 0.5, want: T0 + 12 * H },
-    { name: 'lowest jitter → 50% − 5% of validity', notBefore: T0, notAfter: T0 + 24 * H, now: T0, rand: 0, want: T0 + 12 * H - 0.05 * 24 * H },
-    { name: 'highest jitter → just under 50% + 5%', notBefore: T0, notAfter: T0 + 24 * H, now: T0, rand: 0.999999, want: T0 + 12 * H + (0.999999 - 0.5) * 0.1 * 24 * H },
-    { name: 'backdated NotBefore (15m skew) counts in the validity', notBefore: T0 - 0.25 * H, notAfter: T0 + 24 * H, now: T0, rand: 0.5, want: T0 - 0.25 * H + 12.125 * H },
-    { name: 'already past the renewal point → now', notBefore: T0, notAfter: T0 + 24 * H, now: T0 + 13 * H, rand: 0.5, want: T0 + 13 * H },
-    { name: 'expired → now', notBefore: T0, notAfter: T0 + 24 * H, now: T0 + 25 * H, rand: 0.5, want: T0 + 25 * H },
+  const cases: {
+    name: string;
+    notBefore: number;
+    notAfter: number;
+    now: number;
+    rand: number;
+    want: number;
+  }[] = [
+    {
+      name: '24h cert, no jitter → renews at 12h',
+      notBefore: T0,
+      notAfter: T0 + 24 * H,
+      now: T0,
+      rand: 0.5,
+      want: T0 + 12 * H,
+    },
+    {
+      name: 'lowest jitter → 50% − 5% of validity',
+      notBefore: T0,
+      notAfter: T0 + 24 * H,
+      now: T0,
+      rand: 0,
+      want: T0 + 12 * H - 0.05 * 24 * H,
+    },
+    {
+      name: 'highest jitter → just under 50% + 5%',
+      notBefore: T0,
+      notAfter: T0 + 24 * H,
+      now: T0,
+      rand: 0.999999,
+      want: T0 + 12 * H + (0.999999 - 0.5) * 0.1 * 24 * H,
+    },
+    {
+      name: 'backdated NotBefore (15m skew) counts in the validity',
+      notBefore: T0 - 0.25 * H,
+      notAfter: T0 + 24 * H,
+      now: T0,
+      rand: 0.5,
+      want: T0 - 0.25 * H + 12.125 * H,
+    },
+    {
+      name: 'already past the renewal point → now',
+      notBefore: T0,
+      notAfter: T0 + 24 * H,
+      now: T0 + 13 * H,
+      rand: 0.5,
+      want: T0 + 13 * H,
+    },
+    {
+      name: 'expired → now',
+      notBefore: T0,
+      notAfter: T0 + 24 * H,
+      now: T0 + 25 * H,
+      rand: 0.5,
+      want: T0 + 25 * H,
+    },
     { name: 'zero-length validity → now', notBefore: T0, notAfter: T0, now: T0, rand: 0.5, want: T0 },
     { name: 'inverted validity → now', notBefore: T0 + H, notAfter: T0, now: T0, rand: 0.5, want: T0 },
-    { name: 'issued in the future (clock behind) → half-life', notBefore: T0 + H, notAfter: T0 + 3 * H, now: T0, rand: 0.5, want: T0 + 2 * H },
-    { name: '1-minute cert → 30s', notBefore: T0, notAfter: T0 + 60_000, now: T0 + 1_000, rand: 0.5, want: T0 + 30_000 },
+    {
+      name: 'issued in the future (clock behind) → half-life',
+      notBefore: T0 + H,
+      notAfter: T0 + 3 * H,
+      now: T0,
+      rand: 0.5,
+      want: T0 + 2 * H,
+    },
+    {
+      name: '1-minute cert → 30s',
+      notBefore: T0,
+      notAfter: T0 + 60_000,
+      now: T0 + 1_000,
+      rand: 0.5,
+      want: T0 + 30_000,
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {

@@ -1,17 +1,29 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bootstrapCaBundle } from '../../../operator/sentry/ca-bundle.js';
+import { parseGoDuration } from '../../../operator/sentry/config.js';
 import { ExpiryWarner, expiringCertificates } from '../../../operator/sentry/expiry-watch.js';
 import type { SentryLogger } from '../../../operator/sentry/logger.js';
 import { identityOptionsFromEnvironment } from '../../../sidecar/security/workload-identity.js';
-import { parseGoDuration } from '../../../operator/sentry/config.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 0, 1);
-const bundle = bootstrapCaBundle({ trustDomain: 'cluster.local', namespace: 'dapr-system', validityMs: 365 * DAY, skewMs: 0, now: new Date(T0) });
+const bundle = bootstrapCaBundle({
+  trustDomain: 'cluster.local',
+  namespace: 'dapr-system',
+  validityMs: 365 * DAY,
+  skewMs: 0,
+  now: new Date(T0),
+});
 
 function recordingLogger(lines: string[]): SentryLogger {
-  const l: SentryLogger = { debug: () => {}, info: () => {}, warn: (m) => lines.push(m), error: () => {}, child: () => l };
+  const l: SentryLogger = {
+    debug: () => {},
+    info: () => {},
+    warn: (m) => lines.push(m),
+    error: () => {},
+    child: () => l,
+  };
   return l;
 }
 
@@ -24,7 +36,10 @@ describe('CA expiry warnings', () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      assert.deepEqual(expiringCertificates(bundle, c.now).map((w) => w.which), c.want);
+      assert.deepEqual(
+        expiringCertificates(bundle, c.now).map((w) => w.which),
+        c.want,
+      );
     });
   }
 
@@ -45,7 +60,12 @@ describe('identity options from the sidecar environment', () => {
     const o = identityOptionsFromEnvironment({
       appId: 'orders',
       sentryAddress: 'dapr-sentry.ops.svc:443',
-      env: { NAMESPACE: 'shop', DAPR_CONTROLPLANE_NAMESPACE: 'ops', DAPR_TRUST_ANCHORS: 'PEM', DAPR_SENTRY_TOKEN_FILE: '/t' },
+      env: {
+        NAMESPACE: 'shop',
+        DAPR_CONTROLPLANE_NAMESPACE: 'ops',
+        DAPR_TRUST_ANCHORS: 'PEM',
+        DAPR_SENTRY_TOKEN_FILE: '/t',
+      },
       logger: { info: () => {}, warn: () => {}, error: () => {} },
     });
     assert.equal(o.namespace, 'shop');
@@ -55,14 +75,25 @@ describe('identity options from the sidecar environment', () => {
   });
 
   it('defaults the token file to the projected volume path', () => {
-    const o = identityOptionsFromEnvironment({ appId: 'a', sentryAddress: 's:1', env: {}, logger: { info: () => {}, warn: () => {}, error: () => {} } });
+    const o = identityOptionsFromEnvironment({
+      appId: 'a',
+      sentryAddress: 's:1',
+      env: {},
+      logger: { info: () => {}, warn: () => {}, error: () => {} },
+    });
     assert.equal(o.tokenFile, '/var/run/secrets/dapr.io/sentrytoken/token');
     assert.equal(o.namespace, 'default');
   });
 });
 
 describe('sentry duration flags', () => {
-  for (const [text, ms] of [['24h', 86_400_000], ['15m', 900_000], ['1h30m', 5_400_000], ['500ms', 500], ['8760h', 365 * DAY]] as const) {
+  for (const [text, ms] of [
+    ['24h', 86_400_000],
+    ['15m', 900_000],
+    ['1h30m', 5_400_000],
+    ['500ms', 500],
+    ['8760h', 365 * DAY],
+  ] as const) {
     it(`${text} = ${ms} ms`, () => assert.equal(parseGoDuration(text), ms));
   }
   for (const bad of ['', 'soon', '-1h', '10']) {

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { SENTRY_PROTO_JSON } from '../../../sidecar/security/proto/sentry-proto.js';
 
 // The compiled test lives under <out>/test/unit/security; the .proto stays in the source tree.
 function findProto(): string {
-  for (const rel of ['../../../../sidecar/security/proto/sentry.proto', '../../../../../sidecar/security/proto/sentry.proto']) {
+  for (const rel of [
+    '../../../../sidecar/security/proto/sentry.proto',
+    '../../../../../sidecar/security/proto/sentry.proto',
+  ]) {
     try {
       return readFileSync(fileURLToPath(new URL(rel, import.meta.url)), 'utf8');
     } catch {
@@ -38,7 +41,12 @@ describe('embedded sentry proto', () => {
   }
 
   it('TokenValidator enum values match', () => {
-    assert.deepEqual(v1.SignCertificateRequest.nested.TokenValidator.values, { UNKNOWN: 0, INSECURE: 1, KUBERNETES: 2, JWKS: 3 });
+    assert.deepEqual(v1.SignCertificateRequest.nested.TokenValidator.values, {
+      UNKNOWN: 0,
+      INSECURE: 1,
+      KUBERNETES: 2,
+      JWKS: 3,
+    });
     assert.match(proto, /UNKNOWN = 0;\s+INSECURE = 1;\s+KUBERNETES = 2;\s+JWKS = 3;/);
   });
 });
