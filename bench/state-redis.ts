@@ -163,6 +163,14 @@ function row(op: string, path: string, s: LoadStats, baseline: LoadStats): strin
   ];
 }
 
+/** One sentence comparing the sidecar path with the direct store calls. */
+function summary(op: string, sidecar: LoadStats, direct: LoadStats): string {
+  return (
+    `${op}: the sidecar adds ${fmt(sidecar.p50 - direct.p50, 2)} ms at p50 and ${fmt(sidecar.p99 - direct.p99, 2)} ms at p99; ` +
+    `direct store calls do ${fmt(direct.opsPerSecond / sidecar.opsPerSecond, 1)}× the ops/s`
+  );
+}
+
 /** Runs the benchmark and returns its table. */
 export async function benchStateRedis(settings: BenchSettings): Promise<BenchTable> {
   const redis = await startRedis();
@@ -259,6 +267,8 @@ export async function benchStateRedis(settings: BenchSettings): Promise<BenchTab
         row('get', 'direct: raw ioredis HGETALL', rawGet, storeGet),
       ],
       notes: [
+        summary('save', sidecarSave, storeSave),
+        summary('get', sidecarGet, storeGet),
         ...[sidecarSave, sidecarGet, floorSave, floorGet, storeSave, storeGet, rawSave, rawGet]
           .filter((r) => r.firstError !== undefined)
           .map((r) => `first error seen: ${r.firstError}`),

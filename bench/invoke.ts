@@ -1,0 +1,229 @@
+/**
+ * Service invocation overhead (issue 5): autocannon (not our code) at a fixed 1000 req/s for
+ * BENCH_INVOKE_SECONDS (default 30) with 1 KB POST bodies against, in the same run,
+ * (a) the app directly, (b) the floor: two raw node:http proxy hops (keep-alive, no TLS, no
+ * policies), (c) app → outriggerd → outriggerd → app with mTLS on (certificates from a real
+ * sentry). Reports p50/p90/p99 and the latency added over (a), sidecar CPU (from /proc/<pid>/stat
+ * deltas) and RSS, then an unthrottled run of (c) for the maximum throughput of the sidecar pair.
+ */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, ManagedProcess, makeTempDir, removeTempDir, waitUntil } from '../test/env/process.js';
+import { startSentryFixture } from '../test/integration/sentry/sentry-fixture.js';
+import { cpuTicks, type HelperProcess, rssMiB, startBenchApp, startProxyHop } from './invoke-processes.js';
+import { quantile } from './load.js';
+import { type BenchSettings, type BenchTable, fmt } from './report.js';
+
+const SIDECAR_MAIN = fileURLToPath(new URL('../sidecar/main.js', import.meta.url));
+
+interface AutocannonResult {
+  readonly requests: { readonly total: number; readonly average: number };
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly timeouts: number;
+}
+interface AutocannonInstance {
+  on(event: 'response', fn: (client: unknown, status: number, bytes: number, ms: number) => void): void;
+}
+type Autocannon = (
+  opts: Record<string, unknown>,
+  cb: (err: Error | null, r: AutocannonResult) => void,
+) => AutocannonInstance;
+
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+/** One load run's numbers. */
+interface RunStats {
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly rps: number;
+  readonly errors: number;
+  readonly cpuPct: readonly number[];
+  readonly rssMiB: readonly number[];
+}
+
+const BODY = Buffer.alloc(1024, 120);
+
+async function load(
+  url: string,
+  seconds: number,
+  rate: number | undefined,
+  pids: readonly number[],
+): Promise<RunStats> {
+  const samples: number[] = [];
+  const t0 = await Promise.all(pids.map(cpuTicks));
+  const started = performance.now();
+  const result = await new Promise<AutocannonResult>((resolve, reject) => {
+    const inst = autocannon(
+      {
+        url,
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: BODY,
+        connections: 16,
+        duration: seconds,
+        ...(rate === undefined ? {} : { overallRate: rate }),
+      },
+      (err, r) => (err ? reject(err) : resolve(r)),
+    );
+    inst.on('response', (_c, status, _b, ms) => {
+      if (status === 200) samples.push(ms);
+    });
+  });
+  const elapsed = (performance.now() - started) / 1000;
+  const t1 = await Promise.all(pids.map(cpuTicks));
+  const rss = await Promise.all(pids.map(rssMiB));
+  samples.sort((x, y) => x - y);
+  return {
+    p50: quantile(samples, 0.5),
+    p90: quantile(samples, 0.9),
+    p99: quantile(samples, 0.99),
+    rps: samples.length / elapsed,
+    errors: result.errors + result.non2xx + result.timeouts,
+    cpuPct: pids.map((_, i) => (((t1[i] ?? 0) - (t0[i] ?? 0)) / 100 / elapsed) * 100),
+    rssMiB: rss,
+  };
+}
+
+async function startSidecar(
+  dir: string,
+  appId: string,
+  appPort: number | undefined,
+  extraArgs: readonly string[],
+  env: Record<string, string>,
+): Promise<{ proc: ManagedProcess; port: number }> {
+  const port = await freePort();
+  const args = [
+    SIDECAR_MAIN,
+    '--app-id',
+    appId,
+    '--dapr-http-port',
+    String(port),
+    '--dapr-grpc-port',
+    String(await freePort()),
+    '--dapr-internal-grpc-port',
+    String(await freePort()),
+    '--metrics-port',
+    String(await freePort()),
+    '--dapr-listen-addresses',
+    '127.0.0.1',
+    '--log-level',
+    'warn',
+    ...(appPort === undefined ? [] : ['--app-port', String(appPort)]),
+    ...extraArgs,
+  ];
+  const proc = await ManagedProcess.start({
+    name: `outriggerd(${appId})`,
+    command: process.execPath,
+    args,
+    logFile: join(dir, `${appId}.log`),
+    env: { ...process.env, OUTRIGGER_HOME: dir, OUTRIGGER_DATA_DIR: join(dir, 'data'), ...env },
+  });
+  await waitUntil(
+    `outriggerd ${appId} ready`,
+    async () => (await fetch(`http://127.0.0.1:${port}/v1.0/healthz/outbound`)).status === 204,
+    30_000,
+    { process: proc },
+  );
+  return { proc, port };
+}
+
+/** Runs the benchmark and returns its table. */
+export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable> {
+  if (process.platform !== 'linux') throw new Error('the invoke benchmark reads /proc and needs Linux');
+  const seconds = Number(process.env.BENCH_INVOKE_SECONDS ?? '30');
+  const maxSeconds = Number(process.env.BENCH_INVOKE_MAX_SECONDS ?? '10');
+  const dir = await makeTempDir('bench-invoke');
+  const sentry = await startSentryFixture();
+  const stops: (() => Promise<unknown>)[] = [];
+  try {
+    const app = await startBenchApp(join(dir, 'app.log'));
+    stops.push(() => app.proc.stop());
+    const hop2: HelperProcess = await startProxyHop(app.port, join(dir, 'hop2.log'));
+    stops.push(() => hop2.proc.stop());
+    const hop1: HelperProcess = await startProxyHop(hop2.port, join(dir, 'hop1.log'));
+    stops.push(() => hop1.proc.stop());
+    const mtls = [
+      '--enable-mtls',
+      '--sentry-address',
+      sentry.address,
+      '--control-plane-trust-domain',
+      'cluster.local',
+      '--control-plane-namespace',
+      'dapr-system',
+    ];
+    const env = { DAPR_TRUST_ANCHORS: await readFile(sentry.trustFile, 'utf8') };
+    const b = await startSidecar(dir, 'bench-b', app.port, mtls, env);
+    stops.push(() => b.proc.stop());
+    const a = await startSidecar(dir, 'bench-a', undefined, mtls, env);
+    stops.push(() => a.proc.stop());
+    const sidecarUrl = `http://127.0.0.1:${a.port}/v1.0/invoke/bench-b/method/orders`;
+    const check = await fetch(sidecarUrl, { method: 'POST', body: BODY });
+    if (check.status !== 200)
+      throw new Error(`invocation through the sidecars answered ${check.status}: ${await check.text()}`);
+    const warm = Math.min(5, seconds);
+    const targets = [
+      { label: '(a) direct app', url: `http://127.0.0.1:${app.port}/orders`, pids: [] as number[] },
+      {
+        label: '(b) floor: two raw node:http hops',
+        url: `http://127.0.0.1:${hop1.port}/orders`,
+        pids: [hop1.proc.pid, hop2.proc.pid],
+      },
+      { label: '(c) outriggerd → outriggerd, mTLS', url: sidecarUrl, pids: [a.proc.pid, b.proc.pid] },
+    ];
+    const stats: RunStats[] = [];
+    for (const t of targets) {
+      await load(t.url, warm, 1000, t.pids);
+      stats.push(await load(t.url, seconds, 1000, t.pids));
+    }
+    const max = await load(sidecarUrl, maxSeconds, undefined, [a.proc.pid, b.proc.pid]);
+    const direct = stats[0] as RunStats;
+    const rows = targets.map((t, i) => {
+      const s = stats[i] as RunStats;
+      const added = (q: 'p50' | 'p90' | 'p99'): string => (i === 0 ? '—' : `+${fmt(s[q] - direct[q])}`);
+      return [
+        t.label,
+        fmt(s.rps, 0),
+        fmt(s.p50),
+        fmt(s.p90),
+        fmt(s.p99),
+        added('p50'),
+        added('p90'),
+        added('p99'),
+        s.cpuPct.length === 0 ? '—' : s.cpuPct.map((c) => fmt(c, 0)).join(' / '),
+        s.rssMiB.length === 0 ? '—' : s.rssMiB.map((r) => fmt(r, 0)).join(' / '),
+        String(s.errors),
+      ];
+    });
+    return {
+      title: 'Service invocation: added latency at 1000 req/s (1 KB POST)',
+      columns: [
+        'path',
+        'req/s',
+        'p50 ms',
+        'p90 ms',
+        'p99 ms',
+        '+p50',
+        '+p90',
+        '+p99',
+        'CPU % (hop1 / hop2)',
+        'RSS MiB',
+        'errors',
+      ],
+      rows,
+      notes: [
+        `autocannon 9 in the bench process, 16 connections, overallRate 1000, ${seconds} s measured after ${warm} s warm-up per path; latencies from per-response timings (sub-ms precision).`,
+        'Floor: two node:http proxy child processes (keep-alive, no TLS, no policies). Sidecars: two outriggerd, mTLS with sentry-issued certificates, local name-resolution registry, CallLocalStream over one HTTP/2 connection.',
+        `Unthrottled (16 connections, ${maxSeconds} s) through both sidecars: ${fmt(max.rps, 0)} req/s, p50 ${fmt(max.p50)} ms, p99 ${fmt(max.p99)} ms; sidecar CPU ${max.cpuPct.map((c) => fmt(c, 0)).join(' / ')} %, RSS ${max.rssMiB.map((r) => fmt(r, 0)).join(' / ')} MiB. All processes share the same 2 cores, so this is the pair's throughput, not one sidecar's.`,
+        "Dapr's published figure (v1.17 perf suite, k8s): +1.06 ms p50, +1.48 ms p90, +2.90 ms p99 at 1000 QPS.",
+      ],
+    };
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    await sentry.close();
+    await removeTempDir(dir);
+  }
+}
