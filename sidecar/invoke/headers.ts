@@ -4,7 +4,7 @@
  * internal metadata, what daprd adds (caller/callee ids, forwarding headers, traceparent), and what
  * goes back to the caller from the app's response.
  */
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { hostname } from 'node:os';
 import type { Metadata } from '../api/internal/invoke-messages.js';
@@ -40,7 +40,10 @@ const HOST_NAME = hostname();
 
 /** A fresh W3C traceparent (version 00, sampled). */
 export function newTraceparent(): string {
-  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+  // randomUUID draws from a cached entropy pool: far cheaper per call than randomBytes.
+  const t = randomUUID().replaceAll('-', '');
+  const s = randomUUID().replaceAll('-', '');
+  return `00-${t}-${s.slice(0, 16)}-01`;
 }
 
 /**

@@ -16,7 +16,7 @@ import type { AppChannel } from '../channel/app-channel.js';
 import type { Logger } from '../components/component.js';
 import type { NameResolver } from '../components/nameresolution/name-resolver.js';
 import { DaprError } from '../errors/dapr-error.js';
-import { BuiltInPolicies, type ResiliencyProvider } from '../resiliency/index.js';
+import { BuiltInPolicies, type ResiliencyProvider, type RetryPolicy, type TargetPolicy } from '../resiliency/index.js';
 import { type HttpEndpointTarget, callHttpEndpoint } from './http-endpoint-call.js';
 import { metadataToHeaders, requestMetadata } from './headers.js';
 import { invokeChannels } from './invoke-events.js';
@@ -88,6 +88,7 @@ export class ServiceInvoker {
   readonly #o: ServiceInvokerOptions;
   readonly #cache = new Map<string, { addresses: readonly string[]; until: number }>();
   #rr = 0;
+  readonly #policyCache = new Map<string, { policy: TargetPolicy; builtIn: RetryPolicy | undefined }>();
 
   constructor(options: ServiceInvokerOptions) {
     this.#o = options;
@@ -99,11 +100,7 @@ export class ServiceInvoker {
     const isUrl = targetId.startsWith('http://') || targetId.startsWith('https://');
     const endpoint = isUrl ? { baseUrl: targetId, headers: [] } : this.#o.httpEndpoints.get(targetId);
     const key = isUrl ? `${targetId}/${method}` : endpoint !== undefined ? `${targetId}:${endpoint.baseUrl}` : `${targetId}:${method}`;
-    const policy = this.#o.resiliency.forApp(targetId, key);
-    const builtIn =
-      endpoint === undefined && !this.#o.resiliency.hasAppTarget(targetId)
-        ? this.#o.resiliency.builtIn(BuiltInPolicies.serviceRetries)
-        : undefined;
+    const { policy, builtIn } = this.#policies(targetId, key, endpoint === undefined);
     const mayRetry = policy.hasRetries || (builtIn?.hasRetries ?? false);
     let body: Buffer | Readable = req.body;
     const len = req.contentLength;
@@ -131,6 +128,23 @@ export class ServiceInvoker {
     } catch (err) {
       throw this.#toDaprError(targetId, err);
     }
+  }
+
+  /** Policies per `<target>:<method>` key, reused across calls (breakers live in the provider). */
+  #policies(targetId: string, key: string, sidecarTarget: boolean): { policy: TargetPolicy; builtIn: RetryPolicy | undefined } {
+    let entry = this.#policyCache.get(key);
+    if (entry === undefined) {
+      if (this.#policyCache.size >= 1_000) this.#policyCache.clear();
+      entry = {
+        policy: this.#o.resiliency.forApp(targetId, key),
+        builtIn:
+          sidecarTarget && !this.#o.resiliency.hasAppTarget(targetId)
+            ? this.#o.resiliency.builtIn(BuiltInPolicies.serviceRetries)
+            : undefined,
+      };
+      this.#policyCache.set(key, entry);
+    }
+    return entry;
   }
 
   #parseTarget(targetId: string): { appId: string; namespace: string } {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../components/component.js';
 import type { ApiContext } from '../universal/context.js';
 import { buildApp } from './app.js';
+import { withInvokeFastPath } from './invoke-routes.js';
 import type { RouteSpec } from './route.js';
 import { healthRoutes, metadataGetRoute, runtimeRoutes } from './runtime-routes.js';
 import { secretsRoutes } from './secrets-routes.js';
@@ -66,6 +67,15 @@ function serve(
     logger: opts.logger,
     ...(opts.apiToken === undefined ? {} : { apiToken: opts.apiToken }),
   });
+  // Invocations bypass express (latency); API logging still sees them through the middleware.
+  const listener =
+    withInvoke && ctx.invoker !== undefined && !opts.enableApiLogging
+      ? withInvokeFastPath(app, {
+          appId: ctx.appId,
+          invoker: ctx.invoker,
+          ...(opts.apiToken === undefined ? {} : { apiToken: opts.apiToken }),
+        })
+      : app;
   const servers: Server[] = [];
   let active = 0;
   let closing = false;
@@ -83,7 +93,7 @@ function serve(
 
   const listenOne = (port: number, host: string | undefined): Promise<Server> =>
     new Promise((resolve, reject) => {
-      const server = createServer({ keepAliveTimeout: 30_000 }, app);
+      const server = createServer({ keepAliveTimeout: 30_000 }, listener);
       server.on('request', track);
       const onError = (err: Error): void => reject(err);
       server.once('error', onError);
