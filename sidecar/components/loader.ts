@@ -28,6 +28,8 @@ export interface LoadedComponent {
   readonly kind: ComponentRegistration['kind'];
   readonly component: Component;
   readonly capabilities: readonly string[];
+  /** The resource it was loaded from (hot reload compares against it). */
+  readonly resource: ComponentResource;
 }
 
 /** What the loader hands back: typed maps for the API, plus lifecycle. */
@@ -40,6 +42,10 @@ export interface LoadedComponents {
   infos(): ComponentInfo[];
   /** Closes every component in reverse load order; errors are logged, not thrown. */
   closeAll(): Promise<void>;
+  /** Closes one component and forgets it (hot reload). */
+  remove(name: string): Promise<void>;
+  /** Takes over the components of another set (hot reload adds what it loaded). */
+  merge(other: LoadedComponents): void;
 }
 
 /** Options for `loadComponents`. */
@@ -53,6 +59,8 @@ export interface LoaderOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Configuration `spec.components.deny`: `type` or `type/version` entries that must not load. */
   readonly deny?: readonly string[];
+  /** Secret stores already loaded (hot reload), usable by `secretKeyRef`s of the new components. */
+  readonly existingSecretStores?: ReadonlyMap<string, LoadedSecretStore>;
 }
 
 /** Metadata keys the runtime interprets itself (state stores); stripped before schema validation. */
@@ -140,11 +148,13 @@ function plan(
 ): Planned[] {
   const planned: Planned[] = [];
   const names = new Map<string, ComponentResource>();
-  const secretStoreNames = new Set(
+  const secretStoreNames = new Set<string>([...(opts.existingSecretStores?.keys() ?? [])]);
+  const declaredSecretStores = new Set(
     components
       .filter((c) => opts.registry.kindOf(c.type) === 'secretstores' || c.type.startsWith('secretstores.'))
       .map((c) => c.name),
   );
+  for (const name of declaredSecretStores) secretStoreNames.add(name);
   for (const c of components) {
     const first = names.get(c.name);
     if (first !== undefined) {
@@ -325,17 +335,13 @@ export function inScope(c: { readonly scopes: readonly string[] }, appId: string
   return c.scopes.length === 0 || c.scopes.includes(appId);
 }
 
-/**
- * Loads and initialises components. Throws `ResourceError` listing every problem when a type is
- * unknown, metadata is invalid or a required component fails to init (unless `ignoreErrors`).
- * Components that did load before a failure are closed again.
- */
-export async function loadComponents(
+/** The components this sidecar loads: in scope for the app id and not denied by the Configuration. */
+export function selectComponents(
   resources: readonly ComponentResource[],
   opts: LoaderOptions,
-): Promise<LoadedComponents> {
+): ComponentResource[] {
   const log = opts.logger;
-  const scoped = resources.filter((c) => {
+  return resources.filter((c) => {
     if (!inScope(c, opts.appId)) {
       log.debug(`Component ${c.name} is not scoped to app ${opts.appId}; skipping`);
       return false;
@@ -348,6 +354,19 @@ export async function loadComponents(
     }
     return true;
   });
+}
+
+/**
+ * Loads and initialises components. Throws `ResourceError` listing every problem when a type is
+ * unknown, metadata is invalid or a required component fails to init (unless `ignoreErrors`).
+ * Components that did load before a failure are closed again.
+ */
+export async function loadComponents(
+  resources: readonly ComponentResource[],
+  opts: LoaderOptions,
+): Promise<LoadedComponents> {
+  const log = opts.logger;
+  const scoped = selectComponents(resources, opts);
   const problems = new LoadProblems(scoped, log);
   let planned = plan(scoped, opts, problems);
   if (problems.length > 0) throw new ResourceError(problems.list);
@@ -365,7 +384,8 @@ export async function loadComponents(
     for (const group of [secretStores, others]) {
       const ready: { p: Planned; metadata: ReturnType<typeof validateMetadata> }[] = [];
       for (const p of group) {
-        const raw = await resolveRaw(p, opts, loaded.secretStores, problems);
+        const stores = new Map([...(opts.existingSecretStores ?? []), ...loaded.secretStores]);
+        const raw = await resolveRaw(p, opts, stores, problems);
         try {
           ready.push({ p, metadata: validateMetadata(p.registration.schema, raw) });
         } catch (err) {
@@ -456,7 +476,29 @@ class LoadedSet implements LoadedComponents {
       kind: p.registration.kind,
       component,
       capabilities: capabilitiesOf(component, p),
+      resource: c,
     });
+  }
+
+  async remove(name: string): Promise<void> {
+    const index = this.all.findIndex((c) => c.name === name);
+    const entry = this.all[index];
+    if (entry === undefined) return;
+    this.all.splice(index, 1);
+    this.stateStores.delete(name);
+    this.secretStores.delete(name);
+    try {
+      await entry.component.close();
+      this.#log.info(`Component closed: ${entry.name} (${entry.type})`);
+    } catch (err) {
+      this.#log.warn(`Error closing component ${entry.name} (${entry.type}): ${(err as Error).message}`);
+    }
+  }
+
+  merge(other: LoadedComponents): void {
+    for (const c of other.all) this.all.push(c);
+    for (const [k, v] of other.stateStores) this.stateStores.set(k, v);
+    for (const [k, v] of other.secretStores) this.secretStores.set(k, v);
   }
 
   infos(): ComponentInfo[] {

@@ -8,14 +8,17 @@ import type { AppChannel } from '../channel/app-channel.js';
 import { AppHealthProber, waitForApp } from '../channel/app-readiness.js';
 import { HttpAppChannel } from '../channel/http-channel.js';
 import type { Logger } from '../components/component.js';
-import { inScope, type LoadedComponents, loadComponents } from '../components/loader.js';
+import { inScope, type LoadedComponents, type LoaderOptions, loadComponents } from '../components/loader.js';
 import type { ComponentRegistry } from '../components/registry.js';
+import { reconcileComponents } from '../components/reloader.js';
 import { type Invocation, startInvocation } from '../invoke/invocation-runtime.js';
 import { createMetricsServer, SidecarMetrics } from '../observability/metrics.js';
 import type { ConfigurationResource } from '../spec/configuration.js';
+import { formatProblem, ResourceError } from '../spec/problems.js';
 import { RuntimeHealth } from './health.js';
 import type { Options } from './options.js';
 import { type ResourceSet, readConfiguration, readResources } from './resource-reader.js';
+import { ResourceWatcher } from './resource-watcher.js';
 import { RUNTIME_VERSION } from './version.js';
 
 /** What the runtime needs besides its options. */
@@ -46,6 +49,7 @@ export class Runtime {
   #publicServer: HttpApiServer | undefined;
   #channel: HttpAppChannel | undefined;
   #prober: AppHealthProber | undefined;
+  #watcher: ResourceWatcher | undefined;
   #context: ApiContext | undefined;
   #invocation: Invocation | undefined;
   #shutdown: Promise<void> | undefined;
@@ -116,7 +120,7 @@ export class Runtime {
       this.#resources = await readResources(o.resourcesPaths);
       const dataDir = this.#deps.env.OUTRIGGER_DATA_DIR ?? join(homedir(), '.outrigger', 'data');
       await mkdir(dataDir, { recursive: true });
-      this.#components = await loadComponents(this.#resources.components, {
+      const loaderOptions: LoaderOptions = {
         registry: this.#deps.registry,
         appId: o.appId,
         namespace: o.namespace,
@@ -124,7 +128,9 @@ export class Runtime {
         dataDir,
         env: this.#deps.env,
         deny: this.#config.deniedComponents,
-      });
+      };
+      this.#components = await loadComponents(this.#resources.components, loaderOptions);
+      if (this.#config.enabledFeatures.includes('HotReload')) this.#watchResources(loaderOptions);
       this.#invocation = await startInvocation({
         appId: o.appId,
         namespace: o.namespace,
@@ -156,6 +162,37 @@ export class Runtime {
     }
     if (this.#stop.signal.aborted) return;
     log.info(`dapr initialized. Status: Running. Init Elapsed ${Math.round(performance.now() - started)}ms`);
+  }
+
+  /** `HotReload` feature: components follow the files in the resources folders without a restart. */
+  #watchResources(loaderOptions: LoaderOptions): void {
+    const o = this.#options;
+    const log = this.#log.child({ scope: 'dapr.runtime.hotreload' });
+    this.#watcher = new ResourceWatcher(
+      o.resourcesPaths,
+      async () => {
+        const components = this.#components;
+        if (components === undefined || this.#stop.signal.aborted) return;
+        let set: ResourceSet;
+        try {
+          set = await readResources(o.resourcesPaths);
+        } catch (err) {
+          const detail =
+            err instanceof ResourceError
+              ? err.problems.map(formatProblem).join('; ')
+              : (err as Error).message;
+          log.error(`Hot reload skipped, resources are invalid: ${detail}`);
+          return;
+        }
+        await reconcileComponents(components, set.components, {
+          ...loaderOptions,
+          logger: this.#deps.logger,
+        });
+      },
+      log,
+    );
+    this.#watcher.start();
+    log.info(`Hot reload enabled: watching ${o.resourcesPaths.join(', ') || '(no resources paths)'}`);
   }
 
   async #startMetrics(): Promise<void> {
@@ -313,6 +350,7 @@ export class Runtime {
   async #cleanup(graceMs: number): Promise<void> {
     this.health.markShuttingDown();
     this.#stop.abort();
+    await this.#watcher?.close();
     this.#prober?.stop();
     const started = Date.now();
     await Promise.all([this.#apiServer?.close(graceMs), this.#publicServer?.close(graceMs)]);
