@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  decodeInvokeRequest,
+  decodeRequestChunk,
+  decodeResponseChunk,
+  encodeInvokeRequest,
+  encodeRequestChunk,
+  encodeResponseChunk,
+} from '../../../sidecar/api/internal/invoke-messages.js';
+
+/**
+ * The internal invocation messages keep Dapr's field numbers. The expected bytes are hand-encoded
+ * from dapr/proto/internals/v1/service_invocation.proto and common/v1/common.proto.
+ */
+
+describe('internal invocation messages', () => {
+  it("encodes InternalInvokeRequest with Dapr's field numbers", () => {
+    const buf = encodeInvokeRequest(
+      { method: 'm', verb: 'POST', query: 'q', contentType: 't', metadata: { k: ['v'] } },
+      Buffer.from('B'),
+    );
+    const expected = Buffer.from([
+      0x08, 0x01, // ver = V1
+      0x12, 0x08, 0x0a, 0x01, 0x6b, 0x12, 0x03, 0x0a, 0x01, 0x76, // metadata {k: [v]}
+      0x1a, 0x12, // message
+      0x0a, 0x01, 0x6d, // method
+      0x12, 0x03, 0x12, 0x01, 0x42, // data Any {value}
+      0x1a, 0x01, 0x74, // content_type
+      0x22, 0x05, 0x08, 0x03, 0x12, 0x01, 0x71, // http_extension {verb POST=3, querystring}
+    ]);
+    assert.deepEqual(buf, expected);
+    const back = decodeInvokeRequest(buf);
+    assert.deepEqual(back.head, { method: 'm', verb: 'POST', query: 'q', contentType: 't', metadata: { k: ['v'] } });
+    assert.equal(back.body.toString(), 'B');
+  });
+
+  it('round-trips stream chunks with head, payload and sequence numbers', () => {
+    const head = { method: 'a/b', verb: 'GET', query: '', contentType: '', metadata: { 'x-a': ['1', '2'] } };
+    const first = decodeRequestChunk(encodeRequestChunk({ head, data: Buffer.from('hello'), seq: 0 }));
+    assert.deepEqual(first.head, head);
+    assert.equal(first.data?.toString(), 'hello');
+    const later = decodeRequestChunk(encodeRequestChunk({ data: Buffer.alloc(200_000, 1), seq: 300 }));
+    assert.equal(later.head, undefined);
+    assert.equal(later.seq, 300);
+    assert.equal(later.data?.length, 200_000);
+    const res = decodeResponseChunk(
+      encodeResponseChunk({ head: { status: 418, message: '', headers: { 'set-cookie': ['a', 'b'] }, contentType: 'text/plain' } }),
+    );
+    assert.deepEqual(res.head, { status: 418, message: '', headers: { 'set-cookie': ['a', 'b'] }, contentType: 'text/plain' });
+  });
+});
