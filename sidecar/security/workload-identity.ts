@@ -331,7 +331,10 @@ export class WorkloadIdentity {
 
   /**
    * Keeps a TLS server on the current certificate and bundle (setSecureContext on every change)
-   * and enforces the peer policy on accepted connections. Returns a detach function.
+   * and enforces the peer policy on accepted connections. While attached, chain verification
+   * failures are rejected by the policy hook too, so `onReject` learns OpenSSL's reason (e.g.
+   * CERT_HAS_EXPIRED) instead of a silent reset. Returns a detach function (restores the
+   * server's own rejectUnauthorized).
    */
   attachServer(
     server: Server,
@@ -342,7 +345,12 @@ export class WorkloadIdentity {
     update();
     const off = this.onChange(update);
     const unenforce = enforcePeerPolicy(server, policy, onReject);
+    // node:tls copies this server property onto each accepted socket.
+    const tunable = server as Server & { rejectUnauthorized?: boolean };
+    const previous = tunable.rejectUnauthorized;
+    tunable.rejectUnauthorized = false;
     return () => {
+      tunable.rejectUnauthorized = previous ?? true;
       off();
       unenforce();
     };

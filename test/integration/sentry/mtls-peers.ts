@@ -16,8 +16,10 @@ import type { WorkloadIdentity } from '../../../sidecar/security/workload-identi
 /** A running mTLS server. */
 export interface PeerServer {
   readonly port: number;
-  /** Reasons of rejected connections, in order. */
+  /** Reasons of connections rejected by the SPIFFE policy, in order. */
   readonly rejections: string[];
+  /** TLS handshake failures seen by the server (OpenSSL's reason, e.g. an expired client cert). */
+  readonly handshakeErrors: string[];
   close(): Promise<void>;
 }
 
@@ -30,11 +32,14 @@ export async function startPeerServer(identity: WorkloadIdentity, policy?: PeerP
     res.end(id === undefined ? 'unknown' : formatSpiffeId(id));
   });
   const detach = identity.attachServer(server, policy, (err) => rejections.push(err.message));
+  const handshakeErrors: string[] = [];
+  server.on('tlsClientError', (err) => handshakeErrors.push(err.message));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
     port,
     rejections,
+    handshakeErrors,
     async close() {
       detach();
       server.closeAllConnections();

@@ -6,6 +6,7 @@ import { generateP256, parseCaBundle, privateKeyToPem } from '../../../operator/
 import { serverIdentityChecker } from '../../../sidecar/security/peer-verification.js';
 import type { WorkloadIdentity } from '../../../sidecar/security/workload-identity.js';
 import { certificatesToPem, createCertificate, uriSans } from '../../../sidecar/security/x509/certificate.js';
+import { waitUntil } from '../../env/process.js';
 import type { PeerServer } from './mtls-peers.js';
 import { callPeer, startPeerServer } from './mtls-peers.js';
 import type { SentryFixture } from './sentry-fixture.js';
@@ -76,12 +77,20 @@ describe('mTLS between peers holding sentry certificates', () => {
       cert: selfSigned.toString(),
       ca: checkout.trustAnchorsPem(),
     });
-    const before = server.rejections.length;
+    const seen = server.rejections.length;
     await assert.rejects(callPeer(server.port, { secureContext: ctx, checkServerIdentity: () => undefined }));
-    assert.equal(
-      server.rejections.length,
-      before,
-      'OpenSSL refused it during the handshake, before our policy ran',
+    await waitUntil(
+      'the server reports an untrusted chain',
+      async () =>
+        server.rejections
+          .slice(seen)
+          .some((m) =>
+            /client certificate rejected: (UNABLE_TO_VERIFY_LEAF_SIGNATURE|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT)/.test(
+              m,
+            ),
+          ),
+      5_000,
+      { intervalMs: 20 },
     );
   });
 
@@ -104,7 +113,14 @@ describe('mTLS between peers holding sentry certificates', () => {
       cert: certificatesToPem([expired, ...bundle.issuerChain]),
       ca: checkout.trustAnchorsPem(),
     });
+    const seen = server.rejections.length;
     await assert.rejects(callPeer(server.port, { secureContext: ctx, checkServerIdentity: () => undefined }));
+    await waitUntil(
+      'the server reports an expired certificate',
+      async () => server.rejections.slice(seen).some((m) => /CERT_HAS_EXPIRED/.test(m)),
+      5_000,
+      { intervalMs: 20 },
+    );
   });
 
   it('refuses a client from another trust domain, even under the same root', async () => {
@@ -139,6 +155,21 @@ describe('mTLS between peers holding sentry certificates', () => {
   it('refuses a peer whose certificate comes from another sentry (another root)', async () => {
     const stranger = await other.identity('checkout');
     await stranger.start();
-    await assert.rejects(callPeer(server.port, stranger.tlsClientOptions()));
+    // The stranger does not trust our server either; let it try anyway, so our server decides.
+    const seen = server.rejections.length;
+    await assert.rejects(
+      callPeer(server.port, { ...stranger.tlsClientOptions(), rejectUnauthorized: false }),
+    );
+    await waitUntil(
+      'the server rejects the foreign chain',
+      async () => server.rejections.slice(seen).some((m) => /client certificate rejected/.test(m)),
+      5_000,
+      { intervalMs: 20 },
+    );
+    // And the stranger refuses our server on its own.
+    await assert.rejects(
+      callPeer(server.port, stranger.tlsClientOptions()),
+      /self.signed|unable to (get|verify)/i,
+    );
   });
 });
