@@ -109,9 +109,28 @@ export function freePort(): Promise<number> {
 
 /** Starts a fresh control plane in a temp directory, following controller-runtime's envtest. */
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const binaries = options.binaries ?? (await ensureKubeBinaries(options.log));
+  // Ports are picked free and then handed to the child, so another process can grab one in
+  // between; that shows up as "address already in use" and is retried with new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options, binaries);
+    } catch (err) {
+      if (
+        attempt >= 3 ||
+        !(err instanceof ControlPlaneStartError) ||
+        !/address already in use/.test(err.message)
+      ) {
+        throw err;
+      }
+      options.log?.(`[control-plane] port taken meanwhile, retrying (${err.message.split('\n')[0]})`);
+    }
+  }
+}
+
+async function startOnce(options: ControlPlaneOptions, binaries: KubeBinaries): Promise<ControlPlane> {
   const log = options.log ?? (() => {});
   const timeoutMs = options.startTimeoutMs ?? 90_000;
-  const binaries = options.binaries ?? (await ensureKubeBinaries(log));
   const dir = await mkdtemp(join(tmpdir(), 'outrigger-cp-'));
   const processes: Managed[] = [];
   const killAll = (): void => {

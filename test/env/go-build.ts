@@ -15,6 +15,8 @@ export interface GoRunOptions {
   readonly verbose?: boolean;
   /** Extra environment variables. */
   readonly env?: Readonly<Record<string, string>>;
+  /** The `go` binary to run; {@link findGo} when omitted. */
+  readonly go?: string;
 }
 
 /** Thrown when the Go toolchain is missing or a `go` command fails; the message names the step. */
@@ -42,7 +44,7 @@ export function findGo(): string {
 
 /** Runs `go <args>` and resolves with its stdout; rejects with the last lines of stderr. */
 export function runGo(args: readonly string[], options: GoRunOptions): Promise<string> {
-  const go = findGo();
+  const go = options.go ?? findGo();
   return new Promise((resolve, reject) => {
     const child = spawn(go, args, {
       cwd: options.cwd,

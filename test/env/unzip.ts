@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { crc32, inflateRawSync } from 'node:zlib';
 
 /** Thrown when a zip archive is malformed or lacks a requested entry. */
@@ -85,4 +86,30 @@ export async function extractZipEntries(
     if (entry === undefined) throw new ZipError(`${zipPath} has no entry ${name}`);
     await writeFile(destination, entryData(zip, entry), { mode });
   }
+}
+
+/**
+ * Extracts every file entry whose name starts with `prefix` into `destDir`, dropping the prefix.
+ * `modeFor` picks each file's mode from its relative path (zip module archives carry no modes).
+ */
+export async function extractZipTree(
+  zipPath: string,
+  destDir: string,
+  prefix: string,
+  modeFor: (relativePath: string) => number,
+): Promise<number> {
+  const zip = await readFile(zipPath);
+  let count = 0;
+  for (const entry of centralDirectory(zip)) {
+    if (!entry.name.startsWith(prefix) || entry.name.endsWith('/')) continue;
+    const relativePath = entry.name.slice(prefix.length);
+    if (relativePath === '' || relativePath.split('/').includes('..')) {
+      throw new ZipError(`refusing unsafe entry ${entry.name}`);
+    }
+    const destination = join(destDir, relativePath);
+    await mkdir(dirname(destination), { recursive: true });
+    await writeFile(destination, entryData(zip, entry), { mode: modeFor(relativePath) });
+    count++;
+  }
+  return count;
 }

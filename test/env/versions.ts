@@ -3,6 +3,11 @@
  * `~/.cache/outrigger-testbin/<name>-<version>/`, so changing a pin here rebuilds just that piece.
  */
 export const VERSIONS = {
+  /**
+   * Go toolchain used to build etcd and Kubernetes when no Go >= 1.24 is installed; fetched from the
+   * Go module proxy as the `golang.org/toolchain` module (what GOTOOLCHAIN switching downloads).
+   */
+  goToolchain: 'go1.26.8',
   /** etcd server, built from the Go module proxy. */
   etcd: 'v3.6.16',
   /** kube-apiserver, kube-controller-manager and kube-scheduler, built from k8s.io/kubernetes. */
