@@ -1,15 +1,17 @@
 /**
- * Client side of the internal API: one keep-alive gRPC channel per target address (plaintext or
- * mTLS with the workload identity, checking the server's SPIFFE trust domain), and
- * `callStream`, which sends an invocation as CallLocalStream chunks and returns the response head
- * with the body as a stream, both with backpressure.
+ * Client side of the internal API: one keep-alive HTTP/2 session per target address (plaintext,
+ * or mTLS with the workload identity, checking the server's SPIFFE trust domain), speaking the
+ * gRPC wire protocol directly (see internal-server.ts for why no gRPC library sits on this path).
+ * `callStream` sends an invocation as CallLocalStream chunks and resolves with the response head
+ * and the body as a stream, with backpressure both ways.
  */
+import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants, type IncomingHttpHeaders } from 'node:http2';
 import { Readable } from 'node:stream';
-import * as grpc from '@grpc/grpc-js';
-import { type PeerPolicy, serverIdentityChecker } from '../../security/peer-verification.js';
+import type { PeerPolicy } from '../../security/peer-verification.js';
 import type { WorkloadIdentity } from '../../security/workload-identity.js';
-import type { InvokeHead, RequestChunk, ResponseChunk, ResponseHead } from './invoke-messages.js';
-import { CALL_LOCAL_STREAM_PATH, codecs } from './service-definition.js';
+import { decodeGrpcMessage, frame, GrpcStatus, GrpcStatusError, MessageReader } from './grpc-framing.js';
+import { decodeResponseChunk, encodeRequestChunk, type InvokeHead, type ResponseHead } from './invoke-messages.js';
+import { CALL_LOCAL_STREAM_PATH } from './service-definition.js';
 
 /** Options of `InternalClient`. */
 export interface InternalClientOptions {
@@ -28,143 +30,175 @@ export interface InternalResponse {
 /** Largest payload chunk sent in one message (bigger buffers are split). */
 const MAX_CHUNK = 64 * 1024;
 
-/** Clients to other sidecars, one channel per address. */
+const REQUEST_HEADERS = {
+  [constants.HTTP2_HEADER_METHOD]: 'POST',
+  [constants.HTTP2_HEADER_PATH]: CALL_LOCAL_STREAM_PATH,
+  'content-type': 'application/grpc',
+  te: 'trailers',
+};
+
+function statusOf(headers: IncomingHttpHeaders): GrpcStatusError | undefined {
+  const raw = headers['grpc-status'];
+  if (raw === undefined) return undefined;
+  const code = Number(raw);
+  if (code === 0) return undefined;
+  return new GrpcStatusError(code, decodeGrpcMessage(headers['grpc-message'] as string | undefined));
+}
+
+/** Clients to other sidecars, one HTTP/2 session per address. */
 export class InternalClient {
   readonly #o: InternalClientOptions;
-  readonly #clients = new Map<string, grpc.Client>();
-  readonly #md = new grpc.Metadata();
+  readonly #sessions = new Map<string, ClientHttp2Session>();
+  readonly #offChange: (() => void) | undefined;
 
   constructor(options: InternalClientOptions = {}) {
     this.#o = options;
+    // New certificate or bundle: new connections use it; current sessions finish their streams.
+    this.#offChange = options.identity?.onChange(() => {
+      for (const s of this.#sessions.values()) s.close();
+      this.#sessions.clear();
+    });
   }
 
-  #client(address: string): grpc.Client {
-    let c = this.#clients.get(address);
-    if (c === undefined) {
-      const id = this.#o.identity;
-      let creds: grpc.ChannelCredentials;
-      if (id === undefined) creds = grpc.credentials.createInsecure();
-      else {
-        const td = id.current()?.spiffeId.split('/')[2];
-        const policy = this.#o.peerPolicy ?? { trustDomains: td === undefined ? [] : [td] };
-        creds = grpc.experimental.createCertificateProviderChannelCredentials(
-          id.certificateProvider(),
-          id.certificateProvider(),
-          { checkServerIdentity: serverIdentityChecker(policy) },
-        );
-      }
-      c = new grpc.Client(address, creds, {
-        'grpc.max_receive_message_length': -1,
-        'grpc.max_send_message_length': -1,
-        'grpc.keepalive_time_ms': 30_000,
-        'grpc.enable_retries': 0,
-        // Our name resolution already picked the instance; one subchannel per address.
-        'grpc.use_local_subchannel_pool': 1,
-      });
-      this.#clients.set(address, c);
+  #session(address: string): ClientHttp2Session {
+    const existing = this.#sessions.get(address);
+    if (existing !== undefined && !existing.closed && !existing.destroyed) return existing;
+    const id = this.#o.identity;
+    let session: ClientHttp2Session;
+    const settings = { initialWindowSize: 1 << 20 };
+    if (id === undefined) session = connect(`http://${address}`, { settings });
+    else {
+      const td = id.current()?.spiffeId.split('/')[2];
+      const tls = id.tlsClientOptions(this.#o.peerPolicy ?? { trustDomains: td === undefined ? [] : [td] });
+      session = connect(`https://${address}`, { ...tls, settings, ALPNProtocols: ['h2'] });
     }
-    return c;
+    const forget = (): void => {
+      if (this.#sessions.get(address) === session) this.#sessions.delete(address);
+    };
+    session.once('close', forget);
+    session.once('goaway', forget);
+    session.on('error', forget);
+    session.unref();
+    this.#sessions.set(address, session);
+    return session;
   }
 
   /**
    * Sends `head` and `body` to the sidecar at `address`. Resolves when the response head arrives;
-   * rejects with the gRPC ServiceError (numeric `code`, e.g. 14 UNAVAILABLE) when the call fails
-   * before that.
+   * rejects with a GrpcStatusError (`code` 14 UNAVAILABLE when the sidecar cannot be reached).
    */
-  callStream(
-    address: string,
-    head: InvokeHead,
-    body: Buffer | Readable | undefined,
-    signal?: AbortSignal,
-  ): Promise<InternalResponse> {
-    const call = this.#client(address).makeBidiStreamRequest<RequestChunk, ResponseChunk>(
-      CALL_LOCAL_STREAM_PATH,
-      codecs.requestChunk.serialize,
-      codecs.responseChunk.deserialize,
-      this.#md,
-      {},
-    );
-    const onAbort = (): void => call.cancel();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    sendBody(call, head, body);
+  callStream(address: string, head: InvokeHead, body: Buffer | Readable | undefined, signal?: AbortSignal): Promise<InternalResponse> {
     return new Promise<InternalResponse>((resolve, reject) => {
+      let session: ClientHttp2Session;
+      let call: ClientHttp2Stream;
+      try {
+        session = this.#session(address);
+        call = session.request(REQUEST_HEADERS, signal === undefined ? {} : { signal });
+      } catch (err) {
+        reject(new GrpcStatusError(GrpcStatus.UNAVAILABLE, (err as Error).message, { cause: err }));
+        return;
+      }
       let out: Readable | undefined;
+      let settled = false;
       let expect = 0;
-      const cleanup = (): void => signal?.removeEventListener('abort', onAbort);
-      call.on('data', (chunk: ResponseChunk) => {
-        if (out === undefined) {
-          if (chunk.head === undefined) {
-            call.cancel();
-            reject(new Error('response does not contain the required fields in the leading chunk'));
-            return;
-          }
-          out = new Readable({ read: () => call.resume() });
-          out.once('close', () => {
-            if (!out?.readableEnded) call.cancel();
-          });
-          resolve({ head: chunk.head, body: out });
+      const reader = new MessageReader();
+      const failure = (err: Error): void => {
+        if (!settled) {
+          settled = true;
+          reject(err);
+        } else if (out !== undefined && !out.destroyed) out.destroy(err);
+        if (!call.destroyed) call.close(constants.NGHTTP2_CANCEL);
+      };
+      call.once('response', (headers) => {
+        const status = statusOf(headers);
+        if (status !== undefined) failure(status);
+        else if (headers[':status'] !== 200) failure(new GrpcStatusError(GrpcStatus.UNKNOWN, `HTTP status ${String(headers[':status'])}`));
+      });
+      call.on('data', (c: Buffer) => {
+        let messages: Buffer[];
+        try {
+          messages = reader.push(c);
+        } catch (err) {
+          failure(err as Error);
+          return;
         }
-        if (chunk.data !== undefined && chunk.data.length > 0) {
-          if ((chunk.seq ?? 0) !== expect) {
-            out.destroy(
-              new Error(`invalid sequence number received: ${chunk.seq ?? 0} (expected: ${expect})`),
-            );
-            call.cancel();
-            return;
+        for (const m of messages) {
+          const chunk = decodeResponseChunk(m);
+          if (out === undefined) {
+            if (chunk.head === undefined) {
+              failure(new GrpcStatusError(GrpcStatus.INTERNAL, 'response does not contain the required fields in the leading chunk'));
+              return;
+            }
+            out = new Readable({ read: () => call.resume() });
+            out.once('close', () => {
+              if (!out?.readableEnded && !call.destroyed) call.close(constants.NGHTTP2_CANCEL);
+            });
+            settled = true;
+            resolve({ head: chunk.head, body: out });
           }
-          expect++;
-          if (!out.push(chunk.data)) call.pause();
+          if (chunk.data !== undefined && chunk.data.length > 0) {
+            if ((chunk.seq ?? 0) !== expect) {
+              failure(new GrpcStatusError(GrpcStatus.INTERNAL, `invalid sequence number received: ${chunk.seq ?? 0} (expected: ${expect})`));
+              return;
+            }
+            expect++;
+            if (!out.push(chunk.data)) call.pause();
+          }
         }
+      });
+      call.once('trailers', (trailers) => {
+        const status = statusOf(trailers);
+        if (status !== undefined) failure(status);
       });
       call.once('end', () => {
-        cleanup();
-        if (out === undefined)
-          reject(Object.assign(new Error('stream ended without a response'), { code: grpc.status.INTERNAL }));
-        else out.push(null);
+        if (!settled) failure(new GrpcStatusError(GrpcStatus.INTERNAL, 'stream ended without a response'));
+        else if (out !== undefined && !out.destroyed) out.push(null);
       });
-      call.once('error', (err: grpc.ServiceError) => {
-        cleanup();
-        if (out === undefined) reject(err);
-        else out.destroy(err);
+      call.once('error', (err: Error & { code?: string }) => {
+        const unreachable = err.code === 'ECONNREFUSED' || err.code === 'ERR_HTTP2_STREAM_CANCEL' || err.code === 'ECONNRESET' || err.code === 'ERR_HTTP2_GOAWAY_SESSION';
+        failure(
+          err.name === 'AbortError'
+            ? err
+            : new GrpcStatusError(unreachable ? GrpcStatus.UNAVAILABLE : GrpcStatus.INTERNAL, err.message, { cause: err }),
+        );
       });
+      sendBody(call, head, body);
     });
   }
 
-  /** Closes every channel. */
+  /** Closes every session. */
   close(): void {
-    for (const c of this.#clients.values()) c.close();
-    this.#clients.clear();
+    this.#offChange?.();
+    for (const s of this.#sessions.values()) s.close();
+    this.#sessions.clear();
   }
 }
 
-function sendBody(
-  call: grpc.ClientDuplexStream<RequestChunk, ResponseChunk>,
-  head: InvokeHead,
-  body: Buffer | Readable | undefined,
-): void {
+function sendBody(call: ClientHttp2Stream, head: InvokeHead, body: Buffer | Readable | undefined): void {
   if (body === undefined || Buffer.isBuffer(body)) {
-    if (body === undefined || body.length === 0) call.write({ head });
-    else if (body.length <= MAX_CHUNK) call.write({ head, data: body, seq: 0 });
+    if (body === undefined || body.length === 0) call.end(frame(encodeRequestChunk({ head })));
+    else if (body.length <= MAX_CHUNK) call.end(frame(encodeRequestChunk({ head, data: body, seq: 0 })));
     else {
-      call.write({ head });
+      call.write(frame(encodeRequestChunk({ head })));
       let seq = 0;
-      for (let i = 0; i < body.length; i += MAX_CHUNK)
-        call.write({ data: body.subarray(i, i + MAX_CHUNK), seq: seq++ });
+      for (let i = 0; i < body.length; i += MAX_CHUNK) call.write(frame(encodeRequestChunk({ data: body.subarray(i, i + MAX_CHUNK), seq: seq++ })));
+      call.end();
     }
-    call.end();
     return;
   }
-  call.write({ head });
+  call.write(frame(encodeRequestChunk({ head })));
   let seq = 0;
   body.on('data', (data: Buffer) => {
-    for (let i = 0; i < data.length; i += MAX_CHUNK) {
-      if (!call.write({ data: data.subarray(i, i + MAX_CHUNK), seq: seq++ })) {
-        body.pause();
-        call.once('drain', () => body.resume());
-      }
+    let ok = true;
+    for (let i = 0; i < data.length; i += MAX_CHUNK) ok = call.write(frame(encodeRequestChunk({ data: data.subarray(i, i + MAX_CHUNK), seq: seq++ }))) && ok;
+    if (!ok) {
+      body.pause();
+      call.once('drain', () => body.resume());
     }
   });
   body.once('end', () => call.end());
-  body.once('error', () => call.cancel());
-  call.once('error', () => body.destroy());
+  body.once('error', () => call.close(constants.NGHTTP2_CANCEL));
+  call.once('close', () => {
+    if (!body.readableEnded) body.destroy();
+  });
 }

@@ -1,11 +1,24 @@
 /**
  * The sidecar-to-sidecar gRPC server on `--dapr-internal-grpc-port` (daprd's internal API):
- * `ServiceInvocation/CallLocalStream` (bodies as chunks, no size ceiling) and `CallLocal` (unary,
- * what older callers use). Over mTLS the caller's SPIFFE ID comes from its certificate and feeds
- * access control; then the call goes to the app channel and the answer streams back.
+ * `dapr.proto.internals.v1.ServiceInvocation/CallLocalStream` (bodies as chunks, no size ceiling)
+ * and `CallLocal` (unary). It speaks the gRPC wire protocol directly on node:http2 — a gRPC
+ * library adds several layers of streams and interceptors per call that cost more than the whole
+ * hop (see bench/invoke.ts) — so any gRPC client (grpc-js, grpc-go) can call it.
+ *
+ * Over mTLS the server requires a client certificate chaining to the trust bundle, keeps up with
+ * certificate rotation, and reads the caller's SPIFFE ID from the connection for access control.
  */
+import {
+  createSecureServer,
+  createServer,
+  type Http2SecureServer,
+  type Http2Server,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
-import * as grpc from '@grpc/grpc-js';
+import type { TLSSocket } from 'node:tls';
 import type { AccessControlList } from '../../acl/access-control.js';
 import type { AppChannel, AppResponse } from '../../channel/app-channel.js';
 import type { Logger } from '../../components/component.js';
@@ -14,12 +27,16 @@ import { invokeChannels } from '../../invoke/invoke-events.js';
 import { type PeerPolicy, verifyPeerCertificate } from '../../security/peer-verification.js';
 import type { SpiffeId } from '../../security/spiffe-id.js';
 import type { WorkloadIdentity } from '../../security/workload-identity.js';
-import type { InvokeHead, RequestChunk, ResponseChunk } from './invoke-messages.js';
+import { encodeGrpcMessage, frame, GrpcStatus, GrpcStatusError, MessageReader } from './grpc-framing.js';
 import {
-  SERVICE_INVOCATION_DEFINITION,
-  type UnaryRequest,
-  type UnaryResponse,
-} from './service-definition.js';
+  decodeInvokeRequest,
+  decodeRequestChunk,
+  encodeInvokeResponse,
+  encodeResponseChunk,
+  type InvokeHead,
+  type ResponseHead,
+} from './invoke-messages.js';
+import { CALL_LOCAL_PATH, CALL_LOCAL_STREAM_PATH } from './service-definition.js';
 
 /** Options of `InternalServer`. */
 export interface InternalServerOptions {
@@ -36,34 +53,32 @@ export interface InternalServerOptions {
   readonly logger: Logger;
 }
 
-type SurfaceCall = { getAuthContext(): { sslPeerCertificate?: import('node:tls').PeerCertificate } | null };
-
-type GrpcError = Partial<grpc.StatusObject> & { code: grpc.status; details: string };
-
-function grpcError(code: grpc.status, details: string): GrpcError {
-  return { code, details, metadata: new grpc.Metadata() };
-}
+const GRPC_HEADERS = { ':status': 200, 'content-type': 'application/grpc' } as const;
 
 /** The internal gRPC server. */
 export class InternalServer {
   readonly #o: InternalServerOptions;
-  readonly #server = new grpc.Server({
-    'grpc.max_receive_message_length': -1,
-    'grpc.max_send_message_length': -1,
-    'grpc.keepalive_permit_without_calls': 1,
-  });
+  readonly #server: Http2Server | Http2SecureServer;
+  readonly #streams = new Set<ServerHttp2Stream>();
+  readonly #peers = new WeakMap<object, SpiffeId | undefined>();
+  #detach: (() => void) | undefined;
   #port = 0;
 
   constructor(options: InternalServerOptions) {
     this.#o = options;
-    this.#server.addService(SERVICE_INVOCATION_DEFINITION, {
-      CallLocal: (
-        call: grpc.ServerUnaryCall<UnaryRequest, UnaryResponse>,
-        cb: grpc.sendUnaryData<UnaryResponse>,
-      ) => void this.#callLocal(call, cb),
-      CallLocalStream: (call: grpc.ServerDuplexStream<RequestChunk, ResponseChunk>) =>
-        this.#callLocalStream(call),
-    });
+    const id = options.identity;
+    const settings = { initialWindowSize: 1 << 20 };
+    if (id === undefined) this.#server = createServer({ settings });
+    else {
+      const secure = createSecureServer({ ...id.tlsServerOptions(), settings, allowHTTP1: false });
+      const td = id.current()?.spiffeId.split('/')[2];
+      this.#detach = id.attachServer(secure, options.peerPolicy ?? { trustDomains: td === undefined ? [] : [td] }, (err) =>
+        options.logger.debug('internal connection rejected', { error: err.message }),
+      );
+      this.#server = secure;
+    }
+    this.#server.on('stream', (stream, headers) => this.#onStream(stream, headers));
+    this.#server.on('sessionError', () => {});
   }
 
   /** The bound port (after `listen`). */
@@ -73,57 +88,67 @@ export class InternalServer {
 
   /** Binds `host:port` (port 0 picks one). */
   async listen(port: number, host = '0.0.0.0'): Promise<number> {
-    const id = this.#o.identity;
-    const creds =
-      id === undefined
-        ? grpc.ServerCredentials.createInsecure()
-        : grpc.experimental.createCertificateProviderServerCredentials(
-            id.certificateProvider(),
-            id.certificateProvider(),
-            true,
-          );
-    this.#port = await new Promise<number>((resolve, reject) =>
-      this.#server.bindAsync(`${host}:${port}`, creds, (err, p) => (err ? reject(err) : resolve(p))),
-    );
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#port = (this.#server.address() as AddressInfo).port;
     return this.#port;
   }
 
   /** Stops accepting; in-flight calls get `graceMs` to finish, then are cancelled. */
   async close(graceMs = 0): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#server.forceShutdown();
-        resolve();
-      }, graceMs);
-      this.#server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
+    this.#detach?.();
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    if (this.#streams.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        const check = setInterval(() => {
+          if (this.#streams.size === 0) {
+            clearTimeout(timer);
+            clearInterval(check);
+            resolve();
+          }
+        }, 20);
+        timer.unref();
+        check.unref();
       });
-    });
-  }
-
-  /** The caller's verified SPIFFE ID (mTLS), or undefined (plaintext, or not verifiable). */
-  #caller(call: SurfaceCall): SpiffeId | undefined {
-    if (this.#o.identity === undefined) return undefined;
-    const cert = call.getAuthContext()?.sslPeerCertificate;
-    if (cert === undefined) return undefined;
-    try {
-      const td = this.#o.identity.current()?.spiffeId.split('/')[2];
-      return verifyPeerCertificate(
-        cert,
-        this.#o.peerPolicy ?? { trustDomains: td === undefined ? [] : [td] },
-      );
-    } catch (err) {
-      this.#o.logger.debug('peer identity rejected', { error: (err as Error).message });
-      return undefined;
     }
+    for (const s of this.#streams) s.close(0x8);
+    // Idle client sessions keep the server open; end them.
+    (this.#server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 200).unref())]);
   }
 
-  /** ACL check; returns a gRPC error to send, or undefined when allowed. */
-  #authorize(call: SurfaceCall, head: InvokeHead): GrpcError | undefined {
+  #caller(stream: ServerHttp2Stream): SpiffeId | undefined {
+    if (this.#o.identity === undefined) return undefined;
+    const session = stream.session;
+    if (session === undefined) return undefined;
+    if (this.#peers.has(session)) return this.#peers.get(session);
+    // http2 hands out a proxy of the TLS socket, so read the certificate rather than a socket-keyed map.
+    let id: SpiffeId | undefined;
+    try {
+      id = verifyPeerCertificate((session.socket as TLSSocket).getPeerCertificate(), this.#policy());
+    } catch (err) {
+      this.#o.logger.debug('peer identity not usable', { error: (err as Error).message });
+    }
+    this.#peers.set(session, id);
+    return id;
+  }
+
+  #policy(): PeerPolicy {
+    if (this.#o.peerPolicy !== undefined) return this.#o.peerPolicy;
+    const td = this.#o.identity?.current()?.spiffeId.split('/')[2];
+    return { trustDomains: td === undefined ? [] : [td] };
+  }
+
+  #authorize(stream: ServerHttp2Stream, head: InvokeHead): GrpcStatusError | undefined {
     const acl = this.#o.acl;
     if (acl === undefined) return undefined;
-    const caller = this.#caller(call);
+    const caller = this.#caller(stream);
     const decision = acl.check(caller, head.method, head.verb, this.#o.httpProtocol);
     if (invokeChannels.aclDecision.hasSubscribers)
       invokeChannels.aclDecision.publish({
@@ -135,13 +160,38 @@ export class InternalServer {
         operation: head.method,
         verb: head.verb,
       });
-    return decision.allowed ? undefined : grpcError(grpc.status.PERMISSION_DENIED, decision.message);
+    return decision.allowed ? undefined : new GrpcStatusError(GrpcStatus.PERMISSION_DENIED, decision.message);
+  }
+
+  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+    const path = headers[':path'];
+    const ct = headers['content-type'] ?? '';
+    this.#streams.add(stream);
+    stream.once('close', () => this.#streams.delete(stream));
+    stream.on('error', () => {});
+    if (!ct.startsWith('application/grpc')) {
+      stream.respond({ ':status': 415 }, { endStream: true });
+      return;
+    }
+    if (path === CALL_LOCAL_STREAM_PATH) this.#callLocalStream(stream);
+    else if (path === CALL_LOCAL_PATH) this.#callLocal(stream);
+    else this.#fail(stream, new GrpcStatusError(GrpcStatus.UNIMPLEMENTED, `unknown method ${String(path)}`));
+  }
+
+  /** Ends the call with a status: trailers-only before the headers, trailers after. */
+  #fail(stream: ServerHttp2Stream, err: GrpcStatusError): void {
+    if (stream.destroyed || stream.closed) return;
+    const status = { 'grpc-status': String(err.code), 'grpc-message': encodeGrpcMessage(err.details) };
+    if (!stream.headersSent) stream.respond({ ...GRPC_HEADERS, ...status }, { endStream: true });
+    else if (!stream.writableEnded) {
+      stream.once('wantTrailers', () => stream.sendTrailers(status));
+      stream.end();
+    }
   }
 
   #invokeApp(head: InvokeHead, body: Buffer | Readable, signal: AbortSignal): Promise<AppResponse> {
     const channel = this.#o.appChannel();
-    if (channel === undefined)
-      throw Object.assign(new Error('app channel is not initialized'), { grpc: grpc.status.INTERNAL });
+    if (channel === undefined) return Promise.reject(new Error('app channel is not initialized'));
     return channel.invoke({
       method: head.verb === 'NONE' ? 'POST' : head.verb,
       path: `/${head.method}`,
@@ -154,8 +204,7 @@ export class InternalServer {
 
   #received(head: InvokeHead): string {
     const caller = head.metadata[CALLER_ID_HEADER]?.[0] ?? 'unknown';
-    if (invokeChannels.requestReceived.hasSubscribers)
-      invokeChannels.requestReceived.publish({ sourceAppId: caller });
+    if (invokeChannels.requestReceived.hasSubscribers) invokeChannels.requestReceived.publish({ sourceAppId: caller });
     return caller;
   }
 
@@ -164,142 +213,151 @@ export class InternalServer {
       invokeChannels.responseSent.publish({ sourceAppId: caller, status: String(status) });
   }
 
-  async #callLocal(
-    call: grpc.ServerUnaryCall<UnaryRequest, UnaryResponse>,
-    cb: grpc.sendUnaryData<UnaryResponse>,
-  ): Promise<void> {
-    const { head, body } = call.request;
-    const denied = this.#authorize(call, head);
-    if (denied !== undefined) {
-      cb(denied);
-      return;
-    }
-    const caller = this.#received(head);
+  #abortOn(stream: ServerHttp2Stream): AbortController {
     const abort = new AbortController();
-    call.once('cancelled', () => abort.abort());
-    try {
-      const res = await this.#invokeApp(head, body, abort.signal);
-      const chunks: Buffer[] = [];
-      for await (const c of res.body) chunks.push(c as Buffer);
-      this.#sent(caller, res.status);
-      cb(null, {
-        head: {
-          status: res.status,
-          message: '',
-          headers: responseMetadata(res.headers),
-          contentType: headerString(res.headers['content-type']),
-        },
-        body: Buffer.concat(chunks),
-      });
-    } catch (err) {
-      this.#sent(caller, grpc.status.INTERNAL);
-      cb(grpcError(grpc.status.INTERNAL, `error invoking app channel: ${(err as Error).message}`));
-    }
+    stream.once('close', () => {
+      if (!stream.writableFinished) abort.abort();
+    });
+    return abort;
   }
 
-  #callLocalStream(call: grpc.ServerDuplexStream<RequestChunk, ResponseChunk>): void {
-    const abort = new AbortController();
-    let finished = false;
-    const fail = (e: GrpcError): void => {
-      if (finished) return;
-      finished = true;
-      call.emit('error', e);
-    };
-    call.once('cancelled', () => {
-      finished = true;
-      abort.abort();
+  #callLocal(stream: ServerHttp2Stream): void {
+    const reader = new MessageReader();
+    const parts: Buffer[] = [];
+    stream.on('data', (c: Buffer) => {
+      try {
+        parts.push(...reader.push(c));
+      } catch (err) {
+        this.#fail(stream, err as GrpcStatusError);
+      }
     });
-    call.once('error', () => abort.abort());
-    call.once('data', (first: RequestChunk) => {
-      const head = first.head;
-      if (head === undefined) {
-        fail(
-          grpcError(
-            grpc.status.INVALID_ARGUMENT,
-            'failed to decode the internal invoke request: request does not contain the required fields in the leading chunk',
-          ),
-        );
+    stream.once('end', () => {
+      const msg = parts[0];
+      if (msg === undefined) {
+        this.#fail(stream, new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'missing request message'));
         return;
       }
-      const denied = this.#authorize(call, head);
+      const { head, body } = decodeInvokeRequest(msg);
+      const denied = this.#authorize(stream, head);
       if (denied !== undefined) {
-        fail(denied);
+        this.#fail(stream, denied);
         return;
       }
       const caller = this.#received(head);
-      const body = new PassThrough();
-      let expect = 0;
-      const take = (chunk: RequestChunk): void => {
-        if (chunk.head !== undefined) {
-          body.destroy(new Error('request metadata found in non-leading chunk'));
-          return;
-        }
-        if (chunk.data === undefined) return;
-        if ((chunk.seq ?? 0) !== expect) {
-          body.destroy(
-            new Error(`invalid sequence number received: ${chunk.seq ?? 0} (expected: ${expect})`),
-          );
-          return;
-        }
-        expect++;
-        if (!body.write(chunk.data)) {
-          call.pause();
-          body.once('drain', () => call.resume());
-        }
-      };
-      take({ ...(first.data === undefined ? {} : { data: first.data, seq: first.seq ?? 0 }) });
-      call.on('data', take);
-      call.once('end', () => body.end());
-      this.#invokeApp(head, body, abort.signal).then(
-        (res) => this.#streamResponse(call, res, caller, () => finished),
-        (err: Error) => {
-          this.#sent(caller, grpc.status.INTERNAL);
-          fail(grpcError(grpc.status.INTERNAL, `error invoking app channel: ${err.message}`));
-        },
-      );
+      const abort = this.#abortOn(stream);
+      this.#invokeApp(head, body, abort.signal)
+        .then(async (res) => {
+          const chunks: Buffer[] = [];
+          for await (const c of res.body) chunks.push(c as Buffer);
+          this.#sent(caller, res.status);
+          stream.respond(GRPC_HEADERS, { waitForTrailers: true });
+          stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+          stream.end(frame(encodeInvokeResponse(responseHead(res), Buffer.concat(chunks))));
+        })
+        .catch((err: Error) => {
+          this.#sent(caller, GrpcStatus.INTERNAL);
+          this.#fail(stream, new GrpcStatusError(GrpcStatus.INTERNAL, `error invoking app channel: ${err.message}`));
+        });
     });
   }
 
-  #streamResponse(
-    call: grpc.ServerDuplexStream<RequestChunk, ResponseChunk>,
-    res: AppResponse,
-    caller: string,
-    isFinished: () => boolean,
-  ): void {
-    this.#sent(caller, res.status);
-    const head = {
-      status: res.status,
-      message: '',
-      headers: responseMetadata(res.headers),
-      contentType: headerString(res.headers['content-type']),
-    };
-    let headSent = false;
-    let seq = 0;
-    const src = res.body;
-    src.on('data', (data: Buffer) => {
-      if (isFinished()) {
-        src.destroy();
+  #callLocalStream(stream: ServerHttp2Stream): void {
+    const reader = new MessageReader();
+    let body: PassThrough | undefined;
+    let expect = 0;
+    const onMessage = (msg: Buffer): void => {
+      const chunk = decodeRequestChunk(msg);
+      if (body === undefined) {
+        const head = chunk.head;
+        if (head === undefined) {
+          this.#fail(stream, new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'failed to decode the internal invoke request: request does not contain the required fields in the leading chunk'));
+          return;
+        }
+        const denied = this.#authorize(stream, head);
+        if (denied !== undefined) {
+          stream.removeAllListeners('data');
+          stream.resume();
+          this.#fail(stream, denied);
+          return;
+        }
+        const caller = this.#received(head);
+        body = new PassThrough();
+        const abort = this.#abortOn(stream);
+        this.#invokeApp(head, body, abort.signal).then(
+          (res) => this.#streamResponse(stream, res, caller),
+          (err: Error) => {
+            this.#sent(caller, GrpcStatus.INTERNAL);
+            this.#fail(stream, new GrpcStatusError(GrpcStatus.INTERNAL, `error invoking app channel: ${err.message}`));
+          },
+        );
+      } else if (chunk.head !== undefined) {
+        body.destroy(new Error('request metadata found in non-leading chunk'));
         return;
       }
-      const chunk: ResponseChunk = headSent ? { data, seq: seq++ } : { head, data, seq: seq++ };
+      if (chunk.data === undefined || chunk.data.length === 0) return;
+      if ((chunk.seq ?? 0) !== expect) {
+        body.destroy(new Error(`invalid sequence number received: ${chunk.seq ?? 0} (expected: ${expect})`));
+        return;
+      }
+      expect++;
+      if (!body.write(chunk.data)) {
+        stream.pause();
+        body.once('drain', () => stream.resume());
+      }
+    };
+    stream.on('data', (c: Buffer) => {
+      try {
+        for (const m of reader.push(c)) onMessage(m);
+      } catch (err) {
+        this.#fail(stream, err instanceof GrpcStatusError ? err : new GrpcStatusError(GrpcStatus.INTERNAL, (err as Error).message));
+      }
+    });
+    stream.once('end', () => body?.end());
+  }
+
+  #streamResponse(stream: ServerHttp2Stream, res: AppResponse, caller: string): void {
+    this.#sent(caller, res.status);
+    if (stream.destroyed) {
+      res.body.destroy();
+      return;
+    }
+    const head = responseHead(res);
+    let headSent = false;
+    let seq = 0;
+    let trailers: Record<string, string> = { 'grpc-status': '0' };
+    stream.respond(GRPC_HEADERS, { waitForTrailers: true });
+    stream.once('wantTrailers', () => stream.sendTrailers(trailers));
+    const src = res.body;
+    stream.once('close', () => src.destroy());
+    src.on('data', (data: Buffer) => {
+      const msg = frame(encodeResponseChunk(headSent ? { data, seq: seq++ } : { head, data, seq: seq++ }));
       headSent = true;
-      if (!call.write(chunk)) {
+      if (!stream.write(msg)) {
         src.pause();
-        call.once('drain', () => src.resume());
+        stream.once('drain', () => src.resume());
       }
     });
     src.once('end', () => {
-      if (isFinished()) return;
-      if (!headSent) call.write({ head });
-      call.end();
+      if (stream.destroyed) return;
+      if (!headSent) stream.end(frame(encodeResponseChunk({ head })));
+      else stream.end();
     });
     src.once('error', (err) => {
-      if (isFinished()) return;
-      call.emit('error', grpcError(grpc.status.INTERNAL, `error reading the app response: ${err.message}`));
+      trailers = {
+        'grpc-status': String(GrpcStatus.INTERNAL),
+        'grpc-message': encodeGrpcMessage(`error reading the app response: ${err.message}`),
+      };
+      if (!stream.destroyed && !stream.writableEnded) stream.end();
     });
   }
 }
 
-function headerString(v: string | string[] | undefined): string {
-  return v === undefined ? '' : typeof v === 'string' ? v : (v[0] ?? '');
+function responseHead(res: AppResponse): ResponseHead {
+  const ct = res.headers['content-type'];
+  return {
+    status: res.status,
+    message: '',
+    headers: responseMetadata(res.headers),
+    contentType: ct === undefined ? '' : typeof ct === 'string' ? ct : (ct[0] ?? ''),
+  };
 }

@@ -1,0 +1,78 @@
+/**
+ * gRPC over HTTP/2 wire framing (grpc/grpc PROTOCOL-HTTP2.md): each message is a 1-byte
+ * compressed flag, a 4-byte big-endian length, then the message; status travels in
+ * `grpc-status`/`grpc-message` trailers (or in the headers of a trailers-only response).
+ */
+
+/** gRPC status codes used here. */
+export const GrpcStatus = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  PERMISSION_DENIED: 7,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const;
+
+/** A gRPC failure with its status code (`code` is what resiliency matching reads). */
+export class GrpcStatusError extends Error {
+  override readonly name = 'GrpcStatusError';
+  readonly code: number;
+  readonly details: string;
+  constructor(code: number, details: string, options?: ErrorOptions) {
+    super(`${code} ${details}`, options);
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** Prefixes one message with its 5-byte header. */
+export function frame(message: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(5 + message.length);
+  out[0] = 0;
+  out.writeUInt32BE(message.length, 1);
+  message.copy(out, 5);
+  return out;
+}
+
+/** Splits a byte stream into messages; throws on compressed messages (none is negotiated). */
+export class MessageReader {
+  #buf: Buffer = Buffer.alloc(0);
+
+  /** Feeds bytes; returns the complete messages they finish. */
+  push(chunk: Buffer): Buffer[] {
+    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    const out: Buffer[] = [];
+    while (this.#buf.length >= 5) {
+      if (this.#buf[0] !== 0) throw new GrpcStatusError(GrpcStatus.UNIMPLEMENTED, 'compressed messages are not supported');
+      const len = this.#buf.readUInt32BE(1);
+      if (this.#buf.length < 5 + len) break;
+      out.push(this.#buf.subarray(5, 5 + len));
+      this.#buf = this.#buf.subarray(5 + len);
+    }
+    return out;
+  }
+
+  /** True when a partial message is pending. */
+  get pending(): boolean {
+    return this.#buf.length > 0;
+  }
+}
+
+/** `grpc-message` is percent-encoded (PROTOCOL-HTTP2.md). */
+export function encodeGrpcMessage(s: string): string {
+  return encodeURIComponent(s);
+}
+
+/** Decodes `grpc-message`. */
+export function decodeGrpcMessage(s: string | undefined): string {
+  if (s === undefined) return '';
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}

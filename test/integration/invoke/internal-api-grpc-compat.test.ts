@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { InternalServer } from '../../../sidecar/api/internal/internal-server.js';
+import type { RequestChunk, ResponseChunk } from '../../../sidecar/api/internal/invoke-messages.js';
+import { SERVICE_INVOCATION_DEFINITION, type UnaryRequest, type UnaryResponse } from '../../../sidecar/api/internal/service-definition.js';
+import { HttpAppChannel } from '../../../sidecar/channel/http-channel.js';
+import type { Logger } from '../../../sidecar/components/component.js';
+import { startTestApp, type TestApp } from './invoke-fixture.js';
+
+/**
+ * The internal server speaks plain gRPC: an off-the-shelf gRPC client (@grpc/grpc-js, with
+ * Dapr's method paths and message field numbers) calls CallLocal and CallLocalStream on it, and
+ * unknown methods get UNIMPLEMENTED.
+ */
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
+let app: TestApp;
+let channel: HttpAppChannel;
+let server: InternalServer;
+let client: grpc.Client;
+
+before(async () => {
+  app = await startTestApp();
+  channel = new HttpAppChannel({ address: '127.0.0.1', port: app.port, maxConcurrency: -1 });
+  server = new InternalServer({ appId: 'b', appChannel: () => channel, httpProtocol: true, logger: silent });
+  const port = await server.listen(0, '127.0.0.1');
+  const Ctor = grpc.makeGenericClientConstructor(SERVICE_INVOCATION_DEFINITION, 'ServiceInvocation');
+  client = new Ctor(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+});
+
+after(async () => {
+  client?.close();
+  await server?.close(0);
+  channel?.close();
+  await app?.close();
+});
+
+const head = (method: string, verb: string) => ({
+  method,
+  verb,
+  query: 'a=1',
+  contentType: 'text/plain',
+  metadata: { 'dapr-caller-app-id': ['grpc-js'], 'x-k': ['v'] },
+});
+
+describe('internal API wire compatibility with a gRPC library', () => {
+  it('serves unary CallLocal', async () => {
+    const res = await new Promise<UnaryResponse>((resolve, reject) =>
+      (client as unknown as Record<string, (r: UnaryRequest, cb: (e: Error | null, v: UnaryResponse) => void) => void>).CallLocal?.(
+        { head: head('unary/path', 'PUT'), body: Buffer.from('hi') },
+        (err, v) => (err ? reject(err) : resolve(v)),
+      ),
+    );
+    assert.equal(res.head.status, 200);
+    const got = JSON.parse(res.body.toString()) as { method: string; url: string; body: string; headers: Record<string, string> };
+    assert.equal(got.method, 'PUT');
+    assert.equal(got.url, '/unary/path?a=1');
+    assert.equal(got.body, 'hi');
+    assert.equal(got.headers['x-k'], 'v');
+  });
+
+  it('serves CallLocalStream with chunked bodies', async () => {
+    const call = (client as unknown as Record<string, () => grpc.ClientDuplexStream<RequestChunk, ResponseChunk>>).CallLocalStream?.() as grpc.ClientDuplexStream<RequestChunk, ResponseChunk>;
+    call.write({ head: head('echo', 'POST') });
+    call.write({ data: Buffer.from('abc'), seq: 0 });
+    call.write({ data: Buffer.from('def'), seq: 1 });
+    call.end();
+    const chunks: ResponseChunk[] = [];
+    for await (const c of call) chunks.push(c as ResponseChunk);
+    assert.equal(chunks[0]?.head?.status, 200);
+    assert.equal(Buffer.concat(chunks.map((c) => c.data ?? Buffer.alloc(0))).toString(), 'abcdef');
+  });
+
+  it('answers UNIMPLEMENTED for other methods', async () => {
+    const err = await new Promise<grpc.ServiceError>((resolve) =>
+      client.makeUnaryRequest(
+        '/dapr.proto.internals.v1.ServiceInvocation/CallActor',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.alloc(0),
+        (e) => resolve(e as grpc.ServiceError),
+      ),
+    );
+    assert.equal(err.code, grpc.status.UNIMPLEMENTED);
+  });
+});
