@@ -93,7 +93,8 @@ export class InternalClient {
       let call: ClientHttp2Stream;
       try {
         session = this.#session(address);
-        call = session.request(REQUEST_HEADERS, signal === undefined ? {} : { signal });
+        // No `signal` option: http2 binds an AsyncResource per request for it, which is costly.
+        call = session.request(REQUEST_HEADERS);
       } catch (err) {
         reject(new GrpcStatusError(GrpcStatus.UNAVAILABLE, (err as Error).message, { cause: err }));
         return;
@@ -102,6 +103,16 @@ export class InternalClient {
       let settled = false;
       let expect = 0;
       const reader = new MessageReader();
+      const onAbort = (): void => failure(Object.assign(new Error('The operation was aborted'), { name: 'AbortError' }));
+      if (signal !== undefined) {
+        if (signal.aborted) {
+          call.close(constants.NGHTTP2_CANCEL);
+          reject(Object.assign(new Error('The operation was aborted'), { name: 'AbortError' }));
+          return;
+        }
+        signal.addEventListener('abort', onAbort, { once: true });
+        call.once('close', () => signal.removeEventListener('abort', onAbort));
+      }
       const failure = (err: Error): void => {
         if (!settled) {
           settled = true;
