@@ -7,6 +7,7 @@
 import { cpus, loadavg, totalmem } from 'node:os';
 import { benchColdStart } from './cold-start.js';
 import { benchIdleRss } from './idle-rss.js';
+import { benchInvoke } from './invoke.js';
 import { type BenchSettings, type BenchTable, readSettings, renderTable } from './report.js';
 import { benchStateRedis } from './state-redis.js';
 
@@ -15,6 +16,7 @@ export const BENCHMARKS: Readonly<Record<string, (s: BenchSettings) => Promise<B
   'state-redis': benchStateRedis,
   'cold-start': benchColdStart,
   'idle-rss': benchIdleRss,
+  invoke: benchInvoke,
 };
 
 async function main(argv: readonly string[]): Promise<number> {
