@@ -94,6 +94,7 @@ export class WorkloadIdentity {
   #failures = 0;
   #closed = false;
   #inflight: Promise<void> | undefined;
+  #lastFileContent: string | undefined;
   readonly #listeners = new Set<ChangeListener>();
   readonly #provider = new MemoryCertificateProvider();
 
@@ -269,6 +270,9 @@ export class WorkloadIdentity {
     if (file === undefined) return;
     try {
       const pem = await readFile(file, 'utf8');
+      // Apply only when the file changed, so bundles from other sources are not reverted.
+      if (pem === this.#lastFileContent) return;
+      this.#lastFileContent = pem;
       if (parseCertificates(pem).length > 0) this.#setAnchors(pem, 'file');
     } catch (err) {
       this.#o.logger.warn('Cannot read the trust bundle file; keeping the current bundle', {
