@@ -1,27 +1,36 @@
 import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { createConnection } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connect as tlsConnect } from 'node:tls';
 import type { Logger } from '../components/component.js';
 import type { AppHealthOptions } from '../runtime/options.js';
 
-/** Resolves true when a TCP connection to address:port succeeds within `timeoutMs`. */
-export async function canDial(address: string, port: number, timeoutMs = 1000): Promise<boolean> {
+/** Resolves true when a TCP (or, with `tls`, a TLS) connection to address:port succeeds within `timeoutMs`. */
+export async function canDial(
+  address: string,
+  port: number,
+  timeoutMs = 1000,
+  tls = false,
+): Promise<boolean> {
   return await new Promise<boolean>((resolve) => {
-    const socket = createConnection({ host: address, port });
+    const socket = tls
+      ? tlsConnect({ host: address, port, rejectUnauthorized: false })
+      : createConnection({ host: address, port });
     socket.setTimeout(timeoutMs);
     const done = (ok: boolean): void => {
       socket.destroy();
       resolve(ok);
     };
-    socket.once('connect', () => done(true));
+    socket.once(tls ? 'secureConnect' : 'connect', () => done(true));
     socket.once('error', () => done(false));
     socket.once('timeout', () => done(false));
   });
 }
 
 /**
- * Blocks until the app accepts TCP connections, dialling every 100 ms like daprd's
- * `blockUntilAppIsReady`. Returns false when `signal` aborts first.
+ * Blocks until the app accepts TCP connections (a TLS handshake for `https`/`grpcs`), dialling
+ * every 100 ms like daprd's `blockUntilAppIsReady`. Returns false when `signal` aborts first.
  */
 export async function waitForApp(
   address: string,
@@ -34,7 +43,7 @@ export async function waitForApp(
     `application protocol: ${protocol}. waiting on port ${port}.  This will block until the app is listening on that port.`,
   );
   while (!signal.aborted) {
-    if (await canDial(address, port)) {
+    if (await canDial(address, port, 1000, protocol === 'https' || protocol === 'grpcs')) {
       logger.info(`application discovered on port ${port}`);
       return true;
     }
@@ -58,6 +67,7 @@ export class AppHealthProber {
   readonly #port: number;
   readonly #logger: Logger;
   readonly #appApiToken: string | undefined;
+  readonly #tls: boolean;
   #healthy: boolean | undefined;
   #failures = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -69,7 +79,9 @@ export class AppHealthProber {
     port: number,
     logger: Logger,
     appApiToken?: string,
+    tls = false,
   ) {
+    this.#tls = tls;
     this.#options = options;
     this.#address = address;
     this.#port = port;
@@ -121,9 +133,11 @@ export class AppHealthProber {
 
   async #once(): Promise<boolean> {
     return await new Promise<boolean>((resolve) => {
-      const req = httpRequest(
+      const send = this.#tls ? httpsRequest : httpRequest;
+      const req = send(
         {
           host: this.#address,
+          rejectUnauthorized: false,
           port: this.#port,
           method: 'GET',
           path: this.#options.path,

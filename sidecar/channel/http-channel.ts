@@ -1,4 +1,5 @@
 import { Agent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { channels } from '../observability/events.js';
 import type { AppChannel, AppRequest, AppResponse } from './app-channel.js';
@@ -12,6 +13,8 @@ export interface HttpChannelOptions {
   readonly maxConcurrency: number;
   /** `APP_API_TOKEN`, sent as `dapr-api-token` when set. */
   readonly appApiToken?: string;
+  /** `--app-protocol https`: TLS to the app without verifying its certificate, like daprd. */
+  readonly tls?: boolean;
 }
 
 /**
@@ -20,12 +23,17 @@ export interface HttpChannelOptions {
  */
 export class HttpAppChannel implements AppChannel {
   readonly #options: HttpChannelOptions;
-  readonly #agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+  readonly #agent: Agent;
   readonly #limit: Semaphore;
 
   constructor(options: HttpChannelOptions) {
     this.#options = options;
     this.#limit = new Semaphore(options.maxConcurrency);
+    // daprd dials the app's TLS port with InsecureSkipVerify: the app's certificate is not checked.
+    this.#agent =
+      options.tls === true
+        ? new HttpsAgent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY, rejectUnauthorized: false })
+        : new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
   }
 
   /** Calls currently holding a concurrency slot. */
@@ -51,7 +59,8 @@ export class HttpAppChannel implements AppChannel {
     let res: IncomingMessage;
     try {
       res = await new Promise<IncomingMessage>((resolve, reject) => {
-        const out = httpRequest(
+        const send = this.#options.tls === true ? httpsRequest : httpRequest;
+        const out = send(
           {
             host: this.#options.address,
             port: this.#options.port,

@@ -57,6 +57,7 @@ export const FLAGS: readonly FlagSpec[] = [
   f('app-id', 'string', 'A unique ID for the app. Used for service discovery and state'),
   f('app-port', 'int', 'The port the application is listening on'),
   f('app-protocol', 'string', 'Protocol for the application: grpc, grpcs, http, https, h2c', 'http'),
+  f('app-ssl', 'bool', 'Use TLS to the app [deprecated: use --app-protocol https|grpcs]', 'false'),
   f('app-channel-address', 'string', 'The network address the application listens on', '127.0.0.1'),
   f('dapr-http-port', 'int', 'HTTP port for the Dapr API to listen on', '3500'),
   f('dapr-grpc-port', 'int', 'gRPC port for the Dapr API to listen on', '50001'),
@@ -110,7 +111,6 @@ export const FLAGS: readonly FlagSpec[] = [
   todo('enable-profiling', 'bool', 'Enable profiling'),
   todo('build-info', 'bool', 'Print the build info'),
   todo('wait', 'bool', 'Wait for Dapr outbound ready'),
-  todo('app-ssl', 'bool', 'Use https to the app [deprecated]'),
   todo('read-buffer-size', 'string', 'Max size of the read buffer'),
   todo('dapr-http-read-buffer-size', 'int', 'Max size of the read buffer in KB [deprecated]'),
   todo('unix-domain-socket', 'string', 'Directory for Unix domain sockets'),
@@ -292,6 +292,15 @@ function maxBodyBytes(r: Reader, errors: string[]): number {
   return 4 << 20;
 }
 
+/** `--app-protocol`, with daprd's conversion of the legacy `--app-ssl` (http → https, grpc → grpcs). */
+function appProtocol(r: Reader): AppProtocol {
+  const protocol = r.oneOf<AppProtocol>('app-protocol', APP_PROTOCOLS, 'http');
+  if (!r.bool('app-ssl', false)) return protocol;
+  if (protocol === 'http') return 'https';
+  if (protocol === 'grpc') return 'grpcs';
+  return protocol;
+}
+
 function logLevel(r: Reader): LogLevel {
   const level = r.oneOf('log-level', [...LOG_LEVELS, 'fatal'] as const, 'info');
   return level === 'fatal' ? 'error' : level;
@@ -331,7 +340,7 @@ function buildOptions(
   const options: Options = {
     appId,
     ...(appPort === undefined ? {} : { appPort }),
-    appProtocol: r.oneOf<AppProtocol>('app-protocol', APP_PROTOCOLS, 'http'),
+    appProtocol: appProtocol(r),
     appChannelAddress: r.string('app-channel-address', '127.0.0.1'),
     daprHttpPort: r.int('dapr-http-port', 3500, 1, PORT_MAX),
     daprGrpcPort: r.int('dapr-grpc-port', 50001, 1, PORT_MAX),

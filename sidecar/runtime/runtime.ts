@@ -257,12 +257,14 @@ export class Runtime {
       this.#stop.signal,
     );
     if (!reachable) return;
-    if (o.appProtocol !== 'http')
+    const tls = o.appProtocol === 'https';
+    if (o.appProtocol !== 'http' && !tls)
       this.#log.warn(`app protocol ${o.appProtocol} is not supported yet; using an HTTP channel`);
     this.#channel = new HttpAppChannel({
       address: o.appChannelAddress,
       port,
       maxConcurrency: o.appMaxConcurrency,
+      tls,
       ...(o.appApiToken === undefined ? {} : { appApiToken: o.appApiToken }),
     });
     this.health.markAppReachable();
@@ -273,6 +275,7 @@ export class Runtime {
         port,
         this.#log.child({ scope: 'dapr.apphealth' }),
         o.appApiToken,
+        tls,
       );
       this.#prober.start((healthy) => this.health.setAppHealthy(healthy));
     }

@@ -127,6 +127,12 @@ describe('outriggerd flags', () => {
     assert.equal(o.appMaxConcurrency, 4);
   });
 
+  it('converts the legacy --app-ssl like daprd', () => {
+    assert.equal(ok(['--app-id', 'a', '--app-ssl']).appProtocol, 'https');
+    assert.equal(ok(['--app-id', 'a', '--app-ssl', '--app-protocol', 'grpc']).appProtocol, 'grpcs');
+    assert.equal(ok(['--app-id', 'a', '--app-ssl=false']).appProtocol, 'http');
+  });
+
   it('takes tokens and the namespace from the environment', () => {
     const o = ok(['--app-id', 'a'], { DAPR_API_TOKEN: 'tok', APP_API_TOKEN: 'app-tok', NAMESPACE: 'prod' });
     assert.equal(o.apiToken, 'tok');
