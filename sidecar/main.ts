@@ -46,10 +46,13 @@ async function main(): Promise<number> {
     if (exiting) return;
     exiting = true;
     // Last resort if a component's close hangs: the drain has its grace period, closing gets 10 s more.
-    setTimeout(() => {
-      logger.error('graceful shutdown did not finish in time; exiting');
-      process.exit(1);
-    }, options.gracefulShutdownMs + 10_000).unref();
+    setTimeout(
+      () => {
+        logger.error('graceful shutdown did not finish in time; exiting');
+        process.exit(1);
+      },
+      (options.blockShutdownMs ?? 0) + options.gracefulShutdownMs + 10_000,
+    ).unref();
     runtime.shutdown(reason).then(
       () => process.exit(0),
       (err: unknown) => {

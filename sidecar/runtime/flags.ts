@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
+import { parseDuration } from '../components/metadata-schema.js';
 import { LOG_LEVELS, type LogLevel } from '../observability/logger.js';
 import {
   APP_PROTOCOLS,
@@ -90,6 +91,11 @@ export const FLAGS: readonly FlagSpec[] = [
     '4',
   ),
   f('dapr-graceful-shutdown-seconds', 'int', 'Graceful shutdown time in seconds', '5'),
+  f(
+    'dapr-block-shutdown-duration',
+    'string',
+    'Before shutting down, keep serving for this long or until the app is unhealthy (e.g. 10s)',
+  ),
   f('enable-app-health-check', 'bool', 'Enable health checks for the application', 'false'),
   f('app-health-check-path', 'string', 'Path used for app health checks (HTTP only)', '/healthz'),
   f('app-health-probe-interval', 'int', 'Interval to probe the health of the app, in seconds', '5'),
@@ -114,7 +120,6 @@ export const FLAGS: readonly FlagSpec[] = [
   todo('read-buffer-size', 'string', 'Max size of the read buffer'),
   todo('dapr-http-read-buffer-size', 'int', 'Max size of the read buffer in KB [deprecated]'),
   todo('unix-domain-socket', 'string', 'Directory for Unix domain sockets'),
-  todo('dapr-block-shutdown-duration', 'string', 'Block graceful shutdown for this duration'),
   todo('disable-builtin-k8s-secret-store', 'bool', 'Disable the built-in Kubernetes secret store'),
   todo('allowed-origins', 'string', 'Allowed HTTP origins'),
   todo('sentry-request-jwt-audiences', 'list', 'JWT audiences for certificate signing requests'),
@@ -301,6 +306,20 @@ function appProtocol(r: Reader): AppProtocol {
   return protocol;
 }
 
+/** `--dapr-block-shutdown-duration`, a Go duration (`10s`, `1m`). */
+function blockShutdown(r: Reader, errors: string[]): { blockShutdownMs?: number } {
+  const text = r.optString('dapr-block-shutdown-duration');
+  if (text === undefined) return {};
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 0) {
+    errors.push(
+      `invalid value "${text}" for flag --dapr-block-shutdown-duration: must be a duration like 10s or 1m`,
+    );
+    return {};
+  }
+  return { blockShutdownMs: ms };
+}
+
 function logLevel(r: Reader): LogLevel {
   const level = r.oneOf('log-level', [...LOG_LEVELS, 'fatal'] as const, 'info');
   return level === 'fatal' ? 'error' : level;
@@ -365,6 +384,7 @@ function buildOptions(
     appMaxConcurrency: r.int('app-max-concurrency', -1, -1),
     maxBodyBytes: maxBodyBytes(r, errors),
     gracefulShutdownMs: r.int('dapr-graceful-shutdown-seconds', 5, 0) * 1000,
+    ...blockShutdown(r, errors),
     appHealth: {
       enabled: r.bool('enable-app-health-check', false),
       path: r.string('app-health-check-path', '/healthz'),

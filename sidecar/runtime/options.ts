@@ -57,6 +57,8 @@ export interface Options {
   /** Max request body in bytes. */
   readonly maxBodyBytes: number;
   readonly gracefulShutdownMs: number;
+  /** `--dapr-block-shutdown-duration`: keep serving this long after a shutdown request, or until the app turns unhealthy. */
+  readonly blockShutdownMs?: number;
   readonly appHealth: AppHealthOptions;
   readonly enableMtls: boolean;
   readonly sentryAddress?: string;

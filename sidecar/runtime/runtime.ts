@@ -50,6 +50,7 @@ export class Runtime {
   #channel: HttpAppChannel | undefined;
   #prober: AppHealthProber | undefined;
   #watcher: ResourceWatcher | undefined;
+  #onAppUnhealthy: (() => void) | undefined;
   #context: ApiContext | undefined;
   #invocation: Invocation | undefined;
   #shutdown: Promise<void> | undefined;
@@ -277,7 +278,10 @@ export class Runtime {
         o.appApiToken,
         tls,
       );
-      this.#prober.start((healthy) => this.health.setAppHealthy(healthy));
+      this.#prober.start((healthy) => {
+        this.health.setAppHealthy(healthy);
+        if (!healthy) this.#onAppUnhealthy?.();
+      });
     }
   }
 
@@ -345,9 +349,28 @@ export class Runtime {
   shutdown(reason: string): Promise<void> {
     if (this.#shutdown === undefined) {
       this.#log.info(`Dapr shutting down: ${reason}`);
-      this.#shutdown = this.#cleanup(this.#options.gracefulShutdownMs);
+      this.#shutdown = this.#blockShutdown().then(() => this.#cleanup(this.#options.gracefulShutdownMs));
     }
     return this.#shutdown;
+  }
+
+  /**
+   * `--dapr-block-shutdown-duration` (daprd): keep everything serving so the app can still use
+   * Dapr while it winds down, until the duration passes or the app reports unhealthy.
+   */
+  async #blockShutdown(): Promise<void> {
+    const ms = this.#options.blockShutdownMs;
+    if (ms === undefined || ms <= 0) return;
+    this.#log.info(`Blocking graceful shutdown for ${ms} ms or until app reports unhealthy...`);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#onAppUnhealthy = () => {
+        clearTimeout(timer);
+        this.#log.info('Application reported unhealthy; continuing graceful shutdown');
+        resolve();
+      };
+    });
+    this.#onAppUnhealthy = undefined;
   }
 
   async #cleanup(graceMs: number): Promise<void> {

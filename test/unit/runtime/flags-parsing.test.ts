@@ -149,17 +149,26 @@ describe('outriggerd flags', () => {
       '--enable-profiling',
       '--profile-port',
       '7777',
-      '--dapr-block-shutdown-duration',
-      '10s',
+      '--read-buffer-size',
+      '16Ki',
       '--allowed-origins',
       '*',
     ]);
     assert.deepEqual([...o.unimplementedFlags].sort(), [
       'allowed-origins',
-      'dapr-block-shutdown-duration',
       'enable-profiling',
       'profile-port',
+      'read-buffer-size',
     ]);
+  });
+
+  it('reads --dapr-block-shutdown-duration as a Go duration', () => {
+    assert.equal(ok(['--app-id', 'a', '--dapr-block-shutdown-duration', '1m30s']).blockShutdownMs, 90_000);
+    assert.equal(ok(['--app-id', 'a']).blockShutdownMs, undefined);
+    assert.match(
+      errors(['--app-id', 'a', '--dapr-block-shutdown-duration', 'soon']).join('\n'),
+      /--dapr-block-shutdown-duration/,
+    );
   });
 
   it('reports every problem at once', () => {
