@@ -30,11 +30,22 @@ kubectl config use-context "kind-$cluster"
 docker build -t "$image" "$root"
 kind load docker-image "$image" --name "$cluster"
 
+# The chart installs the dapr.io CRDs and sentry (the operator and injector do not exist yet).
+# dapr-system is the namespace sentry and the sidecars default to, as in Dapr.
+namespace="${OUTRIGGER_NAMESPACE:-dapr-system}"
 helm upgrade --install outrigger "$root/helm/outrigger" \
-  --namespace outrigger-system --create-namespace \
-  --set-string "image.repository=${image%%:*}" --set-string "image.tag=${image##*:}" \
+  --namespace "$namespace" --create-namespace \
+  --set-string "image.repository=${image%:*}" --set-string "image.tag=${image##*:}" \
   --set-string image.pullPolicy=Never --wait --timeout 5m
 
-kubectl -n outrigger-system wait --for=condition=Available deployment --all --timeout=180s
-kubectl get crd components.dapr.io configurations.dapr.io resiliencies.dapr.io subscriptions.dapr.io
-echo "outrigger is running on kind cluster '$cluster'"
+kubectl get crd components.dapr.io configurations.dapr.io resiliencies.dapr.io subscriptions.dapr.io \
+  httpendpoints.dapr.io
+kubectl -n "$namespace" rollout status deployment/dapr-sentry --timeout=180s
+# Sentry generated its root on first start: the trust anchors must be published.
+anchors="$(kubectl -n "$namespace" get configmap dapr-trust-bundle -o jsonpath='{.data.ca\.crt}')"
+case "$anchors" in
+  *"BEGIN CERTIFICATE"*) ;;
+  *) echo "sentry did not publish trust anchors in configmap $namespace/dapr-trust-bundle" >&2; exit 1 ;;
+esac
+kubectl -n "$namespace" get secret dapr-trust-bundle >/dev/null
+echo "outrigger (CRDs + sentry) is running on kind cluster '$cluster' in namespace '$namespace'"
