@@ -9,8 +9,8 @@ import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants, ty
 import { Readable } from 'node:stream';
 import type { PeerPolicy } from '../../security/peer-verification.js';
 import type { WorkloadIdentity } from '../../security/workload-identity.js';
-import { decodeGrpcMessage, frame, GrpcStatus, GrpcStatusError, MessageReader } from './grpc-framing.js';
-import { decodeResponseChunk, encodeRequestChunk, type InvokeHead, type ResponseHead } from './invoke-messages.js';
+import { decodeGrpcMessage, GrpcStatus, GrpcStatusError, MessageReader } from './grpc-framing.js';
+import { decodeResponseChunk, frameRequestChunk, type InvokeHead, type ResponseHead } from './invoke-messages.js';
 import { CALL_LOCAL_STREAM_PATH } from './service-definition.js';
 
 /** Options of `InternalClient`. */
@@ -187,21 +187,21 @@ export class InternalClient {
 
 function sendBody(call: ClientHttp2Stream, head: InvokeHead, body: Buffer | Readable | undefined): void {
   if (body === undefined || Buffer.isBuffer(body)) {
-    if (body === undefined || body.length === 0) call.end(frame(encodeRequestChunk({ head })));
-    else if (body.length <= MAX_CHUNK) call.end(frame(encodeRequestChunk({ head, data: body, seq: 0 })));
+    if (body === undefined || body.length === 0) call.end(frameRequestChunk({ head }));
+    else if (body.length <= MAX_CHUNK) call.end(frameRequestChunk({ head, data: body, seq: 0 }));
     else {
-      call.write(frame(encodeRequestChunk({ head })));
+      call.write(frameRequestChunk({ head }));
       let seq = 0;
-      for (let i = 0; i < body.length; i += MAX_CHUNK) call.write(frame(encodeRequestChunk({ data: body.subarray(i, i + MAX_CHUNK), seq: seq++ })));
+      for (let i = 0; i < body.length; i += MAX_CHUNK) call.write(frameRequestChunk({ data: body.subarray(i, i + MAX_CHUNK), seq: seq++ }));
       call.end();
     }
     return;
   }
-  call.write(frame(encodeRequestChunk({ head })));
+  call.write(frameRequestChunk({ head }));
   let seq = 0;
   body.on('data', (data: Buffer) => {
     let ok = true;
-    for (let i = 0; i < data.length; i += MAX_CHUNK) ok = call.write(frame(encodeRequestChunk({ data: data.subarray(i, i + MAX_CHUNK), seq: seq++ }))) && ok;
+    for (let i = 0; i < data.length; i += MAX_CHUNK) ok = call.write(frameRequestChunk({ data: data.subarray(i, i + MAX_CHUNK), seq: seq++ })) && ok;
     if (!ok) {
       body.pause();
       call.once('drain', () => body.resume());

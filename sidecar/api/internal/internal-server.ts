@@ -32,7 +32,7 @@ import {
   decodeInvokeRequest,
   decodeRequestChunk,
   encodeInvokeResponse,
-  encodeResponseChunk,
+  frameResponseChunk,
   type InvokeHead,
   type ResponseHead,
 } from './invoke-messages.js';
@@ -330,7 +330,7 @@ export class InternalServer {
     const src = res.body;
     stream.once('close', () => src.destroy());
     src.on('data', (data: Buffer) => {
-      const msg = frame(encodeResponseChunk(headSent ? { data, seq: seq++ } : { head, data, seq: seq++ }));
+      const msg = frameResponseChunk(headSent ? { data, seq: seq++ } : { head, data, seq: seq++ });
       headSent = true;
       if (!stream.write(msg)) {
         src.pause();
@@ -339,7 +339,7 @@ export class InternalServer {
     });
     src.once('end', () => {
       if (stream.destroyed) return;
-      if (!headSent) stream.end(frame(encodeResponseChunk({ head })));
+      if (!headSent) stream.end(frameResponseChunk({ head }));
       else stream.end();
     });
     src.once('error', (err) => {

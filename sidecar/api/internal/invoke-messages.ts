@@ -68,9 +68,12 @@ function verbNumber(verb: string): number {
 function writeMetadata(w: ProtoWriter, field: number, md: Metadata): void {
   for (const key of Object.keys(md)) {
     const values = md[key] as string[];
-    const list = new ProtoWriter();
-    for (const v of values) list.bytes(1, Buffer.from(v, 'utf8'));
-    w.message(field, new ProtoWriter().string(1, key).message(2, list));
+    w.nested(field, (e) => {
+      e.string(1, key);
+      e.nested(2, (list) => {
+        for (const v of values) list.bytes(1, Buffer.from(v, 'utf8'));
+      });
+    });
   }
 }
 
@@ -89,8 +92,8 @@ function readMetadataEntry(buf: Buffer, into: Metadata): void {
   else existing.push(...values);
 }
 
-function payload(data: Buffer, seq: number): ProtoWriter {
-  return new ProtoWriter().bytes(1, data).uint(2, seq);
+function writePayload(w: ProtoWriter, data: Buffer, seq: number): void {
+  w.nested(2, (p) => p.bytes(1, data).uint(2, seq));
 }
 
 function readPayload(buf: Buffer): { data: Buffer; seq: number } {
@@ -109,17 +112,24 @@ function str(f: ProtoField): string {
 
 /** Encodes an InternalInvokeRequest (with the body inline in `message.data.value` when given). */
 export function encodeInvokeRequest(head: InvokeHead, body?: Buffer): Buffer {
-  return internalRequest(head, body).finish();
+  const w = new ProtoWriter(sizeHint(body));
+  writeInternalRequest(w, head, body);
+  return w.finish();
 }
 
-function internalRequest(head: InvokeHead, body?: Buffer): ProtoWriter {
-  const msg = new ProtoWriter().string(1, head.method);
-  if (body !== undefined && body.length > 0) msg.message(2, new ProtoWriter().bytes(2, body));
-  msg.string(3, head.contentType);
-  msg.message(4, new ProtoWriter().uint(1, verbNumber(head.verb)).string(2, head.query));
-  const w = new ProtoWriter().uint(1, 1);
+function writeInternalRequest(w: ProtoWriter, head: InvokeHead, body?: Buffer): void {
+  w.uint(1, 1);
   writeMetadata(w, 2, head.metadata);
-  return w.message(3, msg);
+  w.nested(3, (msg) => {
+    msg.string(1, head.method);
+    if (body !== undefined && body.length > 0) msg.nested(2, (a) => a.bytes(2, body));
+    msg.string(3, head.contentType);
+    msg.nested(4, (h) => h.uint(1, verbNumber(head.verb)).string(2, head.query));
+  });
+}
+
+function sizeHint(body?: Buffer): number {
+  return 512 + (body?.length ?? 0);
 }
 
 /** Decodes an InternalInvokeRequest; `body` is `message.data.value` (unary CallLocal). */
@@ -153,17 +163,18 @@ export function decodeInvokeRequest(buf: Buffer): { head: InvokeHead; body: Buff
 
 /** Encodes an InternalInvokeResponse (body inline when given). */
 export function encodeInvokeResponse(head: ResponseHead, body?: Buffer): Buffer {
-  return internalResponse(head, body).finish();
+  const w = new ProtoWriter(sizeHint(body));
+  writeInternalResponse(w, head, body);
+  return w.finish();
 }
 
-function internalResponse(head: ResponseHead, body?: Buffer): ProtoWriter {
-  const status = new ProtoWriter().uint(1, head.status).string(2, head.message);
-  const w = new ProtoWriter().message(1, status);
+function writeInternalResponse(w: ProtoWriter, head: ResponseHead, body?: Buffer): void {
+  w.nested(1, (st) => st.uint(1, head.status).string(2, head.message));
   writeMetadata(w, 2, head.headers);
-  const msg = new ProtoWriter();
-  if (body !== undefined && body.length > 0) msg.message(1, new ProtoWriter().bytes(2, body));
-  msg.string(2, head.contentType);
-  return w.message(4, msg);
+  w.nested(4, (msg) => {
+    if (body !== undefined && body.length > 0) msg.nested(1, (a) => a.bytes(2, body));
+    msg.string(2, head.contentType);
+  });
 }
 
 /** Decodes an InternalInvokeResponse; `body` is `message.data.value`. */
@@ -195,10 +206,20 @@ export function decodeInvokeResponse(buf: Buffer): { head: ResponseHead; body: B
 
 /** Encodes one InternalInvokeRequestStream message. */
 export function encodeRequestChunk(chunk: RequestChunk): Buffer {
-  const w = new ProtoWriter();
-  if (chunk.head !== undefined) w.message(1, internalRequest(chunk.head));
-  if (chunk.data !== undefined) w.message(2, payload(chunk.data, chunk.seq ?? 0));
-  return w.finish();
+  return requestChunkWriter(chunk, 0).finish();
+}
+
+/** Encodes one InternalInvokeRequestStream message as a gRPC frame (5-byte header + message). */
+export function frameRequestChunk(chunk: RequestChunk): Buffer {
+  return requestChunkWriter(chunk, 5).framed();
+}
+
+function requestChunkWriter(chunk: RequestChunk, reserve: number): ProtoWriter {
+  const w = new ProtoWriter(sizeHint(chunk.data), reserve);
+  const h = chunk.head;
+  if (h !== undefined) w.nested(1, (r) => writeInternalRequest(r, h));
+  if (chunk.data !== undefined) writePayload(w, chunk.data, chunk.seq ?? 0);
+  return w;
 }
 
 /** Decodes one InternalInvokeRequestStream message. */
@@ -217,10 +238,20 @@ export function decodeRequestChunk(buf: Buffer): RequestChunk {
 
 /** Encodes one InternalInvokeResponseStream message. */
 export function encodeResponseChunk(chunk: ResponseChunk): Buffer {
-  const w = new ProtoWriter();
-  if (chunk.head !== undefined) w.message(1, internalResponse(chunk.head));
-  if (chunk.data !== undefined) w.message(2, payload(chunk.data, chunk.seq ?? 0));
-  return w.finish();
+  return responseChunkWriter(chunk, 0).finish();
+}
+
+/** Encodes one InternalInvokeResponseStream message as a gRPC frame. */
+export function frameResponseChunk(chunk: ResponseChunk): Buffer {
+  return responseChunkWriter(chunk, 5).framed();
+}
+
+function responseChunkWriter(chunk: ResponseChunk, reserve: number): ProtoWriter {
+  const w = new ProtoWriter(sizeHint(chunk.data), reserve);
+  const h = chunk.head;
+  if (h !== undefined) w.nested(1, (r) => writeInternalResponse(r, h));
+  if (chunk.data !== undefined) writePayload(w, chunk.data, chunk.seq ?? 0);
+  return w;
 }
 
 /** Decodes one InternalInvokeResponseStream message. */

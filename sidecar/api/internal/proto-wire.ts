@@ -8,25 +8,35 @@
 const VARINT = 0;
 const LEN = 2;
 
-/** Appends protobuf fields to a list of buffers; `finish()` concatenates them once. */
+/** Writes protobuf fields into one growing buffer; nested messages are written in place. */
 export class ProtoWriter {
-  readonly #parts: Buffer[] = [];
-  #size = 0;
+  #buf: Buffer;
+  #pos = 0;
 
-  #push(b: Buffer): void {
-    this.#parts.push(b);
-    this.#size += b.length;
+  readonly #start: number;
+
+  /** `reserve` bytes at the front are left for a transport header (see `framed`). */
+  constructor(initial = 256, reserve = 0) {
+    this.#buf = Buffer.allocUnsafe(initial + reserve);
+    this.#start = reserve;
+    this.#pos = reserve;
+  }
+
+  #ensure(n: number): void {
+    if (this.#pos + n <= this.#buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + n));
+    this.#buf.copy(next, 0, 0, this.#pos);
+    this.#buf = next;
   }
 
   #varint(n: number): void {
-    const bytes: number[] = [];
+    this.#ensure(10);
     let v = n;
     while (v > 0x7f) {
-      bytes.push((v & 0x7f) | 0x80);
+      this.#buf[this.#pos++] = (v & 0x7f) | 0x80;
       v = Math.floor(v / 128);
     }
-    bytes.push(v);
-    this.#push(Buffer.from(bytes));
+    this.#buf[this.#pos++] = v;
   }
 
   #tag(field: number, wire: number): void {
@@ -44,7 +54,12 @@ export class ProtoWriter {
 
   /** A string field (skipped when empty). */
   string(field: number, value: string): this {
-    if (value !== '') this.bytes(field, Buffer.from(value, 'utf8'));
+    if (value === '') return this;
+    const len = Buffer.byteLength(value, 'utf8');
+    this.#tag(field, LEN);
+    this.#varint(len);
+    this.#ensure(len);
+    this.#pos += this.#buf.write(value, this.#pos, 'utf8');
     return this;
   }
 
@@ -52,18 +67,49 @@ export class ProtoWriter {
   bytes(field: number, value: Uint8Array): this {
     this.#tag(field, LEN);
     this.#varint(value.length);
-    this.#push(Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length));
+    this.#ensure(value.length);
+    this.#buf.set(value, this.#pos);
+    this.#pos += value.length;
     return this;
   }
 
-  /** A nested message field. */
+  /**
+   * A nested message written by `body` directly into this buffer: 5 bytes are reserved for the
+   * length, then the content is moved back over the unused ones.
+   */
+  nested(field: number, body: (w: this) => void): this {
+    this.#tag(field, LEN);
+    this.#ensure(5);
+    const lenAt = this.#pos;
+    this.#pos += 5;
+    body(this);
+    const len = this.#pos - lenAt - 5;
+    let size = 1;
+    for (let v = len; v > 0x7f; v = Math.floor(v / 128)) size++;
+    const end = this.#pos;
+    this.#pos = lenAt;
+    this.#varint(len);
+    if (size < 5) this.#buf.copyWithin(lenAt + size, lenAt + 5, end);
+    this.#pos = end - (5 - size);
+    return this;
+  }
+
+  /** A nested message from another writer (copies its bytes). */
   message(field: number, w: ProtoWriter): this {
     return this.bytes(field, w.finish());
   }
 
-  /** The encoded message. */
+  /** The encoded message (a view of the internal buffer). */
   finish(): Buffer {
-    return this.#parts.length === 1 ? (this.#parts[0] as Buffer) : Buffer.concat(this.#parts, this.#size);
+    return this.#buf.subarray(this.#start, this.#pos);
+  }
+
+  /** The message behind its 5-byte gRPC frame header (needs `reserve` = 5), without a copy. */
+  framed(): Buffer {
+    if (this.#start !== 5) throw new Error('framed() needs 5 reserved bytes');
+    this.#buf[0] = 0;
+    this.#buf.writeUInt32BE(this.#pos - 5, 1);
+    return this.#buf.subarray(0, this.#pos);
   }
 }
 
