@@ -18,6 +18,7 @@ let app: TestApp;
 let a: Sidecar;
 let b: Sidecar;
 let z: Sidecar;
+let plain: Sidecar;
 
 const CONFIG = {
   apiVersion: 'dapr.io/v1alpha1',
@@ -64,12 +65,14 @@ before(async () => {
   b = await startAppSidecar(home, { appId: 'b', appPort: app.port, configPath, ...mtls });
   a = await startAppSidecar(home, { appId: 'a', ...mtls });
   z = await startAppSidecar(home, { appId: 'z', ...mtls });
+  plain = await startAppSidecar(home, { appId: 'plain' });
 });
 
 after(async () => {
   await a?.stop();
   await b?.stop();
   await z?.stop();
+  await plain?.stop();
   await app?.close();
   await sentry?.close();
   await removeTempDir(home);
@@ -109,5 +112,13 @@ describe('invocation over mTLS with access control', () => {
     assert.equal(res.status, 403);
     const body = (await res.json()) as { message: string };
     assert.match(body.message, /denied access to appid: z /);
+  });
+
+  it('refuses a caller without a certificate', async () => {
+    const before = app.hits.length;
+    const res = await fetch(`${plain.url}/v1.0/invoke/b/method/allowed/item`);
+    assert.equal(res.status, 500);
+    assert.equal(((await res.json()) as { errorCode: string }).errorCode, 'ERR_DIRECT_INVOKE');
+    assert.equal(app.hits.length, before);
   });
 });
