@@ -263,56 +263,105 @@ export class InternalServer {
 
   #callLocalStream(stream: ServerHttp2Stream): void {
     const reader = new MessageReader();
+    // Until a second payload chunk or the end of the request arrives, the body is held as a
+    // Buffer: a request that fits in one message (the common case) goes to the app with a
+    // Content-Length and no stream plumbing; anything longer switches to a PassThrough.
+    let head: InvokeHead | undefined;
+    let caller = '';
+    let firstData: Buffer | undefined;
     let body: PassThrough | undefined;
     let expect = 0;
+    let failed = false;
+    let ended = false;
+    let promoteScheduled = false;
+    const start = (b: Buffer | PassThrough): void => {
+      const abort = this.#abortOn(stream);
+      this.#invokeApp(head as InvokeHead, b, abort.signal).then(
+        (res) => this.#streamResponse(stream, res, caller),
+        (err: Error) => {
+          this.#sent(caller, GrpcStatus.INTERNAL);
+          this.#fail(stream, new GrpcStatusError(GrpcStatus.INTERNAL, `error invoking app channel: ${err.message}`));
+        },
+      );
+    };
+    const fail = (err: GrpcStatusError): void => {
+      failed = true;
+      stream.removeAllListeners('data');
+      stream.resume();
+      body?.destroy(err);
+      this.#fail(stream, err);
+    };
+    const promote = (): void => {
+      const b = new PassThrough();
+      body = b;
+      if (firstData !== undefined) b.write(firstData);
+      firstData = undefined;
+      start(b);
+    };
+    // A caller that streams slowly must not wait for its second chunk: after this tick the
+    // request starts as a stream anyway (a complete one-message request has ended by then).
+    const schedulePromote = (): void => {
+      if (promoteScheduled) return;
+      promoteScheduled = true;
+      setImmediate(() => {
+        if (body === undefined && !ended && !failed) promote();
+      });
+    };
     const onMessage = (msg: Buffer): void => {
       const chunk = decodeRequestChunk(msg);
-      if (body === undefined) {
-        const head = chunk.head;
-        if (head === undefined) {
-          this.#fail(stream, new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'failed to decode the internal invoke request: request does not contain the required fields in the leading chunk'));
+      if (head === undefined) {
+        if (chunk.head === undefined) {
+          fail(new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'failed to decode the internal invoke request: request does not contain the required fields in the leading chunk'));
           return;
         }
+        head = chunk.head;
         const denied = this.#authorize(stream, head);
         if (denied !== undefined) {
-          stream.removeAllListeners('data');
-          stream.resume();
-          this.#fail(stream, denied);
+          fail(denied);
           return;
         }
-        const caller = this.#received(head);
-        body = new PassThrough();
-        const abort = this.#abortOn(stream);
-        this.#invokeApp(head, body, abort.signal).then(
-          (res) => this.#streamResponse(stream, res, caller),
-          (err: Error) => {
-            this.#sent(caller, GrpcStatus.INTERNAL);
-            this.#fail(stream, new GrpcStatusError(GrpcStatus.INTERNAL, `error invoking app channel: ${err.message}`));
-          },
-        );
+        caller = this.#received(head);
+        schedulePromote();
       } else if (chunk.head !== undefined) {
-        body.destroy(new Error('request metadata found in non-leading chunk'));
+        fail(new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'request metadata found in non-leading chunk'));
         return;
       }
       if (chunk.data === undefined || chunk.data.length === 0) return;
       if ((chunk.seq ?? 0) !== expect) {
-        body.destroy(new Error(`invalid sequence number received: ${chunk.seq ?? 0} (expected: ${expect})`));
+        fail(new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, `invalid sequence number received: ${chunk.seq ?? 0} (expected: ${expect})`));
         return;
       }
       expect++;
-      if (!body.write(chunk.data)) {
+      if (body === undefined) {
+        if (firstData === undefined) {
+          firstData = chunk.data;
+          return;
+        }
+        promote();
+      }
+      const sink = body as PassThrough;
+      if (!sink.write(chunk.data)) {
         stream.pause();
-        body.once('drain', () => stream.resume());
+        sink.once('drain', () => stream.resume());
       }
     };
     stream.on('data', (c: Buffer) => {
       try {
-        for (const m of reader.push(c)) onMessage(m);
+        for (const m of reader.push(c)) {
+          if (failed) return;
+          onMessage(m);
+        }
       } catch (err) {
-        this.#fail(stream, err instanceof GrpcStatusError ? err : new GrpcStatusError(GrpcStatus.INTERNAL, (err as Error).message));
+        fail(err instanceof GrpcStatusError ? err : new GrpcStatusError(GrpcStatus.INTERNAL, (err as Error).message));
       }
     });
-    stream.once('end', () => body?.end());
+    stream.once('end', () => {
+      ended = true;
+      if (failed) return;
+      if (body !== undefined) body.end();
+      else if (head === undefined) fail(new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'missing request message'));
+      else start(firstData ?? Buffer.alloc(0));
+    });
   }
 
   #streamResponse(stream: ServerHttp2Stream, res: AppResponse, caller: string): void {
