@@ -342,6 +342,7 @@ export class Runtime {
       subscriptions: () => subscriptions,
       httpEndpoints: () => endpoints,
       invoker: () => this.#invocation?.invoker,
+      ...(this.#invocation === undefined ? {} : { resiliency: this.#invocation.resiliency }),
     };
   }
 

@@ -1,5 +1,6 @@
 import type { Logger } from '../../components/component.js';
 import type { ServiceInvoker } from '../../invoke/invoker.js';
+import type { ResiliencyProvider } from '../../resiliency/provider.js';
 import type { SecretStore } from '../../secrets/secret-store.js';
 import type { StateStore } from '../../state/state-store.js';
 
@@ -110,4 +111,6 @@ export interface ApiContext {
   readonly httpEndpoints?: () => readonly string[];
   /** Service invocation (absent until the runtime has started it). */
   readonly invoker?: () => ServiceInvoker | undefined;
+  /** Compiled Resiliency resources: component calls go through `forComponentOutbound`. */
+  readonly resiliency?: ResiliencyProvider;
 }
