@@ -120,8 +120,39 @@ async function rotate(
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
+/** Usage text for `--help`. */
+const USAGE = `sentry: Outrigger's certificate authority (Dapr's dapr.proto.sentry.v1.CA)
+
+Usage:
+  sentry [flags]                                   serve SignCertificate
+  sentry rotate-root add|reissue|finish --root-key <file> [flags]
+                                                   rotate the trust anchors (docs/mtls-rotation.md)
+
+Flags:
+  --mode kubernetes|standalone   where the root and issuer live (default: kubernetes in a cluster)
+  --trust-domain <td>            control-plane trust domain (default cluster.local)
+  --namespace <ns>               control-plane namespace (default $NAMESPACE or dapr-system)
+  --listen-address <addr>        gRPC listen address (default 0.0.0.0)
+  --port <n>                     gRPC port (default 50001)
+  --metrics-port <n>             Prometheus port (default 9090)
+  --issuer-credentials <dir>     standalone: folder with ca.crt, issuer.crt, issuer.key (default ~/.outrigger/certs)
+  --trust-anchors-file <file>    standalone: where to publish ca.crt
+  --kubeconfig <file>            kubernetes: kubeconfig when not in a cluster
+  --workload-cert-ttl <dur>      workload certificate lifetime (default 24h)
+  --allowed-clock-skew <dur>     NotBefore backdating (default 15m)
+  --ca-validity <dur>            lifetime of a self-generated root and issuer (default 8760h)
+  --reload-interval <dur>        how often credentials are checked for changes (default 5s)
+  --enable-insecure-validator    standalone only: sign without validating a token (development)
+  --log-level debug|info|warn|error
+  --root-key <file>              rotate-root: the new root's private key (PEM)
+`;
+
 /** Runs the command line. */
 export async function main(argv: readonly string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
   const config = parseSentryConfig(argv, process.env);
   if (config.positionals[0] === 'rotate-root') await rotate(config);
   else if (config.positionals.length === 0) await serve(config);
