@@ -9,6 +9,7 @@ import { benchColdStart } from './cold-start.js';
 import { benchIdleRss } from './idle-rss.js';
 import { benchInvoke } from './invoke.js';
 import { type BenchSettings, type BenchTable, readSettings, renderTable } from './report.js';
+import { benchSentrySigning } from './sentry-signing.js';
 import { benchStateRedis } from './state-redis.js';
 
 /** Every benchmark by name, in the order they run. */
@@ -17,6 +18,7 @@ export const BENCHMARKS: Readonly<Record<string, (s: BenchSettings) => Promise<B
   'cold-start': benchColdStart,
   'idle-rss': benchIdleRss,
   invoke: benchInvoke,
+  'sentry-signing': benchSentrySigning,
 };
 
 async function main(argv: readonly string[]): Promise<number> {
