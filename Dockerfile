@@ -2,7 +2,8 @@
 # One image for every Outrigger process. The default entry point is the sidecar (outriggerd);
 # the other processes run from the same image with a command override, e.g. sentry:
 #   command: ["node", "dist/operator/sentry/main.js"]   (what helm/outrigger does)
-#   docker run --rm outrigger:dev node dist/operator/sentry/main.js --help
+#   docker run --rm outrigger:dev --help                    (outriggerd flags)
+#   docker run --rm --entrypoint node outrigger:dev dist/operator/sentry/main.js --mode=standalone
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
@@ -10,6 +11,8 @@ FROM ${NODE_IMAGE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
+# node-gyp uses the headers shipped in the image instead of downloading them.
+ENV npm_config_nodedir=/usr/local
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Scripts are skipped here because "prepare" would build before the sources are copied; the
