@@ -66,7 +66,13 @@ function s(v: unknown): string {
 /** `*` in a pattern matches any run of characters (daprd's isMatch). */
 function globMatch(target: string, pattern: string): boolean {
   if (!pattern.includes('*')) return target === pattern;
-  const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
+  const re = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    's',
+  );
   return re.test(target);
 }
 
@@ -150,7 +156,10 @@ export class AccessControlList {
     const td = s(raw.trustDomain);
     const da = s(raw.defaultAction);
     if (td === '' && da === '' && policies.length === 0) return undefined;
-    const acl = new AccessControlList(da !== '' ? da : policies.length > 0 ? 'deny' : 'allow', td === '' ? 'public' : td);
+    const acl = new AccessControlList(
+      da !== '' ? da : policies.length > 0 ? 'deny' : 'allow',
+      td === '' ? 'public' : td,
+    );
     const missingTd: string[] = [];
     const missingNs: string[] = [];
     let missingApp = false;
@@ -174,7 +183,13 @@ export class AccessControlList {
         for (const v of Array.isArray(o.httpVerb) ? o.httpVerb : []) verbs.set(s(v), action);
         put(root, name, { verbActions: verbs, action });
       }
-      acl.#policies.set(`${appId}||${namespace}`, { appId, defaultAction: s(p.defaultAction), trustDomain, namespace, root });
+      acl.#policies.set(`${appId}||${namespace}`, {
+        appId,
+        defaultAction: s(p.defaultAction),
+        trustDomain,
+        namespace,
+        root,
+      });
     }
     if (missingTd.length > 0 || missingNs.length > 0 || missingApp)
       throw new AccessControlSpecError(

@@ -3,7 +3,12 @@
  * call from this sidecar to `<baseUrl>/<method>?<query>`, no sidecar hop, with the endpoint's
  * headers added. Keep-alive agents are shared per protocol.
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { isHopByHop, newTraceparent } from './headers.js';

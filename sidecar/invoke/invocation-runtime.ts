@@ -16,10 +16,10 @@ import { validateMetadata } from '../components/metadata-schema.js';
 import { isSelfRegistering, type NameResolver } from '../components/nameresolution/name-resolver.js';
 import type { ComponentRegistry } from '../components/registry.js';
 import { compileResiliency, type ResiliencyProvider, resiliencyDocument } from '../resiliency/index.js';
+import type { WorkloadIdentity } from '../security/workload-identity.js';
 import type { ConfigurationResource } from '../spec/configuration.js';
 import type { HttpEndpointResource } from '../spec/http-endpoint.js';
 import type { ResiliencyResource } from '../spec/resiliency.js';
-import type { WorkloadIdentity } from '../security/workload-identity.js';
 import type { HttpEndpointTarget } from './http-endpoint-call.js';
 import { resiliencyLoadedChannel } from './invoke-events.js';
 import { ServiceInvoker } from './invoker.js';
@@ -86,7 +86,10 @@ async function createResolver(i: InvocationInputs): Promise<NameResolver> {
   const raw = flatten(nr.configuration);
   if (found.registration.schema.registryDir !== undefined && raw.registryDir === undefined) {
     const home = i.env.OUTRIGGER_HOME;
-    raw.registryDir = join(home !== undefined && home !== '' ? resolve(home) : join(homedir(), '.outrigger'), 'nameresolution');
+    raw.registryDir = join(
+      home !== undefined && home !== '' ? resolve(home) : join(homedir(), '.outrigger'),
+      'nameresolution',
+    );
   }
   const resolver = found.registration.create() as NameResolver;
   await resolver.init({
@@ -103,14 +106,21 @@ async function createResolver(i: InvocationInputs): Promise<NameResolver> {
   return resolver;
 }
 
-function endpoints(list: readonly HttpEndpointResource[], appId: string, logger: Logger): Map<string, HttpEndpointTarget> {
+function endpoints(
+  list: readonly HttpEndpointResource[],
+  appId: string,
+  logger: Logger,
+): Map<string, HttpEndpointTarget> {
   const out = new Map<string, HttpEndpointTarget>();
   for (const e of list) {
     if (e.scopes.length > 0 && !e.scopes.includes(appId)) continue;
     const headers: { name: string; value: string }[] = [];
     for (const h of e.headers) {
       if ('value' in h) headers.push({ name: h.name, value: h.value });
-      else logger.warn(`HTTPEndpoint ${e.name}: header ${h.name} uses a secretKeyRef, which is not supported yet; skipped`);
+      else
+        logger.warn(
+          `HTTPEndpoint ${e.name}: header ${h.name} uses a secretKeyRef, which is not supported yet; skipped`,
+        );
     }
     out.set(e.name, { baseUrl: e.baseUrl, headers });
   }
@@ -128,7 +138,8 @@ export async function startInvocation(i: InvocationInputs): Promise<Invocation> 
   );
   for (const r of resiliency.loaded) {
     log.info(`Loaded resiliency configuration ${r.name}`);
-    if (resiliencyLoadedChannel.hasSubscribers) resiliencyLoadedChannel.publish({ name: r.name, namespace: r.namespace });
+    if (resiliencyLoadedChannel.hasSubscribers)
+      resiliencyLoadedChannel.publish({ name: r.name, namespace: r.namespace });
   }
   const resolver = await createResolver(i);
   let identity: WorkloadIdentity | undefined;
@@ -144,7 +155,8 @@ export async function startInvocation(i: InvocationInputs): Promise<Invocation> 
           sentryAddress: i.sentryAddress,
           controlPlaneTrustDomain: i.controlPlaneTrustDomain,
           controlPlaneNamespace: i.controlPlaneNamespace,
-          trustDomain: typeof ac.trustDomain === 'string' && ac.trustDomain !== '' ? ac.trustDomain : 'public',
+          trustDomain:
+            typeof ac.trustDomain === 'string' && ac.trustDomain !== '' ? ac.trustDomain : 'public',
           env: i.env,
           logger: i.logger,
         },
@@ -160,9 +172,17 @@ export async function startInvocation(i: InvocationInputs): Promise<Invocation> 
       logger: log,
     });
     const port = await server.listen(i.internalPort);
-    log.info(`Internal gRPC server is running on port ${port}${identity === undefined ? ' (plaintext)' : ' (mTLS)'}`);
+    log.info(
+      `Internal gRPC server is running on port ${port}${identity === undefined ? ' (plaintext)' : ' (mTLS)'}`,
+    );
     if (isSelfRegistering(resolver))
-      await resolver.register({ appId: i.appId, namespace: i.namespace, host: '127.0.0.1', port, pid: process.pid });
+      await resolver.register({
+        appId: i.appId,
+        namespace: i.namespace,
+        host: '127.0.0.1',
+        port,
+        pid: process.pid,
+      });
   } catch (err) {
     await server?.close(0);
     identity?.close();

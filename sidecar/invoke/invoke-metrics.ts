@@ -18,7 +18,11 @@ import {
 } from './invoke-events.js';
 
 /** Registers the families on `registry` and subscribes; returns the unsubscribe function. */
-export function registerInvocationMetrics(registry: Registry, appId: string, bucketsMs: readonly number[]): () => void {
+export function registerInvocationMetrics(
+  registry: Registry,
+  appId: string,
+  bucketsMs: readonly number[],
+): () => void {
   const registers = [registry];
   const reqSent = new Counter({
     name: 'dapr_runtime_service_invocation_req_sent_total',
@@ -51,7 +55,15 @@ export function registerInvocationMetrics(registry: Registry, appId: string, buc
     buckets: [...bucketsMs],
     registers,
   });
-  const policyLabels = ['app_id', 'name', 'namespace', 'policy', 'flow_direction', 'target', 'status'] as const;
+  const policyLabels = [
+    'app_id',
+    'name',
+    'namespace',
+    'policy',
+    'flow_direction',
+    'target',
+    'status',
+  ] as const;
   const resLoaded = new Gauge({
     name: 'dapr_resiliency_loaded',
     help: 'Number of resiliency policies loaded.',
@@ -90,11 +102,15 @@ export function registerInvocationMetrics(registry: Registry, appId: string, buc
     resRecv.inc({ app_id: appId, dst_app_id: e.destinationAppId, status: e.status, type: type(e.streaming) });
     resRecvLatency.observe({ app_id: appId, dst_app_id: e.destinationAppId, status: e.status }, e.latencyMs);
   });
-  on(invokeChannels.requestReceived, (e: InvokeReceivedEvent) => reqRecv.inc({ app_id: appId, src_app_id: e.sourceAppId }));
+  on(invokeChannels.requestReceived, (e: InvokeReceivedEvent) =>
+    reqRecv.inc({ app_id: appId, src_app_id: e.sourceAppId }),
+  );
   on(invokeChannels.responseSent, (e: InvokeResponseSentEvent) =>
     resSent.inc({ app_id: appId, src_app_id: e.sourceAppId, status: e.status }),
   );
-  on(resiliencyLoadedChannel, (e: ResiliencyLoadedEvent) => resLoaded.set({ app_id: appId, name: e.name, namespace: e.namespace }, 1));
+  on(resiliencyLoadedChannel, (e: ResiliencyLoadedEvent) =>
+    resLoaded.set({ app_id: appId, name: e.name, namespace: e.namespace }, 1),
+  );
   const labels = (e: ResiliencyPolicyEvent) => ({
     app_id: appId,
     name: e.resiliencyName,
@@ -108,7 +124,8 @@ export function registerInvocationMetrics(registry: Registry, appId: string, buc
   on(resiliencyChannels.activated, (e: ResiliencyPolicyEvent) => {
     resActivations.inc(labels(e));
     if (e.policy === 'circuitbreaker') {
-      for (const s of ['closed', 'half-open', 'open'] as const) cbState.set({ ...labels(e), status: s }, s === e.status ? 1 : 0);
+      for (const s of ['closed', 'half-open', 'open'] as const)
+        cbState.set({ ...labels(e), status: s }, s === e.status ? 1 : 0);
     }
   });
   return () => {

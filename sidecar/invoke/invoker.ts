@@ -16,9 +16,14 @@ import type { AppChannel } from '../channel/app-channel.js';
 import type { Logger } from '../components/component.js';
 import type { NameResolver } from '../components/nameresolution/name-resolver.js';
 import { DaprError } from '../errors/dapr-error.js';
-import { BuiltInPolicies, type ResiliencyProvider, type RetryPolicy, type TargetPolicy } from '../resiliency/index.js';
-import { type HttpEndpointTarget, callHttpEndpoint } from './http-endpoint-call.js';
+import {
+  BuiltInPolicies,
+  type ResiliencyProvider,
+  type RetryPolicy,
+  type TargetPolicy,
+} from '../resiliency/index.js';
 import { metadataToHeaders, requestMetadata } from './headers.js';
+import { callHttpEndpoint, type HttpEndpointTarget } from './http-endpoint-call.js';
 import { invokeChannels } from './invoke-events.js';
 
 /** One invocation as the API adapters hand it over. */
@@ -69,9 +74,23 @@ export interface ServiceInvokerOptions {
 }
 
 const GRPC_NAMES = [
-  'OK', 'Canceled', 'Unknown', 'InvalidArgument', 'DeadlineExceeded', 'NotFound', 'AlreadyExists',
-  'PermissionDenied', 'ResourceExhausted', 'FailedPrecondition', 'Aborted', 'OutOfRange',
-  'Unimplemented', 'Internal', 'Unavailable', 'DataLoss', 'Unauthenticated',
+  'OK',
+  'Canceled',
+  'Unknown',
+  'InvalidArgument',
+  'DeadlineExceeded',
+  'NotFound',
+  'AlreadyExists',
+  'PermissionDenied',
+  'ResourceExhausted',
+  'FailedPrecondition',
+  'Aborted',
+  'OutOfRange',
+  'Unimplemented',
+  'Internal',
+  'Unavailable',
+  'DataLoss',
+  'Unauthenticated',
 ];
 
 interface GrpcLikeError extends Error {
@@ -99,7 +118,11 @@ export class ServiceInvoker {
     const { targetId, method } = req;
     const isUrl = targetId.startsWith('http://') || targetId.startsWith('https://');
     const endpoint = isUrl ? { baseUrl: targetId, headers: [] } : this.#o.httpEndpoints.get(targetId);
-    const key = isUrl ? `${targetId}/${method}` : endpoint !== undefined ? `${targetId}:${endpoint.baseUrl}` : `${targetId}:${method}`;
+    const key = isUrl
+      ? `${targetId}/${method}`
+      : endpoint !== undefined
+        ? `${targetId}:${endpoint.baseUrl}`
+        : `${targetId}:${method}`;
     const { policy, builtIn } = this.#policies(targetId, key, endpoint === undefined);
     const mayRetry = policy.hasRetries || (builtIn?.hasRetries ?? false);
     let body: Buffer | Readable = req.body;
@@ -114,14 +137,14 @@ export class ServiceInvoker {
       if (endpoint !== undefined) return callHttpEndpoint(endpoint, req, body, signal);
       const t = target as { appId: string; namespace: string };
       const once = (s: AbortSignal): Promise<InvokeResult> => this.#callApp(t, req, body, s, streamingCount);
-      return builtIn === undefined || !replayable
-        ? once(signal)
-        : builtIn.execute(once, { signal });
+      return builtIn === undefined || !replayable ? once(signal) : builtIn.execute(once, { signal });
     };
     try {
       return await policy.execute(attempt, {
         signal: req.signal,
-        ...(replayable ? { failureOf: (r: InvokeResult) => (r.status < 200 || r.status > 399 ? r.status : undefined) } : {}),
+        ...(replayable
+          ? { failureOf: (r: InvokeResult) => (r.status < 200 || r.status > 399 ? r.status : undefined) }
+          : {}),
         dispose: (r: InvokeResult) => r.body.destroy(),
         ...(replayable ? {} : { shouldRetry: () => false }),
       });
@@ -131,7 +154,11 @@ export class ServiceInvoker {
   }
 
   /** Policies per `<target>:<method>` key, reused across calls (breakers live in the provider). */
-  #policies(targetId: string, key: string, sidecarTarget: boolean): { policy: TargetPolicy; builtIn: RetryPolicy | undefined } {
+  #policies(
+    targetId: string,
+    key: string,
+    sidecarTarget: boolean,
+  ): { policy: TargetPolicy; builtIn: RetryPolicy | undefined } {
     let entry = this.#policyCache.get(key);
     if (entry === undefined) {
       if (this.#policyCache.size >= 1_000) this.#policyCache.clear();
@@ -161,7 +188,8 @@ export class ServiceInvoker {
     const hit = this.#cache.get(key);
     if (!fresh && hit !== undefined && hit.until > now) return hit.addresses;
     const addresses = await this.#o.resolver.resolve({ appId, namespace, port: this.#o.internalPort });
-    if (addresses.length > 0) this.#cache.set(key, { addresses, until: now + (this.#o.resolveCacheMs ?? 2_000) });
+    if (addresses.length > 0)
+      this.#cache.set(key, { addresses, until: now + (this.#o.resolveCacheMs ?? 2_000) });
     else this.#cache.delete(key);
     return addresses;
   }
@@ -173,8 +201,15 @@ export class ServiceInvoker {
     signal: AbortSignal,
     counter: { value: number },
   ): Promise<InvokeResult> {
-    const md = requestMetadata(req.headers, { appId: this.#o.appId, namespace: this.#o.namespace }, t.appId, req.remoteIp, req.localIp);
-    if (t.appId === this.#o.appId && t.namespace === this.#o.namespace) return this.#callSelf(req, md, body, signal);
+    const md = requestMetadata(
+      req.headers,
+      { appId: this.#o.appId, namespace: this.#o.namespace },
+      t.appId,
+      req.remoteIp,
+      req.localIp,
+    );
+    if (t.appId === this.#o.appId && t.namespace === this.#o.namespace)
+      return this.#callSelf(req, md, body, signal);
     const head: InvokeHead = {
       method: req.method,
       verb: req.verb,
@@ -187,7 +222,8 @@ export class ServiceInvoker {
     const started = performance.now();
     const streaming = !Buffer.isBuffer(body);
     counter.value++;
-    if (invokeChannels.requestSent.hasSubscribers) invokeChannels.requestSent.publish({ destinationAppId: t.appId, streaming });
+    if (invokeChannels.requestSent.hasSubscribers)
+      invokeChannels.requestSent.publish({ destinationAppId: t.appId, streaming });
     const tries = Buffer.isBuffer(body) ? addresses.length : 1;
     let lastErr: unknown;
     for (let i = 0; i < tries; i++) {
@@ -196,7 +232,8 @@ export class ServiceInvoker {
         const res = await this.#o.client.callStream(address, head, body, signal);
         this.#recv(t.appId, String(res.head.status), streaming, started);
         const headers = metadataToHeaders(res.head.headers);
-        if (res.head.contentType !== '' && headers['content-type'] === undefined) headers['content-type'] = res.head.contentType;
+        if (res.head.contentType !== '' && headers['content-type'] === undefined)
+          headers['content-type'] = res.head.contentType;
         return { status: res.head.status, headers, body: res.body };
       } catch (err) {
         lastErr = err;
@@ -209,16 +246,31 @@ export class ServiceInvoker {
         break;
       }
     }
-    this.#recv(t.appId, isGrpcError(lastErr) ? GRPC_NAMES[lastErr.code] ?? String(lastErr.code) : 'Unknown', streaming, started);
+    this.#recv(
+      t.appId,
+      isGrpcError(lastErr) ? (GRPC_NAMES[lastErr.code] ?? String(lastErr.code)) : 'Unknown',
+      streaming,
+      started,
+    );
     throw lastErr;
   }
 
   #recv(appId: string, status: string, streaming: boolean, started: number): void {
     if (invokeChannels.responseReceived.hasSubscribers)
-      invokeChannels.responseReceived.publish({ destinationAppId: appId, status, streaming, latencyMs: performance.now() - started });
+      invokeChannels.responseReceived.publish({
+        destinationAppId: appId,
+        status,
+        streaming,
+        latencyMs: performance.now() - started,
+      });
   }
 
-  async #callSelf(req: InvokeRequest, md: Metadata, body: Buffer | Readable, signal: AbortSignal): Promise<InvokeResult> {
+  async #callSelf(
+    req: InvokeRequest,
+    md: Metadata,
+    body: Buffer | Readable,
+    signal: AbortSignal,
+  ): Promise<InvokeResult> {
     const channel = this.#o.appChannel();
     if (channel === undefined) throw new Error('app channel is not initialized');
     const res = await channel.invoke({
@@ -241,7 +293,10 @@ export class ServiceInvoker {
       msg = `rpc error: code = ${name} desc = ${err.details ?? err.message}`;
       if (err.code === 7) status = 403;
     } else msg = (err as Error).message;
-    return new DaprError('ERR_DIRECT_INVOKE', `failed to invoke, id: ${targetId}, err: ${msg}`, { httpStatus: status, cause: err });
+    return new DaprError('ERR_DIRECT_INVOKE', `failed to invoke, id: ${targetId}, err: ${msg}`, {
+      httpStatus: status,
+      cause: err,
+    });
   }
 }
 

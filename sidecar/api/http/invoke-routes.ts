@@ -37,7 +37,12 @@ export function findTargetAndMethod(
   const auth = headers.authorization;
   if (auth?.startsWith('Basic ')) {
     const pair = Buffer.from(auth.slice(6), 'base64').toString('utf8').split(':');
-    if (pair.length === 2 && pair[0]?.toLowerCase() === 'dapr-app-id' && pair[1] !== undefined && pair[1] !== '')
+    if (
+      pair.length === 2 &&
+      pair[0]?.toLowerCase() === 'dapr-app-id' &&
+      pair[1] !== undefined &&
+      pair[1] !== ''
+    )
       return { targetId: pair[1], method: cleanMethod(path) };
   }
   if (!path.startsWith('/v1.0/invoke/')) return undefined;
@@ -84,7 +89,11 @@ function sendPlainError(res: ServerResponse, err: unknown): void {
     return;
   }
   const body = JSON.stringify(e.toJSON());
-  res.writeHead(e.httpStatus, { ...e.headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(e.httpStatus, {
+    ...e.headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
@@ -99,15 +108,22 @@ export function serveInvocation(
   if (found.targetId === '') {
     sendPlainError(
       res,
-      new DaprError('ERR_DIRECT_INVOKE', 'failed getting app id either from the URL path or the header dapr-app-id', {
-        httpStatus: 404,
-        grpcCode: 5,
-      }),
+      new DaprError(
+        'ERR_DIRECT_INVOKE',
+        'failed getting app id either from the URL path or the header dapr-app-id',
+        {
+          httpStatus: 404,
+          grpcCode: 5,
+        },
+      ),
     );
     return;
   }
   if (found.method === '') {
-    sendPlainError(res, new DaprError('ERR_DIRECT_INVOKE', 'invalid method name', { httpStatus: 400, grpcCode: 3 }));
+    sendPlainError(
+      res,
+      new DaprError('ERR_DIRECT_INVOKE', 'invalid method name', { httpStatus: 400, grpcCode: 3 }),
+    );
     return;
   }
   if (invoker === undefined) {

@@ -47,7 +47,8 @@ export class MessageReader {
     this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
     const out: Buffer[] = [];
     while (this.#buf.length >= 5) {
-      if (this.#buf[0] !== 0) throw new GrpcStatusError(GrpcStatus.UNIMPLEMENTED, 'compressed messages are not supported');
+      if (this.#buf[0] !== 0)
+        throw new GrpcStatusError(GrpcStatus.UNIMPLEMENTED, 'compressed messages are not supported');
       const len = this.#buf.readUInt32BE(1);
       if (this.#buf.length < 5 + len) break;
       out.push(this.#buf.subarray(5, 5 + len));

@@ -5,12 +5,23 @@
  * `callStream` sends an invocation as CallLocalStream chunks and resolves with the response head
  * and the body as a stream, with backpressure both ways.
  */
-import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants, type IncomingHttpHeaders } from 'node:http2';
+import {
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  connect,
+  constants,
+  type IncomingHttpHeaders,
+} from 'node:http2';
 import { Readable } from 'node:stream';
 import type { PeerPolicy } from '../../security/peer-verification.js';
 import type { WorkloadIdentity } from '../../security/workload-identity.js';
 import { decodeGrpcMessage, GrpcStatus, GrpcStatusError, MessageReader } from './grpc-framing.js';
-import { decodeResponseChunk, frameRequestChunk, type InvokeHead, type ResponseHead } from './invoke-messages.js';
+import {
+  decodeResponseChunk,
+  frameRequestChunk,
+  type InvokeHead,
+  type ResponseHead,
+} from './invoke-messages.js';
 import { CALL_LOCAL_STREAM_PATH } from './service-definition.js';
 
 /** Options of `InternalClient`. */
@@ -87,7 +98,12 @@ export class InternalClient {
    * Sends `head` and `body` to the sidecar at `address`. Resolves when the response head arrives;
    * rejects with a GrpcStatusError (`code` 14 UNAVAILABLE when the sidecar cannot be reached).
    */
-  callStream(address: string, head: InvokeHead, body: Buffer | Readable | undefined, signal?: AbortSignal): Promise<InternalResponse> {
+  callStream(
+    address: string,
+    head: InvokeHead,
+    body: Buffer | Readable | undefined,
+    signal?: AbortSignal,
+  ): Promise<InternalResponse> {
     return new Promise<InternalResponse>((resolve, reject) => {
       let session: ClientHttp2Session;
       let call: ClientHttp2Stream;
@@ -103,7 +119,8 @@ export class InternalClient {
       let settled = false;
       let expect = 0;
       const reader = new MessageReader();
-      const onAbort = (): void => failure(Object.assign(new Error('The operation was aborted'), { name: 'AbortError' }));
+      const onAbort = (): void =>
+        failure(Object.assign(new Error('The operation was aborted'), { name: 'AbortError' }));
       if (signal !== undefined) {
         if (signal.aborted) {
           call.close(constants.NGHTTP2_CANCEL);
@@ -123,7 +140,8 @@ export class InternalClient {
       call.once('response', (headers) => {
         const status = statusOf(headers);
         if (status !== undefined) failure(status);
-        else if (headers[':status'] !== 200) failure(new GrpcStatusError(GrpcStatus.UNKNOWN, `HTTP status ${String(headers[':status'])}`));
+        else if (headers[':status'] !== 200)
+          failure(new GrpcStatusError(GrpcStatus.UNKNOWN, `HTTP status ${String(headers[':status'])}`));
       });
       call.on('data', (c: Buffer) => {
         let messages: Buffer[];
@@ -137,7 +155,12 @@ export class InternalClient {
           const chunk = decodeResponseChunk(m);
           if (out === undefined) {
             if (chunk.head === undefined) {
-              failure(new GrpcStatusError(GrpcStatus.INTERNAL, 'response does not contain the required fields in the leading chunk'));
+              failure(
+                new GrpcStatusError(
+                  GrpcStatus.INTERNAL,
+                  'response does not contain the required fields in the leading chunk',
+                ),
+              );
               return;
             }
             out = new Readable({ read: () => call.resume() });
@@ -149,7 +172,12 @@ export class InternalClient {
           }
           if (chunk.data !== undefined && chunk.data.length > 0) {
             if ((chunk.seq ?? 0) !== expect) {
-              failure(new GrpcStatusError(GrpcStatus.INTERNAL, `invalid sequence number received: ${chunk.seq ?? 0} (expected: ${expect})`));
+              failure(
+                new GrpcStatusError(
+                  GrpcStatus.INTERNAL,
+                  `invalid sequence number received: ${chunk.seq ?? 0} (expected: ${expect})`,
+                ),
+              );
               return;
             }
             expect++;
@@ -166,11 +194,17 @@ export class InternalClient {
         else if (out !== undefined && !out.destroyed) out.push(null);
       });
       call.once('error', (err: Error & { code?: string }) => {
-        const unreachable = err.code === 'ECONNREFUSED' || err.code === 'ERR_HTTP2_STREAM_CANCEL' || err.code === 'ECONNRESET' || err.code === 'ERR_HTTP2_GOAWAY_SESSION';
+        const unreachable =
+          err.code === 'ECONNREFUSED' ||
+          err.code === 'ERR_HTTP2_STREAM_CANCEL' ||
+          err.code === 'ECONNRESET' ||
+          err.code === 'ERR_HTTP2_GOAWAY_SESSION';
         failure(
           err.name === 'AbortError'
             ? err
-            : new GrpcStatusError(unreachable ? GrpcStatus.UNAVAILABLE : GrpcStatus.INTERNAL, err.message, { cause: err }),
+            : new GrpcStatusError(unreachable ? GrpcStatus.UNAVAILABLE : GrpcStatus.INTERNAL, err.message, {
+                cause: err,
+              }),
         );
       });
       sendBody(call, head, body);
@@ -192,7 +226,8 @@ function sendBody(call: ClientHttp2Stream, head: InvokeHead, body: Buffer | Read
     else {
       call.write(frameRequestChunk({ head }));
       let seq = 0;
-      for (let i = 0; i < body.length; i += MAX_CHUNK) call.write(frameRequestChunk({ data: body.subarray(i, i + MAX_CHUNK), seq: seq++ }));
+      for (let i = 0; i < body.length; i += MAX_CHUNK)
+        call.write(frameRequestChunk({ data: body.subarray(i, i + MAX_CHUNK), seq: seq++ }));
       call.end();
     }
     return;
@@ -201,7 +236,8 @@ function sendBody(call: ClientHttp2Stream, head: InvokeHead, body: Buffer | Read
   let seq = 0;
   body.on('data', (data: Buffer) => {
     let ok = true;
-    for (let i = 0; i < data.length; i += MAX_CHUNK) ok = call.write(frameRequestChunk({ data: data.subarray(i, i + MAX_CHUNK), seq: seq++ })) && ok;
+    for (let i = 0; i < data.length; i += MAX_CHUNK)
+      ok = call.write(frameRequestChunk({ data: data.subarray(i, i + MAX_CHUNK), seq: seq++ })) && ok;
     if (!ok) {
       body.pause();
       call.once('drain', () => body.resume());

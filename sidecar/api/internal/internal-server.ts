@@ -72,8 +72,10 @@ export class InternalServer {
     else {
       const secure = createSecureServer({ ...id.tlsServerOptions(), settings, allowHTTP1: false });
       const td = id.current()?.spiffeId.split('/')[2];
-      this.#detach = id.attachServer(secure, options.peerPolicy ?? { trustDomains: td === undefined ? [] : [td] }, (err) =>
-        options.logger.debug('internal connection rejected', { error: err.message }),
+      this.#detach = id.attachServer(
+        secure,
+        options.peerPolicy ?? { trustDomains: td === undefined ? [] : [td] },
+        (err) => options.logger.debug('internal connection rejected', { error: err.message }),
       );
       this.#server = secure;
     }
@@ -204,7 +206,8 @@ export class InternalServer {
 
   #received(head: InvokeHead): string {
     const caller = head.metadata[CALLER_ID_HEADER]?.[0] ?? 'unknown';
-    if (invokeChannels.requestReceived.hasSubscribers) invokeChannels.requestReceived.publish({ sourceAppId: caller });
+    if (invokeChannels.requestReceived.hasSubscribers)
+      invokeChannels.requestReceived.publish({ sourceAppId: caller });
     return caller;
   }
 
@@ -256,7 +259,10 @@ export class InternalServer {
         })
         .catch((err: Error) => {
           this.#sent(caller, GrpcStatus.INTERNAL);
-          this.#fail(stream, new GrpcStatusError(GrpcStatus.INTERNAL, `error invoking app channel: ${err.message}`));
+          this.#fail(
+            stream,
+            new GrpcStatusError(GrpcStatus.INTERNAL, `error invoking app channel: ${err.message}`),
+          );
         });
     });
   }
@@ -280,7 +286,10 @@ export class InternalServer {
         (res) => this.#streamResponse(stream, res, caller),
         (err: Error) => {
           this.#sent(caller, GrpcStatus.INTERNAL);
-          this.#fail(stream, new GrpcStatusError(GrpcStatus.INTERNAL, `error invoking app channel: ${err.message}`));
+          this.#fail(
+            stream,
+            new GrpcStatusError(GrpcStatus.INTERNAL, `error invoking app channel: ${err.message}`),
+          );
         },
       );
     };
@@ -311,7 +320,12 @@ export class InternalServer {
       const chunk = decodeRequestChunk(msg);
       if (head === undefined) {
         if (chunk.head === undefined) {
-          fail(new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'failed to decode the internal invoke request: request does not contain the required fields in the leading chunk'));
+          fail(
+            new GrpcStatusError(
+              GrpcStatus.INVALID_ARGUMENT,
+              'failed to decode the internal invoke request: request does not contain the required fields in the leading chunk',
+            ),
+          );
           return;
         }
         head = chunk.head;
@@ -328,7 +342,12 @@ export class InternalServer {
       }
       if (chunk.data === undefined || chunk.data.length === 0) return;
       if ((chunk.seq ?? 0) !== expect) {
-        fail(new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, `invalid sequence number received: ${chunk.seq ?? 0} (expected: ${expect})`));
+        fail(
+          new GrpcStatusError(
+            GrpcStatus.INVALID_ARGUMENT,
+            `invalid sequence number received: ${chunk.seq ?? 0} (expected: ${expect})`,
+          ),
+        );
         return;
       }
       expect++;
@@ -352,14 +371,19 @@ export class InternalServer {
           onMessage(m);
         }
       } catch (err) {
-        fail(err instanceof GrpcStatusError ? err : new GrpcStatusError(GrpcStatus.INTERNAL, (err as Error).message));
+        fail(
+          err instanceof GrpcStatusError
+            ? err
+            : new GrpcStatusError(GrpcStatus.INTERNAL, (err as Error).message),
+        );
       }
     });
     stream.once('end', () => {
       ended = true;
       if (failed) return;
       if (body !== undefined) body.end();
-      else if (head === undefined) fail(new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'missing request message'));
+      else if (head === undefined)
+        fail(new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'missing request message'));
       else start(firstData ?? Buffer.alloc(0));
     });
   }

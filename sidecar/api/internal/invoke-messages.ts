@@ -62,7 +62,7 @@ export interface ResponseChunk {
 
 function verbNumber(verb: string): number {
   const i = (VERBS as readonly string[]).indexOf(verb);
-  return i < 0 ? 0 : i;
+  return Math.max(i, 0);
 }
 
 function writeMetadata(w: ProtoWriter, field: number, md: Metadata): void {

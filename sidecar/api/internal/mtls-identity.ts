@@ -23,7 +23,10 @@ export interface MtlsIdentityInputs {
 }
 
 /** Creates and starts the identity (first certificate fetched, renewal scheduled). */
-export async function createMtlsIdentity(i: MtlsIdentityInputs, signal?: AbortSignal): Promise<WorkloadIdentity> {
+export async function createMtlsIdentity(
+  i: MtlsIdentityInputs,
+  signal?: AbortSignal,
+): Promise<WorkloadIdentity> {
   if (i.sentryAddress === undefined || i.sentryAddress === '')
     throw new Error('mTLS is enabled but --sentry-address is not set');
   const file = i.env.DAPR_TRUST_ANCHORS_FILE;
@@ -44,7 +47,11 @@ export async function createMtlsIdentity(i: MtlsIdentityInputs, signal?: AbortSi
     tokenValidator: i.mode === 'kubernetes' ? 'KUBERNETES' : 'INSECURE',
     trustAnchorsPem: anchors,
     ...(file === undefined || file === '' ? {} : { trustAnchorsFile: file }),
-    logger: { info: (m, f) => log.info(m, f), warn: (m, f) => log.warn(m, f), error: (m, f) => log.error(m, f) },
+    logger: {
+      info: (m, f) => log.info(m, f),
+      warn: (m, f) => log.warn(m, f),
+      error: (m, f) => log.error(m, f),
+    },
   });
   await identity.start(signal);
   log.info(`mTLS enabled; workload identity ${identity.current()?.spiffeId ?? identity.requestedSpiffeId}`);

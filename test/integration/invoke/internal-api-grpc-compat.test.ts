@@ -3,7 +3,11 @@ import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { InternalServer } from '../../../sidecar/api/internal/internal-server.js';
 import type { RequestChunk, ResponseChunk } from '../../../sidecar/api/internal/invoke-messages.js';
-import { SERVICE_INVOCATION_DEFINITION, type UnaryRequest, type UnaryResponse } from '../../../sidecar/api/internal/service-definition.js';
+import {
+  SERVICE_INVOCATION_DEFINITION,
+  type UnaryRequest,
+  type UnaryResponse,
+} from '../../../sidecar/api/internal/service-definition.js';
 import { HttpAppChannel } from '../../../sidecar/channel/http-channel.js';
 import type { Logger } from '../../../sidecar/components/component.js';
 import { startTestApp, type TestApp } from './invoke-fixture.js';
@@ -47,13 +51,22 @@ const head = (method: string, verb: string) => ({
 describe('internal API wire compatibility with a gRPC library', () => {
   it('serves unary CallLocal', async () => {
     const res = await new Promise<UnaryResponse>((resolve, reject) =>
-      (client as unknown as Record<string, (r: UnaryRequest, cb: (e: Error | null, v: UnaryResponse) => void) => void>).CallLocal?.(
-        { head: head('unary/path', 'PUT'), body: Buffer.from('hi') },
-        (err, v) => (err ? reject(err) : resolve(v)),
+      (
+        client as unknown as Record<
+          string,
+          (r: UnaryRequest, cb: (e: Error | null, v: UnaryResponse) => void) => void
+        >
+      ).CallLocal?.({ head: head('unary/path', 'PUT'), body: Buffer.from('hi') }, (err, v) =>
+        err ? reject(err) : resolve(v),
       ),
     );
     assert.equal(res.head.status, 200);
-    const got = JSON.parse(res.body.toString()) as { method: string; url: string; body: string; headers: Record<string, string> };
+    const got = JSON.parse(res.body.toString()) as {
+      method: string;
+      url: string;
+      body: string;
+      headers: Record<string, string>;
+    };
     assert.equal(got.method, 'PUT');
     assert.equal(got.url, '/unary/path?a=1');
     assert.equal(got.body, 'hi');
@@ -61,7 +74,9 @@ describe('internal API wire compatibility with a gRPC library', () => {
   });
 
   it('serves CallLocalStream with chunked bodies', async () => {
-    const call = (client as unknown as Record<string, () => grpc.ClientDuplexStream<RequestChunk, ResponseChunk>>).CallLocalStream?.() as grpc.ClientDuplexStream<RequestChunk, ResponseChunk>;
+    const call = (
+      client as unknown as Record<string, () => grpc.ClientDuplexStream<RequestChunk, ResponseChunk>>
+    ).CallLocalStream?.() as grpc.ClientDuplexStream<RequestChunk, ResponseChunk>;
     call.write({ head: head('echo', 'POST') });
     call.write({ data: Buffer.from('abc'), seq: 0 });
     call.write({ data: Buffer.from('def'), seq: 1 });

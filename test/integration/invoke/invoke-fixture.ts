@@ -48,7 +48,15 @@ export async function startTestApp(): Promise<TestApp> {
         n += c.length;
       });
       req.pipe(res);
-      req.on('end', () => hits.push({ method: req.method ?? '', url, headers: req.headers, bodySha256: hash.digest('hex'), bodyLength: n }));
+      req.on('end', () =>
+        hits.push({
+          method: req.method ?? '',
+          url,
+          headers: req.headers,
+          bodySha256: hash.digest('hex'),
+          bodyLength: n,
+        }),
+      );
       return;
     }
     const chunks: Buffer[] = [];

@@ -65,7 +65,9 @@ describe('HTTP service invocation through two sidecars', () => {
 
   it('propagates an incoming traceparent unchanged', async () => {
     const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    const got = await json(await fetch(`${a.url}/v1.0/invoke/b/method/trace`, { headers: { traceparent: tp } }));
+    const got = await json(
+      await fetch(`${a.url}/v1.0/invoke/b/method/trace`, { headers: { traceparent: tp } }),
+    );
     assert.equal((got.headers as Record<string, string>).traceparent, tp);
   });
 
@@ -96,9 +98,11 @@ describe('HTTP service invocation through two sidecars', () => {
     for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31) & 0xff;
     const sent = createHash('sha256');
     for (let i = 0; i < 20; i++) sent.update(chunk);
-    const source = Readable.from((function* () {
-      for (let i = 0; i < 20; i++) yield chunk;
-    })());
+    const source = Readable.from(
+      (function* () {
+        for (let i = 0; i < 20; i++) yield chunk;
+      })(),
+    );
     const res = await fetch(`${a.url}/v1.0/invoke/b/method/echo`, {
       method: 'POST',
       headers: { 'content-type': 'application/octet-stream' },

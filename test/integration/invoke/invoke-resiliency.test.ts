@@ -139,15 +139,21 @@ describe('resiliency on service invocation', () => {
       return line === undefined ? 0 : Number(line.split(' ').at(-1));
     };
     assert.ok(value(am, 'dapr_runtime_service_invocation_req_sent_total', 'dst_app_id="b"') > 0);
-    assert.ok(value(am, 'dapr_runtime_service_invocation_res_recv_total', 'dst_app_id="b"', 'status="200"') > 0);
+    assert.ok(
+      value(am, 'dapr_runtime_service_invocation_res_recv_total', 'dst_app_id="b"', 'status="200"') > 0,
+    );
     assert.ok(value(am, 'dapr_runtime_service_invocation_res_recv_latency_ms_count', 'dst_app_id="b"') > 0);
     assert.equal(value(am, 'dapr_resiliency_loaded', 'name="invoke-policies"'), 1);
     assert.ok(value(am, 'dapr_resiliency_activations_total', 'policy="retry"', 'target="app_b"') >= 4);
-    assert.ok(value(am, 'dapr_resiliency_activations_total', 'policy="circuitbreaker"', 'status="open"') >= 1);
+    assert.ok(
+      value(am, 'dapr_resiliency_activations_total', 'policy="circuitbreaker"', 'status="open"') >= 1,
+    );
     assert.ok(value(am, 'dapr_resiliency_count', 'policy="timeout"', 'target="app_b"') > 0);
     const bm = await (await fetch(`http://127.0.0.1:${b.metricsPort}/`)).text();
     assert.ok(value(bm, 'dapr_runtime_service_invocation_req_recv_total', 'src_app_id="a"') > 0);
-    assert.ok(value(bm, 'dapr_runtime_service_invocation_res_sent_total', 'src_app_id="a"', 'status="200"') > 0);
+    assert.ok(
+      value(bm, 'dapr_runtime_service_invocation_res_sent_total', 'src_app_id="a"', 'status="200"') > 0,
+    );
   });
 
   it('answers ERR_DIRECT_INVOKE once the callee sidecar is gone', async () => {

@@ -37,9 +37,14 @@ before(async () => {
     apiVersion: 'dapr.io/v1alpha1',
     kind: 'Configuration',
     metadata: { name: 'static-nr' },
-    spec: { nameResolution: { component: 'outrigger-static', configuration: { ghost: `127.0.0.1:${closed}` } } },
+    spec: {
+      nameResolution: { component: 'outrigger-static', configuration: { ghost: `127.0.0.1:${closed}` } },
+    },
   };
-  s = await startAppSidecar(home, { appId: 's', configPath: await writeResources(home, [config], 'static.yaml') });
+  s = await startAppSidecar(home, {
+    appId: 's',
+    configPath: await writeResources(home, [config], 'static.yaml'),
+  });
 });
 
 after(async () => {
@@ -69,7 +74,8 @@ describe('invocation targets and name resolution', () => {
   it('spreads calls over every instance of an app id', async () => {
     const before1 = app1.count('/spread');
     const before2 = app2.count('/spread');
-    for (let i = 0; i < 6; i++) assert.equal((await fetch(`${a.url}/v1.0/invoke/rr/method/spread`)).status, 200);
+    for (let i = 0; i < 6; i++)
+      assert.equal((await fetch(`${a.url}/v1.0/invoke/rr/method/spread`)).status, 200);
     assert.ok(app1.count('/spread') - before1 >= 2, 'instance 1 served some calls');
     assert.ok(app2.count('/spread') - before2 >= 2, 'instance 2 served some calls');
   });
@@ -90,7 +96,12 @@ describe('invocation targets and name resolution', () => {
     assert.equal(body.errorCode, 'ERR_DIRECT_INVOKE');
     assert.match(body.message, /^failed to invoke, id: ghost, err: rpc error: code = Unavailable/);
     const metrics = await (await fetch(`http://127.0.0.1:${s.metricsPort}/`)).text();
-    const line = metrics.split('\n').find((l) => l.startsWith('dapr_runtime_service_invocation_req_sent_total{') && l.includes('dst_app_id="ghost"'));
+    const line = metrics
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('dapr_runtime_service_invocation_req_sent_total{') && l.includes('dst_app_id="ghost"'),
+      );
     assert.equal(Number(line?.split(' ').at(-1)), 4, 'one try and three retries');
   });
 });

@@ -4,7 +4,11 @@ import { AccessControlList, AccessControlSpecError } from '../../../sidecar/acl/
 
 /** Dapr's access-control semantics (pkg/acl, pkg/config/trie.go), checked case by case. */
 
-const caller = (appId: string, namespace = 'default', trustDomain = 'public') => ({ appId, namespace, trustDomain });
+const caller = (appId: string, namespace = 'default', trustDomain = 'public') => ({
+  appId,
+  namespace,
+  trustDomain,
+});
 
 const spec = {
   defaultAction: 'deny',
@@ -23,7 +27,13 @@ const spec = {
         { name: '/op5*', httpVerb: ['GET'], action: 'deny' },
       ],
     },
-    { appId: 'app2', defaultAction: 'deny', trustDomain: 'domain1', namespace: 'ns2', operations: [{ name: '/x', httpVerb: ['GET'], action: 'allow' }] },
+    {
+      appId: 'app2',
+      defaultAction: 'deny',
+      trustDomain: 'domain1',
+      namespace: 'ns2',
+      operations: [{ name: '/x', httpVerb: ['GET'], action: 'allow' }],
+    },
   ],
 };
 
@@ -75,7 +85,11 @@ describe('access control matching', () => {
 
   it('refuses policies without namespace or trust domain, as daprd does', () => {
     assert.throws(
-      () => AccessControlList.compile({ defaultAction: 'allow', policies: [{ appId: 'a', trustDomain: 'public' }] }, true),
+      () =>
+        AccessControlList.compile(
+          { defaultAction: 'allow', policies: [{ appId: 'a', trustDomain: 'public' }] },
+          true,
+        ),
       AccessControlSpecError,
     );
   });

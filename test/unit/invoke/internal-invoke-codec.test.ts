@@ -21,17 +21,48 @@ describe('internal invocation messages', () => {
       Buffer.from('B'),
     );
     const expected = Buffer.from([
-      0x08, 0x01, // ver = V1
-      0x12, 0x08, 0x0a, 0x01, 0x6b, 0x12, 0x03, 0x0a, 0x01, 0x76, // metadata {k: [v]}
-      0x1a, 0x12, // message
-      0x0a, 0x01, 0x6d, // method
-      0x12, 0x03, 0x12, 0x01, 0x42, // data Any {value}
-      0x1a, 0x01, 0x74, // content_type
-      0x22, 0x05, 0x08, 0x03, 0x12, 0x01, 0x71, // http_extension {verb POST=3, querystring}
+      0x08,
+      0x01, // ver = V1
+      0x12,
+      0x08,
+      0x0a,
+      0x01,
+      0x6b,
+      0x12,
+      0x03,
+      0x0a,
+      0x01,
+      0x76, // metadata {k: [v]}
+      0x1a,
+      0x12, // message
+      0x0a,
+      0x01,
+      0x6d, // method
+      0x12,
+      0x03,
+      0x12,
+      0x01,
+      0x42, // data Any {value}
+      0x1a,
+      0x01,
+      0x74, // content_type
+      0x22,
+      0x05,
+      0x08,
+      0x03,
+      0x12,
+      0x01,
+      0x71, // http_extension {verb POST=3, querystring}
     ]);
     assert.deepEqual(buf, expected);
     const back = decodeInvokeRequest(buf);
-    assert.deepEqual(back.head, { method: 'm', verb: 'POST', query: 'q', contentType: 't', metadata: { k: ['v'] } });
+    assert.deepEqual(back.head, {
+      method: 'm',
+      verb: 'POST',
+      query: 'q',
+      contentType: 't',
+      metadata: { k: ['v'] },
+    });
     assert.equal(back.body.toString(), 'B');
   });
 
@@ -45,8 +76,15 @@ describe('internal invocation messages', () => {
     assert.equal(later.seq, 300);
     assert.equal(later.data?.length, 200_000);
     const res = decodeResponseChunk(
-      encodeResponseChunk({ head: { status: 418, message: '', headers: { 'set-cookie': ['a', 'b'] }, contentType: 'text/plain' } }),
+      encodeResponseChunk({
+        head: { status: 418, message: '', headers: { 'set-cookie': ['a', 'b'] }, contentType: 'text/plain' },
+      }),
     );
-    assert.deepEqual(res.head, { status: 418, message: '', headers: { 'set-cookie': ['a', 'b'] }, contentType: 'text/plain' });
+    assert.deepEqual(res.head, {
+      status: 418,
+      message: '',
+      headers: { 'set-cookie': ['a', 'b'] },
+      contentType: 'text/plain',
+    });
   });
 });

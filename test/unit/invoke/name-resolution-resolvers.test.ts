@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { ComponentInit, Logger } from '../../../sidecar/components/component.js';
 import { validateMetadata } from '../../../sidecar/components/metadata-schema.js';
+import type {
+  NameResolver,
+  SelfRegistering,
+} from '../../../sidecar/components/nameresolution/name-resolver.js';
 import { NAMERESOLUTION_REGISTRATIONS } from '../../../sidecar/components/nameresolution/registrations.js';
-import type { NameResolver, SelfRegistering } from '../../../sidecar/components/nameresolution/name-resolver.js';
 import { makeTempDir, removeTempDir } from '../../env/process.js';
 
 /** The standalone registry, Kubernetes DNS and static resolvers. */
@@ -39,17 +42,33 @@ describe('name resolution', () => {
   it('local registry: registers, resolves every live instance, unregisters on close', async () => {
     const dir = await makeTempDir('nr');
     dirs.push(dir);
-    const one = (await resolver('nameresolution.outrigger-local', { registryDir: dir })) as NameResolver & SelfRegistering;
-    const two = (await resolver('nameresolution.outrigger-local', { registryDir: dir })) as NameResolver & SelfRegistering;
-    await one.register({ appId: 'orders', namespace: 'default', host: '127.0.0.1', port: 1111, pid: process.pid });
-    await two.register({ appId: 'orders', namespace: 'default', host: '127.0.0.1', port: 2222, pid: process.pid });
+    const one = (await resolver('nameresolution.outrigger-local', { registryDir: dir })) as NameResolver &
+      SelfRegistering;
+    const two = (await resolver('nameresolution.outrigger-local', { registryDir: dir })) as NameResolver &
+      SelfRegistering;
+    await one.register({
+      appId: 'orders',
+      namespace: 'default',
+      host: '127.0.0.1',
+      port: 1111,
+      pid: process.pid,
+    });
+    await two.register({
+      appId: 'orders',
+      namespace: 'default',
+      host: '127.0.0.1',
+      port: 2222,
+      pid: process.pid,
+    });
     assert.deepEqual([...(await one.resolve({ appId: 'orders', namespace: 'default', port: 0 }))].sort(), [
       '127.0.0.1:1111',
       '127.0.0.1:2222',
     ]);
     assert.deepEqual(await one.resolve({ appId: 'orders', namespace: 'other', port: 0 }), []);
     await two.close();
-    assert.deepEqual(await one.resolve({ appId: 'orders', namespace: 'default', port: 0 }), ['127.0.0.1:1111']);
+    assert.deepEqual(await one.resolve({ appId: 'orders', namespace: 'default', port: 0 }), [
+      '127.0.0.1:1111',
+    ]);
     await one.close();
     assert.deepEqual(await one.resolve({ appId: 'orders', namespace: 'default', port: 0 }), []);
   });
@@ -60,7 +79,8 @@ describe('name resolution', () => {
     const child = spawn(process.execPath, ['-e', '0']);
     const pid = child.pid as number;
     await new Promise((resolve) => child.once('exit', resolve));
-    const r = (await resolver('nameresolution.outrigger-local', { registryDir: dir })) as NameResolver & SelfRegistering;
+    const r = (await resolver('nameresolution.outrigger-local', { registryDir: dir })) as NameResolver &
+      SelfRegistering;
     await r.register({ appId: 'ghost', namespace: 'default', host: '127.0.0.1', port: 3333, pid });
     assert.deepEqual(await r.resolve({ appId: 'ghost', namespace: 'default', port: 0 }), []);
     assert.deepEqual(await readdir(join(dir, 'default', 'ghost')), []);
@@ -72,12 +92,20 @@ describe('name resolution', () => {
       'orders-dapr.shop.svc.cluster.local:50002',
     ]);
     const custom = await resolver('nameresolution.kubernetes', { clusterDomain: 'corp.example' });
-    assert.deepEqual(await custom.resolve({ appId: 'a', namespace: 'b', port: 1 }), ['a-dapr.b.svc.corp.example:1']);
+    assert.deepEqual(await custom.resolve({ appId: 'a', namespace: 'b', port: 1 }), [
+      'a-dapr.b.svc.corp.example:1',
+    ]);
   });
 
   it('static: a fixed table, namespaced keys first', async () => {
-    const r = await resolver('nameresolution.outrigger-static', { orders: '10.0.0.1:50002, 10.0.0.2:50002', 'orders.shop': '10.1.0.1:50002' });
-    assert.deepEqual(await r.resolve({ appId: 'orders', namespace: 'default', port: 0 }), ['10.0.0.1:50002', '10.0.0.2:50002']);
+    const r = await resolver('nameresolution.outrigger-static', {
+      orders: '10.0.0.1:50002, 10.0.0.2:50002',
+      'orders.shop': '10.1.0.1:50002',
+    });
+    assert.deepEqual(await r.resolve({ appId: 'orders', namespace: 'default', port: 0 }), [
+      '10.0.0.1:50002',
+      '10.0.0.2:50002',
+    ]);
     assert.deepEqual(await r.resolve({ appId: 'orders', namespace: 'shop', port: 0 }), ['10.1.0.1:50002']);
     assert.deepEqual(await r.resolve({ appId: 'nobody', namespace: 'default', port: 0 }), []);
   });

@@ -5,14 +5,18 @@
  * port = our own internal gRPC port, as every sidecar uses the same one). `template` overrides the
  * host with `{{.ID}}`, `{{.Namespace}}`, `{{.Port}}` placeholders like Dapr's.
  */
-import type { MetadataSchema } from '../../metadata-schema.js';
+
 import type { ComponentInit } from '../../component.js';
+import type { MetadataSchema } from '../../metadata-schema.js';
 import type { NameResolver, ResolveRequest } from '../name-resolver.js';
 
 /** Metadata schema. */
 export const KUBERNETES_RESOLVER_SCHEMA: MetadataSchema = {
   clusterDomain: { type: 'string', default: 'cluster.local' },
-  template: { type: 'string', description: 'Address template, e.g. {{.ID}}-{{.Namespace}}.internal:{{.Port}}' },
+  template: {
+    type: 'string',
+    description: 'Address template, e.g. {{.ID}}-{{.Namespace}}.internal:{{.Port}}',
+  },
 };
 
 /** DNS-based resolver. */

@@ -8,13 +8,17 @@
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { MetadataSchema } from '../../metadata-schema.js';
 import type { ComponentInit } from '../../component.js';
+import type { MetadataSchema } from '../../metadata-schema.js';
 import type { NameResolver, ResolveRequest, SelfInstance, SelfRegistering } from '../name-resolver.js';
 
 /** Metadata schema. */
 export const LOCAL_REGISTRY_SCHEMA: MetadataSchema = {
-  registryDir: { type: 'string', required: true, description: 'Folder shared by the sidecars of this machine' },
+  registryDir: {
+    type: 'string',
+    required: true,
+    description: 'Folder shared by the sidecars of this machine',
+  },
 };
 
 const SAFE = /^[A-Za-z0-9._-]+$/;
@@ -39,7 +43,8 @@ export class LocalRegistryResolver implements NameResolver, SelfRegistering {
   }
 
   async register(self: SelfInstance): Promise<void> {
-    if (!SAFE.test(self.appId) || !SAFE.test(self.namespace)) throw new Error(`app id ${self.appId} or namespace ${self.namespace} cannot be registered`);
+    if (!SAFE.test(self.appId) || !SAFE.test(self.namespace))
+      throw new Error(`app id ${self.appId} or namespace ${self.namespace} cannot be registered`);
     const folder = join(this.#dir, self.namespace, self.appId);
     await mkdir(folder, { recursive: true });
     const file = join(folder, `${self.pid}-${self.port}.json`);

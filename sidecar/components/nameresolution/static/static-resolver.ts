@@ -3,8 +3,9 @@
  * Configuration: each key is an app id (or `<app-id>.<namespace>`), each value a comma-separated
  * list of `host:port` internal gRPC addresses.
  */
-import type { MetadataSchema } from '../../metadata-schema.js';
+
 import type { ComponentInit } from '../../component.js';
+import type { MetadataSchema } from '../../metadata-schema.js';
 import type { NameResolver, ResolveRequest } from '../name-resolver.js';
 
 /** No fixed fields: every key is an app id. */
