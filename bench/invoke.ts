@@ -6,7 +6,7 @@
  * sentry). Reports p50/p90/p99 and the latency added over (a), sidecar CPU (from /proc/<pid>/stat
  * deltas) and RSS, then an unthrottled run of (c) for the maximum throughput of the sidecar pair.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -160,6 +160,13 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
     stops.push(() => b.proc.stop());
     const a = await startSidecar(dir, 'bench-a', undefined, mtls, env);
     stops.push(() => a.proc.stop());
+    // The same pair without mTLS (separate home: plaintext and mTLS sidecars cannot talk).
+    const plainDir = join(dir, 'plain');
+    await mkdir(plainDir, { recursive: true });
+    const pb = await startSidecar(plainDir, 'bench-b', app.port, [], {});
+    stops.push(() => pb.proc.stop());
+    const pa = await startSidecar(plainDir, 'bench-a', undefined, [], {});
+    stops.push(() => pa.proc.stop());
     const sidecarUrl = `http://127.0.0.1:${a.port}/v1.0/invoke/bench-b/method/orders`;
     const check = await fetch(sidecarUrl, { method: 'POST', body: BODY });
     if (check.status !== 200)
@@ -173,6 +180,11 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
         pids: [hop1.proc.pid, hop2.proc.pid],
       },
       { label: '(c) outriggerd → outriggerd, mTLS', url: sidecarUrl, pids: [a.proc.pid, b.proc.pid] },
+      {
+        label: '(d) outriggerd → outriggerd, plaintext',
+        url: `http://127.0.0.1:${pa.port}/v1.0/invoke/bench-b/method/orders`,
+        pids: [pa.proc.pid, pb.proc.pid],
+      },
     ];
     const stats: RunStats[] = [];
     for (const t of targets) {
@@ -194,6 +206,7 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
         added('p90'),
         added('p99'),
         s.cpuPct.length === 0 ? '—' : s.cpuPct.map((c) => fmt(c, 0)).join(' / '),
+        s.cpuPct.length === 0 ? '—' : s.cpuPct.map((c) => fmt((c * 10) / s.rps, 3)).join(' / '),
         s.rssMiB.length === 0 ? '—' : s.rssMiB.map((r) => fmt(r, 0)).join(' / '),
         String(s.errors),
       ];
@@ -210,6 +223,7 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
         '+p90',
         '+p99',
         'CPU % (hop1 / hop2)',
+        'CPU ms/req',
         'RSS MiB',
         'errors',
       ],

@@ -47,11 +47,15 @@ export interface InvokeRequest {
   readonly signal: AbortSignal;
 }
 
-/** The callee's answer, passed through to the caller. */
+/** The callee's answer, passed through to the caller (small bodies arrive whole, as a Buffer). */
 export interface InvokeResult {
   readonly status: number;
   readonly headers: Record<string, string | string[]>;
-  readonly body: Readable;
+  readonly body: Buffer | Readable;
+}
+
+function discard(r: InvokeResult): void {
+  if (!Buffer.isBuffer(r.body)) r.body.destroy();
 }
 
 /** Options of `ServiceInvoker`. */
@@ -140,12 +144,14 @@ export class ServiceInvoker {
       return builtIn === undefined || !replayable ? once(signal) : builtIn.execute(once, { signal });
     };
     try {
+      // No named or default policy applies: skip the policy machinery (daprd runs the call as is).
+      if (policy.isEmpty) return await attempt(req.signal);
       return await policy.execute(attempt, {
         signal: req.signal,
         ...(replayable
           ? { failureOf: (r: InvokeResult) => (r.status < 200 || r.status > 399 ? r.status : undefined) }
           : {}),
-        dispose: (r: InvokeResult) => r.body.destroy(),
+        dispose: discard,
         ...(replayable ? {} : { shouldRetry: () => false }),
       });
     } catch (err) {

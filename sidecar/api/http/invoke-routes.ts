@@ -151,8 +151,12 @@ export function serveInvocation(
   }).then(
     (result) => {
       res.writeHead(result.status, result.headers);
-      result.body.on('error', () => res.destroy());
-      result.body.pipe(res);
+      const body = result.body;
+      if (Buffer.isBuffer(body)) res.end(body);
+      else {
+        body.on('error', () => res.destroy());
+        body.pipe(res);
+      }
     },
     (err: unknown) => {
       req.resume();

@@ -32,10 +32,14 @@ export interface InternalClientOptions {
   readonly peerPolicy?: PeerPolicy;
 }
 
-/** A response from another sidecar: head plus a body stream that must be consumed or destroyed. */
+/**
+ * A response from another sidecar: head plus the body, a Buffer when the whole response had
+ * arrived within the tick of its head (small answers), otherwise a stream that must be consumed
+ * or destroyed.
+ */
 export interface InternalResponse {
   readonly head: ResponseHead;
-  readonly body: Readable;
+  readonly body: Buffer | Readable;
 }
 
 /** Largest payload chunk sent in one message (bigger buffers are split). */
@@ -116,6 +120,8 @@ export class InternalClient {
         return;
       }
       let out: Readable | undefined;
+      let first: ResponseHead | undefined;
+      let pending: Buffer[] = [];
       let settled = false;
       let expect = 0;
       const reader = new MessageReader();
@@ -130,6 +136,18 @@ export class InternalClient {
         signal.addEventListener('abort', onAbort, { once: true });
         call.once('close', () => signal.removeEventListener('abort', onAbort));
       }
+      const promote = (): void => {
+        if (settled || first === undefined) return;
+        const stream = new Readable({ read: () => call.resume() });
+        stream.once('close', () => {
+          if (!stream.readableEnded && !call.destroyed) call.close(constants.NGHTTP2_CANCEL);
+        });
+        for (const p of pending) stream.push(p);
+        pending = [];
+        out = stream;
+        settled = true;
+        resolve({ head: first, body: stream });
+      };
       const failure = (err: Error): void => {
         if (!settled) {
           settled = true;
@@ -153,7 +171,7 @@ export class InternalClient {
         }
         for (const m of messages) {
           const chunk = decodeResponseChunk(m);
-          if (out === undefined) {
+          if (first === undefined) {
             if (chunk.head === undefined) {
               failure(
                 new GrpcStatusError(
@@ -163,12 +181,9 @@ export class InternalClient {
               );
               return;
             }
-            out = new Readable({ read: () => call.resume() });
-            out.once('close', () => {
-              if (!out?.readableEnded && !call.destroyed) call.close(constants.NGHTTP2_CANCEL);
-            });
-            settled = true;
-            resolve({ head: chunk.head, body: out });
+            first = chunk.head;
+            // Give the rest of a small answer one tick to arrive; then stream whatever follows.
+            setImmediate(promote);
           }
           if (chunk.data !== undefined && chunk.data.length > 0) {
             if ((chunk.seq ?? 0) !== expect) {
@@ -181,7 +196,8 @@ export class InternalClient {
               return;
             }
             expect++;
-            if (!out.push(chunk.data)) call.pause();
+            if (out === undefined) pending.push(chunk.data);
+            else if (!out.push(chunk.data)) call.pause();
           }
         }
       });
@@ -190,8 +206,17 @@ export class InternalClient {
         if (status !== undefined) failure(status);
       });
       call.once('end', () => {
-        if (!settled) failure(new GrpcStatusError(GrpcStatus.INTERNAL, 'stream ended without a response'));
-        else if (out !== undefined && !out.destroyed) out.push(null);
+        if (!settled) {
+          if (first === undefined)
+            failure(new GrpcStatusError(GrpcStatus.INTERNAL, 'stream ended without a response'));
+          else {
+            settled = true;
+            resolve({
+              head: first,
+              body: pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending),
+            });
+          }
+        } else if (out !== undefined && !out.destroyed) out.push(null);
       });
       call.once('error', (err: Error & { code?: string }) => {
         const unreachable =
