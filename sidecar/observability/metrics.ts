@@ -2,6 +2,7 @@ import type diagnosticsChannel from 'node:diagnostics_channel';
 import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { registerInvocationMetrics } from '../invoke/invoke-metrics.js';
+import { registerSecurityMetrics } from './security-metrics.js';
 import {
   type ApiErrorEvent,
   type ApiRequestEvent,
@@ -96,6 +97,7 @@ export class SidecarMetrics {
     });
     collectDefaultMetrics({ register: this.registry });
     this.#unsubscribe.push(registerInvocationMetrics(this.registry, this.#appId, buckets));
+    this.#unsubscribe.push(registerSecurityMetrics(this.registry, this.#appId));
 
     this.#on(channels.apiRequest, (e: ApiRequestEvent) => {
       if (e.protocol === 'grpc') {
