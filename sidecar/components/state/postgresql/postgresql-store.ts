@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+// The driver is imported in init(), so a sidecar without a PostgreSQL component never loads it (cold start).
+import type pg from 'pg';
 import type {
   BulkGetItem,
   DeleteRequest,
@@ -127,7 +128,8 @@ export class PostgresqlStateStore implements StateStore, TransactionalStore, Que
     const metaTable = qualifiedName('metadataTableName', String(md.metadataTableName ?? 'dapr_metadata'));
     const timeout = typeof md.timeout === 'number' ? md.timeout : 20_000;
     const idle = typeof md.connectionMaxIdleTime === 'number' ? md.connectionMaxIdleTime : 0;
-    const pool = new pg.Pool({
+    const { default: driver } = await import('pg');
+    const pool = new driver.Pool({
       connectionString: String(md.connectionString),
       max: typeof md.maxConns === 'number' ? md.maxConns : 10,
       idleTimeoutMillis: idle,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+// The driver is imported in init(), so a sidecar without a Redis component never loads it (cold start).
+import type { Redis } from 'ioredis';
 import type {
   BulkGetItem,
   DeleteRequest,
@@ -81,6 +82,7 @@ export class RedisStateStore implements StateStore, TransactionalStore {
     this.#defaultTtl = typeof md.ttlInSeconds === 'number' ? md.ttlInSeconds : undefined;
     const maxRetries = typeof md.maxRetries === 'number' ? md.maxRetries : 3;
     const maxBackoff = typeof md.maxRetryBackoff === 'number' ? md.maxRetryBackoff : 2000;
+    const { Redis } = await import('ioredis');
     const client = new Redis({
       host,
       port,

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import Database from 'better-sqlite3';
+// The driver is imported in init(), so a sidecar without a SQLite component never loads it (cold start).
+import type Database from 'better-sqlite3';
 import type {
   BulkGetItem,
   DeleteRequest,
@@ -124,9 +125,10 @@ export class SqliteStateStore implements StateStore, TransactionalStore, Queryab
     const target = openTarget(conn === '' ? join(init.dataDir, 'state.db') : conn);
     if (target.file !== ':memory:' && !target.readonly) mkdirSync(dirname(target.file), { recursive: true });
     const busy = typeof md.busyTimeout === 'number' ? md.busyTimeout : 2000;
+    const { default: SqliteDatabase } = await import('better-sqlite3');
     let db: Database.Database;
     try {
-      db = new Database(target.file, { readonly: target.readonly, timeout: busy });
+      db = new SqliteDatabase(target.file, { readonly: target.readonly, timeout: busy });
     } catch (err) {
       throw new Error(`state.sqlite ${init.name}: cannot open ${target.file}: ${(err as Error).message}`, {
         cause: err,
