@@ -71,7 +71,7 @@ function writeMetadata(w: ProtoWriter, field: number, md: Metadata): void {
     w.nested(field, (e) => {
       e.string(1, key);
       e.nested(2, (list) => {
-        for (const v of values) list.bytes(1, Buffer.from(v, 'utf8'));
+        for (const v of values) list.stringAlways(1, v);
       });
     });
   }

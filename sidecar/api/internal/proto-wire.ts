@@ -63,6 +63,16 @@ export class ProtoWriter {
     return this;
   }
 
+  /** A string field written even when empty (elements of repeated strings). */
+  stringAlways(field: number, value: string): this {
+    const len = Buffer.byteLength(value, 'utf8');
+    this.#tag(field, LEN);
+    this.#varint(len);
+    this.#ensure(len);
+    this.#pos += this.#buf.write(value, this.#pos, 'utf8');
+    return this;
+  }
+
   /** A bytes field, always written (an empty nested message still marks presence). */
   bytes(field: number, value: Uint8Array): this {
     this.#tag(field, LEN);
@@ -129,8 +139,12 @@ export class ProtoDecodeError extends Error {
   }
 }
 
-/** Iterates the fields of `buf`; unknown wire types other than varint/len/fixed are errors. */
-export function* readFields(buf: Buffer): Generator<ProtoField> {
+/**
+ * The fields of `buf`, in order; unknown wire types other than varint/len/fixed are errors. An
+ * array rather than a generator: the generator protocol costs more than the decoding itself.
+ */
+export function readFields(buf: Buffer): ProtoField[] {
+  const out: ProtoField[] = [];
   let pos = 0;
   const varint = (): number => {
     let result = 0;
@@ -150,7 +164,7 @@ export function* readFields(buf: Buffer): Generator<ProtoField> {
     const wire = key & 7;
     switch (wire) {
       case 0:
-        yield { field, value: varint() };
+        out.push({ field, value: varint() });
         break;
       case 1:
         pos += 8;
@@ -158,7 +172,7 @@ export function* readFields(buf: Buffer): Generator<ProtoField> {
       case 2: {
         const len = varint();
         if (pos + len > buf.length) throw new ProtoDecodeError('truncated length-delimited field');
-        yield { field, value: buf.subarray(pos, pos + len) };
+        out.push({ field, value: buf.subarray(pos, pos + len) });
         pos += len;
         break;
       }
@@ -169,4 +183,5 @@ export function* readFields(buf: Buffer): Generator<ProtoField> {
         throw new ProtoDecodeError(`unsupported wire type ${wire}`);
     }
   }
+  return out;
 }
