@@ -38,10 +38,18 @@ async function main(): Promise<number> {
   const concurrency = process.env.OUTRIGGER_TEST_CONCURRENCY ?? '2';
   const child = spawn(
     process.execPath,
-    ['--enable-source-maps', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', ...files],
+    [
+      '--enable-source-maps',
+      '--test',
+      `--test-concurrency=${concurrency}`,
+      '--test-timeout=600000',
+      ...files,
+    ],
     { stdio: 'inherit' },
   );
-  return await new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  return await new Promise<number>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))),
+  );
 }
 
 process.exitCode = await main();

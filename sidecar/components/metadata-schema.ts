@@ -51,7 +51,15 @@ export class MetadataValidationError extends Error {
 
 const GO_DURATION = /^(-?)((?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+)$/;
 const GO_DURATION_PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 
 /** Parses a Go duration (`1h2m3.5s`, `250ms`) or a bare number of seconds into milliseconds. */
 export function parseDuration(text: string): number | undefined {
@@ -70,7 +78,12 @@ export function parseDuration(text: string): number | undefined {
 const TRUE = new Set(['true', '1', 'yes', 'y', 'on']);
 const FALSE = new Set(['false', '0', 'no', 'n', 'off', '']);
 
-function coerce(name: string, spec: FieldSpec, raw: string, problems: MetadataProblem[]): MetadataValue | undefined {
+function coerce(
+  name: string,
+  spec: FieldSpec,
+  raw: string,
+  problems: MetadataProblem[],
+): MetadataValue | undefined {
   switch (spec.type) {
     case 'string':
       return raw;
@@ -85,11 +98,16 @@ function coerce(name: string, spec: FieldSpec, raw: string, problems: MetadataPr
     case 'number': {
       const n = Number(raw.trim());
       if (raw.trim() === '' || !Number.isFinite(n) || (spec.type === 'integer' && !Number.isInteger(n))) {
-        problems.push({ field: name, rule: `must be ${spec.type === 'integer' ? 'an integer' : 'a number'}, got "${raw}"` });
+        problems.push({
+          field: name,
+          rule: `must be ${spec.type === 'integer' ? 'an integer' : 'a number'}, got "${raw}"`,
+        });
         return undefined;
       }
-      if (spec.min !== undefined && n < spec.min) problems.push({ field: name, rule: `must be >= ${spec.min}` });
-      if (spec.max !== undefined && n > spec.max) problems.push({ field: name, rule: `must be <= ${spec.max}` });
+      if (spec.min !== undefined && n < spec.min)
+        problems.push({ field: name, rule: `must be >= ${spec.min}` });
+      if (spec.max !== undefined && n > spec.max)
+        problems.push({ field: name, rule: `must be <= ${spec.max}` });
       return n;
     }
     case 'duration': {
@@ -115,7 +133,10 @@ function coerce(name: string, spec: FieldSpec, raw: string, problems: MetadataPr
  * Validates raw string metadata (secret refs already resolved) against a schema.
  * Field names match case-insensitively, as components-contrib's metadata decoder does.
  */
-export function validateMetadata(schema: MetadataSchema, raw: Readonly<Record<string, string>>): ValidatedMetadata {
+export function validateMetadata(
+  schema: MetadataSchema,
+  raw: Readonly<Record<string, string>>,
+): ValidatedMetadata {
   const problems: MetadataProblem[] = [];
   const byLower = new Map<string, string>();
   for (const key of Object.keys(raw)) byLower.set(key.toLowerCase(), key);
@@ -130,7 +151,10 @@ export function validateMetadata(schema: MetadataSchema, raw: Readonly<Record<st
     if (key === undefined || (raw[key] === '' && spec.type !== 'string')) {
       if (spec.required) problems.push({ field: name, rule: 'is required' });
       else if (spec.default !== undefined) {
-        out[name] = spec.type === 'duration' && typeof spec.default === 'string' ? (parseDuration(spec.default) ?? 0) : spec.default;
+        out[name] =
+          spec.type === 'duration' && typeof spec.default === 'string'
+            ? (parseDuration(spec.default) ?? 0)
+            : spec.default;
       }
       if (key !== undefined) consumed.add(key);
       continue;

@@ -2,7 +2,6 @@ import { CATALOGUE, type ErrorCode } from './catalogue.js';
 
 export { GrpcCode } from './grpc-code.js';
 
-
 /** One entry of the `details` array of a rich Dapr error (google.rpc.* JSON form). */
 export type ErrorDetail = Record<string, unknown> & { '@type': string };
 

@@ -2,7 +2,6 @@ import type diagnosticsChannel from 'node:diagnostics_channel';
 import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { registerInvocationMetrics } from '../invoke/invoke-metrics.js';
-import { registerSecurityMetrics } from './security-metrics.js';
 import {
   type ApiErrorEvent,
   type ApiRequestEvent,
@@ -10,6 +9,7 @@ import {
   type ComponentLoadedEvent,
   channels,
 } from './events.js';
+import { registerSecurityMetrics } from './security-metrics.js';
 
 /**
  * Prometheus metrics with Dapr's names (docs: operations/observability/metrics), fed only from the

@@ -114,7 +114,10 @@ export interface QueryResponse {
 
 /** Stores with `QUERY_API`. `keyPrefix` restricts results to this app's keys (`appid||`). */
 export interface QueryableStore {
-  query(query: StateQuery, metadata: RequestMetadata & { readonly keyPrefix?: string }): Promise<QueryResponse>;
+  query(
+    query: StateQuery,
+    metadata: RequestMetadata & { readonly keyPrefix?: string },
+  ): Promise<QueryResponse>;
 }
 
 /** Why an ETag was refused: a stale value (→ 409) or a value the store cannot parse (→ 400). */
@@ -125,14 +128,20 @@ export class ETagError extends Error {
   override readonly name = 'ETagError';
   readonly kind: ETagErrorKind;
   constructor(kind: ETagErrorKind, message?: string, options?: { cause?: unknown }) {
-    super(message ?? (kind === 'mismatch' ? 'possible etag mismatch. error from state store' : 'invalid etag value'), options);
+    super(
+      message ??
+        (kind === 'mismatch' ? 'possible etag mismatch. error from state store' : 'invalid etag value'),
+      options,
+    );
     this.kind = kind;
   }
 }
 
 /** Narrowing helpers for optional capabilities. */
 export function isTransactional(store: StateStore): store is StateStore & TransactionalStore {
-  return store.features.has('TRANSACTIONAL') && typeof (store as Partial<TransactionalStore>).multi === 'function';
+  return (
+    store.features.has('TRANSACTIONAL') && typeof (store as Partial<TransactionalStore>).multi === 'function'
+  );
 }
 
 export function isQueryable(store: StateStore): store is StateStore & QueryableStore {
@@ -144,6 +153,7 @@ export function parseTtlSeconds(metadata: RequestMetadata): number | undefined {
   const raw = metadata.ttlInSeconds;
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < -1) throw new RangeError(`ttlInSeconds must be an integer >= -1, got "${raw}"`);
+  if (!Number.isInteger(n) || n < -1)
+    throw new RangeError(`ttlInSeconds must be an integer >= -1, got "${raw}"`);
   return n;
 }
