@@ -2,6 +2,7 @@ import { DaprError } from '../../errors/dapr-error.js';
 import {
   type BulkGetItem,
   type DeleteRequest,
+  ETagError,
   type GetRequest,
   isTransactional,
   type RequestMetadata,
@@ -120,6 +121,16 @@ function withOptions<T extends object>(
   return options === undefined ? base : { ...base, options };
 }
 
+/**
+ * Runs a store call under the store's outbound resiliency policy (daprd wraps every state call in
+ * `forComponentOutbound`); ETag conflicts are final, never retried.
+ */
+function outbound<T>(ctx: ApiContext, storeName: string, fn: () => Promise<T>): Promise<T> {
+  const policy = ctx.resiliency?.forComponentOutbound(storeName, 'state');
+  if (policy === undefined || policy.isEmpty) return fn();
+  return policy.execute(() => fn(), { shouldRetry: (err) => !(err instanceof ETagError) });
+}
+
 /** Reads one key; undefined when it does not exist. */
 export async function getState(ctx: ApiContext, req: GetStateRequest): Promise<GetStateResult | undefined> {
   const loaded = resolveStateStore(ctx, req.storeName);
@@ -130,7 +141,7 @@ export async function getState(ctx: ApiContext, req: GetStateRequest): Promise<G
   );
   let res: Awaited<ReturnType<StateStore['get']>>;
   try {
-    res = await loaded.store.get(getReq);
+    res = await outbound(ctx, req.storeName, () => loaded.store.get(getReq));
   } catch (err) {
     throw storeFailure(
       err,
@@ -158,14 +169,15 @@ export async function getBulkState(ctx: ApiContext, req: BulkGetStateRequest): P
   }));
   let items: BulkGetItem[];
   try {
-    items =
+    items = await outbound(ctx, req.storeName, () =>
       loaded.store.bulkGet !== undefined
-        ? await loaded.store.bulkGet(gets)
-        : await parallelGets(
+        ? loaded.store.bulkGet(gets)
+        : parallelGets(
             loaded.store,
             gets,
             req.parallelism > 0 ? req.parallelism : DEFAULT_BULK_GET_PARALLELISM,
-          );
+          ),
+    );
   } catch (err) {
     throw storeFailure(err, 'ERR_STATE_BULK_GET', (d) => d);
   }
@@ -247,14 +259,16 @@ export async function saveState(ctx: ApiContext, req: SaveStateRequest): Promise
     storeFailure(err, 'ERR_STATE_SAVE', (d) => `failed saving state in state store ${req.storeName}: ${d}`);
   if (sets.length === 1) {
     try {
-      await loaded.store.set(sets[0] as SetRequest);
+      await outbound(ctx, req.storeName, () => loaded.store.set(sets[0] as SetRequest));
     } catch (err) {
       throw fail(err);
     }
     return;
   }
   // contrib's default BulkSet: every item is attempted; the errors are reported together.
-  const results = await Promise.allSettled(sets.map((s) => loaded.store.set(s)));
+  const results = await Promise.allSettled(
+    sets.map((s) => outbound(ctx, req.storeName, () => loaded.store.set(s))),
+  );
   const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (errors.length === 1) throw fail(errors[0]);
   if (errors.length > 1) throw fail(new AggregateError(errors, errors.map(errorText).join('\n')));
@@ -265,7 +279,7 @@ export async function deleteState(ctx: ApiContext, req: DeleteStateRequest): Pro
   const loaded = resolveStateStore(ctx, req.storeName);
   const key = modifiedStateKey(req.key, keyScopeOf(ctx, loaded));
   try {
-    await loaded.store.delete(toDeleteRequest(req, key));
+    await outbound(ctx, req.storeName, () => loaded.store.delete(toDeleteRequest(req, key)));
   } catch (err) {
     throw storeFailure(err, 'ERR_STATE_DELETE', (d) => `failed deleting state with key ${req.key}: ${d}`);
   }
@@ -301,7 +315,7 @@ export async function executeStateTransaction(ctx: ApiContext, req: StateTransac
         },
   );
   try {
-    await store.multi(ops, req.metadata);
+    await outbound(ctx, req.storeName, () => store.multi(ops, req.metadata));
   } catch (err) {
     throw storeFailure(err, 'ERR_STATE_TRANSACTION', (d) => `error while executing state transaction: ${d}`, {
       mapETag: false,
