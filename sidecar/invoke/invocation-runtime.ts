@@ -175,14 +175,15 @@ export async function startInvocation(i: InvocationInputs): Promise<Invocation> 
     log.info(
       `Internal gRPC server is running on port ${port}${identity === undefined ? ' (plaintext)' : ' (mTLS)'}`,
     );
-    if (isSelfRegistering(resolver))
-      await resolver.register({
-        appId: i.appId,
-        namespace: i.namespace,
-        host: '127.0.0.1',
-        port,
-        pid: process.pid,
-      });
+    if (isSelfRegistering(resolver)) {
+      const self = { appId: i.appId, namespace: i.namespace, host: '127.0.0.1', port, pid: process.pid };
+      try {
+        await resolver.register(self);
+      } catch (err) {
+        // Others cannot find this sidecar by name, but it still serves its app and calls out.
+        log.warn(`could not register with name resolution: ${(err as Error).message}`);
+      }
+    }
   } catch (err) {
     await server?.close(0);
     identity?.close();

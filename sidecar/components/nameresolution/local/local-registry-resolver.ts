@@ -39,7 +39,12 @@ export class LocalRegistryResolver implements NameResolver, SelfRegistering {
 
   async init(init: ComponentInit): Promise<void> {
     this.#dir = String(init.metadata.registryDir);
-    await mkdir(this.#dir, { recursive: true });
+    try {
+      await mkdir(this.#dir, { recursive: true });
+    } catch (err) {
+      // Unwritable home: resolution finds nothing and registration reports its own error.
+      init.logger.warn(`name resolution folder ${this.#dir} is not usable: ${(err as Error).message}`);
+    }
   }
 
   async register(self: SelfInstance): Promise<void> {
