@@ -6,7 +6,9 @@
  * - InternalInvokeResponse {status=1 Status{code=1, message=2}, headers=2, trailers=3, message=4 InvokeResponse{data=1, content_type=2}}
  * - InternalInvokeRequestStream / InternalInvokeResponseStream {request|response=1, payload=2 StreamPayload{data=1, seq=2}}
  */
-import { type ProtoField, ProtoWriter, readFields } from './proto-wire.js';
+import { ProtoCursor, ProtoWriter } from './proto-wire.js';
+
+const EMPTY: Buffer = Buffer.alloc(0);
 
 /** HTTPExtension.Verb values (common.proto). */
 const VERBS = [
@@ -77,37 +79,8 @@ function writeMetadata(w: ProtoWriter, field: number, md: Metadata): void {
   }
 }
 
-function readMetadataEntry(buf: Buffer, into: Metadata): void {
-  let key = '';
-  const values: string[] = [];
-  for (const f of readFields(buf)) {
-    if (f.field === 1 && Buffer.isBuffer(f.value)) key = f.value.toString('utf8');
-    else if (f.field === 2 && Buffer.isBuffer(f.value)) {
-      for (const v of readFields(f.value))
-        if (v.field === 1 && Buffer.isBuffer(v.value)) values.push(v.value.toString('utf8'));
-    }
-  }
-  const existing = into[key];
-  if (existing === undefined) into[key] = values;
-  else existing.push(...values);
-}
-
 function writePayload(w: ProtoWriter, data: Buffer, seq: number): void {
   w.nested(2, (p) => p.bytes(1, data).uint(2, seq));
-}
-
-function readPayload(buf: Buffer): { data: Buffer; seq: number } {
-  let data: Buffer = Buffer.alloc(0);
-  let seq = 0;
-  for (const f of readFields(buf)) {
-    if (f.field === 1 && Buffer.isBuffer(f.value)) data = f.value;
-    else if (f.field === 2 && typeof f.value === 'number') seq = f.value;
-  }
-  return { data, seq };
-}
-
-function str(f: ProtoField): string {
-  return Buffer.isBuffer(f.value) ? f.value.toString('utf8') : '';
 }
 
 /** Encodes an InternalInvokeRequest (with the body inline in `message.data.value` when given). */
@@ -134,29 +107,62 @@ function sizeHint(body?: Buffer): number {
 
 /** Decodes an InternalInvokeRequest; `body` is `message.data.value` (unary CallLocal). */
 export function decodeInvokeRequest(buf: Buffer): { head: InvokeHead; body: Buffer } {
+  return readInternalRequest(new ProtoCursor(buf));
+}
+
+function readMetadataInto(c: ProtoCursor, into: Metadata): void {
+  let key = '';
+  const values: string[] = [];
+  while (c.next()) {
+    if (c.field === 1 && c.wire === 2) key = c.string();
+    else if (c.field === 2 && c.wire === 2) {
+      const list = c.sub();
+      while (list.next()) {
+        if (list.field === 1 && list.wire === 2) values.push(list.string());
+        else list.skip();
+      }
+    } else c.skip();
+  }
+  const existing = into[key];
+  if (existing === undefined) into[key] = values;
+  else existing.push(...values);
+}
+
+function readAnyValue(c: ProtoCursor): Buffer {
+  let value: Buffer = EMPTY;
+  while (c.next()) {
+    if (c.field === 2 && c.wire === 2) value = c.bytes();
+    else c.skip();
+  }
+  return value;
+}
+
+function readInternalRequest(c: ProtoCursor): { head: InvokeHead; body: Buffer } {
   const metadata: Metadata = {};
   let method = '';
   let verb = 'NONE';
   let query = '';
   let contentType = '';
-  let body: Buffer = Buffer.alloc(0);
-  for (const f of readFields(buf)) {
-    if (!Buffer.isBuffer(f.value)) continue;
-    if (f.field === 2) readMetadataEntry(f.value, metadata);
-    else if (f.field === 3) {
-      for (const m of readFields(f.value)) {
-        if (m.field === 1) method = str(m);
-        else if (m.field === 3) contentType = str(m);
-        else if (m.field === 2 && Buffer.isBuffer(m.value)) {
-          for (const a of readFields(m.value)) if (a.field === 2 && Buffer.isBuffer(a.value)) body = a.value;
-        } else if (m.field === 4 && Buffer.isBuffer(m.value)) {
-          for (const h of readFields(m.value)) {
-            if (h.field === 1 && typeof h.value === 'number') verb = VERBS[h.value] ?? 'NONE';
-            else if (h.field === 2) query = str(h);
+  let body: Buffer = EMPTY;
+  while (c.next()) {
+    if (c.field === 2 && c.wire === 2) readMetadataInto(c.sub(), metadata);
+    else if (c.field === 3 && c.wire === 2) {
+      const m = c.sub();
+      while (m.next()) {
+        if (m.wire !== 2) m.skip();
+        else if (m.field === 1) method = m.string();
+        else if (m.field === 3) contentType = m.string();
+        else if (m.field === 2) body = readAnyValue(m.sub());
+        else if (m.field === 4) {
+          const h = m.sub();
+          while (h.next()) {
+            if (h.field === 1 && h.wire === 0) verb = VERBS[h.varint()] ?? 'NONE';
+            else if (h.field === 2 && h.wire === 2) query = h.string();
+            else h.skip();
           }
-        }
+        } else m.skip();
       }
-    }
+    } else c.skip();
   }
   return { head: { method, verb, query, contentType, metadata }, body };
 }
@@ -179,27 +185,33 @@ function writeInternalResponse(w: ProtoWriter, head: ResponseHead, body?: Buffer
 
 /** Decodes an InternalInvokeResponse; `body` is `message.data.value`. */
 export function decodeInvokeResponse(buf: Buffer): { head: ResponseHead; body: Buffer } {
+  return readInternalResponse(new ProtoCursor(buf));
+}
+
+function readInternalResponse(c: ProtoCursor): { head: ResponseHead; body: Buffer } {
   let status = 0;
   let message = '';
   const headers: Metadata = {};
   let contentType = '';
-  let body: Buffer = Buffer.alloc(0);
-  for (const f of readFields(buf)) {
-    if (!Buffer.isBuffer(f.value)) continue;
-    if (f.field === 1) {
-      for (const s of readFields(f.value)) {
-        if (s.field === 1 && typeof s.value === 'number') status = s.value;
-        else if (s.field === 2) message = str(s);
+  let body: Buffer = EMPTY;
+  while (c.next()) {
+    if (c.wire !== 2) c.skip();
+    else if (c.field === 1) {
+      const st = c.sub();
+      while (st.next()) {
+        if (st.field === 1 && st.wire === 0) status = st.varint();
+        else if (st.field === 2 && st.wire === 2) message = st.string();
+        else st.skip();
       }
-    } else if (f.field === 2) readMetadataEntry(f.value, headers);
-    else if (f.field === 4) {
-      for (const m of readFields(f.value)) {
-        if (m.field === 2) contentType = str(m);
-        else if (m.field === 1 && Buffer.isBuffer(m.value)) {
-          for (const a of readFields(m.value)) if (a.field === 2 && Buffer.isBuffer(a.value)) body = a.value;
-        }
+    } else if (c.field === 2) readMetadataInto(c.sub(), headers);
+    else if (c.field === 4) {
+      const m = c.sub();
+      while (m.next()) {
+        if (m.field === 2 && m.wire === 2) contentType = m.string();
+        else if (m.field === 1 && m.wire === 2) body = readAnyValue(m.sub());
+        else m.skip();
       }
-    }
+    } else c.skip();
   }
   return { head: { status, message, headers, contentType }, body };
 }
@@ -224,16 +236,27 @@ function requestChunkWriter(chunk: RequestChunk, reserve: number): ProtoWriter {
 
 /** Decodes one InternalInvokeRequestStream message. */
 export function decodeRequestChunk(buf: Buffer): RequestChunk {
+  const c = new ProtoCursor(buf);
   let head: InvokeHead | undefined;
-  let p: { data: Buffer; seq: number } | undefined;
-  for (const f of readFields(buf)) {
-    if (f.field === 1 && Buffer.isBuffer(f.value)) head = decodeInvokeRequest(f.value).head;
-    else if (f.field === 2 && Buffer.isBuffer(f.value)) p = readPayload(f.value);
+  let data: Buffer | undefined;
+  let seq = 0;
+  while (c.next()) {
+    if (c.field === 1 && c.wire === 2) head = readInternalRequest(c.sub()).head;
+    else if (c.field === 2 && c.wire === 2) [data, seq] = readPayloadAt(c.sub());
+    else c.skip();
   }
-  return {
-    ...(head === undefined ? {} : { head }),
-    ...(p === undefined ? {} : { data: p.data, seq: p.seq }),
-  };
+  return { ...(head === undefined ? {} : { head }), ...(data === undefined ? {} : { data, seq }) };
+}
+
+function readPayloadAt(c: ProtoCursor): [Buffer, number] {
+  let data: Buffer = EMPTY;
+  let seq = 0;
+  while (c.next()) {
+    if (c.field === 1 && c.wire === 2) data = c.bytes();
+    else if (c.field === 2 && c.wire === 0) seq = c.varint();
+    else c.skip();
+  }
+  return [data, seq];
 }
 
 /** Encodes one InternalInvokeResponseStream message. */
@@ -256,14 +279,14 @@ function responseChunkWriter(chunk: ResponseChunk, reserve: number): ProtoWriter
 
 /** Decodes one InternalInvokeResponseStream message. */
 export function decodeResponseChunk(buf: Buffer): ResponseChunk {
+  const c = new ProtoCursor(buf);
   let head: ResponseHead | undefined;
-  let p: { data: Buffer; seq: number } | undefined;
-  for (const f of readFields(buf)) {
-    if (f.field === 1 && Buffer.isBuffer(f.value)) head = decodeInvokeResponse(f.value).head;
-    else if (f.field === 2 && Buffer.isBuffer(f.value)) p = readPayload(f.value);
+  let data: Buffer | undefined;
+  let seq = 0;
+  while (c.next()) {
+    if (c.field === 1 && c.wire === 2) head = readInternalResponse(c.sub()).head;
+    else if (c.field === 2 && c.wire === 2) [data, seq] = readPayloadAt(c.sub());
+    else c.skip();
   }
-  return {
-    ...(head === undefined ? {} : { head }),
-    ...(p === undefined ? {} : { data: p.data, seq: p.seq }),
-  };
+  return { ...(head === undefined ? {} : { head }), ...(data === undefined ? {} : { data, seq }) };
 }

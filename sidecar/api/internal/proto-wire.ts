@@ -185,3 +185,92 @@ export function readFields(buf: Buffer): ProtoField[] {
   }
   return out;
 }
+
+/**
+ * A cursor over one message (or a range of it) for hand-written decoders: no per-field objects,
+ * strings read straight from the buffer.
+ */
+export class ProtoCursor {
+  readonly buf: Buffer;
+  pos: number;
+  readonly end: number;
+  /** Field number and wire type of the last `next()`. */
+  field = 0;
+  wire = 0;
+
+  constructor(buf: Buffer, start = 0, end = buf.length) {
+    this.buf = buf;
+    this.pos = start;
+    this.end = end;
+  }
+
+  /** Reads the next key; false at the end of the range. */
+  next(): boolean {
+    if (this.pos >= this.end) return false;
+    const key = this.varint();
+    this.field = Math.floor(key / 8);
+    this.wire = key & 7;
+    return true;
+  }
+
+  /** Reads a varint. */
+  varint(): number {
+    let result = 0;
+    let mul = 1;
+    for (;;) {
+      if (this.pos >= this.end) throw new ProtoDecodeError('truncated varint');
+      const b = this.buf[this.pos++] as number;
+      result += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) return result;
+      mul *= 128;
+      if (mul > 2 ** 63) throw new ProtoDecodeError('varint too long');
+    }
+  }
+
+  /** For a length-delimited field: a cursor over its content; this cursor moves past it. */
+  sub(): ProtoCursor {
+    const len = this.varint();
+    const start = this.pos;
+    if (start + len > this.end) throw new ProtoDecodeError('truncated length-delimited field');
+    this.pos = start + len;
+    return new ProtoCursor(this.buf, start, start + len);
+  }
+
+  /** A length-delimited field as a string. */
+  string(): string {
+    const len = this.varint();
+    const start = this.pos;
+    if (start + len > this.end) throw new ProtoDecodeError('truncated length-delimited field');
+    this.pos = start + len;
+    return this.buf.toString('utf8', start, start + len);
+  }
+
+  /** A length-delimited field as a Buffer view (no copy). */
+  bytes(): Buffer {
+    const len = this.varint();
+    const start = this.pos;
+    if (start + len > this.end) throw new ProtoDecodeError('truncated length-delimited field');
+    this.pos = start + len;
+    return this.buf.subarray(start, start + len);
+  }
+
+  /** Skips the value of the current field. */
+  skip(): void {
+    switch (this.wire) {
+      case 0:
+        this.varint();
+        return;
+      case 1:
+        this.pos += 8;
+        return;
+      case 2:
+        this.pos += this.varint();
+        return;
+      case 5:
+        this.pos += 4;
+        return;
+      default:
+        throw new ProtoDecodeError(`unsupported wire type ${this.wire}`);
+    }
+  }
+}
