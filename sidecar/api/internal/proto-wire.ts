@@ -123,12 +123,6 @@ export class ProtoWriter {
   }
 }
 
-/** One decoded field: a number for varints, a Buffer (a view, not a copy) for length-delimited ones. */
-export interface ProtoField {
-  readonly field: number;
-  readonly value: number | Buffer;
-}
-
 /** A malformed protobuf message. */
 export class ProtoDecodeError extends Error {
   /** Stable code. */
@@ -137,53 +131,6 @@ export class ProtoDecodeError extends Error {
     super(message);
     this.name = 'ProtoDecodeError';
   }
-}
-
-/**
- * The fields of `buf`, in order; unknown wire types other than varint/len/fixed are errors. An
- * array rather than a generator: the generator protocol costs more than the decoding itself.
- */
-export function readFields(buf: Buffer): ProtoField[] {
-  const out: ProtoField[] = [];
-  let pos = 0;
-  const varint = (): number => {
-    let result = 0;
-    let mul = 1;
-    for (;;) {
-      if (pos >= buf.length) throw new ProtoDecodeError('truncated varint');
-      const b = buf[pos++] as number;
-      result += (b & 0x7f) * mul;
-      if ((b & 0x80) === 0) return result;
-      mul *= 128;
-      if (mul > 2 ** 63) throw new ProtoDecodeError('varint too long');
-    }
-  };
-  while (pos < buf.length) {
-    const key = varint();
-    const field = Math.floor(key / 8);
-    const wire = key & 7;
-    switch (wire) {
-      case 0:
-        out.push({ field, value: varint() });
-        break;
-      case 1:
-        pos += 8;
-        break;
-      case 2: {
-        const len = varint();
-        if (pos + len > buf.length) throw new ProtoDecodeError('truncated length-delimited field');
-        out.push({ field, value: buf.subarray(pos, pos + len) });
-        pos += len;
-        break;
-      }
-      case 5:
-        pos += 4;
-        break;
-      default:
-        throw new ProtoDecodeError(`unsupported wire type ${wire}`);
-    }
-  }
-  return out;
 }
 
 /**
