@@ -18,6 +18,7 @@ import type { NameResolver } from '../components/nameresolution/name-resolver.js
 import { DaprError } from '../errors/dapr-error.js';
 import {
   BuiltInPolicies,
+  isUnavailableOrUnauthenticated,
   type ResiliencyProvider,
   type RetryPolicy,
   type TargetPolicy,
@@ -141,7 +142,7 @@ export class ServiceInvoker {
       if (endpoint !== undefined) return callHttpEndpoint(endpoint, req, body, signal);
       const t = target as { appId: string; namespace: string };
       const once = (s: AbortSignal): Promise<InvokeResult> => this.#callApp(t, req, body, s, streamingCount);
-      return builtIn === undefined || !replayable ? once(signal) : builtIn.execute(once, { signal });
+      return builtIn === undefined || !replayable ? once(signal) : withBuiltIn(builtIn, once, signal);
     };
     try {
       // No named or default policy applies: skip the policy machinery (daprd runs the call as is).
@@ -303,6 +304,32 @@ export class ServiceInvoker {
       httpStatus: status,
       cause: err,
     });
+  }
+}
+
+/**
+ * Runs `once` under the built-in service retries, entering the retry machinery only after a first
+ * attempt fails with a retryable code (most calls succeed: they skip its per-call cost). The first
+ * failure is handed to the policy as its first attempt, so the attempts and delays are the policy's.
+ */
+async function withBuiltIn(
+  builtIn: RetryPolicy,
+  once: (s: AbortSignal) => Promise<InvokeResult>,
+  signal: AbortSignal,
+): Promise<InvokeResult> {
+  try {
+    return await once(signal);
+  } catch (err) {
+    if (!isUnavailableOrUnauthenticated(err) || signal.aborted) throw err;
+    let first = true;
+    return builtIn.execute(
+      (s) => {
+        if (!first) return once(s);
+        first = false;
+        return Promise.reject(err);
+      },
+      { signal },
+    );
   }
 }
 
