@@ -12,7 +12,9 @@ import {
   constants,
   type IncomingHttpHeaders,
 } from 'node:http2';
+import { connect as netConnect } from 'node:net';
 import { Readable } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import type { PeerPolicy } from '../../security/peer-verification.js';
 import type { WorkloadIdentity } from '../../security/workload-identity.js';
 import { decodeGrpcMessage, GrpcStatus, GrpcStatusError, MessageReader } from './grpc-framing.js';
@@ -60,6 +62,13 @@ function statusOf(headers: IncomingHttpHeaders): GrpcStatusError | undefined {
   return new GrpcStatusError(code, decodeGrpcMessage(headers['grpc-message'] as string | undefined));
 }
 
+/** `host:port` or `[v6]:port` → [host, port]. */
+function splitAddress(address: string): [string, string] {
+  const i = address.lastIndexOf(':');
+  const host = address.slice(0, i);
+  return [host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host, address.slice(i + 1)];
+}
+
 /** Clients to other sidecars, one HTTP/2 session per address. */
 export class InternalClient {
   readonly #o: InternalClientOptions;
@@ -79,13 +88,28 @@ export class InternalClient {
     const existing = this.#sessions.get(address);
     if (existing !== undefined && !existing.closed && !existing.destroyed) return existing;
     const id = this.#o.identity;
-    let session: ClientHttp2Session;
     const settings = { initialWindowSize: 1 << 20 };
-    if (id === undefined) session = connect(`http://${address}`, { settings });
+    const [host = '', portText = ''] = splitAddress(address);
+    const port = Number(portText);
+    // Our own sockets, to turn Nagle off: a call's last frames (data, then the gRPC trailers)
+    // are small separate writes that would otherwise wait for the peer's delayed ACK.
+    let session: ClientHttp2Session;
+    if (id === undefined)
+      session = connect(`http://${address}`, {
+        settings,
+        createConnection: () => netConnect({ host, port, noDelay: true }),
+      });
     else {
       const td = id.current()?.spiffeId.split('/')[2];
       const tls = id.tlsClientOptions(this.#o.peerPolicy ?? { trustDomains: td === undefined ? [] : [td] });
-      session = connect(`https://${address}`, { ...tls, settings, ALPNProtocols: ['h2'] });
+      session = connect(`https://${address}`, {
+        settings,
+        createConnection: () => {
+          const socket = tlsConnect({ ...tls, host, port, ALPNProtocols: ['h2'] });
+          socket.setNoDelay(true);
+          return socket;
+        },
+      });
     }
     const forget = (): void => {
       if (this.#sessions.get(address) === session) this.#sessions.delete(address);

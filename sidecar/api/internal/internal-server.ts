@@ -16,7 +16,7 @@ import {
   type IncomingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { AccessControlList } from '../../acl/access-control.js';
@@ -80,6 +80,8 @@ export class InternalServer {
       this.#server = secure;
     }
     this.#server.on('stream', (stream, headers) => this.#onStream(stream, headers));
+    // Nagle off: a call ends with small separate writes (data, then the gRPC trailers).
+    this.#server.on('connection', (socket: Socket) => socket.setNoDelay(true));
     this.#server.on('sessionError', () => {});
   }
 
