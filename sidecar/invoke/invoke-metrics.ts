@@ -8,6 +8,7 @@ import type diagnosticsChannel from 'node:diagnostics_channel';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { type ResiliencyPolicyEvent, resiliencyChannels } from '../resiliency/events.js';
 import {
+  type AclDecisionEvent,
   type InvokeReceivedEvent,
   type InvokeResponseEvent,
   type InvokeResponseSentEvent,
@@ -88,6 +89,34 @@ export function registerInvocationMetrics(
     labelNames: policyLabels,
     registers,
   });
+  // Access control (daprd runtime/acl/*): labelled with the caller's SPIFFE identity.
+  const aclLabels = ['app_id', 'trustDomain', 'namespace'] as const;
+  const acl = {
+    appAllowed: new Counter({
+      name: 'dapr_runtime_acl_app_policy_action_allowed_total',
+      help: 'The number of requests allowed by the app specific action specified in the access control policy.',
+      labelNames: aclLabels,
+      registers,
+    }),
+    appBlocked: new Counter({
+      name: 'dapr_runtime_acl_app_policy_action_blocked_total',
+      help: 'The number of requests blocked by the app specific action specified in the access control policy.',
+      labelNames: aclLabels,
+      registers,
+    }),
+    globalAllowed: new Counter({
+      name: 'dapr_runtime_acl_global_policy_action_allowed_total',
+      help: 'The number of requests allowed by the global action specified in the access control policy.',
+      labelNames: aclLabels,
+      registers,
+    }),
+    globalBlocked: new Counter({
+      name: 'dapr_runtime_acl_global_policy_action_blocked_total',
+      help: 'The number of requests blocked by the global action specified in the access control policy.',
+      labelNames: aclLabels,
+      registers,
+    }),
+  };
   const type = (streaming: boolean): string => (streaming ? 'streaming' : 'unary');
   const offs: (() => void)[] = [];
   const on = <T>(ch: diagnosticsChannel.Channel, fn: (e: T) => void): void => {
@@ -108,6 +137,11 @@ export function registerInvocationMetrics(
   on(invokeChannels.responseSent, (e: InvokeResponseSentEvent) =>
     resSent.inc({ app_id: appId, src_app_id: e.sourceAppId, status: e.status }),
   );
+  on(invokeChannels.aclDecision, (e: AclDecisionEvent) => {
+    const labels = { app_id: e.appId, trustDomain: e.trustDomain, namespace: e.namespace };
+    if (e.policy === 'app') (e.allowed ? acl.appAllowed : acl.appBlocked).inc(labels);
+    else (e.allowed ? acl.globalAllowed : acl.globalBlocked).inc(labels);
+  });
   on(resiliencyLoadedChannel, (e: ResiliencyLoadedEvent) =>
     resLoaded.set({ app_id: appId, name: e.name, namespace: e.namespace }, 1),
   );

@@ -114,6 +114,21 @@ describe('invocation over mTLS with access control', () => {
     assert.match(body.message, /denied access to appid: z /);
   });
 
+  it('counts access-control decisions with Dapr metric names', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${b.metricsPort}/`)).text();
+    const value = (name: string, ...labels: string[]): number => {
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith(`${name}{`) && labels.every((x) => l.includes(x)));
+      return line === undefined ? 0 : Number(line.split(' ').at(-1));
+    };
+    assert.ok(
+      value('dapr_runtime_acl_app_policy_action_allowed_total', 'app_id="a"', 'trustDomain="public"') >= 2,
+    );
+    assert.ok(value('dapr_runtime_acl_app_policy_action_blocked_total', 'app_id="a"') >= 2);
+    assert.ok(value('dapr_runtime_acl_global_policy_action_blocked_total', 'app_id="z"') >= 1);
+  });
+
   it('refuses a caller without a certificate', async () => {
     const before = app.hits.length;
     const res = await fetch(`${plain.url}/v1.0/invoke/b/method/allowed/item`);
