@@ -10,7 +10,7 @@ import {
   certificatesToPem,
   createCertificate,
   parseCertificates,
-} from '../../sidecar/security/x509/certificate.js';
+} from '../../sidecar/pki/x509/certificate.js';
 
 /** The three PEM files, exactly as stored. */
 export interface CaBundlePem {

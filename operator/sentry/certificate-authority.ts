@@ -3,8 +3,8 @@
  * operation, so it can be benchmarked directly and swapped atomically when credentials reload.
  */
 import type { X509Certificate } from 'node:crypto';
-import { certificatesToPem, createCertificate } from '../../sidecar/security/x509/certificate.js';
-import { parseCsr } from '../../sidecar/security/x509/csr.js';
+import { certificatesToPem, createCertificate } from '../../sidecar/pki/x509/certificate.js';
+import { parseCsr } from '../../sidecar/pki/x509/csr.js';
 import type { CaBundle } from './ca-bundle.js';
 
 /** Signing defaults (Dapr: workload TTL 24h, allowed clock skew 15m). */

@@ -10,7 +10,7 @@ import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { formatSpiffeId } from '../../sidecar/security/spiffe-id.js';
+import { formatSpiffeId } from '../../sidecar/pki/spiffe-id.js';
 import type { CaStore } from './ca-store.js';
 import { FileCaStore } from './ca-store.js';
 import { KubernetesCaStore } from './ca-store-kubernetes.js';

@@ -7,7 +7,7 @@
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { certificatesToPem } from '../../sidecar/security/x509/certificate.js';
+import { certificatesToPem } from '../../sidecar/pki/x509/certificate.js';
 import type { CaGenerateOptions } from './ca-bundle.js';
 import { generateIssuer, generateRoot, parseCaBundle, privateKeyToPem, samePublicKey } from './ca-bundle.js';
 import type { CaStore } from './ca-store.js';

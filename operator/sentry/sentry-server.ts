@@ -4,16 +4,16 @@
  * changed; reloading"), without a restart and without dropping the listener.
  */
 import * as grpc from '@grpc/grpc-js';
-import { MemoryCertificateProvider } from '../../sidecar/security/certificate-provider.js';
+import { MemoryCertificateProvider } from '../../sidecar/pki/certificate-provider.js';
 import type {
   SignCertificateRequest,
   SignCertificateResponse,
   TokenValidatorName,
-} from '../../sidecar/security/proto/sentry-proto.js';
-import { loadSentryService } from '../../sidecar/security/proto/sentry-proto.js';
-import { formatSpiffeId } from '../../sidecar/security/spiffe-id.js';
-import { certificatesToPem } from '../../sidecar/security/x509/certificate.js';
-import { CsrError } from '../../sidecar/security/x509/csr.js';
+} from '../../sidecar/pki/proto/sentry-proto.js';
+import { loadSentryService } from '../../sidecar/pki/proto/sentry-proto.js';
+import { formatSpiffeId } from '../../sidecar/pki/spiffe-id.js';
+import { certificatesToPem } from '../../sidecar/pki/x509/certificate.js';
+import { CsrError } from '../../sidecar/pki/x509/csr.js';
 import type { CaBundle } from './ca-bundle.js';
 import { bootstrapCaBundle, generateP256, parseCaBundle, privateKeyToPem } from './ca-bundle.js';
 import type { CaStore } from './ca-store.js';

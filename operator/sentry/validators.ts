@@ -3,9 +3,9 @@
  * (Dapr pkg/sentry/server/validator). Refusals throw ValidationError → gRPC PermissionDenied.
  */
 import * as k8s from '@kubernetes/client-node';
-import type { SignCertificateRequest } from '../../sidecar/security/proto/sentry-proto.js';
-import type { SpiffeId } from '../../sidecar/security/spiffe-id.js';
-import { DEFAULT_APP_TRUST_DOMAIN, validateSpiffeParts } from '../../sidecar/security/spiffe-id.js';
+import type { SignCertificateRequest } from '../../sidecar/pki/proto/sentry-proto.js';
+import type { SpiffeId } from '../../sidecar/pki/spiffe-id.js';
+import { DEFAULT_APP_TRUST_DOMAIN, validateSpiffeParts } from '../../sidecar/pki/spiffe-id.js';
 
 /** Why an identity was refused; `reason` is a stable label for metrics. */
 export class ValidationError extends Error {

@@ -13,7 +13,7 @@
  * - a matching operation's verb map decides (`*` as a verb matches all); a call without a verb
  *   takes the app policy's default action.
  */
-import type { SpiffeId } from '../security/spiffe-id.js';
+import type { SpiffeId } from '../pki/spiffe-id.js';
 
 /** Why a call was allowed or denied (for logs and metrics). */
 export interface AclDecision {

@@ -4,9 +4,9 @@
  * app id). The result feeds access-control policies (Configuration `spec.accessControl`).
  */
 import type { PeerCertificate, Server, TLSSocket } from 'node:tls';
-import type { SpiffeId } from './spiffe-id.js';
-import { parseSpiffeId } from './spiffe-id.js';
-import { parseSubjectAltName } from './x509/certificate.js';
+import type { SpiffeId } from '../pki/spiffe-id.js';
+import { parseSpiffeId } from '../pki/spiffe-id.js';
+import { parseSubjectAltName } from '../pki/x509/certificate.js';
 
 /** Which peers are acceptable. Empty or absent lists mean "any". */
 export interface PeerPolicy {

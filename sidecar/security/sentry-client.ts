@@ -10,9 +10,9 @@ import type {
   SignCertificateRequest,
   SignCertificateResponse,
   TokenValidatorName,
-} from './proto/sentry-proto.js';
-import { loadSentryService } from './proto/sentry-proto.js';
-import { parseSubjectAltName } from './x509/certificate.js';
+} from '../pki/proto/sentry-proto.js';
+import { loadSentryService } from '../pki/proto/sentry-proto.js';
+import { parseSubjectAltName } from '../pki/x509/certificate.js';
 
 /** Where sentry is and how to recognise it. */
 export interface SentryEndpoint {

@@ -6,7 +6,7 @@ import {
   grpcPeerIdentity,
   grpcServerCredentials,
 } from '../../../sidecar/security/grpc-credentials.js';
-import { formatSpiffeId } from '../../../sidecar/security/spiffe-id.js';
+import { formatSpiffeId } from '../../../sidecar/pki/spiffe-id.js';
 import type { WorkloadIdentity } from '../../../sidecar/security/workload-identity.js';
 import type { SentryFixture } from './sentry-fixture.js';
 import { startSentryFixture } from './sentry-fixture.js';

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import type { PeerPolicy } from '../../../sidecar/security/peer-verification.js';
 import { peerIdentity } from '../../../sidecar/security/peer-verification.js';
-import { formatSpiffeId } from '../../../sidecar/security/spiffe-id.js';
+import { formatSpiffeId } from '../../../sidecar/pki/spiffe-id.js';
 import type { WorkloadIdentity } from '../../../sidecar/security/workload-identity.js';
 
 /** A running mTLS server. */

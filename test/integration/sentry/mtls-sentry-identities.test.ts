@@ -5,7 +5,7 @@ import { createSecureContext } from 'node:tls';
 import { generateP256, parseCaBundle, privateKeyToPem } from '../../../operator/sentry/ca-bundle.js';
 import { serverIdentityChecker } from '../../../sidecar/security/peer-verification.js';
 import type { WorkloadIdentity } from '../../../sidecar/security/workload-identity.js';
-import { certificatesToPem, createCertificate, uriSans } from '../../../sidecar/security/x509/certificate.js';
+import { certificatesToPem, createCertificate, uriSans } from '../../../sidecar/pki/x509/certificate.js';
 import { waitUntil } from '../../env/process.js';
 import type { PeerServer } from './mtls-peers.js';
 import { callPeer, startPeerServer } from './mtls-peers.js';

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createSecureContext } from 'node:tls';
 import { addRoot, reissueIssuer, removeOldRoots } from '../../../operator/sentry/root-rotation.js';
 import type { WorkloadIdentity } from '../../../sidecar/security/workload-identity.js';
-import { parseCertificates } from '../../../sidecar/security/x509/certificate.js';
+import { parseCertificates } from '../../../sidecar/pki/x509/certificate.js';
 import { waitUntil } from '../../env/process.js';
 import type { PeerServer } from './mtls-peers.js';
 import { callPeer, startPeerServer } from './mtls-peers.js';

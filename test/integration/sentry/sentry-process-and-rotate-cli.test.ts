@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { WorkloadIdentity } from '../../../sidecar/security/workload-identity.js';
-import { parseCertificates } from '../../../sidecar/security/x509/certificate.js';
+import { parseCertificates } from '../../../sidecar/pki/x509/certificate.js';
 import {
   freePort,
   ManagedProcess,

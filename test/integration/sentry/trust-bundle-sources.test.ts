@@ -8,7 +8,7 @@ import { addRoot, reissueIssuer, removeOldRoots } from '../../../operator/sentry
 import type { TrustBundleChangedEvent } from '../../../sidecar/security/security-events.js';
 import { securityChannels } from '../../../sidecar/security/security-events.js';
 import type { WorkloadIdentity } from '../../../sidecar/security/workload-identity.js';
-import { certificatesToPem, parseCertificates } from '../../../sidecar/security/x509/certificate.js';
+import { certificatesToPem, parseCertificates } from '../../../sidecar/pki/x509/certificate.js';
 import { waitUntil } from '../../env/process.js';
 import type { SentryFixture } from './sentry-fixture.js';
 import { startSentryFixture } from './sentry-fixture.js';

@@ -4,8 +4,8 @@ import { describe, it } from 'node:test';
 import forge from 'node-forge';
 import { bootstrapCaBundle, generateP256 } from '../../../operator/sentry/ca-bundle.js';
 import { CertificateAuthority } from '../../../operator/sentry/certificate-authority.js';
-import { parseSubjectAltName, uriSans } from '../../../sidecar/security/x509/certificate.js';
-import { CsrError, createCsr, derToPem, parseCsr, pemToDer } from '../../../sidecar/security/x509/csr.js';
+import { parseSubjectAltName, uriSans } from '../../../sidecar/pki/x509/certificate.js';
+import { CsrError, createCsr, derToPem, parseCsr, pemToDer } from '../../../sidecar/pki/x509/csr.js';
 
 const NOW = Date.UTC(2026, 5, 1, 12);
 const bundle = bootstrapCaBundle({

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { SENTRY_PROTO_JSON } from '../../../sidecar/security/proto/sentry-proto.js';
+import { SENTRY_PROTO_JSON } from '../../../sidecar/pki/proto/sentry-proto.js';
 
 // The compiled test lives under <out>/test/unit/security; the .proto stays in the source tree.
 function findProto(): string {
   for (const rel of [
-    '../../../../sidecar/security/proto/sentry.proto',
-    '../../../../../sidecar/security/proto/sentry.proto',
+    '../../../../sidecar/pki/proto/sentry.proto',
+    '../../../../../sidecar/pki/proto/sentry.proto',
   ]) {
     try {
       return readFileSync(fileURLToPath(new URL(rel, import.meta.url)), 'utf8');
@@ -16,7 +16,7 @@ function findProto(): string {
       // try the next layout (dist/ vs .build/<name>/)
     }
   }
-  throw new Error('sidecar/security/proto/sentry.proto not found from the compiled test');
+  throw new Error('sidecar/pki/proto/sentry.proto not found from the compiled test');
 }
 
 describe('embedded sentry proto', () => {
