@@ -9,14 +9,12 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { freePort, ManagedProcess, makeTempDir, removeTempDir, waitUntil } from '../test/env/process.js';
 import { startSentryFixture } from '../test/integration/sentry/sentry-fixture.js';
 import { cpuTicks, type HelperProcess, rssMiB, startBenchApp, startProxyHop } from './invoke-processes.js';
 import { quantile } from './load.js';
 import { type BenchSettings, type BenchTable, fmt } from './report.js';
-
-const SIDECAR_MAIN = fileURLToPath(new URL('../sidecar/main.js', import.meta.url));
+import { sidecarArgs } from './sidecar-spawn.js';
 
 interface AutocannonResult {
   readonly requests: { readonly total: number; readonly average: number };
@@ -97,21 +95,7 @@ async function startSidecar(
 ): Promise<{ proc: ManagedProcess; port: number }> {
   const port = await freePort();
   const args = [
-    SIDECAR_MAIN,
-    '--app-id',
-    appId,
-    '--dapr-http-port',
-    String(port),
-    '--dapr-grpc-port',
-    String(await freePort()),
-    '--dapr-internal-grpc-port',
-    String(await freePort()),
-    '--metrics-port',
-    String(await freePort()),
-    '--dapr-listen-addresses',
-    '127.0.0.1',
-    '--log-level',
-    'warn',
+    ...(await sidecarArgs(appId, port)),
     ...(appPort === undefined ? [] : ['--app-port', String(appPort)]),
     ...extraArgs,
   ];

@@ -12,7 +12,29 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/env/process.js';
 
 /** The compiled sidecar entry next to this file's build output. */
-const SIDECAR_MAIN = fileURLToPath(new URL('../sidecar/main.js', import.meta.url));
+/** The compiled outriggerd entry point, next to this compiled file. */
+export const SIDECAR_MAIN = fileURLToPath(new URL('../sidecar/main.js', import.meta.url));
+
+/** `node` arguments for a benchmark sidecar on loopback with free ports (API on `httpPort`). */
+export async function sidecarArgs(appId: string, httpPort: number): Promise<string[]> {
+  return [
+    SIDECAR_MAIN,
+    '--app-id',
+    appId,
+    '--dapr-http-port',
+    String(httpPort),
+    '--dapr-grpc-port',
+    String(await freePort()),
+    '--dapr-internal-grpc-port',
+    String(await freePort()),
+    '--metrics-port',
+    String(await freePort()),
+    '--dapr-listen-addresses',
+    '127.0.0.1',
+    '--log-level',
+    'warn',
+  ];
+}
 
 /** What to start. */
 export type SpawnVariant = 'node-baseline' | 'outriggerd-empty' | 'outriggerd-sqlite';
@@ -105,25 +127,7 @@ export async function spawnTimed(
   const args =
     variant === 'node-baseline'
       ? ['-e', BASELINE_SOURCE, String(port)]
-      : [
-          SIDECAR_MAIN,
-          '--app-id',
-          appId,
-          '--dapr-http-port',
-          String(port),
-          '--dapr-grpc-port',
-          String(await freePort()),
-          '--dapr-internal-grpc-port',
-          String(await freePort()),
-          '--metrics-port',
-          String(await freePort()),
-          '--dapr-listen-addresses',
-          '127.0.0.1',
-          '--resources-path',
-          resources,
-          '--log-level',
-          'warn',
-        ];
+      : [...(await sidecarArgs(appId, port)), '--resources-path', resources];
   const t0 = performance.now();
   const child: ChildProcess = spawn(process.execPath, args, {
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -446,7 +446,7 @@ export function helpText(): string {
   const lines = ['Usage of outriggerd:'];
   for (const spec of FLAGS) {
     const type = spec.type === 'bool' ? '' : spec.type === 'list' ? ' strings' : ` ${spec.type}`;
-    const note = spec.implemented ? '' : ' [accepted, not implemented yet]';
+    const note = spec.implemented ? '' : ' [accepted for daprd compatibility; no effect yet]';
     const def = spec.default === undefined ? '' : ` (default ${JSON.stringify(spec.default)})`;
     lines.push(`  --${spec.name}${type}`, `    \t${spec.help}${def}${note}`);
   }

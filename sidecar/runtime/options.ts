@@ -72,7 +72,7 @@ export interface Options {
   readonly apiToken?: string;
   /** `APP_API_TOKEN`: sent to the app when set. */
   readonly appApiToken?: string;
-  /** Flags that were accepted but are not implemented yet (the runtime warns about each). */
+  /** daprd flags that were accepted but have no effect in Outrigger yet (the runtime warns about each). */
   readonly unimplementedFlags: readonly string[];
 }
 

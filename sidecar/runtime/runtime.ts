@@ -98,7 +98,7 @@ export class Runtime {
     log.info(`Running in ${o.mode} mode; app id ${o.appId}, namespace ${o.namespace}`);
     for (const flag of o.unimplementedFlags)
       log.warn(
-        `Flag --${flag} is accepted for compatibility with daprd but is not implemented yet; ignoring it`,
+        `Flag --${flag} is accepted for compatibility with daprd but has no effect in Outrigger yet; ignoring it`,
       );
     // mTLS and Sentry are used by the internal API (invoke/invocation-runtime.ts); these are not yet.
     const notWired = [

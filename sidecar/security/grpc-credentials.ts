@@ -7,9 +7,9 @@
  */
 import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
+import type { SpiffeId } from '../pki/spiffe-id.js';
 import type { PeerPolicy } from './peer-verification.js';
 import { PeerIdentityError, serverIdentityChecker, verifyPeerCertificate } from './peer-verification.js';
-import type { SpiffeId } from '../pki/spiffe-id.js';
 import type { WorkloadIdentity } from './workload-identity.js';
 
 /** Server credentials that require a client certificate chaining to the current trust bundle. */

@@ -11,9 +11,12 @@ import { readFile } from 'node:fs/promises';
 import type { ConnectionOptions, SecureContext, SecureContextOptions, Server, TlsOptions } from 'node:tls';
 import { createSecureContext } from 'node:tls';
 import { MemoryCertificateProvider } from '../pki/certificate-provider.js';
+import type { TokenValidatorName } from '../pki/proto/sentry-proto.js';
+import { formatSpiffeId } from '../pki/spiffe-id.js';
+import { certificatesToPem, parseCertificates, uriSans } from '../pki/x509/certificate.js';
+import { createCsr } from '../pki/x509/csr.js';
 import type { PeerPolicy } from './peer-verification.js';
 import { enforcePeerPolicy, serverIdentityChecker } from './peer-verification.js';
-import type { TokenValidatorName } from '../pki/proto/sentry-proto.js';
 import { renewalTime, retryDelay } from './renewal-time.js';
 import type {
   CertificateIssuedEvent,
@@ -23,9 +26,6 @@ import type {
 import { securityChannels } from './security-events.js';
 import type { CertificateRequest, IssuedCertificate, SentryEndpoint } from './sentry-client.js';
 import { requestCertificate } from './sentry-client.js';
-import { formatSpiffeId } from '../pki/spiffe-id.js';
-import { certificatesToPem, parseCertificates, uriSans } from '../pki/x509/certificate.js';
-import { createCsr } from '../pki/x509/csr.js';
 
 /** Default location of the projected sentry token (Dapr pkg/security/token.go). */
 export const DEFAULT_SENTRY_TOKEN_FILE = '/var/run/secrets/dapr.io/sentrytoken/token';

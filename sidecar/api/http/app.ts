@@ -1,11 +1,11 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../../components/component.js';
 import { DaprError } from '../../errors/dapr-error.js';
+import type { ServiceInvoker } from '../../invoke/invoker.js';
 import { type ApiRequestEvent, channels } from '../../observability/events.js';
 import { invokeMiddleware } from './invoke-routes.js';
 import { locals, sendError } from './respond.js';
 import type { RouteSpec } from './route.js';
-import type { ServiceInvoker } from '../../invoke/invoker.js';
 
 /**
  * Builds the express application for a set of routes with daprd's middleware chain

@@ -24,8 +24,8 @@ import type { AppChannel, AppResponse } from '../../channel/app-channel.js';
 import type { Logger } from '../../components/component.js';
 import { CALLER_ID_HEADER, metadataToHeaders, responseMetadata } from '../../invoke/headers.js';
 import { invokeChannels } from '../../invoke/invoke-events.js';
-import { type PeerPolicy, verifyPeerCertificate } from '../../security/peer-verification.js';
 import type { SpiffeId } from '../../pki/spiffe-id.js';
+import { type PeerPolicy, verifyPeerCertificate } from '../../security/peer-verification.js';
 import type { WorkloadIdentity } from '../../security/workload-identity.js';
 import { encodeGrpcMessage, frame, GrpcStatus, GrpcStatusError, MessageReader } from './grpc-framing.js';
 import {

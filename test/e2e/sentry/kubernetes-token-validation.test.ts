@@ -6,10 +6,10 @@ import * as grpc from '@grpc/grpc-js';
 import type { V1Pod } from '@kubernetes/client-node';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { generateP256 } from '../../../operator/sentry/ca-bundle.js';
-import type { IssuedCertificate } from '../../../sidecar/security/sentry-client.js';
-import { requestCertificate, SentryRequestError } from '../../../sidecar/security/sentry-client.js';
 import { parseCertificates, uriSans } from '../../../sidecar/pki/x509/certificate.js';
 import { createCsr } from '../../../sidecar/pki/x509/csr.js';
+import type { IssuedCertificate } from '../../../sidecar/security/sentry-client.js';
+import { requestCertificate, SentryRequestError } from '../../../sidecar/security/sentry-client.js';
 import type { ControlPlane } from '../../env/control-plane.js';
 import { startControlPlane } from '../../env/control-plane.js';
 import {

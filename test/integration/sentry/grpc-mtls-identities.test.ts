@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
+import { formatSpiffeId } from '../../../sidecar/pki/spiffe-id.js';
 import {
   grpcChannelCredentials,
   grpcPeerIdentity,
   grpcServerCredentials,
 } from '../../../sidecar/security/grpc-credentials.js';
-import { formatSpiffeId } from '../../../sidecar/pki/spiffe-id.js';
 import type { WorkloadIdentity } from '../../../sidecar/security/workload-identity.js';
 import type { SentryFixture } from './sentry-fixture.js';
 import { startSentryFixture } from './sentry-fixture.js';

@@ -8,9 +8,9 @@ import type { Server } from 'node:https';
 import { createServer, request } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { ConnectionOptions, TLSSocket } from 'node:tls';
+import { formatSpiffeId } from '../../../sidecar/pki/spiffe-id.js';
 import type { PeerPolicy } from '../../../sidecar/security/peer-verification.js';
 import { peerIdentity } from '../../../sidecar/security/peer-verification.js';
-import { formatSpiffeId } from '../../../sidecar/pki/spiffe-id.js';
 import type { WorkloadIdentity } from '../../../sidecar/security/workload-identity.js';
 
 /** A running mTLS server. */

@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { WorkloadIdentity } from '../../../sidecar/security/workload-identity.js';
 import { parseCertificates } from '../../../sidecar/pki/x509/certificate.js';
+import { WorkloadIdentity } from '../../../sidecar/security/workload-identity.js';
 import {
   freePort,
   ManagedProcess,

@@ -3,9 +3,9 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { generateP256 } from '../../../operator/sentry/ca-bundle.js';
+import { createCsr } from '../../../sidecar/pki/x509/csr.js';
 import type { CertificateRequest } from '../../../sidecar/security/sentry-client.js';
 import { requestCertificate, SentryRequestError } from '../../../sidecar/security/sentry-client.js';
-import { createCsr } from '../../../sidecar/pki/x509/csr.js';
 import type { SentryFixture } from './sentry-fixture.js';
 import { metricValue, startSentryFixture } from './sentry-fixture.js';
 

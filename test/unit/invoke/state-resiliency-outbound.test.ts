@@ -48,7 +48,10 @@ describe('state calls under the outbound resiliency policy', () => {
   it('retries transient store failures', async () => {
     const { store, ctx } = await setup();
     store.failures = 2;
-    await saveState(ctx, { storeName: 'store', items: [{ key: 'k', value: Buffer.from('"v"'), metadata: {} }] });
+    await saveState(ctx, {
+      storeName: 'store',
+      items: [{ key: 'k', value: Buffer.from('"v"'), metadata: {} }],
+    });
     assert.equal(store.sets, 3);
     const got = await getState(ctx, { storeName: 'store', key: 'k', metadata: {} });
     assert.equal(Buffer.from(got?.data ?? []).toString(), '"v"');
@@ -68,7 +71,10 @@ describe('state calls under the outbound resiliency policy', () => {
     const { store, ctx } = await setup();
     store.etagConflict = true;
     await assert.rejects(
-      saveState(ctx, { storeName: 'store', items: [{ key: 'k', value: Buffer.from('1'), etag: '9', metadata: {} }] }),
+      saveState(ctx, {
+        storeName: 'store',
+        items: [{ key: 'k', value: Buffer.from('1'), etag: '9', metadata: {} }],
+      }),
       (err: unknown) => err instanceof DaprError && err.httpStatus === 409,
     );
     assert.equal(store.sets, 1);
