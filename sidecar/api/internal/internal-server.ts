@@ -36,6 +36,7 @@ import {
   type InvokeHead,
   type ResponseHead,
 } from './invoke-messages.js';
+import { ProtoDecodeError } from './proto-wire.js';
 import { CALL_LOCAL_PATH, CALL_LOCAL_STREAM_PATH } from './service-definition.js';
 
 /** Options of `InternalServer`. */
@@ -54,6 +55,19 @@ export interface InternalServerOptions {
 }
 
 const GRPC_HEADERS = { ':status': 200, 'content-type': 'application/grpc' } as const;
+
+/** daprd's wording for an internal request without its message (messages.ErrInternalInvokeRequest). */
+const MISSING_FIELDS =
+  'failed to decode the internal invoke request: request does not contain the required fields';
+
+/** A request whose protobuf cannot be decoded: InvalidArgument, never an uncaught throw. */
+function malformedRequest(err: unknown): GrpcStatusError {
+  return new GrpcStatusError(
+    GrpcStatus.INVALID_ARGUMENT,
+    `failed to decode the internal invoke request: ${(err as Error).message}`,
+    { cause: err },
+  );
+}
 
 /** The internal gRPC server. */
 export class InternalServer {
@@ -242,7 +256,18 @@ export class InternalServer {
         this.#fail(stream, new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'missing request message'));
         return;
       }
-      const { head, body } = decodeInvokeRequest(msg);
+      let decoded: ReturnType<typeof decodeInvokeRequest>;
+      try {
+        decoded = decodeInvokeRequest(msg);
+      } catch (err) {
+        this.#fail(stream, malformedRequest(err));
+        return;
+      }
+      const { head, body } = decoded;
+      if (head.method === '') {
+        this.#fail(stream, new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, MISSING_FIELDS));
+        return;
+      }
       const denied = this.#authorize(stream, head);
       if (denied !== undefined) {
         this.#fail(stream, denied);
@@ -322,12 +347,7 @@ export class InternalServer {
       const chunk = decodeRequestChunk(msg);
       if (head === undefined) {
         if (chunk.head === undefined) {
-          fail(
-            new GrpcStatusError(
-              GrpcStatus.INVALID_ARGUMENT,
-              'failed to decode the internal invoke request: request does not contain the required fields in the leading chunk',
-            ),
-          );
+          fail(new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, `${MISSING_FIELDS} in the leading chunk`));
           return;
         }
         head = chunk.head;
@@ -376,7 +396,9 @@ export class InternalServer {
         fail(
           err instanceof GrpcStatusError
             ? err
-            : new GrpcStatusError(GrpcStatus.INTERNAL, (err as Error).message),
+            : err instanceof ProtoDecodeError
+              ? malformedRequest(err)
+              : new GrpcStatusError(GrpcStatus.INTERNAL, (err as Error).message),
         );
       }
     });

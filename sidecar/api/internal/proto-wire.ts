@@ -201,23 +201,28 @@ export class ProtoCursor {
     return this.buf.subarray(start, start + len);
   }
 
-  /** Skips the value of the current field. */
+  /** Skips the value of the current field; a value running past the end is a decode error. */
   skip(): void {
     switch (this.wire) {
       case 0:
         this.varint();
         return;
       case 1:
-        this.pos += 8;
+        this.#advance(8);
         return;
       case 2:
-        this.pos += this.varint();
+        this.#advance(this.varint());
         return;
       case 5:
-        this.pos += 4;
+        this.#advance(4);
         return;
       default:
         throw new ProtoDecodeError(`unsupported wire type ${this.wire}`);
     }
+  }
+
+  #advance(len: number): void {
+    if (this.pos + len > this.end) throw new ProtoDecodeError('truncated field');
+    this.pos += len;
   }
 }

@@ -99,4 +99,43 @@ describe('internal API wire compatibility with a gRPC library', () => {
     );
     assert.equal(err.code, grpc.status.UNIMPLEMENTED);
   });
+  it('refuses malformed protobuf with a gRPC error and keeps serving', async () => {
+    // Field 1 (head) as a length-delimited value claiming 200 bytes that are not there, then junk.
+    const garbage = [Buffer.from([0x0a, 0xc8, 0x01, 0x01, 0x02]), Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff])];
+    for (const body of garbage) {
+      const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+        client.makeUnaryRequest(
+          '/dapr.proto.internals.v1.ServiceInvocation/CallLocal',
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          body,
+          (e) => resolve(e as grpc.ServiceError | null),
+        ),
+      );
+      assert.ok(err !== null, 'a malformed request must not succeed');
+      assert.notEqual(err.code, grpc.status.OK);
+    }
+    const stream = client.makeBidiStreamRequest(
+      '/dapr.proto.internals.v1.ServiceInvocation/CallLocalStream',
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+    );
+    const streamErr = new Promise<grpc.ServiceError>((resolve) => stream.on('error', resolve));
+    stream.on('data', () => {});
+    stream.write(Buffer.from([0x0a, 0xc8, 0x01, 0x01]));
+    stream.end();
+    assert.notEqual((await streamErr).code, grpc.status.OK);
+
+    const res = await new Promise<UnaryResponse>((resolve, reject) =>
+      (
+        client as unknown as Record<
+          string,
+          (r: UnaryRequest, cb: (e: Error | null, v: UnaryResponse) => void) => void
+        >
+      ).CallLocal?.({ head: head('still/alive', 'GET'), body: Buffer.alloc(0) }, (e, v) =>
+        e ? reject(e) : resolve(v),
+      ),
+    );
+    assert.equal(res.head.status, 200);
+  });
 });
