@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { freePort, waitForPort } from '../../env/process.js';
 import {
   killLeftovers,
   listJson,
-  SERVING_APP,
   startCli,
+  startServingApp,
   tempHome,
   waitForListed,
   waitForPidsGone,
@@ -15,30 +14,7 @@ import {
 test('Ctrl-C (SIGINT) to outrigger run stops the app and the sidecar', async (t) => {
   const { home, cleanup } = await tempHome();
   t.after(cleanup);
-  const appPort = await freePort();
-  const cli = await startCli(
-    [
-      'run',
-      '--app-id',
-      'interrupted',
-      '--app-port',
-      String(appPort),
-      '--',
-      process.execPath,
-      '-e',
-      SERVING_APP,
-    ],
-    home,
-  );
-  let pids: (number | undefined)[] = [cli.pid];
-  t.after(async () => {
-    await cli.stop();
-    killLeftovers(pids);
-  });
-  const entry = await waitForListed(home, 'interrupted', cli);
-  pids = [cli.pid, entry.sidecarPid, entry.appPid];
-  // The app installs its signal handlers before it listens.
-  await waitForPort('127.0.0.1', appPort, 30_000, { process: cli });
+  const { cli, entry } = await startServingApp(t, home, 'interrupted');
 
   process.kill(cli.pid, 'SIGINT');
   const exit = await cli.exited;

@@ -8,10 +8,12 @@ import { fileURLToPath } from 'node:url';
 import type { RunEntry } from '../../../sidecar/cli/registry.js';
 import {
   type CommandResult,
+  freePort,
   ManagedProcess,
   makeTempDir,
   removeTempDir,
   runCommand,
+  waitForPort,
   waitUntil,
 } from '../../env/process.js';
 
@@ -143,3 +145,29 @@ const server = http.createServer((req, res) => res.end('ok'));
 server.listen(Number(process.env.APP_PORT), '127.0.0.1', () => console.log('serving app up'));
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { console.log('serving app got ' + sig); server.close(); process.exit(0); });
 `;
+
+/**
+ * Starts `outrigger run --app-id <appId> --app-port <free> -- node -e SERVING_APP`, ends it (and any
+ * leftover sidecar or app process) in the test's teardown, and waits until it is listed and the app
+ * listens. The app's signal handlers are installed before it listens.
+ */
+export async function startServingApp(
+  t: { after(fn: () => unknown): void },
+  home: string,
+  appId: string,
+): Promise<{ cli: ManagedProcess; entry: StartedEntry; appPort: number }> {
+  const appPort = await freePort();
+  const cli = await startCli(
+    ['run', '--app-id', appId, '--app-port', String(appPort), '--', process.execPath, '-e', SERVING_APP],
+    home,
+  );
+  let pids: (number | undefined)[] = [cli.pid];
+  t.after(async () => {
+    await cli.stop();
+    killLeftovers(pids);
+  });
+  const entry = await waitForListed(home, appId, cli);
+  pids = [cli.pid, entry.sidecarPid, entry.appPid];
+  await waitForPort('127.0.0.1', appPort, 30_000, { process: cli });
+  return { cli, entry, appPort };
+}

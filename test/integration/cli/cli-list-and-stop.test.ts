@@ -12,6 +12,7 @@ import {
   runCli,
   SERVING_APP,
   startCli,
+  startServingApp,
   tempHome,
   waitForListed,
   waitForPidsGone,
@@ -20,31 +21,8 @@ import {
 test('outrigger list shows a running app and outrigger stop --app-id stops app and sidecar', async (t) => {
   const { home, cleanup } = await tempHome();
   t.after(cleanup);
-  const appPort = await freePort();
   const envDump = join(home, 'app-env.json');
-  const cli = await startCli(
-    [
-      'run',
-      '--app-id',
-      'long-runner',
-      '--app-port',
-      String(appPort),
-      '--',
-      process.execPath,
-      '-e',
-      SERVING_APP,
-    ],
-    home,
-  );
-  let pids: (number | undefined)[] = [cli.pid];
-  t.after(async () => {
-    await cli.stop();
-    killLeftovers(pids);
-  });
-
-  const entry = await waitForListed(home, 'long-runner', cli);
-  pids = [cli.pid, entry.sidecarPid, entry.appPid];
-  await waitForPort('127.0.0.1', appPort, 30_000, { process: cli });
+  const { cli, entry, appPort } = await startServingApp(t, home, 'long-runner');
   assert.equal(entry.cliPid, cli.pid);
   assert.equal(entry.appPort, appPort);
   assert.ok(pidAlive(entry.sidecarPid) && entry.appPid !== undefined && pidAlive(entry.appPid));
