@@ -352,8 +352,22 @@ describe('dynamic table', () => {
     assert.equal(decoder.tableSize, 32 + 6 + 6);
   });
 
+  test('a block that expands past the header list limit throws HpackError', () => {
+    const insert = new HpackEncoder().encode([['x-big', 'b'.repeat(4000)]]);
+    insert[0] = 0x40;
+    // 4037 octets per field: 259 references stay under 1 MiB with the insertion, 260 do not.
+    const fine = new HpackDecoder();
+    assert.equal(fine.decode(Buffer.concat([insert, Buffer.alloc(258, 0xbe)])).length, 259);
+    const bomb = new HpackDecoder();
+    assert.throws(() => bomb.decode(Buffer.concat([insert, Buffer.alloc(259, 0xbe)])), HpackError);
+    // The limit is configurable; static fields count 32 + name + value too (:method GET is 42).
+    const small = new HpackDecoder(4096, 84);
+    assert.equal(small.decode(hex('82 82')).length, 2);
+    assert.throws(() => small.decode(hex('82 82 82')), HpackError);
+  });
+
   test('many insertions and evictions stay linear (one block of 50 000 fields)', () => {
-    const decoder = new HpackDecoder();
+    const decoder = new HpackDecoder(4096, 2 ** 31 - 1);
     const one = new HpackEncoder().encode([['x-key', 'value-0123456789']]);
     one[0] = 0x40;
     const block = Buffer.concat(Array.from({ length: 50_000 }, () => one));

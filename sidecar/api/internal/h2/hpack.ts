@@ -22,12 +22,20 @@ const ENTRY_OVERHEAD = 32;
 /** Scratch buffers above this size are dropped after use instead of being kept for the next call. */
 const SCRATCH_KEEP = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
+/**
+ * Default limit on a decoded header list (RFC 7540 §6.5.2 accounting). Advertise the same value in
+ * SETTINGS_MAX_HEADER_LIST_SIZE so conforming peers never reach it.
+ */
+export const DEFAULT_MAX_HEADER_LIST_SIZE = 1024 * 1024;
+/** RFC 7541 §4.1 size of each static entry, by index - 1 (static names and values are ASCII). */
+const STATIC_SIZES = STATIC_TABLE.map(([name, value]) => ENTRY_OVERHEAD + name.length + value.length);
 /** Strings up to this many UTF-16 units are written by the encoder's hand-rolled ASCII path. */
 const SHORT_STRING = 64;
 
 /** Decoder state of one connection direction (owns the dynamic table). */
 export class HpackDecoder {
   readonly #maxTableSize: number;
+  readonly #maxHeaderListSize: number;
   /** Current table size limit, set by dynamic table size updates (≤ #maxTableSize). */
   #limit: number;
   #size = 0;
@@ -49,12 +57,23 @@ export class HpackDecoder {
   #srcText: string | undefined;
   #scratch = Buffer.allocUnsafe(256);
 
-  constructor(maxTableSize = 4096) {
-    if (!Number.isInteger(maxTableSize) || maxTableSize < 0 || maxTableSize > MAX_INTEGER) {
-      throw new RangeError(`maxTableSize must be an integer in [0, ${MAX_INTEGER}], got ${maxTableSize}`);
+  /**
+   * @param maxTableSize what we advertise in SETTINGS_HEADER_TABLE_SIZE (default 4096).
+   * @param maxHeaderListSize limit on the decoded list, counted as in SETTINGS_MAX_HEADER_LIST_SIZE
+   *   (32 + name + value octets per field); a block above it throws HpackError.
+   */
+  constructor(maxTableSize = 4096, maxHeaderListSize = DEFAULT_MAX_HEADER_LIST_SIZE) {
+    for (const [label, value] of [
+      ['maxTableSize', maxTableSize],
+      ['maxHeaderListSize', maxHeaderListSize],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 0 || value > MAX_INTEGER) {
+        throw new RangeError(`${label} must be an integer in [0, ${MAX_INTEGER}], got ${value}`);
+      }
     }
     this.#maxTableSize = maxTableSize;
     this.#limit = maxTableSize;
+    this.#maxHeaderListSize = maxHeaderListSize;
   }
 
   /** Current dynamic table size in RFC 7541 §4.1 octets (32 + name + value per entry). */
@@ -72,12 +91,16 @@ export class HpackDecoder {
     const end = src.length;
     const fields: HeaderField[] = [];
     let sizeUpdateAllowed = true;
+    let listSize = 0;
     try {
       while (this.#pos < end) {
         const first = src[this.#pos]!;
         if (first >= 0x80) {
           // Indexed header field (§6.1).
-          fields.push(this.#lookup(this.#readInteger(7)));
+          const index = this.#readInteger(7);
+          fields.push(this.#lookup(index));
+          listSize +=
+            index <= STATIC_TABLE_LENGTH ? STATIC_SIZES[index - 1]! : this.#entrySizes[this.#slot(index)]!;
           sizeUpdateAllowed = false;
         } else if (first >= 0x40) {
           // Literal with incremental indexing (§6.2.1).
@@ -86,6 +109,7 @@ export class HpackDecoder {
           this.#indexing = false;
           this.#insert(field, this.#literalNameOctets, this.#octets);
           fields.push(field);
+          listSize += ENTRY_OVERHEAD + this.#literalNameOctets + this.#octets;
           sizeUpdateAllowed = false;
         } else if (first >= 0x20) {
           // Dynamic table size update (§6.3): only before the first field of a block (§4.2).
@@ -101,7 +125,12 @@ export class HpackDecoder {
         } else {
           // Literal without indexing (0000) or never indexed (0001) (§6.2.2, §6.2.3).
           fields.push(this.#readLiteral(4));
+          listSize += ENTRY_OVERHEAD + this.#literalNameOctets + this.#octets;
           sizeUpdateAllowed = false;
+        }
+        if (listSize > this.#maxHeaderListSize) {
+          // A few index octets can expand to kilobytes each; stop before the caller builds on them.
+          throw new HpackError(`decoded header list exceeds ${this.#maxHeaderListSize} octets`);
         }
       }
     } finally {
