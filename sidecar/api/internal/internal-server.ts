@@ -1,33 +1,30 @@
 /**
  * The sidecar-to-sidecar gRPC server on `--dapr-internal-grpc-port` (daprd's internal API):
  * `dapr.proto.internals.v1.ServiceInvocation/CallLocalStream` (bodies as chunks, no size ceiling)
- * and `CallLocal` (unary). It speaks the gRPC wire protocol directly on node:http2 — a gRPC
- * library adds several layers of streams and interceptors per call that cost more than the whole
- * hop (see bench/invoke.ts) — so any gRPC client (grpc-js, grpc-go) can call it.
+ * and `CallLocal` (unary). It speaks the gRPC wire protocol directly over our own HTTP/2 layer
+ * (`h2/`): a gRPC library adds several layers of streams and interceptors per call, and
+ * node:http2 a Duplex, an AsyncResource and an event-loop turn, which together cost more than
+ * the rest of the hop (see bench/invoke.ts). Any gRPC client (grpc-js, grpc-go) can call it.
  *
  * Over mTLS the server requires a client certificate chaining to the trust bundle, keeps up with
  * certificate rotation, and reads the caller's SPIFFE ID from the connection for access control.
  */
-import {
-  createSecureServer,
-  createServer,
-  type Http2SecureServer,
-  type Http2Server,
-  type IncomingHttpHeaders,
-  type ServerHttp2Stream,
-} from 'node:http2';
-import type { AddressInfo, Socket } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { AccessControlList } from '../../acl/access-control.js';
 import type { AppChannel, AppResponse } from '../../channel/app-channel.js';
 import type { Logger } from '../../components/component.js';
 import { CALLER_ID_HEADER, metadataToHeaders, responseMetadata } from '../../invoke/headers.js';
 import { invokeChannels } from '../../invoke/invoke-events.js';
 import type { SpiffeId } from '../../pki/spiffe-id.js';
-import { type PeerPolicy, verifyPeerCertificate } from '../../security/peer-verification.js';
+import { type PeerPolicy, peerIdentity } from '../../security/peer-verification.js';
 import type { WorkloadIdentity } from '../../security/workload-identity.js';
 import { encodeGrpcMessage, frame, GrpcStatus, GrpcStatusError, MessageReader } from './grpc-framing.js';
+import { H2Connection } from './h2/connection.js';
+import { ErrorCode } from './h2/frames.js';
+import { HpackEncoder } from './h2/hpack.js';
+import type { H2Stream, HeaderMap } from './h2/stream.js';
 import {
   decodeInvokeRequest,
   decodeRequestChunk,
@@ -54,7 +51,31 @@ export interface InternalServerOptions {
   readonly logger: Logger;
 }
 
-const GRPC_HEADERS = { ':status': 200, 'content-type': 'application/grpc' } as const;
+const encoder = new HpackEncoder();
+/** Response headers of every call (stateless HPACK: encoded once). */
+const GRPC_HEADERS = encoder.encode([
+  [':status', '200'],
+  ['content-type', 'application/grpc'],
+]);
+const TRAILERS_OK = encoder.encode([['grpc-status', '0']]);
+
+function statusFields(err: GrpcStatusError): [string, string][] {
+  return [
+    ['grpc-status', String(err.code)],
+    ['grpc-message', encodeGrpcMessage(err.details)],
+  ];
+}
+
+/** App responses up to this Content-Length are sent whole, in one write. */
+const WHOLE_RESPONSE_BYTES = 64 * 1024;
+
+/** A call in progress: its stream and the caller's identity (from the connection). */
+interface Call {
+  readonly stream: H2Stream;
+  readonly caller: SpiffeId | undefined;
+  /** Runs when the stream closes, after the bookkeeping. */
+  onClose: ((finished: boolean) => void) | undefined;
+}
 
 /** daprd's wording for an internal request without its message (messages.ErrInternalInvokeRequest). */
 const MISSING_FIELDS =
@@ -72,20 +93,23 @@ function malformedRequest(err: unknown): GrpcStatusError {
 /** The internal gRPC server. */
 export class InternalServer {
   readonly #o: InternalServerOptions;
-  readonly #server: Http2Server | Http2SecureServer;
-  readonly #streams = new Set<ServerHttp2Stream>();
-  readonly #peers = new WeakMap<object, SpiffeId | undefined>();
+  readonly #server: Server;
+  readonly #connections = new Set<H2Connection>();
+  readonly #calls = new Set<Call>();
   #detach: (() => void) | undefined;
   #port = 0;
 
   constructor(options: InternalServerOptions) {
     this.#o = options;
     const id = options.identity;
-    const settings = { initialWindowSize: 1 << 20 };
-    if (id === undefined) this.#server = createServer({ settings });
+    if (id === undefined)
+      this.#server = createNetServer({ noDelay: true }, (s) => this.#accept(s, undefined));
     else {
-      const secure = createSecureServer({ ...id.tlsServerOptions(), settings, allowHTTP1: false });
+      const secure = createTlsServer({ ...id.tlsServerOptions(), ALPNProtocols: ['h2'] }, (s) =>
+        this.#accept(s, s),
+      );
       const td = id.current()?.spiffeId.split('/')[2];
+      // Runs before #accept: a socket it rejects is destroyed by then.
       this.#detach = id.attachServer(
         secure,
         options.peerPolicy ?? { trustDomains: td === undefined ? [] : [td] },
@@ -93,10 +117,9 @@ export class InternalServer {
       );
       this.#server = secure;
     }
-    this.#server.on('stream', (stream, headers) => this.#onStream(stream, headers));
-    // Nagle off: a call ends with small separate writes (data, then the gRPC trailers).
-    this.#server.on('connection', (socket: Socket) => socket.setNoDelay(true));
-    this.#server.on('sessionError', () => {});
+    this.#server.on('tlsClientError', (err: Error) =>
+      options.logger.debug('internal TLS handshake failed', { error: err.message }),
+    );
   }
 
   /** The bound port (after `listen`). */
@@ -121,11 +144,13 @@ export class InternalServer {
   async close(graceMs = 0): Promise<void> {
     this.#detach?.();
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    if (this.#streams.size > 0) {
+    // GOAWAY: clients open new calls elsewhere; each connection ends once its calls are done.
+    for (const c of this.#connections) c.close();
+    if (this.#calls.size > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, graceMs);
         const check = setInterval(() => {
-          if (this.#streams.size === 0) {
+          if (this.#calls.size === 0) {
             clearTimeout(timer);
             clearInterval(check);
             resolve();
@@ -135,38 +160,31 @@ export class InternalServer {
         check.unref();
       });
     }
-    for (const s of this.#streams) s.close(0x8);
-    // Idle client sessions keep the server open; end them.
-    (this.#server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+    for (const call of this.#calls) call.stream.reset(ErrorCode.CANCEL);
+    for (const c of this.#connections) c.destroy();
     await Promise.race([closed, new Promise((r) => setTimeout(r, 200).unref())]);
   }
 
-  #caller(stream: ServerHttp2Stream): SpiffeId | undefined {
-    if (this.#o.identity === undefined) return undefined;
-    const session = stream.session;
-    if (session === undefined) return undefined;
-    if (this.#peers.has(session)) return this.#peers.get(session);
-    // http2 hands out a proxy of the TLS socket, so read the certificate rather than a socket-keyed map.
-    let id: SpiffeId | undefined;
-    try {
-      id = verifyPeerCertificate((session.socket as TLSSocket).getPeerCertificate(), this.#policy());
-    } catch (err) {
-      this.#o.logger.debug('peer identity not usable', { error: (err as Error).message });
+  #accept(socket: Socket, tls: TLSSocket | undefined): void {
+    if (socket.destroyed) return;
+    socket.setNoDelay(true);
+    let caller: SpiffeId | undefined;
+    if (tls !== undefined) {
+      caller = peerIdentity(tls);
+      if (caller === undefined) this.#o.logger.debug('peer identity not usable');
     }
-    this.#peers.set(session, id);
-    return id;
+    const conn = new H2Connection(socket, {
+      role: 'server',
+      onStream: (stream, headers) => this.#onStream({ stream, caller, onClose: undefined }, headers),
+    });
+    this.#connections.add(conn);
+    conn.onClose = () => this.#connections.delete(conn);
   }
 
-  #policy(): PeerPolicy {
-    if (this.#o.peerPolicy !== undefined) return this.#o.peerPolicy;
-    const td = this.#o.identity?.current()?.spiffeId.split('/')[2];
-    return { trustDomains: td === undefined ? [] : [td] };
-  }
-
-  #authorize(stream: ServerHttp2Stream, head: InvokeHead): GrpcStatusError | undefined {
+  #authorize(call: Call, head: InvokeHead): GrpcStatusError | undefined {
     const acl = this.#o.acl;
     if (acl === undefined) return undefined;
-    const caller = this.#caller(stream);
+    const caller = this.#o.identity === undefined ? undefined : call.caller;
     const decision = acl.check(caller, head.method, head.verb, this.#o.httpProtocol);
     if (invokeChannels.aclDecision.hasSubscribers)
       invokeChannels.aclDecision.publish({
@@ -181,30 +199,33 @@ export class InternalServer {
     return decision.allowed ? undefined : new GrpcStatusError(GrpcStatus.PERMISSION_DENIED, decision.message);
   }
 
-  #onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  #onStream(call: Call, headers: HeaderMap): void {
+    const { stream } = call;
     const path = headers[':path'];
     const ct = headers['content-type'] ?? '';
-    this.#streams.add(stream);
-    stream.once('close', () => this.#streams.delete(stream));
-    stream.on('error', () => {});
+    this.#calls.add(call);
+    stream.onClose = () => {
+      this.#calls.delete(call);
+      call.onClose?.(stream.endSent);
+    };
     if (!ct.startsWith('application/grpc')) {
-      stream.respond({ ':status': 415 }, { endStream: true });
+      stream.sendHeaders([[':status', '415']], true);
       return;
     }
-    if (path === CALL_LOCAL_STREAM_PATH) this.#callLocalStream(stream);
-    else if (path === CALL_LOCAL_PATH) this.#callLocal(stream);
+    if (path === CALL_LOCAL_STREAM_PATH) this.#callLocalStream(call);
+    else if (path === CALL_LOCAL_PATH) this.#callLocal(call);
     else this.#fail(stream, new GrpcStatusError(GrpcStatus.UNIMPLEMENTED, `unknown method ${String(path)}`));
   }
 
   /** Ends the call with a status: trailers-only before the headers, trailers after. */
-  #fail(stream: ServerHttp2Stream, err: GrpcStatusError): void {
-    if (stream.destroyed || stream.closed) return;
-    const status = { 'grpc-status': String(err.code), 'grpc-message': encodeGrpcMessage(err.details) };
-    if (!stream.headersSent) stream.respond({ ...GRPC_HEADERS, ...status }, { endStream: true });
-    else if (!stream.writableEnded) {
-      stream.once('wantTrailers', () => stream.sendTrailers(status));
-      stream.end();
-    }
+  #fail(stream: H2Stream, err: GrpcStatusError): void {
+    if (stream.closed) return;
+    if (!stream.headersSent)
+      stream.sendHeaders(
+        [[':status', '200'], ['content-type', 'application/grpc'], ...statusFields(err)],
+        true,
+      );
+    else stream.end(undefined, statusFields(err));
   }
 
   #invokeApp(head: InvokeHead, body: Buffer | Readable, signal: AbortSignal): Promise<AppResponse> {
@@ -232,25 +253,29 @@ export class InternalServer {
       invokeChannels.responseSent.publish({ sourceAppId: caller, status: String(status) });
   }
 
-  #abortOn(stream: ServerHttp2Stream): AbortController {
+  /** An AbortSignal that fires when the call closes before its response was sent. */
+  #abortOn(call: Call): AbortSignal {
     const abort = new AbortController();
-    stream.once('close', () => {
-      if (!stream.writableFinished) abort.abort();
-    });
-    return abort;
+    const previous = call.onClose;
+    call.onClose = (finished) => {
+      previous?.(finished);
+      if (!finished) abort.abort();
+    };
+    return abort.signal;
   }
 
-  #callLocal(stream: ServerHttp2Stream): void {
+  #callLocal(call: Call): void {
+    const { stream } = call;
     const reader = new MessageReader();
     const parts: Buffer[] = [];
-    stream.on('data', (c: Buffer) => {
+    stream.onData = (c) => {
       try {
         parts.push(...reader.push(c));
       } catch (err) {
         this.#fail(stream, err as GrpcStatusError);
       }
-    });
-    stream.once('end', () => {
+    };
+    stream.onEnd = () => {
       const msg = parts[0];
       if (msg === undefined) {
         this.#fail(stream, new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'missing request message'));
@@ -268,21 +293,20 @@ export class InternalServer {
         this.#fail(stream, new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, MISSING_FIELDS));
         return;
       }
-      const denied = this.#authorize(stream, head);
+      const denied = this.#authorize(call, head);
       if (denied !== undefined) {
         this.#fail(stream, denied);
         return;
       }
       const caller = this.#received(head);
-      const abort = this.#abortOn(stream);
-      this.#invokeApp(head, body, abort.signal)
+      this.#invokeApp(head, body, this.#abortOn(call))
         .then(async (res) => {
           const chunks: Buffer[] = [];
           for await (const c of res.body) chunks.push(c as Buffer);
           this.#sent(caller, res.status);
-          stream.respond(GRPC_HEADERS, { waitForTrailers: true });
-          stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
-          stream.end(frame(encodeInvokeResponse(responseHead(res), Buffer.concat(chunks))));
+          if (stream.closed) return;
+          stream.sendHeaders(GRPC_HEADERS);
+          stream.end(frame(encodeInvokeResponse(responseHead(res), Buffer.concat(chunks))), TRAILERS_OK);
         })
         .catch((err: Error) => {
           this.#sent(caller, GrpcStatus.INTERNAL);
@@ -291,10 +315,11 @@ export class InternalServer {
             new GrpcStatusError(GrpcStatus.INTERNAL, `error invoking app channel: ${err.message}`),
           );
         });
-    });
+    };
   }
 
-  #callLocalStream(stream: ServerHttp2Stream): void {
+  #callLocalStream(call: Call): void {
+    const { stream } = call;
     const reader = new MessageReader();
     // Until a second payload chunk or the end of the request arrives, the body is held as a
     // Buffer: a request that fits in one message (the common case) goes to the app with a
@@ -308,9 +333,8 @@ export class InternalServer {
     let ended = false;
     let promoteScheduled = false;
     const start = (b: Buffer | PassThrough): void => {
-      const abort = this.#abortOn(stream);
-      this.#invokeApp(head as InvokeHead, b, abort.signal).then(
-        (res) => this.#streamResponse(stream, res, caller),
+      this.#invokeApp(head as InvokeHead, b, this.#abortOn(call)).then(
+        (res) => this.#streamResponse(call, res, caller),
         (err: Error) => {
           this.#sent(caller, GrpcStatus.INTERNAL);
           this.#fail(
@@ -322,8 +346,7 @@ export class InternalServer {
     };
     const fail = (err: GrpcStatusError): void => {
       failed = true;
-      stream.removeAllListeners('data');
-      stream.resume();
+      stream.onData = undefined;
       body?.destroy(err);
       this.#fail(stream, err);
     };
@@ -332,6 +355,7 @@ export class InternalServer {
       body = b;
       if (firstData !== undefined) b.write(firstData);
       firstData = undefined;
+      b.on('drain', () => stream.resume());
       start(b);
     };
     // A caller that streams slowly must not wait for its second chunk: after this tick the
@@ -340,7 +364,7 @@ export class InternalServer {
       if (promoteScheduled) return;
       promoteScheduled = true;
       setImmediate(() => {
-        if (body === undefined && !ended && !failed) promote();
+        if (body === undefined && !ended && !failed && !stream.closed) promote();
       });
     };
     const onMessage = (msg: Buffer): void => {
@@ -351,7 +375,7 @@ export class InternalServer {
           return;
         }
         head = chunk.head;
-        const denied = this.#authorize(stream, head);
+        const denied = this.#authorize(call, head);
         if (denied !== undefined) {
           fail(denied);
           return;
@@ -380,13 +404,10 @@ export class InternalServer {
         }
         promote();
       }
-      const sink = body as PassThrough;
-      if (!sink.write(chunk.data)) {
-        stream.pause();
-        sink.once('drain', () => stream.resume());
-      }
+      // Backpressure: hold the stream's receive credit until the app has taken the data.
+      if (!(body as PassThrough).write(chunk.data)) stream.pause();
     };
-    stream.on('data', (c: Buffer) => {
+    stream.onData = (c) => {
       try {
         for (const m of reader.push(c)) {
           if (failed) return;
@@ -401,52 +422,81 @@ export class InternalServer {
               : new GrpcStatusError(GrpcStatus.INTERNAL, (err as Error).message),
         );
       }
-    });
-    stream.once('end', () => {
+    };
+    stream.onEnd = () => {
       ended = true;
       if (failed) return;
       if (body !== undefined) body.end();
       else if (head === undefined)
         fail(new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'missing request message'));
       else start(firstData ?? Buffer.alloc(0));
-    });
+    };
+    const previous = call.onClose;
+    call.onClose = (finished) => {
+      previous?.(finished);
+      if (!ended && body !== undefined && !body.destroyed)
+        body.destroy(new Error('the caller cancelled the call'));
+    };
   }
 
-  #streamResponse(stream: ServerHttp2Stream, res: AppResponse, caller: string): void {
+  #streamResponse(call: Call, res: AppResponse, caller: string): void {
+    const { stream } = call;
     this.#sent(caller, res.status);
-    if (stream.destroyed) {
-      res.body.destroy();
+    const src = res.body;
+    if (stream.closed) {
+      src.destroy();
       return;
     }
     const head = responseHead(res);
-    let headSent = false;
+    const previous = call.onClose;
+    call.onClose = (finished) => {
+      previous?.(finished);
+      if (!src.destroyed) src.destroy();
+    };
+    const cl = res.headers['content-length'];
+    if (cl !== undefined && Number(cl) <= WHOLE_RESPONSE_BYTES) {
+      // A small answer of known length (the common case) goes out as one write: headers, one
+      // message and the trailers, instead of a flush per chunk and another for the trailers.
+      const chunks: Buffer[] = [];
+      src.on('data', (c: Buffer) => chunks.push(c));
+      src.once('end', () => {
+        if (stream.closed) return;
+        const data = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+        stream.sendHeaders(GRPC_HEADERS);
+        stream.end(frameResponseChunk(data.length === 0 ? { head } : { head, data, seq: 0 }), TRAILERS_OK);
+      });
+      src.once('error', (err) => this.#fail(stream, appReadError(err)));
+      return;
+    }
     let seq = 0;
-    let trailers: Record<string, string> = { 'grpc-status': '0' };
-    stream.respond(GRPC_HEADERS, { waitForTrailers: true });
-    stream.once('wantTrailers', () => stream.sendTrailers(trailers));
-    const src = res.body;
-    stream.once('close', () => src.destroy());
+    let trailers: Buffer | [string, string][] = TRAILERS_OK;
+    stream.onDrain = () => src.resume();
     src.on('data', (data: Buffer) => {
-      const msg = frameResponseChunk(headSent ? { data, seq: seq++ } : { head, data, seq: seq++ });
-      headSent = true;
-      if (!stream.write(msg)) {
+      // The headers go out with the first message rather than in a write of their own.
+      const first = !stream.headersSent;
+      if (first) stream.sendHeaders(GRPC_HEADERS);
+      if (!stream.write(frameResponseChunk(first ? { head, data, seq: seq++ } : { data, seq: seq++ })))
         src.pause();
-        stream.once('drain', () => src.resume());
-      }
     });
     src.once('end', () => {
-      if (stream.destroyed) return;
-      if (!headSent) stream.end(frameResponseChunk({ head }));
-      else stream.end();
+      if (stream.closed) return;
+      if (stream.headersSent) stream.end(undefined, trailers);
+      else {
+        stream.sendHeaders(GRPC_HEADERS);
+        stream.end(frameResponseChunk({ head }), trailers);
+      }
     });
     src.once('error', (err) => {
-      trailers = {
-        'grpc-status': String(GrpcStatus.INTERNAL),
-        'grpc-message': encodeGrpcMessage(`error reading the app response: ${err.message}`),
-      };
-      if (!stream.destroyed && !stream.writableEnded) stream.end();
+      trailers = statusFields(appReadError(err));
+      if (stream.closed || stream.writableEnded) return;
+      if (stream.headersSent) stream.end(undefined, trailers);
+      else this.#fail(stream, appReadError(err));
     });
   }
+}
+
+function appReadError(err: Error): GrpcStatusError {
+  return new GrpcStatusError(GrpcStatus.INTERNAL, `error reading the app response: ${err.message}`);
 }
 
 function responseHead(res: AppResponse): ResponseHead {

@@ -1,0 +1,616 @@
+/**
+ * A lean HTTP/2 connection (RFC 9113) over a connected socket, client or server side, for the
+ * sidecar-to-sidecar gRPC hop. It does what that hop needs and does it directly: frames are
+ * written in the same tick (corked into one write per tick), flow control is exact in both
+ * directions, header blocks go through our HPACK, and every stream is a plain object with
+ * callbacks. node:http2 was the bottleneck of a hop (a Duplex, an AsyncResource and an
+ * event-loop turn per call before anything is written); see bench/invoke.ts.
+ *
+ * Implemented: SETTINGS (window, frame size, concurrency), flow control with WINDOW_UPDATE,
+ * CONTINUATION, padding, PING, RST_STREAM, GOAWAY (graceful close both ways), trailers.
+ * Not implemented, as gRPC never uses them: server push (disabled), priorities (ignored).
+ */
+import type { Socket } from 'node:net';
+import {
+  CLIENT_PREFACE,
+  DEFAULT_MAX_FRAME,
+  DEFAULT_WINDOW,
+  ErrorCode,
+  Flag,
+  FRAME_HEADER_BYTES,
+  FrameReader,
+  FrameType,
+  frame,
+  goawayFrame,
+  H2ConnectionError,
+  MAX_WINDOW,
+  rstStreamFrame,
+  Setting,
+  settingsFrame,
+  unpad,
+  windowUpdateFrame,
+  writeFrameHeader,
+} from './frames.js';
+import {
+  DEFAULT_MAX_HEADER_LIST_SIZE,
+  type HeaderField,
+  HpackDecoder,
+  HpackEncoder,
+  HpackError,
+} from './hpack.js';
+import { H2Stream, H2StreamError, type HeaderMap, type StreamHost } from './stream.js';
+
+/** Options of `H2Connection`. */
+export interface H2ConnectionOptions {
+  readonly role: 'client' | 'server';
+  /** Server: a new stream with its request headers. */
+  readonly onStream?: (stream: H2Stream, headers: HeaderMap) => void;
+  /** Our per-stream receive window (default 1 MiB). */
+  readonly streamWindow?: number;
+  /** Our connection receive window (default 8 MiB). */
+  readonly connectionWindow?: number;
+  /** Server: concurrent streams allowed per connection (default 10 000). */
+  readonly maxConcurrentStreams?: number;
+}
+
+/** Largest frame we accept (advertised in SETTINGS_MAX_FRAME_SIZE). */
+const OUR_MAX_FRAME = 256 * 1024;
+/** Largest header block we accept. */
+const MAX_HEADER_BLOCK = 256 * 1024;
+
+/** One HTTP/2 connection. */
+export class H2Connection implements StreamHost {
+  readonly socket: Socket;
+  /** Called once when the connection is gone (socket closed or destroyed). */
+  onClose: ((err: Error | undefined) => void) | undefined;
+  /** Called when the peer sends GOAWAY: no new streams may start here. */
+  onGoaway: (() => void) | undefined;
+
+  readonly #client: boolean;
+  readonly #onStream: ((stream: H2Stream, headers: HeaderMap) => void) | undefined;
+  readonly #streams = new Map<number, H2Stream>();
+  readonly #waiting: H2Stream[] = [];
+  readonly #blocked = new Set<H2Stream>();
+  readonly #reader = new FrameReader(OUR_MAX_FRAME);
+  readonly #decoder = new HpackDecoder();
+  readonly #encoder = new HpackEncoder();
+  readonly #streamWindow: number;
+  readonly #connWindow: number;
+  readonly #maxStreams: number;
+  #prefaceLeft: number;
+  #nextId = 1;
+  #lastPeerId = 0;
+  #sendWindow = DEFAULT_WINDOW;
+  #recvUnacked = 0;
+  #peerInitialWindow = DEFAULT_WINDOW;
+  #peerMaxFrame = DEFAULT_MAX_FRAME;
+  #peerMaxStreams = Number.POSITIVE_INFINITY;
+  #block: { streamId: number; flags: number; parts: Buffer[]; size: number } | undefined;
+  #corked = false;
+  #goawaySent = false;
+  #goawayReceived = false;
+  #destroyed = false;
+
+  /** Wraps `socket` (connected, or connecting: writes queue until it is). */
+  constructor(socket: Socket, options: H2ConnectionOptions) {
+    this.socket = socket;
+    this.#client = options.role === 'client';
+    this.#onStream = options.onStream;
+    this.#streamWindow = options.streamWindow ?? 1 << 20;
+    this.#connWindow = options.connectionWindow ?? 8 << 20;
+    this.#maxStreams = options.maxConcurrentStreams ?? 10_000;
+    this.#prefaceLeft = this.#client ? 0 : CLIENT_PREFACE.length;
+    socket.on('data', (chunk: Buffer) => this.#onBytes(chunk));
+    socket.on('error', (err) => this.destroy(err));
+    socket.on('close', () => this.destroy());
+    if (socket.destroyed) {
+      queueMicrotask(() => this.destroy());
+      return;
+    }
+    if (this.#client) this.#write(CLIENT_PREFACE);
+    const settings: [number, number][] = [
+      [Setting.INITIAL_WINDOW_SIZE, this.#streamWindow],
+      [Setting.MAX_FRAME_SIZE, OUR_MAX_FRAME],
+      // What the decoder enforces (a block that expands past it is a COMPRESSION_ERROR).
+      [Setting.MAX_HEADER_LIST_SIZE, DEFAULT_MAX_HEADER_LIST_SIZE],
+    ];
+    if (this.#client) settings.push([Setting.ENABLE_PUSH, 0]);
+    else settings.push([Setting.MAX_CONCURRENT_STREAMS, this.#maxStreams]);
+    this.#write(settingsFrame(settings));
+    this.#write(windowUpdateFrame(0, this.#connWindow - DEFAULT_WINDOW));
+  }
+
+  /** Whether the connection can no longer be used. */
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** Whether new streams may start (not destroyed, no GOAWAY either way). */
+  get usable(): boolean {
+    return !this.#destroyed && !this.#goawayReceived && !this.#goawaySent;
+  }
+
+  /** Streams currently open (started or waiting for a slot). */
+  get activeStreams(): number {
+    return this.#streams.size + this.#waiting.length;
+  }
+
+  /**
+   * Client: opens a stream with request `headers` (a field list or a pre-encoded block). Throws
+   * when the connection is not usable. Beyond the peer's concurrency limit the stream waits.
+   */
+  request(headers: readonly HeaderField[] | Buffer): H2Stream {
+    if (!this.#client) throw new Error('only a client connection opens streams');
+    if (!this.usable)
+      throw new H2StreamError('ERR_H2_CONNECTION_CLOSED', ErrorCode.REFUSED_STREAM, 'connection is closing');
+    const stream = new H2Stream(this, this.#peerInitialWindow, this.#streamWindow);
+    stream.requestBlock = Buffer.isBuffer(headers) ? headers : this.#encoder.encode(headers);
+    if (this.#streams.size < this.#peerMaxStreams) this.#start(stream);
+    else this.#waiting.push(stream);
+    return stream;
+  }
+
+  #start(stream: H2Stream): void {
+    stream.id = this.#nextId;
+    this.#nextId += 2;
+    this.#streams.set(stream.id, stream);
+    const block = stream.requestBlock as Buffer;
+    stream.requestBlock = undefined;
+    stream.headersSent = true;
+    this.#writeHeaders(stream.id, block, false);
+    this.flush(stream);
+  }
+
+  /** Graceful close: GOAWAY, no new streams, the socket ends when the open streams are done. */
+  close(): void {
+    if (this.#destroyed) return;
+    if (!this.#goawaySent) {
+      this.#goawaySent = true;
+      this.#write(goawayFrame(this.#lastPeerId, ErrorCode.NO_ERROR));
+    }
+    this.#maybeEnd();
+  }
+
+  /** Ends every stream with `err` (or ERR_H2_CONNECTION_CLOSED) and destroys the socket. */
+  destroy(err?: Error): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    const code = (err as { code?: unknown } | undefined)?.code;
+    const streamErr = new H2StreamError(
+      typeof code === 'string' ? code : 'ERR_H2_CONNECTION_CLOSED',
+      ErrorCode.CANCEL,
+      err?.message ?? 'connection closed',
+      err === undefined ? undefined : { cause: err },
+    );
+    for (const s of [...this.#streams.values(), ...this.#waiting]) this.#closeStream(s, streamErr);
+    this.#waiting.length = 0;
+    this.socket.destroy();
+    this.onClose?.(err);
+  }
+
+  // --- output -------------------------------------------------------------------------------
+
+  #write(buf: Buffer): void {
+    if (this.#destroyed) return;
+    if (!this.#corked) {
+      this.#corked = true;
+      this.socket.cork();
+      process.nextTick(uncork, this);
+    }
+    this.socket.write(buf);
+  }
+
+  /** @internal (the tick's writes go out as one) */
+  uncorkNow(): void {
+    this.#corked = false;
+    if (!this.#destroyed) this.socket.uncork();
+  }
+
+  #writeHeaders(streamId: number, block: Buffer, endStream: boolean): void {
+    const endFlag = endStream ? Flag.END_STREAM : 0;
+    if (block.length <= this.#peerMaxFrame) {
+      const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + block.length);
+      writeFrameHeader(out, 0, block.length, FrameType.HEADERS, endFlag | Flag.END_HEADERS, streamId);
+      block.copy(out, FRAME_HEADER_BYTES);
+      this.#write(out);
+      return;
+    }
+    for (let at = 0; at < block.length; at += this.#peerMaxFrame) {
+      const part = block.subarray(at, at + this.#peerMaxFrame);
+      const last = at + this.#peerMaxFrame >= block.length;
+      const type = at === 0 ? FrameType.HEADERS : FrameType.CONTINUATION;
+      const flags = (at === 0 ? endFlag : 0) | (last ? Flag.END_HEADERS : 0);
+      this.#write(frame(type, flags, streamId, part));
+    }
+  }
+
+  #writeData(streamId: number, data: Buffer, flags: number): void {
+    const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+    writeFrameHeader(head, 0, data.length, FrameType.DATA, flags, streamId);
+    this.#write(head);
+    if (data.length > 0) this.#write(data);
+  }
+
+  /** @internal StreamHost */
+  sendHeaders(stream: H2Stream, block: readonly HeaderField[] | Buffer, endStream: boolean): void {
+    if (this.#destroyed) return;
+    const encoded = Buffer.isBuffer(block) ? block : this.#encoder.encode(block);
+    this.#writeHeaders(stream.id, encoded, endStream);
+    if (endStream) this.#localEnded(stream);
+  }
+
+  /** @internal StreamHost: sends queued data as far as the windows allow, then the end. */
+  flush(stream: H2Stream): void {
+    if (this.#destroyed || stream.closed || stream.id === 0 || stream.endSent) return;
+    const q = stream.queue;
+    while (q.length > 0 && this.#sendWindow > 0 && stream.sendWindow > 0) {
+      const buf = q[0] as Buffer;
+      const n = Math.min(buf.length, this.#sendWindow, stream.sendWindow, this.#peerMaxFrame);
+      const whole = n === buf.length;
+      const last = whole && q.length === 1 && stream.endQueued && stream.trailers === undefined;
+      this.#writeData(stream.id, whole ? buf : buf.subarray(0, n), last ? Flag.END_STREAM : 0);
+      this.#sendWindow -= n;
+      stream.sendWindow -= n;
+      stream.queuedBytes -= n;
+      if (whole) q.shift();
+      else q[0] = buf.subarray(n);
+      if (last) {
+        this.#blocked.delete(stream);
+        this.#localEnded(stream);
+        return;
+      }
+    }
+    if (q.length > 0) {
+      this.#blocked.add(stream);
+      return;
+    }
+    this.#blocked.delete(stream);
+    if (stream.endQueued) {
+      const t = stream.trailers;
+      if (t !== undefined)
+        this.#writeHeaders(stream.id, Buffer.isBuffer(t) ? t : this.#encoder.encode(t), true);
+      else this.#writeData(stream.id, EMPTY, Flag.END_STREAM);
+      this.#localEnded(stream);
+    } else if (stream.needDrain) {
+      stream.needDrain = false;
+      stream.onDrain?.();
+    }
+  }
+
+  /** @internal StreamHost */
+  reset(stream: H2Stream, code: number): void {
+    if (stream.id !== 0) this.#write(rstStreamFrame(stream.id, code));
+    else {
+      const i = this.#waiting.indexOf(stream);
+      if (i >= 0) this.#waiting.splice(i, 1);
+    }
+    this.#closeStream(stream, new H2StreamError('ERR_H2_CANCELLED', code, 'stream reset locally'));
+  }
+
+  /** @internal StreamHost: returns the receive credit a paused stream held back. */
+  credit(stream: H2Stream): void {
+    if (stream.closed || stream.remoteEnded || stream.unacked === 0 || stream.id === 0) return;
+    this.#write(windowUpdateFrame(stream.id, stream.unacked));
+    stream.recvWindow += stream.unacked;
+    stream.unacked = 0;
+  }
+
+  #localEnded(stream: H2Stream): void {
+    stream.endSent = true;
+    if (stream.remoteEnded) this.#closeStream(stream, undefined);
+    else if (!this.#client) {
+      // A complete response ends the exchange: tell the client to stop sending (RFC 9113 §8.1).
+      this.#write(rstStreamFrame(stream.id, ErrorCode.NO_ERROR));
+      this.#closeStream(stream, undefined);
+    }
+  }
+
+  #closeStream(stream: H2Stream, err: H2StreamError | undefined): void {
+    if (stream.closed) return;
+    stream.closed = true;
+    this.#streams.delete(stream.id);
+    this.#blocked.delete(stream);
+    stream.queue.length = 0;
+    stream.queuedBytes = 0;
+    try {
+      stream.onClose?.(err);
+    } finally {
+      if (!this.#destroyed) {
+        while (this.#waiting.length > 0 && this.#streams.size < this.#peerMaxStreams)
+          this.#start(this.#waiting.shift() as H2Stream);
+        this.#maybeEnd();
+      }
+    }
+  }
+
+  #maybeEnd(): void {
+    if ((this.#goawaySent || this.#goawayReceived) && this.activeStreams === 0 && !this.#destroyed) {
+      this.socket.end();
+      // The peer closes its side in turn; a peer that does not is not waited for.
+      setTimeout(() => this.destroy(), 1_000).unref();
+    }
+  }
+
+  // --- input --------------------------------------------------------------------------------
+
+  #onBytes(chunk: Buffer): void {
+    if (this.#destroyed) return;
+    let data = chunk;
+    if (this.#prefaceLeft > 0) {
+      const n = Math.min(this.#prefaceLeft, data.length);
+      const offset = CLIENT_PREFACE.length - this.#prefaceLeft;
+      if (!data.subarray(0, n).equals(CLIENT_PREFACE.subarray(offset, offset + n))) {
+        this.destroy(new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'invalid HTTP/2 client preface'));
+        return;
+      }
+      this.#prefaceLeft -= n;
+      data = data.subarray(n);
+      if (data.length === 0) return;
+    }
+    try {
+      this.#reader.push(data, (type, flags, id, payload) => this.#onFrame(type, flags, id, payload));
+    } catch (err) {
+      const e =
+        err instanceof H2ConnectionError
+          ? err
+          : err instanceof HpackError
+            ? new H2ConnectionError(ErrorCode.COMPRESSION_ERROR, err.message)
+            : new H2ConnectionError(ErrorCode.INTERNAL_ERROR, (err as Error).message);
+      this.#write(goawayFrame(this.#lastPeerId, e.h2code, e.message));
+      this.uncorkNow();
+      this.destroy(e);
+    }
+  }
+
+  #onFrame(type: number, flags: number, id: number, payload: Buffer): void {
+    if (this.#destroyed) return;
+    if (this.#block !== undefined && type !== FrameType.CONTINUATION)
+      throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'expected CONTINUATION');
+    switch (type) {
+      case FrameType.DATA:
+        this.#onDataFrame(flags, id, payload);
+        return;
+      case FrameType.HEADERS:
+        this.#onHeadersFrame(flags, id, payload);
+        return;
+      case FrameType.CONTINUATION:
+        this.#onContinuation(flags, id, payload);
+        return;
+      case FrameType.RST_STREAM:
+        this.#onRst(id, payload);
+        return;
+      case FrameType.SETTINGS:
+        this.#onSettings(flags, id, payload);
+        return;
+      case FrameType.PING:
+        if (id !== 0 || payload.length !== 8)
+          throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'bad PING');
+        if ((flags & Flag.ACK) === 0) this.#write(frame(FrameType.PING, Flag.ACK, 0, payload));
+        return;
+      case FrameType.GOAWAY:
+        this.#onGoaway(id, payload);
+        return;
+      case FrameType.WINDOW_UPDATE:
+        this.#onWindowUpdate(id, payload);
+        return;
+      case FrameType.PUSH_PROMISE:
+        throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'server push is disabled');
+      default:
+        return; // PRIORITY and unknown frame types are ignored.
+    }
+  }
+
+  #onDataFrame(flags: number, id: number, payload: Buffer): void {
+    if (id === 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'DATA on stream 0');
+    const len = payload.length;
+    this.#recvUnacked += len;
+    if (this.#recvUnacked >= this.#connWindow / 2) {
+      this.#write(windowUpdateFrame(0, this.#recvUnacked));
+      this.#recvUnacked = 0;
+    }
+    const stream = this.#streams.get(id);
+    if (stream === undefined || stream.remoteEnded) {
+      if (this.#isIdle(id))
+        throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `DATA on idle stream ${id}`);
+      return; // a stream we closed or reset: ignore what was in flight.
+    }
+    const content = unpad(payload, flags);
+    stream.recvWindow -= len;
+    if (stream.recvWindow < 0) {
+      this.#write(rstStreamFrame(id, ErrorCode.FLOW_CONTROL_ERROR));
+      this.#closeStream(
+        stream,
+        new H2StreamError(
+          'ERR_H2_STREAM_RESET',
+          ErrorCode.FLOW_CONTROL_ERROR,
+          'peer exceeded the stream window',
+        ),
+      );
+      return;
+    }
+    if (content.length > 0) stream.onData?.(content);
+    if (stream.closed) return;
+    if ((flags & Flag.END_STREAM) !== 0) {
+      this.#remoteEnded(stream);
+      return;
+    }
+    stream.unacked += len;
+    if (!stream.paused && stream.unacked >= this.#streamWindow / 2) this.credit(stream);
+  }
+
+  #onHeadersFrame(flags: number, id: number, payload: Buffer): void {
+    if (id === 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'HEADERS on stream 0');
+    let block = unpad(payload, flags);
+    if ((flags & Flag.PRIORITY) !== 0) {
+      if (block.length < 5) throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'short HEADERS priority');
+      block = block.subarray(5);
+    }
+    if ((flags & Flag.END_HEADERS) !== 0) this.#onHeaderBlock(id, flags, block);
+    else this.#block = { streamId: id, flags, parts: [Buffer.from(block)], size: block.length };
+  }
+
+  #onContinuation(flags: number, id: number, payload: Buffer): void {
+    const b = this.#block;
+    if (b === undefined || b.streamId !== id)
+      throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'unexpected CONTINUATION');
+    b.size += payload.length;
+    if (b.size > MAX_HEADER_BLOCK)
+      throw new H2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'header block too large');
+    b.parts.push(Buffer.from(payload));
+    if ((flags & Flag.END_HEADERS) === 0) return;
+    this.#block = undefined;
+    this.#onHeaderBlock(id, b.flags, Buffer.concat(b.parts));
+  }
+
+  #onHeaderBlock(id: number, flags: number, block: Buffer): void {
+    // Decode even for streams we ignore: the HPACK table must stay in step with the peer's.
+    const fields = this.#decoder.decode(block);
+    const endStream = (flags & Flag.END_STREAM) !== 0;
+    const existing = this.#streams.get(id);
+    if (existing !== undefined) {
+      if (existing.remoteEnded) return;
+      if (this.#client && !existing.gotHeaders) {
+        const status = fields.find((f) => f[0] === ':status')?.[1] ?? '';
+        if (status.length === 3 && status.startsWith('1') && !endStream) return; // informational
+      } else if (!endStream)
+        throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'trailers without END_STREAM');
+      existing.gotHeaders = true;
+      existing.onHeaders?.(toMap(fields), endStream);
+      if (endStream && !existing.closed) this.#remoteEnded(existing);
+      return;
+    }
+    if (this.#client) {
+      if (this.#isIdle(id))
+        throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on idle stream ${id}`);
+      return;
+    }
+    if (id % 2 === 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `client stream id ${id} is even`);
+    if (id <= this.#lastPeerId) return; // a stream we already closed
+    this.#lastPeerId = id;
+    if (this.#goawaySent || this.#streams.size >= this.#maxStreams) {
+      this.#write(rstStreamFrame(id, ErrorCode.REFUSED_STREAM));
+      return;
+    }
+    const stream = new H2Stream(this, this.#peerInitialWindow, this.#streamWindow);
+    stream.id = id;
+    stream.gotHeaders = true;
+    this.#streams.set(id, stream);
+    this.#onStream?.(stream, toMap(fields));
+    if (endStream && !stream.closed) this.#remoteEnded(stream);
+  }
+
+  #remoteEnded(stream: H2Stream): void {
+    stream.remoteEnded = true;
+    stream.onEnd?.();
+    if (stream.endSent && !stream.closed) this.#closeStream(stream, undefined);
+  }
+
+  #onRst(id: number, payload: Buffer): void {
+    if (id === 0 || payload.length !== 4)
+      throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'bad RST_STREAM');
+    const stream = this.#streams.get(id);
+    if (stream === undefined) return;
+    const code = payload.readUInt32BE(0);
+    if (code === ErrorCode.NO_ERROR && stream.remoteEnded) {
+      this.#closeStream(stream, undefined);
+      return;
+    }
+    const refused = code === ErrorCode.REFUSED_STREAM;
+    this.#closeStream(
+      stream,
+      new H2StreamError(
+        refused ? 'ERR_H2_REFUSED_STREAM' : 'ERR_H2_STREAM_RESET',
+        code,
+        `stream reset by the peer with code ${code}`,
+      ),
+    );
+  }
+
+  #onSettings(flags: number, id: number, payload: Buffer): void {
+    if (id !== 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'SETTINGS on a stream');
+    if ((flags & Flag.ACK) !== 0) return;
+    if (payload.length % 6 !== 0)
+      throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'bad SETTINGS length');
+    for (let at = 0; at < payload.length; at += 6) {
+      const key = payload.readUInt16BE(at);
+      const value = payload.readUInt32BE(at + 2);
+      if (key === Setting.INITIAL_WINDOW_SIZE) {
+        if (value > MAX_WINDOW) throw new H2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'window too large');
+        const delta = value - this.#peerInitialWindow;
+        this.#peerInitialWindow = value;
+        for (const s of this.#streams.values()) s.sendWindow += delta;
+        for (const s of this.#waiting) s.sendWindow += delta;
+      } else if (key === Setting.MAX_FRAME_SIZE) {
+        if (value < DEFAULT_MAX_FRAME || value > 0xff_ffff)
+          throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'bad SETTINGS_MAX_FRAME_SIZE');
+        this.#peerMaxFrame = value;
+      } else if (key === Setting.MAX_CONCURRENT_STREAMS) this.#peerMaxStreams = value;
+    }
+    this.#write(frame(FrameType.SETTINGS, Flag.ACK, 0));
+    for (const s of [...this.#blocked]) this.flush(s);
+    while (this.#client && this.#waiting.length > 0 && this.#streams.size < this.#peerMaxStreams)
+      this.#start(this.#waiting.shift() as H2Stream);
+  }
+
+  #onGoaway(id: number, payload: Buffer): void {
+    if (id !== 0 || payload.length < 8) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'bad GOAWAY');
+    const lastId = payload.readUInt32BE(0) & MAX_WINDOW;
+    this.#goawayReceived = true;
+    this.onGoaway?.();
+    const refused = new H2StreamError(
+      'ERR_H2_REFUSED_STREAM',
+      ErrorCode.REFUSED_STREAM,
+      'connection going away',
+    );
+    if (this.#client) {
+      for (const s of [...this.#streams.values()]) if (s.id > lastId) this.#closeStream(s, refused);
+      for (const s of this.#waiting.splice(0)) this.#closeStream(s, refused);
+    }
+    this.#maybeEnd();
+  }
+
+  #onWindowUpdate(id: number, payload: Buffer): void {
+    if (payload.length !== 4) throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'bad WINDOW_UPDATE');
+    const inc = payload.readUInt32BE(0) & MAX_WINDOW;
+    if (id === 0) {
+      if (inc === 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'zero window increment');
+      this.#sendWindow += inc;
+      if (this.#sendWindow > MAX_WINDOW)
+        throw new H2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'window overflow');
+      for (const s of [...this.#blocked]) this.flush(s);
+      return;
+    }
+    const stream = this.#streams.get(id);
+    if (stream === undefined) return;
+    if (inc === 0 || stream.sendWindow + inc > MAX_WINDOW) {
+      this.#write(rstStreamFrame(id, inc === 0 ? ErrorCode.PROTOCOL_ERROR : ErrorCode.FLOW_CONTROL_ERROR));
+      this.#closeStream(
+        stream,
+        new H2StreamError('ERR_H2_STREAM_RESET', ErrorCode.FLOW_CONTROL_ERROR, 'bad window update'),
+      );
+      return;
+    }
+    stream.sendWindow += inc;
+    this.flush(stream);
+  }
+
+  /** A stream id the peer could not have used yet. */
+  #isIdle(id: number): boolean {
+    return this.#client ? id >= this.#nextId : id > this.#lastPeerId;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function uncork(conn: H2Connection): void {
+  conn.uncorkNow();
+}
+
+function toMap(fields: readonly HeaderField[]): HeaderMap {
+  const map: HeaderMap = {};
+  for (const [name, value] of fields) {
+    const prev = map[name];
+    map[name] = prev === undefined ? value : `${prev}, ${value}`;
+  }
+  return map;
+}
