@@ -1,7 +1,8 @@
 /**
  * Service invocation overhead (issue 5): fortio, the load generator of Dapr's own performance
  * suite, at a constant 1000 req/s (evenly spaced, 16 connections) for BENCH_INVOKE_SECONDS
- * (default 30) with 1 KB POST bodies against, in the same run, (a) the app directly, (b) the floor:
+ * (default 30) per round, BENCH_INVOKE_ROUNDS (default 3) interleaved rounds, with 1 KB POST
+ * bodies against, in the same run, (a) the app directly, (b) the floor:
  * two raw node:http proxy hops (keep-alive, no TLS, no policies), (c) app → outriggerd → outriggerd
  * → app with mTLS on (certificates from a real sentry), (d) the same pair in plaintext. Reports
  * p50/p90/p99 and the latency added over (a), sidecar CPU (from /proc/<pid>/stat deltas) and RSS,
@@ -100,6 +101,25 @@ async function load(
   };
 }
 
+/** The per-field median of several runs (latencies, rate, CPU and RSS each on their own). */
+function medianStats(runs: readonly RunStats[]): RunStats {
+  const med = (xs: number[]): number => {
+    const sorted = xs.sort((x, y) => x - y);
+    return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+  };
+  const field = (f: (r: RunStats) => number): number => med(runs.map(f));
+  const first = runs[0];
+  return {
+    p50: field((r) => r.p50),
+    p90: field((r) => r.p90),
+    p99: field((r) => r.p99),
+    rps: field((r) => r.rps),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    cpuPct: (first?.cpuPct ?? []).map((_, i) => field((r) => r.cpuPct[i] ?? Number.NaN)),
+    rssMiB: runs[runs.length - 1]?.rssMiB ?? [],
+  };
+}
+
 async function startSidecar(
   dir: string,
   appId: string,
@@ -141,6 +161,7 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
   if (process.platform !== 'linux') throw new Error('the invoke benchmark reads /proc and needs Linux');
   const seconds = Number(process.env.BENCH_INVOKE_SECONDS ?? '30');
   const maxSeconds = Number(process.env.BENCH_INVOKE_MAX_SECONDS ?? '10');
+  const rounds = Number(process.env.BENCH_INVOKE_ROUNDS ?? '3');
   const fortio = await ensureFortio((m) => process.stderr.write(`${m}\n`));
   const dir = await makeTempDir('bench-invoke');
   const sentry = await startSentryFixture();
@@ -197,11 +218,16 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
     const measured = targets.filter(
       (t, i) => i === 0 || only === undefined || only.includes(t.label[1] ?? ''),
     );
-    const stats: RunStats[] = [];
-    for (const t of measured) {
-      await load(fortio, t.url, warm, 1000, t.pids);
-      stats.push(await load(fortio, t.url, seconds, 1000, t.pids));
+    // Rounds interleave the paths, so a burst of noise from the shared machine hits one round of
+    // each rather than all of one path; each figure is the median over the rounds.
+    const perPath: RunStats[][] = measured.map(() => []);
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, t] of measured.entries()) {
+        if (round === 0) await load(fortio, t.url, warm, 1000, t.pids);
+        perPath[i]?.push(await load(fortio, t.url, seconds, 1000, t.pids));
+      }
     }
+    const stats = perPath.map(medianStats);
     const max = await load(fortio, sidecarUrl, maxSeconds, 0, [a.proc.pid, b.proc.pid]);
     const direct = stats[0] as RunStats;
     const rows = measured.map((t, i) => {
@@ -240,7 +266,8 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
       ],
       rows,
       notes: [
-        `fortio ${VERSIONS.fortio} (Dapr's perf-suite load generator, its own process): ${CONNECTIONS} connections, -qps 1000 -uniform (evenly spaced), ${BODY_BYTES} B POST bodies, ${seconds} s measured after ${warm} s warm-up per path.`,
+        `fortio ${VERSIONS.fortio} (Dapr's perf-suite load generator, its own process): ${CONNECTIONS} connections, -qps 1000 -uniform (evenly spaced), ${BODY_BYTES} B POST bodies, ${seconds} s measured per path and round after ${warm} s warm-up; ${rounds} interleaved rounds, each figure the median of the rounds.`,
+        `p50 per round: ${measured.map((t, i) => `${t.label.slice(0, 3)} ${(perPath[i] ?? []).map((r) => fmt(r.p50)).join('/')}`).join(', ')}; p99 per round: ${measured.map((t, i) => `${t.label.slice(0, 3)} ${(perPath[i] ?? []).map((r) => fmt(r.p99)).join('/')}`).join(', ')}.`,
         'Floor: two node:http proxy child processes (keep-alive, no TLS, no policies). Sidecars: two outriggerd, mTLS with sentry-issued certificates, local name-resolution registry, CallLocalStream over one HTTP/2 connection.',
         `Unthrottled (${CONNECTIONS} connections, ${maxSeconds} s) through both sidecars: ${fmt(max.rps, 0)} req/s, p50 ${fmt(max.p50)} ms, p99 ${fmt(max.p99)} ms; sidecar CPU ${max.cpuPct.map((c) => fmt(c, 0)).join(' / ')} %, RSS ${max.rssMiB.map((r) => fmt(r, 0)).join(' / ')} MiB. All processes share the same 2 cores, so this is the pair's throughput, not one sidecar's.`,
         "Dapr's published figure (v1.17 perf suite, k8s): +1.06 ms p50, +1.48 ms p90, +2.90 ms p99 at 1000 QPS.",

@@ -17,6 +17,16 @@ export interface HttpChannelOptions {
   readonly tls?: boolean;
 }
 
+const NO_RELEASE = (): void => {};
+
+/** The error a cancelled call fails with: what http.request's `signal` option produces. */
+function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), {
+    name: 'AbortError',
+    code: 'ABORT_ERR',
+  });
+}
+
 /**
  * HTTP channel to the app (daprd's pkg/channel/http). Keep-alive connections, a concurrency
  * limit held until the response body has been read, and `appCall` events for metrics.
@@ -47,16 +57,22 @@ export class HttpAppChannel implements AppChannel {
   }
 
   async invoke(req: AppRequest): Promise<AppResponse> {
-    const release = await this.#limit.acquire(req.signal);
+    const signal = req.signal;
+    const release = this.#limit.unlimited ? NO_RELEASE : await this.#limit.acquire(signal);
+    signal?.throwIfAborted();
     const started = performance.now();
     const path = req.query === undefined || req.query === '' ? req.path : `${req.path}?${req.query}`;
     const headers: OutgoingHttpHeaders = {};
-    for (const [k, v] of Object.entries(req.headers ?? {})) headers[k] = typeof v === 'string' ? v : [...v];
+    const given = req.headers;
+    if (given !== undefined) for (const k in given) headers[k] = given[k] as OutgoingHttpHeaders[string];
     if (this.#options.appApiToken !== undefined) headers['dapr-api-token'] = this.#options.appApiToken;
     const body = req.body;
     if (body !== undefined && !(body instanceof Readable))
       headers['content-length'] = String(body.byteLength);
     let res: IncomingMessage;
+    // Cancellation by hand rather than http.request's `signal` option, which wraps the request
+    // in extra listeners and an abort-signal stream helper on every call.
+    let onAbort: (() => void) | undefined;
     try {
       res = await new Promise<IncomingMessage>((resolve, reject) => {
         const send = this.#options.tls === true ? httpsRequest : httpRequest;
@@ -68,11 +84,14 @@ export class HttpAppChannel implements AppChannel {
             path,
             headers,
             agent: this.#agent,
-            ...(req.signal === undefined ? {} : { signal: req.signal }),
           },
           resolve,
         );
         out.once('error', reject);
+        if (signal !== undefined) {
+          onAbort = () => out.destroy(abortError(signal));
+          signal.addEventListener('abort', onAbort, { once: true });
+        }
         if (body === undefined) out.end();
         else if (body instanceof Readable) {
           body.once('error', (err) => out.destroy(err));
@@ -80,19 +99,18 @@ export class HttpAppChannel implements AppChannel {
         } else out.end(body);
       });
     } catch (err) {
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
       release();
       this.#emit(req, 0, started);
       throw err;
     }
-    const done = (): void => {
-      release();
-      this.#emit(req, res.statusCode ?? 0, started);
-    };
     let finished = false;
     const once = (): void => {
       if (finished) return;
       finished = true;
-      done();
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+      release();
+      this.#emit(req, res.statusCode ?? 0, started);
     };
     res.once('end', once);
     res.once('close', once);

@@ -46,6 +46,11 @@ export class Semaphore {
     });
   }
 
+  /** Whether there is no limit (`acquire` would resolve at once with a no-op release). */
+  get unlimited(): boolean {
+    return this.#max <= 0;
+  }
+
   /** Calls holding a permit right now. */
   get active(): number {
     return this.#active;

@@ -101,7 +101,10 @@ describe('internal API wire compatibility with a gRPC library', () => {
   });
   it('refuses malformed protobuf with a gRPC error and keeps serving', async () => {
     // Field 1 (head) as a length-delimited value claiming 200 bytes that are not there, then junk.
-    const garbage = [Buffer.from([0x0a, 0xc8, 0x01, 0x01, 0x02]), Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff])];
+    const garbage = [
+      Buffer.from([0x0a, 0xc8, 0x01, 0x01, 0x02]),
+      Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff]),
+    ];
     for (const body of garbage) {
       const err = await new Promise<grpc.ServiceError | null>((resolve) =>
         client.makeUnaryRequest(
