@@ -85,6 +85,8 @@ export class H2Connection implements StreamHost {
   #peerInitialWindow = DEFAULT_WINDOW;
   #peerMaxFrame = DEFAULT_MAX_FRAME;
   #peerMaxStreams = Number.POSITIVE_INFINITY;
+  /** The peer's first SETTINGS arrived (until then its concurrency limit is unknown). */
+  #peerSettings = false;
   #block: { streamId: number; flags: number; parts: Buffer[]; size: number } | undefined;
   #corked = false;
   #goawaySent = false;
@@ -137,7 +139,9 @@ export class H2Connection implements StreamHost {
 
   /**
    * Client: opens a stream with request `headers` (a field list or a pre-encoded block). Throws
-   * when the connection is not usable. Beyond the peer's concurrency limit the stream waits.
+   * when the connection is not usable. Beyond the peer's concurrency limit the stream waits, as it
+   * does until the peer's first SETTINGS arrive: a stream started before could exceed a limit
+   * below the default and be refused.
    */
   request(headers: readonly HeaderField[] | Buffer): H2Stream {
     if (!this.#client) throw new Error('only a client connection opens streams');
@@ -145,7 +149,7 @@ export class H2Connection implements StreamHost {
       throw new H2StreamError('ERR_H2_CONNECTION_CLOSED', ErrorCode.REFUSED_STREAM, 'connection is closing');
     const stream = new H2Stream(this, this.#peerInitialWindow, this.#streamWindow);
     stream.requestBlock = Buffer.isBuffer(headers) ? headers : this.#encoder.encode(headers);
-    if (this.#streams.size < this.#peerMaxStreams) this.#start(stream);
+    if (this.#peerSettings && this.#streams.size < this.#peerMaxStreams) this.#start(stream);
     else this.#waiting.push(stream);
     return stream;
   }
@@ -340,7 +344,7 @@ export class H2Connection implements StreamHost {
       const n = Math.min(this.#prefaceLeft, data.length);
       const offset = CLIENT_PREFACE.length - this.#prefaceLeft;
       if (!data.subarray(0, n).equals(CLIENT_PREFACE.subarray(offset, offset + n))) {
-        this.destroy(new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'invalid HTTP/2 client preface'));
+        this.#fail(new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'invalid HTTP/2 client preface'));
         return;
       }
       this.#prefaceLeft -= n;
@@ -356,10 +360,15 @@ export class H2Connection implements StreamHost {
           : err instanceof HpackError
             ? new H2ConnectionError(ErrorCode.COMPRESSION_ERROR, err.message)
             : new H2ConnectionError(ErrorCode.INTERNAL_ERROR, (err as Error).message);
-      this.#write(goawayFrame(this.#lastPeerId, e.h2code, e.message));
-      this.uncorkNow();
-      this.destroy(e);
+      this.#fail(e);
     }
+  }
+
+  /** A connection error: GOAWAY with its code (RFC 9113 §5.4.1), then the socket goes. */
+  #fail(e: H2ConnectionError): void {
+    this.#write(goawayFrame(this.#lastPeerId, e.h2code, e.message));
+    this.uncorkNow();
+    this.destroy(e);
   }
 
   #onFrame(type: number, flags: number, id: number, payload: Buffer): void {
@@ -546,6 +555,7 @@ export class H2Connection implements StreamHost {
         this.#peerMaxFrame = value;
       } else if (key === Setting.MAX_CONCURRENT_STREAMS) this.#peerMaxStreams = value;
     }
+    this.#peerSettings = true;
     this.#write(frame(FrameType.SETTINGS, Flag.ACK, 0));
     for (const s of [...this.#blocked]) this.flush(s);
     while (this.#client && this.#waiting.length > 0 && this.#streams.size < this.#peerMaxStreams)
