@@ -1,8 +1,8 @@
 /**
  * Behaviour of our HTTP/2 connection (sidecar/api/internal/h2/) between our own client and server
- * over real loopback sockets: many concurrent streams, TLS with ALPN, resets and errors, graceful
- * GOAWAY, and malformed input written as raw bytes. Flow control and node:http2 interop are in
- * h2-flow-control.test.ts.
+ * over real loopback sockets: many concurrent streams, request trailers, TLS with ALPN, resets and
+ * errors, graceful GOAWAY. Raw frames are in h2-wire.test.ts; flow control and node:http2 interop
+ * in h2-flow-control.test.ts.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -10,137 +10,19 @@ import net from 'node:net';
 import { describe, test } from 'node:test';
 import tls from 'node:tls';
 import { H2Connection } from '../../sidecar/api/internal/h2/connection.js';
-import {
-  CLIENT_PREFACE,
-  ErrorCode,
-  Flag,
-  FRAME_HEADER_BYTES,
-  FrameType,
-  frame,
-  settingsFrame,
-  windowUpdateFrame,
-  writeFrameHeader,
-} from '../../sidecar/api/internal/h2/frames.js';
-import type { HeaderField } from '../../sidecar/api/internal/h2/hpack.js';
-import type { H2Stream, H2StreamError, HeaderMap } from '../../sidecar/api/internal/h2/stream.js';
+import { ErrorCode } from '../../sidecar/api/internal/h2/frames.js';
+import type { H2Stream, H2StreamError } from '../../sidecar/api/internal/h2/stream.js';
 import { createTestCertificateAuthority } from '../env/pki.js';
-
-/** A listening server whose sockets each carry one server-role H2Connection. */
-interface Served {
-  readonly port: number;
-  readonly conns: H2Connection[];
-  close(): Promise<void>;
-}
-
-type StreamHandler = (stream: H2Stream, headers: HeaderMap) => void;
-
-async function serve(onStream: StreamHandler, server: net.Server = net.createServer()): Promise<Served> {
-  const conns: H2Connection[] = [];
-  const sockets = new Set<net.Socket>();
-  server.on(server instanceof tls.Server ? 'secureConnection' : 'connection', (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    conns.push(new H2Connection(socket, { role: 'server', onStream }));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    conns,
-    async close() {
-      for (const c of conns) c.destroy();
-      for (const s of sockets) s.destroy();
-      server.close();
-      await once(server, 'close');
-    },
-  };
-}
-
-function dial(port: number): H2Connection {
-  return new H2Connection(net.connect({ port, host: '127.0.0.1', noDelay: true }), { role: 'client' });
-}
-
-function requestHeaders(path: string, extra: HeaderField[] = []): HeaderField[] {
-  return [[':method', 'POST'], [':scheme', 'http'], [':path', path], [':authority', 'test'], ...extra];
-}
-
-/** Everything a client stream saw until onClose. */
-interface Outcome {
-  readonly heads: { headers: HeaderMap; endStream: boolean }[];
-  readonly body: Buffer;
-  readonly ended: boolean;
-  readonly err: H2StreamError | undefined;
-}
-
-function collect(stream: H2Stream): Promise<Outcome> {
-  const heads: { headers: HeaderMap; endStream: boolean }[] = [];
-  const chunks: Buffer[] = [];
-  let ended = false;
-  return new Promise((resolve) => {
-    stream.onHeaders = (headers, endStream) => heads.push({ headers, endStream });
-    stream.onData = (c) => chunks.push(c);
-    stream.onEnd = () => {
-      ended = true;
-    };
-    stream.onClose = (err) => resolve({ heads, body: Buffer.concat(chunks), ended, err });
-  });
-}
-
-/** Server handler: answers every request with its body, an `x-path` header and gRPC trailers. */
-const echo: StreamHandler = (stream, headers) => {
-  const chunks: Buffer[] = [];
-  stream.onData = (c) => chunks.push(c);
-  stream.onEnd = () => {
-    stream.sendHeaders([
-      [':status', '200'],
-      ['x-path', headers[':path'] ?? ''],
-    ]);
-    stream.end(Buffer.concat(chunks), [
-      ['grpc-status', '0'],
-      ['x-length', String(chunks.reduce((n, c) => n + c.length, 0))],
-    ]);
-  };
-};
-
-/** One request through a fresh client connection: proves the server still serves. */
-async function roundTrip(port: number, body: Buffer): Promise<Outcome> {
-  const conn = dial(port);
-  try {
-    const stream = conn.request(requestHeaders('/ping'));
-    const done = collect(stream);
-    stream.end(body);
-    return await done;
-  } finally {
-    conn.destroy();
-  }
-}
-
-function assertEchoed(outcome: Outcome, path: string, body: Buffer): void {
-  assert.equal(outcome.err, undefined, `${path}: ${outcome.err?.message}`);
-  assert.equal(outcome.heads.length, 2, path);
-  assert.equal(outcome.heads[0]?.headers[':status'], '200');
-  assert.equal(outcome.heads[0]?.headers['x-path'], path);
-  assert.equal(outcome.heads[0]?.endStream, false);
-  assert.deepEqual(outcome.heads[1], {
-    headers: { 'grpc-status': '0', 'x-length': String(body.length) },
-    endStream: true,
-  });
-  assert.ok(outcome.body.equals(body), `${path}: body differs`);
-  assert.equal(outcome.ended, true);
-}
-
-async function sleep(ms: number): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `cond`; fails (instead of hanging) when it does not hold within 10 s. */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (cond()) return;
-    await sleep(5);
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
+import {
+  assertEchoed,
+  collect,
+  dial,
+  echo,
+  type Outcome,
+  requestHeaders,
+  serve,
+  until,
+} from './h2-harness.js';
 
 describe('H2Connection: our client and our server', () => {
   test('200 concurrent streams on one connection each get their own body back, then trailers', async () => {
@@ -173,11 +55,82 @@ describe('H2Connection: our client and our server', () => {
     }
   });
 
+  test('request trailers reach the server as onHeaders(endStream = true)', async () => {
+    const served = await serve((stream) => {
+      const chunks: Buffer[] = [];
+      stream.onData = (c) => chunks.push(c);
+      stream.onHeaders = (trailers, endStream) => {
+        assert.equal(endStream, true);
+        stream.sendHeaders([[':status', '200']]);
+        stream.end(Buffer.concat(chunks), [
+          ['grpc-status', '0'],
+          ['x-seen', `${trailers['x-checksum']}/${Object.keys(trailers).join(',')}`],
+        ]);
+      };
+    });
+    const conn = dial(served.port);
+    try {
+      const stream = conn.request(requestHeaders('/trailers'));
+      const done = collect(stream);
+      stream.write(Buffer.from('payload, '));
+      stream.end(Buffer.from('then trailers'), [['x-checksum', 'abc']]);
+      const outcome = await done;
+      assert.equal(outcome.err, undefined, outcome.err?.message);
+      assert.equal(outcome.body.toString(), 'payload, then trailers');
+      assert.deepEqual(outcome.heads.at(-1), {
+        headers: { 'grpc-status': '0', 'x-seen': 'abc/x-checksum' },
+        endStream: true,
+      });
+    } finally {
+      conn.destroy();
+      await served.close();
+    }
+  });
+
+  test("the server's maxConcurrentStreams queues the extra client streams; a queued one can be reset", async () => {
+    const open: H2Stream[] = [];
+    const served = await serve(
+      (stream, headers) => {
+        open.push(stream);
+        echo(stream, headers);
+      },
+      { maxConcurrentStreams: 2 },
+    );
+    const conn = dial(served.port);
+    try {
+      assertEchoed(await collectEnded(conn, '/warm-up', Buffer.from('w')), '/warm-up', Buffer.from('w'));
+      // The limit is known now: the third and fourth streams wait for a slot.
+      const paths = ['/a', '/b', '/c', '/d'];
+      const streams = paths.map((path) => conn.request(requestHeaders(path)));
+      const outcomes = streams.map((s) => collect(s));
+      assert.deepEqual(
+        streams.map((s) => s.id === 0),
+        [false, false, true, true],
+      );
+      assert.equal(conn.activeStreams, 4);
+      (streams[2] as H2Stream).reset();
+      const cancelled = await outcomes[2];
+      assert.equal(cancelled?.err?.code, 'ERR_H2_CANCELLED');
+      assert.equal(conn.activeStreams, 3);
+      for (const [i, s] of streams.entries()) if (i !== 2) s.end(Buffer.from(`body ${i}`));
+      for (const i of [0, 1, 3]) {
+        const outcome = await (outcomes[i] as Promise<Outcome>);
+        assertEchoed(outcome, paths[i] as string, Buffer.from(`body ${i}`));
+      }
+      assert.equal(open.length, 4, 'the reset stream never reached the server');
+      assert.equal(conn.activeStreams, 0);
+    } finally {
+      conn.destroy();
+      await served.close();
+    }
+  });
+
   test('TLS with ALPN h2 carries a 1 MiB echo and its trailers', async () => {
     const ca = createTestCertificateAuthority('h2 test CA');
     const leaf = ca.issue({ commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
     const served = await serve(
       echo,
+      {},
       tls.createServer({ key: leaf.keyPem, cert: leaf.certPem, ALPNProtocols: ['h2'] }),
     );
     const socket = tls.connect({
@@ -203,6 +156,14 @@ describe('H2Connection: our client and our server', () => {
     }
   });
 });
+
+/** One echo request on `conn`, ended at once. */
+function collectEnded(conn: H2Connection, path: string, body: Buffer): Promise<Outcome> {
+  const stream = conn.request(requestHeaders(path));
+  const done = collect(stream);
+  stream.end(body);
+  return done;
+}
 
 describe('H2Connection: resets and errors', () => {
   test('a client reset mid-request reaches the server stream as CANCEL', async () => {
@@ -337,101 +298,4 @@ describe('H2Connection: resets and errors', () => {
       await served.close();
     }
   });
-});
-
-/** Parsed frames of a byte stream the server wrote. */
-function parseFrames(bytes: Buffer): { type: number; flags: number; id: number; payload: Buffer }[] {
-  const frames: { type: number; flags: number; id: number; payload: Buffer }[] = [];
-  let at = 0;
-  while (bytes.length - at >= FRAME_HEADER_BYTES) {
-    const length = bytes.readUIntBE(at, 3);
-    const payload = bytes.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length);
-    frames.push({
-      type: bytes[at + 3] as number,
-      flags: bytes[at + 4] as number,
-      id: bytes.readUInt32BE(at + 5),
-      payload,
-    });
-    at += FRAME_HEADER_BYTES + length;
-  }
-  return frames;
-}
-
-/** Writes `bytes` to the server and returns all it sent back until it closed the socket. */
-async function rawExchange(port: number, bytes: Buffer): Promise<Buffer> {
-  const socket = net.connect({ port, host: '127.0.0.1' });
-  const received: Buffer[] = [];
-  socket.on('data', (c: Buffer) => received.push(c));
-  socket.on('error', () => {}); // a reset after the GOAWAY is fine: the bytes are what matters
-  socket.write(bytes);
-  try {
-    await once(socket, 'close');
-  } finally {
-    socket.destroy();
-  }
-  return Buffer.concat(received);
-}
-
-/** A valid preface and SETTINGS followed by `frames`. */
-function afterPreface(...frames: Buffer[]): Buffer {
-  return Buffer.concat([CLIENT_PREFACE, settingsFrame([]), ...frames]);
-}
-
-describe('H2Connection: malformed input ends the connection with GOAWAY', () => {
-  const oversized = Buffer.alloc(FRAME_HEADER_BYTES + 16);
-  writeFrameHeader(oversized, 0, 300 * 1024, FrameType.DATA, 0, 1);
-  const cases: { name: string; bytes: Buffer; code: number }[] = [
-    {
-      name: 'a bad client preface',
-      bytes: Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
-      code: ErrorCode.PROTOCOL_ERROR,
-    },
-    {
-      name: 'a frame larger than our SETTINGS_MAX_FRAME_SIZE',
-      bytes: afterPreface(oversized),
-      code: ErrorCode.FRAME_SIZE_ERROR,
-    },
-    {
-      name: 'DATA on stream 0',
-      bytes: afterPreface(frame(FrameType.DATA, 0, 0, Buffer.from('hello'))),
-      code: ErrorCode.PROTOCOL_ERROR,
-    },
-    {
-      name: 'HEADERS with a garbage HPACK block',
-      // 0xff... is an indexed field whose index never ends (and then is out of range).
-      bytes: afterPreface(
-        frame(
-          FrameType.HEADERS,
-          Flag.END_HEADERS | Flag.END_STREAM,
-          1,
-          Buffer.from([0xbf, 0xff, 0xff, 0x7f]),
-        ),
-      ),
-      code: ErrorCode.COMPRESSION_ERROR,
-    },
-    {
-      name: 'a WINDOW_UPDATE that overflows the connection window',
-      bytes: afterPreface(windowUpdateFrame(0, 0x7fff_ffff)),
-      code: ErrorCode.FLOW_CONTROL_ERROR,
-    },
-  ];
-  for (const c of cases) {
-    test(`${c.name}: GOAWAY ${c.code}, socket closed, server still serving`, async () => {
-      const served = await serve(echo);
-      try {
-        const reply = await rawExchange(served.port, c.bytes);
-        const frames = parseFrames(reply);
-        const goaway = frames.find((f) => f.type === FrameType.GOAWAY);
-        assert.ok(goaway !== undefined, `no GOAWAY among ${frames.map((f) => f.type).join(',')}`);
-        assert.equal(goaway.id, 0);
-        assert.equal(goaway.payload.readUInt32BE(4), c.code, goaway.payload.subarray(8).toString());
-        assert.equal(frames.at(-1), goaway, 'GOAWAY is the last frame');
-        assert.equal(served.conns[0]?.destroyed, true);
-        const body = Buffer.from(`after ${c.name}`);
-        assertEchoed(await roundTrip(served.port, body), '/ping', body);
-      } finally {
-        await served.close();
-      }
-    });
-  }
 });

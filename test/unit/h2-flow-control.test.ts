@@ -8,41 +8,20 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import http2 from 'node:http2';
-import net from 'node:net';
+import type net from 'node:net';
 import { describe, test } from 'node:test';
-import { H2Connection } from '../../sidecar/api/internal/h2/connection.js';
-import type { HeaderField } from '../../sidecar/api/internal/h2/hpack.js';
-import type { H2Stream, H2StreamError, HeaderMap } from '../../sidecar/api/internal/h2/stream.js';
-
-type StreamHandler = (stream: H2Stream, headers: HeaderMap) => void;
-
-/** A net server whose sockets each carry one server-role H2Connection. */
-async function serve(
-  onStream: StreamHandler,
-  streamWindow?: number,
-): Promise<{ port: number; conns: H2Connection[]; close(): Promise<void> }> {
-  const conns: H2Connection[] = [];
-  const server = net.createServer((socket) => {
-    conns.push(
-      new H2Connection(socket, {
-        role: 'server',
-        onStream,
-        ...(streamWindow === undefined ? {} : { streamWindow }),
-      }),
-    );
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    port: (server.address() as net.AddressInfo).port,
-    conns,
-    async close() {
-      for (const c of conns) c.destroy();
-      server.close();
-      await once(server, 'close');
-    },
-  };
-}
+import type { H2Connection } from '../../sidecar/api/internal/h2/connection.js';
+import type { H2Stream } from '../../sidecar/api/internal/h2/stream.js';
+import {
+  collect,
+  dial,
+  pump,
+  requestHeaders,
+  type StreamHandler,
+  serve,
+  sleep,
+  until,
+} from './h2-harness.js';
 
 /** A node:http2 server; `close()` destroys its sessions and waits for it to close. */
 async function nodeServer(
@@ -68,70 +47,8 @@ async function nodeServer(
   };
 }
 
-function dial(port: number, streamWindow?: number): H2Connection {
-  return new H2Connection(net.connect({ port, host: '127.0.0.1', noDelay: true }), {
-    role: 'client',
-    ...(streamWindow === undefined ? {} : { streamWindow }),
-  });
-}
-
-function requestHeaders(path: string, authority = 'test', extra: HeaderField[] = []): HeaderField[] {
-  return [[':method', 'POST'], [':scheme', 'http'], [':path', path], [':authority', authority], ...extra];
-}
-
-/** Everything a client stream saw until onClose. */
-interface Outcome {
-  readonly heads: { headers: HeaderMap; endStream: boolean }[];
-  readonly body: Buffer;
-  readonly err: H2StreamError | undefined;
-}
-
-function collect(stream: H2Stream): Promise<Outcome> {
-  const heads: { headers: HeaderMap; endStream: boolean }[] = [];
-  const chunks: Buffer[] = [];
-  return new Promise((resolve) => {
-    stream.onHeaders = (headers, endStream) => heads.push({ headers, endStream });
-    stream.onData = (c) => chunks.push(c);
-    stream.onClose = (err) => resolve({ heads, body: Buffer.concat(chunks), err });
-  });
-}
-
-/** Writes `body` in `chunk`-sized writes, waiting for onDrain whenever write() says so. */
-function pump(
-  stream: H2Stream,
-  body: Buffer,
-  chunk: number,
-  trailers?: HeaderField[],
-): { readonly accepted: () => number } {
-  let at = 0;
-  const next = (): void => {
-    while (at < body.length) {
-      const part = body.subarray(at, at + chunk);
-      at += part.length;
-      if (!stream.write(part)) return; // onDrain resumes
-    }
-    stream.end(undefined, trailers);
-  };
-  stream.onDrain = next;
-  next();
-  return { accepted: () => at };
-}
-
 function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-async function sleep(ms: number): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `cond`; fails (instead of hanging) when it does not hold within 10 s. */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (cond()) return;
-    await sleep(5);
-  }
-  assert.fail(`timed out waiting for ${what}`);
 }
 
 const MiB = 1 << 20;
@@ -177,15 +94,18 @@ describe('H2Connection flow control', () => {
     const requestComplete = new Promise<void>((resolve) => {
       requestDone = resolve;
     });
-    const served = await serve((stream) => {
-      serverStream = stream;
-      stream.pause(); // from the first byte: the client may send one window and no more
-      stream.onData = (c) => {
-        serverChunks.push(c);
-        serverReceived += c.length;
-      };
-      stream.onEnd = () => requestDone();
-    }, serverWindow);
+    const served = await serve(
+      (stream) => {
+        serverStream = stream;
+        stream.pause(); // from the first byte: the client may send one window and no more
+        stream.onData = (c) => {
+          serverChunks.push(c);
+          serverReceived += c.length;
+        };
+        stream.onEnd = () => requestDone();
+      },
+      { streamWindow: serverWindow },
+    );
     const conn = dial(served.port);
     try {
       const call = conn.request(requestHeaders('/big'));
