@@ -119,7 +119,9 @@ export class H2Connection implements StreamHost {
     if (this.#client) settings.push([Setting.ENABLE_PUSH, 0]);
     else settings.push([Setting.MAX_CONCURRENT_STREAMS, this.#maxStreams]);
     this.#write(settingsFrame(settings));
-    this.#write(windowUpdateFrame(0, this.#connWindow - DEFAULT_WINDOW));
+    // The connection window starts at 65 535 and only grows: no increment (0 is a PROTOCOL_ERROR).
+    if (this.#connWindow > DEFAULT_WINDOW)
+      this.#write(windowUpdateFrame(0, this.#connWindow - DEFAULT_WINDOW));
   }
 
   /** Whether the connection can no longer be used. */
