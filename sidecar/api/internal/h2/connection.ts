@@ -89,6 +89,8 @@ export class H2Connection implements StreamHost {
   #peerSettings = false;
   #block: { streamId: number; flags: number; parts: Buffer[]; size: number } | undefined;
   #corked = false;
+  /** `close()` was called. */
+  #closing = false;
   #goawaySent = false;
   #goawayReceived = false;
   #destroyed = false;
@@ -131,7 +133,7 @@ export class H2Connection implements StreamHost {
 
   /** Whether new streams may start (not destroyed, no GOAWAY either way). */
   get usable(): boolean {
-    return !this.#destroyed && !this.#goawayReceived && !this.#goawaySent;
+    return !this.#destroyed && !this.#goawayReceived && !this.#closing;
   }
 
   /** Streams currently open (started or waiting for a slot). */
@@ -167,14 +169,30 @@ export class H2Connection implements StreamHost {
     this.flush(stream);
   }
 
-  /** Graceful close: GOAWAY, no new streams, the socket ends when the open streams are done. */
+  /**
+   * Graceful close: no new streams, GOAWAY (a client's once the streams it queued have started),
+   * and the socket ends when the open streams are done.
+   */
   close(): void {
     if (this.#destroyed) return;
-    if (!this.#goawaySent) {
-      this.#goawaySent = true;
-      this.#write(goawayFrame(this.#lastPeerId, ErrorCode.NO_ERROR));
-    }
+    this.#closing = true;
+    this.#sendGoaway();
     this.#maybeEnd();
+  }
+
+  /** GOAWAY after close(); a client holds it back while streams wait (a peer may end on it). */
+  #sendGoaway(): void {
+    if (this.#goawaySent || this.#waiting.length > 0) return;
+    this.#goawaySent = true;
+    this.#write(goawayFrame(this.#lastPeerId, ErrorCode.NO_ERROR));
+  }
+
+  /** Starts waiting client streams as far as the peer's SETTINGS allow. */
+  #startWaiting(): void {
+    if (this.#peerSettings)
+      while (this.#waiting.length > 0 && this.#streams.size < this.#peerMaxStreams)
+        this.#start(this.#waiting.shift() as H2Stream);
+    if (this.#closing) this.#sendGoaway();
   }
 
   /** Ends every stream with `err` (or ERR_H2_CONNECTION_CLOSED) and destroys the socket. */
@@ -322,15 +340,14 @@ export class H2Connection implements StreamHost {
       stream.onClose?.(err);
     } finally {
       if (!this.#destroyed) {
-        while (this.#waiting.length > 0 && this.#streams.size < this.#peerMaxStreams)
-          this.#start(this.#waiting.shift() as H2Stream);
+        this.#startWaiting();
         this.#maybeEnd();
       }
     }
   }
 
   #maybeEnd(): void {
-    if ((this.#goawaySent || this.#goawayReceived) && this.activeStreams === 0 && !this.#destroyed) {
+    if ((this.#closing || this.#goawayReceived) && this.activeStreams === 0 && !this.#destroyed) {
       this.socket.end();
       // The peer closes its side in turn; a peer that does not is not waited for.
       setTimeout(() => this.destroy(), 1_000).unref();
@@ -560,8 +577,7 @@ export class H2Connection implements StreamHost {
     this.#peerSettings = true;
     this.#write(frame(FrameType.SETTINGS, Flag.ACK, 0));
     for (const s of [...this.#blocked]) this.flush(s);
-    while (this.#client && this.#waiting.length > 0 && this.#streams.size < this.#peerMaxStreams)
-      this.#start(this.#waiting.shift() as H2Stream);
+    this.#startWaiting();
   }
 
   #onGoaway(id: number, payload: Buffer): void {
