@@ -125,6 +125,25 @@ describe('H2Connection: our client and our server', () => {
     }
   });
 
+  test("streams requested before the server's SETTINGS wait for them, and a reset does not start the rest", async () => {
+    const served = await serve(echo);
+    const conn = dial(served.port);
+    try {
+      const [a, b] = [conn.request(requestHeaders('/a')), conn.request(requestHeaders('/b'))] as const;
+      const [aDone, bDone] = [collect(a), collect(b)];
+      assert.deepEqual([a.id, b.id], [0, 0], 'not started before the SETTINGS');
+      a.reset();
+      assert.equal((await aDone).err?.code, 'ERR_H2_CANCELLED');
+      assert.equal(b.id, 0, 'still waiting for the SETTINGS');
+      b.end(Buffer.from('b'));
+      assertEchoed(await bDone, '/b', Buffer.from('b'));
+      assert.equal(b.id, 1, 'the reset stream never took an id');
+    } finally {
+      conn.destroy();
+      await served.close();
+    }
+  });
+
   test('TLS with ALPN h2 carries a 1 MiB echo and its trailers', async () => {
     const ca = createTestCertificateAuthority('h2 test CA');
     const leaf = ca.issue({ commonName: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
@@ -150,6 +169,15 @@ describe('H2Connection: our client and our server', () => {
       assertEchoed(await done, '/tls', body);
       assert.equal(socket.alpnProtocol, 'h2');
       assert.equal(socket.authorized, true);
+      // A client that does not trust the server's CA: the handshake error reaches the stream.
+      const untrusting = new H2Connection(
+        tls.connect({ host: '127.0.0.1', port: served.port, servername: 'localhost', ALPNProtocols: ['h2'] }),
+        { role: 'client' },
+      );
+      const rejected = untrusting.request(requestHeaders('/tls'));
+      const outcome = await collect(rejected);
+      assert.equal(outcome.err?.code, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+      assert.equal(untrusting.destroyed, true);
     } finally {
       conn.destroy();
       await served.close();
@@ -293,6 +321,55 @@ describe('H2Connection: resets and errors', () => {
       assert.equal(opened.length, 1, 'the refused stream never reached the handler');
       assert.equal(await connClosed, undefined, 'the connection then closes without error');
       assert.equal(goaways, 1);
+    } finally {
+      conn.destroy();
+      await served.close();
+    }
+  });
+  test("the client's close() lets its open stream finish, then both sides close", async () => {
+    const served = await serve(echo);
+    const conn = dial(served.port);
+    const connClosed = new Promise<Error | undefined>((resolve) => {
+      conn.onClose = resolve;
+    });
+    try {
+      const open = conn.request(requestHeaders('/closing'));
+      const done = collect(open);
+      open.write(Buffer.from('before close, '));
+      conn.close();
+      assert.equal(conn.usable, false);
+      assert.throws(() => conn.request(requestHeaders('/new')), { code: 'ERR_H2_CONNECTION_CLOSED' });
+      open.end(Buffer.from('after close'));
+      assertEchoed(await done, '/closing', Buffer.from('before close, after close'));
+      assert.equal(await connClosed, undefined);
+      const serverConn = served.conns[0] as H2Connection;
+      await until(() => serverConn.destroyed, 'the server side to close');
+    } finally {
+      conn.destroy();
+      await served.close();
+    }
+  });
+
+  test('a server connection destroyed mid-request fails the client stream as a transport error', async () => {
+    let opened!: () => void;
+    const serverHasStream = new Promise<void>((resolve) => {
+      opened = resolve;
+    });
+    const served = await serve(() => opened());
+    const conn = dial(served.port);
+    try {
+      const stream = conn.request(requestHeaders('/doomed'));
+      const done = collect(stream);
+      stream.write(Buffer.from('partial'));
+      await serverHasStream;
+      (served.conns[0] as H2Connection).destroy();
+      const outcome = await done;
+      assert.ok(
+        ['ERR_H2_CONNECTION_CLOSED', 'ECONNRESET'].includes(outcome.err?.code ?? ''),
+        `code ${outcome.err?.code}`,
+      );
+      assert.equal(conn.destroyed, true);
+      assert.equal(conn.usable, false);
     } finally {
       conn.destroy();
       await served.close();

@@ -13,8 +13,10 @@ import { describe, test } from 'node:test';
 import type { H2Connection } from '../../sidecar/api/internal/h2/connection.js';
 import type { H2Stream } from '../../sidecar/api/internal/h2/stream.js';
 import {
+  assertEchoed,
   collect,
   dial,
+  echo,
   pump,
   requestHeaders,
   type StreamHandler,
@@ -148,8 +150,23 @@ describe('H2Connection flow control', () => {
   });
 });
 
+const BIG_VALUE = 'b'.repeat(20_000);
+
 /** Our server's answer for the interop tests: `/get` a greeting, anything else its body echoed. */
 const answer: StreamHandler = (stream, headers) => {
+  if (headers[':path'] === '/fail') {
+    // A trailers-only answer before the request body arrived (what a gRPC error looks like).
+    stream.sendHeaders(
+      [
+        [':status', '200'],
+        ['content-type', 'application/grpc'],
+        ['grpc-status', '12'],
+        ['grpc-message', 'unimplemented'],
+      ],
+      true,
+    );
+    return;
+  }
   const chunks: Buffer[] = [];
   stream.onData = (c) => chunks.push(c);
   stream.onEnd = () => {
@@ -159,6 +176,8 @@ const answer: StreamHandler = (stream, headers) => {
       [':status', '200'],
       ['content-type', 'application/octet-stream'],
       ['x-method', headers[':method'] ?? ''],
+      // Above node's 16 KiB frame size: our side sends HEADERS + CONTINUATION.
+      ...(headers[':path'] === '/get' ? [['x-big', BIG_VALUE] as const] : []),
     ]);
     pump(stream, body, CHUNK, [
       ['grpc-status', '0'],
@@ -219,6 +238,18 @@ describe('H2Connection interop with node:http2', () => {
       assert.ok(big?.body.equals(post), '1 MiB echoed exactly');
       assert.ok(small?.body.equals(post.subarray(0, 1000)));
       assert.equal(again.body.toString(), 'hello again');
+      assert.equal(get?.headers['x-big'], BIG_VALUE);
+      const failed = await nodeRequest(
+        session,
+        { ':method': 'POST', ':path': '/fail' },
+        randomBytes(100_000),
+      );
+      assert.equal(failed.headers[':status'], 200);
+      assert.equal(failed.headers['grpc-status'], '12');
+      assert.equal(failed.headers['grpc-message'], 'unimplemented');
+      assert.equal(failed.trailers, undefined);
+      assert.equal(failed.body.length, 0);
+      assert.equal(failed.rstCode, http2.constants.NGHTTP2_NO_ERROR);
       assert.equal(served.conns.length, 1, 'one session, one connection');
       const ours = served.conns[0] as H2Connection;
       const oursClosed = new Promise<Error | undefined>((resolve) => {
@@ -242,6 +273,7 @@ describe('H2Connection interop with node:http2', () => {
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         seen = { headers, body: Buffer.concat(chunks) };
+        stream.additionalHeaders({ ':status': 103, link: '</style.css>; rel=preload' }); // not surfaced
         stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
         stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'ok' }));
         stream.end(response);
@@ -330,6 +362,58 @@ describe('H2Connection interop with node:http2', () => {
     } finally {
       conn.destroy();
       await node.close();
+    }
+  });
+});
+
+describe('H2Connection flow control across streams', () => {
+  test('connection windows of 65 535 both ways: 10 concurrent 200 KiB echoes complete', async () => {
+    const window = { connectionWindow: 65_535, streamWindow: 65_535 };
+    const served = await serve(echo, window);
+    const conn = dial(served.port, window);
+    try {
+      const bodies = Array.from({ length: 10 }, () => randomBytes(200 * 1024));
+      const calls = bodies.map((body, i) => {
+        const call = conn.request(requestHeaders(`/small/${i}`));
+        const done = collect(call);
+        pump(call, body, CHUNK);
+        return done;
+      });
+      for (const [i, outcome] of (await Promise.all(calls)).entries())
+        assertEchoed(outcome, `/small/${i}`, bodies[i] as Buffer);
+    } finally {
+      conn.destroy();
+      await served.close();
+    }
+  });
+
+  test('a paused stream holds back only itself: another stream on the connection moves 5 MiB', async () => {
+    const served = await serve(echo);
+    const conn = dial(served.port);
+    try {
+      const stalled = conn.request(requestHeaders('/stalled'));
+      const stalledDone = collect(stalled);
+      stalled.onHeaders = () => stalled.pause();
+      let stalledBytes = 0;
+      stalled.onData = (c) => {
+        stalledBytes += c.length;
+      };
+      stalled.end(randomBytes(3 * MiB));
+      await until(() => stalledBytes > 0, 'the paused stream to receive');
+      const body = randomBytes(5 * MiB);
+      const other = conn.request(requestHeaders('/other'));
+      const otherDone = collect(other);
+      pump(other, body, CHUNK);
+      assertEchoed(await otherDone, '/other', body);
+      assert.ok(stalledBytes <= MiB, `the paused stream got ${stalledBytes} bytes`);
+      assert.equal(stalled.closed, false);
+      stalled.resume();
+      const outcome = await stalledDone;
+      assert.equal(outcome.err, undefined);
+      assert.equal(stalledBytes, 3 * MiB);
+    } finally {
+      conn.destroy();
+      await served.close();
     }
   });
 });
