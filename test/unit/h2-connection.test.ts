@@ -5,6 +5,7 @@
  * in h2-flow-control.test.ts.
  */
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import { describe, test } from 'node:test';
@@ -112,11 +113,21 @@ describe('H2Connection: our client and our server', () => {
       const cancelled = await outcomes[2];
       assert.equal(cancelled?.err?.code, 'ERR_H2_CANCELLED');
       assert.equal(conn.activeStreams, 3);
-      for (const [i, s] of streams.entries()) if (i !== 2) s.end(Buffer.from(`body ${i}`));
+      // The queued one takes more than write()'s high-water mark: onDrain comes once it runs.
+      const bodies = [Buffer.from('body 0'), Buffer.from('body 1'), undefined, randomBytes(300 * 1024)];
+      for (const i of [0, 1]) streams[i]?.end(bodies[i]);
+      const queued = streams[3] as H2Stream;
+      let drained = 0;
+      queued.onDrain = () => {
+        drained++;
+        queued.end();
+      };
+      assert.equal(queued.write(bodies[3] as Buffer), false, 'over the high-water mark');
       for (const i of [0, 1, 3]) {
         const outcome = await (outcomes[i] as Promise<Outcome>);
-        assertEchoed(outcome, paths[i] as string, Buffer.from(`body ${i}`));
+        assertEchoed(outcome, paths[i] as string, bodies[i] as Buffer);
       }
+      assert.equal(drained, 1);
       assert.equal(open.length, 4, 'the reset stream never reached the server');
       assert.equal(conn.activeStreams, 0);
     } finally {
@@ -234,7 +245,18 @@ describe('H2Connection: resets and errors', () => {
   });
 
   test('a complete response before the request body ended closes the client stream cleanly', async () => {
-    const served = await serve((stream) => {
+    const served = await serve((stream, headers) => {
+      if (headers[':path'] === '/trailers-only') {
+        stream.sendHeaders(
+          [
+            [':status', '200'],
+            ['grpc-status', '5'],
+            ['grpc-message', 'not found'],
+          ],
+          true,
+        );
+        return;
+      }
       stream.onData = () => {
         stream.sendHeaders([[':status', '200']]);
         stream.end(Buffer.from('early answer'), [['grpc-status', '0']]);
@@ -252,6 +274,17 @@ describe('H2Connection: resets and errors', () => {
       assert.deepEqual(outcome.heads.at(-1), { headers: { 'grpc-status': '0' }, endStream: true });
       assert.equal(conn.activeStreams, 0);
       assert.equal(conn.usable, true);
+      // Trailers-only (a gRPC error) in answer to the HEADERS alone.
+      const failing = conn.request(requestHeaders('/trailers-only'));
+      const failed = collect(failing);
+      failing.write(Buffer.alloc(10));
+      const answer = await failed;
+      assert.equal(answer.err, undefined, answer.err?.message);
+      assert.deepEqual(answer.heads, [
+        { headers: { ':status': '200', 'grpc-status': '5', 'grpc-message': 'not found' }, endStream: true },
+      ]);
+      assert.equal(answer.ended, true);
+      assert.equal(answer.body.length, 0);
     } finally {
       conn.destroy();
       await served.close();

@@ -217,6 +217,10 @@ describe('H2Connection interop with node:http2', () => {
     const session = http2.connect(`http://127.0.0.1:${served.port}`);
     try {
       await once(session, 'connect');
+      const pong = await new Promise<Buffer>((resolve, reject) =>
+        session.ping(Buffer.from('12345678'), (err, _ms, payload) => (err ? reject(err) : resolve(payload))),
+      );
+      assert.equal(pong.toString(), '12345678', 'our PING ACK echoes the payload');
       const post = randomBytes(MiB);
       const concurrent = await Promise.all([
         nodeRequest(session, { ':method': 'GET', ':path': '/get', 'x-name': 'node' }),
