@@ -89,7 +89,6 @@ describe('H2Connection flow control', () => {
     const response = randomBytes(5 * MiB);
     const serverWindow = 256 * 1024;
     let serverStream: H2Stream | undefined;
-    let serverResponse: { accepted: () => number } | undefined;
     const serverChunks: Buffer[] = [];
     let serverReceived = 0;
     let requestDone!: () => void;
@@ -112,12 +111,10 @@ describe('H2Connection flow control', () => {
     try {
       const call = conn.request(requestHeaders('/big'));
       let clientReceived = 0;
-      const clientChunks: Buffer[] = [];
       const done = collect(call);
       const onData = call.onData;
       call.onData = (c) => {
         clientReceived += c.length;
-        clientChunks.push(c);
         onData?.(c);
       };
       const upload = pump(call, request, CHUNK);
@@ -130,19 +127,20 @@ describe('H2Connection flow control', () => {
       assert.ok(Buffer.concat(serverChunks).equals(request), 'request bytes complete and in order');
 
       // Now the other way: the client pauses on the response head.
+      let status: string | undefined;
       call.onHeaders = (headers) => {
-        assert.equal(headers[':status'], '200');
+        status = headers[':status'];
         call.pause();
       };
       s.sendHeaders([[':status', '200']]);
-      serverResponse = pump(s, response, CHUNK);
+      const download = pump(s, response, CHUNK);
       // The client's stream window is the default 1 MiB.
-      await assertBackpressure(s, serverResponse.accepted, () => clientReceived, MiB);
+      await assertBackpressure(s, download.accepted, () => clientReceived, MiB);
       call.resume();
       const outcome = await done;
       assert.equal(outcome.err, undefined, outcome.err?.message);
+      assert.equal(status, '200');
       assert.ok(outcome.body.equals(response), 'response bytes complete and in order');
-      assert.equal(clientChunks.length > 1, true);
     } finally {
       conn.destroy();
       await served.close();
