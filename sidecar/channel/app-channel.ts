@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { CancelSignal } from './cancellation.js';
 
 /**
  * The contract building blocks (invocation, pub/sub, bindings, actors) use to call the app.
@@ -16,7 +17,7 @@ export interface AppRequest {
   readonly query?: string;
   readonly headers?: Readonly<Record<string, string | readonly string[]>>;
   readonly body?: Buffer | Uint8Array | Readable;
-  readonly signal?: AbortSignal;
+  readonly signal?: CancelSignal;
 }
 
 /** The app's answer; `body` must be consumed (or destroyed) to free the concurrency slot. */

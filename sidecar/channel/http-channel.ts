@@ -3,6 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { channels } from '../observability/events.js';
 import type { AppChannel, AppRequest, AppResponse } from './app-channel.js';
+import { type CancelSignal, onCancel, throwIfCancelled } from './cancellation.js';
 import { Semaphore } from './semaphore.js';
 
 /** Options for `HttpAppChannel`. */
@@ -20,7 +21,7 @@ export interface HttpChannelOptions {
 const NO_RELEASE = (): void => {};
 
 /** The error a cancelled call fails with: what http.request's `signal` option produces. */
-function abortError(signal: AbortSignal): Error {
+function abortError(signal: CancelSignal): Error {
   return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), {
     name: 'AbortError',
     code: 'ABORT_ERR',
@@ -59,7 +60,7 @@ export class HttpAppChannel implements AppChannel {
   async invoke(req: AppRequest): Promise<AppResponse> {
     const signal = req.signal;
     const release = this.#limit.unlimited ? NO_RELEASE : await this.#limit.acquire(signal);
-    signal?.throwIfAborted();
+    throwIfCancelled(signal);
     const started = performance.now();
     const path = req.query === undefined || req.query === '' ? req.path : `${req.path}?${req.query}`;
     const headers: OutgoingHttpHeaders = {};
@@ -72,7 +73,7 @@ export class HttpAppChannel implements AppChannel {
     let res: IncomingMessage;
     // Cancellation by hand rather than http.request's `signal` option, which wraps the request
     // in extra listeners and an abort-signal stream helper on every call.
-    let onAbort: (() => void) | undefined;
+    let off: (() => void) | undefined;
     try {
       res = await new Promise<IncomingMessage>((resolve, reject) => {
         const send = this.#options.tls === true ? httpsRequest : httpRequest;
@@ -88,10 +89,7 @@ export class HttpAppChannel implements AppChannel {
           resolve,
         );
         out.once('error', reject);
-        if (signal !== undefined) {
-          onAbort = () => out.destroy(abortError(signal));
-          signal.addEventListener('abort', onAbort, { once: true });
-        }
+        if (signal !== undefined) off = onCancel(signal, () => out.destroy(abortError(signal)));
         if (body === undefined) out.end();
         else if (body instanceof Readable) {
           body.once('error', (err) => out.destroy(err));
@@ -99,7 +97,7 @@ export class HttpAppChannel implements AppChannel {
         } else out.end(body);
       });
     } catch (err) {
-      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+      off?.();
       release();
       this.#emit(req, 0, started);
       throw err;
@@ -108,7 +106,7 @@ export class HttpAppChannel implements AppChannel {
     const once = (): void => {
       if (finished) return;
       finished = true;
-      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+      off?.();
       release();
       this.#emit(req, res.statusCode ?? 0, started);
     };

@@ -1,3 +1,5 @@
+import { type CancelSignal, onCancel, throwIfCancelled } from './cancellation.js';
+
 /** A counting semaphore with a FIFO queue: callers wait for a permit instead of being rejected. */
 export class Semaphore {
   readonly #max: number;
@@ -13,8 +15,8 @@ export class Semaphore {
    * Resolves with a release function once a permit is free (idempotent to call). Rejects with the
    * signal's reason if `signal` aborts while still queued.
    */
-  async acquire(signal?: AbortSignal): Promise<() => void> {
-    signal?.throwIfAborted();
+  async acquire(signal?: CancelSignal): Promise<() => void> {
+    throwIfCancelled(signal);
     if (this.#max > 0) {
       if (this.#active >= this.#max) await this.#wait(signal);
       else this.#active++;
@@ -30,10 +32,11 @@ export class Semaphore {
     };
   }
 
-  #wait(signal: AbortSignal | undefined): Promise<void> {
+  #wait(signal: CancelSignal | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      let off = (): void => {};
       const waiter = (): void => {
-        signal?.removeEventListener('abort', onAbort);
+        off();
         resolve();
       };
       const onAbort = (): void => {
@@ -42,7 +45,7 @@ export class Semaphore {
         reject(signal?.reason);
       };
       this.#waiters.push(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      off = onCancel(signal, onAbort);
     });
   }
 

@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import type { InternalClient } from '../api/internal/internal-client.js';
 import type { InvokeHead, Metadata } from '../api/internal/invoke-messages.js';
 import type { AppChannel } from '../channel/app-channel.js';
+import { type CancelSignal, toAbortSignal } from '../channel/cancellation.js';
 import type { Logger } from '../components/component.js';
 import type { NameResolver } from '../components/nameresolution/name-resolver.js';
 import { DaprError } from '../errors/dapr-error.js';
@@ -45,7 +46,7 @@ export interface InvokeRequest {
   readonly remoteIp: string;
   /** This sidecar's address on the caller's connection. */
   readonly localIp: string;
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
 }
 
 /** The callee's answer, passed through to the caller (small bodies arrive whole, as a Buffer). */
@@ -138,17 +139,17 @@ export class ServiceInvoker {
     let target: { appId: string; namespace: string } | undefined;
     if (endpoint === undefined) target = this.#parseTarget(targetId);
     const streamingCount = { value: 0 };
-    const attempt = (signal: AbortSignal): Promise<InvokeResult> => {
-      if (endpoint !== undefined) return callHttpEndpoint(endpoint, req, body, signal);
+    const attempt = (signal: CancelSignal): Promise<InvokeResult> => {
+      if (endpoint !== undefined) return callHttpEndpoint(endpoint, req, body, toAbortSignal(signal));
       const t = target as { appId: string; namespace: string };
-      const once = (s: AbortSignal): Promise<InvokeResult> => this.#callApp(t, req, body, s, streamingCount);
+      const once = (s: CancelSignal): Promise<InvokeResult> => this.#callApp(t, req, body, s, streamingCount);
       return builtIn === undefined || !replayable ? once(signal) : withBuiltIn(builtIn, once, signal);
     };
     try {
       // No named or default policy applies: skip the policy machinery (daprd runs the call as is).
       if (policy.isEmpty) return await attempt(req.signal);
       return await policy.execute(attempt, {
-        signal: req.signal,
+        signal: toAbortSignal(req.signal),
         ...(replayable
           ? { failureOf: (r: InvokeResult) => (r.status < 200 || r.status > 399 ? r.status : undefined) }
           : {}),
@@ -205,7 +206,7 @@ export class ServiceInvoker {
     t: { appId: string; namespace: string },
     req: InvokeRequest,
     body: Buffer | Readable,
-    signal: AbortSignal,
+    signal: CancelSignal,
     counter: { value: number },
   ): Promise<InvokeResult> {
     const md = requestMetadata(
@@ -276,7 +277,7 @@ export class ServiceInvoker {
     req: InvokeRequest,
     md: Metadata,
     body: Buffer | Readable,
-    signal: AbortSignal,
+    signal: CancelSignal,
   ): Promise<InvokeResult> {
     const channel = this.#o.appChannel();
     if (channel === undefined) throw new Error('app channel is not initialized');
@@ -314,8 +315,8 @@ export class ServiceInvoker {
  */
 async function withBuiltIn(
   builtIn: RetryPolicy,
-  once: (s: AbortSignal) => Promise<InvokeResult>,
-  signal: AbortSignal,
+  once: (s: CancelSignal) => Promise<InvokeResult>,
+  signal: CancelSignal,
 ): Promise<InvokeResult> {
   try {
     return await once(signal);
@@ -328,7 +329,7 @@ async function withBuiltIn(
         first = false;
         return Promise.reject(err);
       },
-      { signal },
+      { signal: toAbortSignal(signal) },
     );
   }
 }

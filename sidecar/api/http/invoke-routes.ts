@@ -12,6 +12,7 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { Cancellation } from '../../channel/cancellation.js';
 import { DaprError } from '../../errors/dapr-error.js';
 import type { ServiceInvoker } from '../../invoke/invoker.js';
 import { channels } from '../../observability/events.js';
@@ -130,9 +131,9 @@ export function serveInvocation(
     sendPlainError(res, new DaprError('ERR_DIRECT_INVOKE', 'invoke API is not ready'));
     return;
   }
-  const abort = new AbortController();
+  const cancel = new Cancellation();
   res.once('close', () => {
-    if (!res.writableFinished) abort.abort();
+    if (!res.writableFinished) cancel.cancel();
   });
   const q = url.indexOf('?');
   const cl = req.headers['content-length'];
@@ -147,7 +148,7 @@ export function serveInvocation(
     contentLength: te === undefined ? (cl === undefined ? 0 : Number(cl)) : undefined,
     remoteIp: req.socket.remoteAddress ?? '',
     localIp: req.socket.localAddress ?? '',
-    signal: abort.signal,
+    signal: cancel,
   }).then(
     (result) => {
       res.writeHead(result.status, result.headers);

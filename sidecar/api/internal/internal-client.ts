@@ -8,6 +8,7 @@
 import { connect as netConnect } from 'node:net';
 import { Readable } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
+import { type CancelSignal, onCancel } from '../../channel/cancellation.js';
 import type { PeerPolicy } from '../../security/peer-verification.js';
 import type { WorkloadIdentity } from '../../security/workload-identity.js';
 import { decodeGrpcMessage, GrpcStatus, GrpcStatusError, MessageReader } from './grpc-framing.js';
@@ -141,7 +142,7 @@ export class InternalClient {
     address: string,
     head: InvokeHead,
     body: Buffer | Readable | undefined,
-    signal?: AbortSignal,
+    signal?: CancelSignal,
   ): Promise<InternalResponse> {
     return new Promise<InternalResponse>((resolve, reject) => {
       const aborted = (): Error =>
@@ -165,8 +166,7 @@ export class InternalClient {
       let gotHeaders = false;
       let expect = 0;
       const reader = new MessageReader();
-      const onAbort = (): void => failure(aborted());
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const off = onCancel(signal, () => failure(aborted()));
       const promote = (): void => {
         if (settled || first === undefined) return;
         const stream = new Readable({ read: () => call.resume() });
@@ -249,7 +249,7 @@ export class InternalClient {
         } else if (out !== undefined && !out.destroyed) out.push(null);
       };
       call.onClose = (err) => {
-        signal?.removeEventListener('abort', onAbort);
+        off();
         if (!Buffer.isBuffer(body) && body !== undefined && !body.readableEnded) body.destroy();
         if (err === undefined) {
           if (!settled) failure(new GrpcStatusError(GrpcStatus.INTERNAL, 'stream ended without a response'));

@@ -14,6 +14,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { AccessControlList } from '../../acl/access-control.js';
 import type { AppChannel, AppResponse } from '../../channel/app-channel.js';
+import { Cancellation } from '../../channel/cancellation.js';
 import type { Logger } from '../../components/component.js';
 import { CALLER_ID_HEADER, metadataToHeaders, responseMetadata } from '../../invoke/headers.js';
 import { invokeChannels } from '../../invoke/invoke-events.js';
@@ -228,7 +229,7 @@ export class InternalServer {
     else stream.end(undefined, statusFields(err));
   }
 
-  #invokeApp(head: InvokeHead, body: Buffer | Readable, signal: AbortSignal): Promise<AppResponse> {
+  #invokeApp(head: InvokeHead, body: Buffer | Readable, signal: Cancellation): Promise<AppResponse> {
     const channel = this.#o.appChannel();
     if (channel === undefined) return Promise.reject(new Error('app channel is not initialized'));
     return channel.invoke({
@@ -253,15 +254,15 @@ export class InternalServer {
       invokeChannels.responseSent.publish({ sourceAppId: caller, status: String(status) });
   }
 
-  /** An AbortSignal that fires when the call closes before its response was sent. */
-  #abortOn(call: Call): AbortSignal {
-    const abort = new AbortController();
+  /** A cancellation that fires when the call closes before its response was sent. */
+  #abortOn(call: Call): Cancellation {
+    const cancel = new Cancellation();
     const previous = call.onClose;
     call.onClose = (finished) => {
       previous?.(finished);
-      if (!finished) abort.abort();
+      if (!finished) cancel.cancel();
     };
-    return abort.signal;
+    return cancel;
   }
 
   #callLocal(call: Call): void {
