@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: V8 settings must be in place before the rest of the sidecar loads.
+import './runtime/v8-tuning.js';
 import { createRegistry } from './components/registry.js';
 import { createLogger } from './observability/logger.js';
 import { parseFlags } from './runtime/flags.js';
