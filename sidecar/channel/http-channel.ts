@@ -1,9 +1,10 @@
-import { Agent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { channels } from '../observability/events.js';
 import type { AppChannel, AppRequest, AppResponse } from './app-channel.js';
 import { type CancelSignal, onCancel, throwIfCancelled } from './cancellation.js';
+import { Http1Pool } from './http1-client.js';
 import { Semaphore } from './semaphore.js';
 
 /** Options for `HttpAppChannel`. */
@@ -34,17 +35,23 @@ function abortError(signal: CancelSignal): Error {
  */
 export class HttpAppChannel implements AppChannel {
   readonly #options: HttpChannelOptions;
-  readonly #agent: Agent;
+  /** node:https for TLS apps. */
+  readonly #agent: HttpsAgent | undefined;
+  /** Our HTTP/1.1 client for plaintext apps (see http1-client.ts for why not node:http). */
+  readonly #pool: Http1Pool | undefined;
   readonly #limit: Semaphore;
 
   constructor(options: HttpChannelOptions) {
     this.#options = options;
     this.#limit = new Semaphore(options.maxConcurrency);
     // daprd dials the app's TLS port with InsecureSkipVerify: the app's certificate is not checked.
-    this.#agent =
-      options.tls === true
-        ? new HttpsAgent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY, rejectUnauthorized: false })
-        : new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+    if (options.tls === true)
+      this.#agent = new HttpsAgent({
+        keepAlive: true,
+        maxSockets: Number.POSITIVE_INFINITY,
+        rejectUnauthorized: false,
+      });
+    else this.#pool = new Http1Pool(options.address, options.port);
   }
 
   /** Calls currently holding a concurrency slot. */
@@ -70,32 +77,45 @@ export class HttpAppChannel implements AppChannel {
     const body = req.body;
     if (body !== undefined && !(body instanceof Readable))
       headers['content-length'] = String(body.byteLength);
-    let res: IncomingMessage;
-    // Cancellation by hand rather than http.request's `signal` option, which wraps the request
-    // in extra listeners and an abort-signal stream helper on every call.
+    let res: { statusCode?: number | undefined; headers: IncomingMessage['headers']; body: Readable };
     let off: (() => void) | undefined;
     try {
-      res = await new Promise<IncomingMessage>((resolve, reject) => {
-        const send = this.#options.tls === true ? httpsRequest : httpRequest;
-        const out = send(
-          {
-            host: this.#options.address,
-            port: this.#options.port,
-            method: req.method,
-            path,
-            headers,
-            agent: this.#agent,
-          },
-          resolve,
-        );
-        out.once('error', reject);
-        if (signal !== undefined) off = onCancel(signal, () => out.destroy(abortError(signal)));
-        if (body === undefined) out.end();
-        else if (body instanceof Readable) {
-          body.once('error', (err) => out.destroy(err));
-          body.pipe(out);
-        } else out.end(body);
-      });
+      const pool = this.#pool;
+      if (pool !== undefined) {
+        const r = await pool.request({
+          method: req.method,
+          path,
+          headers,
+          body,
+          signal,
+          ...(signal === undefined ? {} : { abortError: () => abortError(signal) }),
+        });
+        res = { statusCode: r.status, headers: r.headers, body: r.body };
+      } else {
+        // Cancellation by hand rather than http.request's `signal` option, which wraps the request
+        // in extra listeners and an abort-signal stream helper on every call.
+        const m = await new Promise<IncomingMessage>((resolve, reject) => {
+          const out = httpsRequest(
+            {
+              host: this.#options.address,
+              port: this.#options.port,
+              method: req.method,
+              path,
+              headers,
+              agent: this.#agent,
+            },
+            resolve,
+          );
+          out.once('error', reject);
+          if (signal !== undefined) off = onCancel(signal, () => out.destroy(abortError(signal)));
+          if (body === undefined) out.end();
+          else if (body instanceof Readable) {
+            body.once('error', (err) => out.destroy(err));
+            body.pipe(out);
+          } else out.end(body);
+        });
+        res = { statusCode: m.statusCode, headers: m.headers, body: m };
+      }
     } catch (err) {
       off?.();
       release();
@@ -110,10 +130,10 @@ export class HttpAppChannel implements AppChannel {
       release();
       this.#emit(req, res.statusCode ?? 0, started);
     };
-    res.once('end', once);
-    res.once('close', once);
-    res.once('error', once);
-    return { status: res.statusCode ?? 0, headers: res.headers, body: res };
+    res.body.once('end', once);
+    res.body.once('close', once);
+    res.body.once('error', once);
+    return { status: res.statusCode ?? 0, headers: res.headers, body: res.body };
   }
 
   #emit(req: AppRequest, status: number, started: number): void {
@@ -128,6 +148,7 @@ export class HttpAppChannel implements AppChannel {
   }
 
   close(): void {
-    this.#agent.destroy();
+    this.#agent?.destroy();
+    this.#pool?.close();
   }
 }
