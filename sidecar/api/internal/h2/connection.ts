@@ -8,7 +8,9 @@
  *
  * Implemented: SETTINGS (window, frame size, concurrency), flow control with WINDOW_UPDATE,
  * CONTINUATION, padding, PING, RST_STREAM, GOAWAY (graceful close both ways), trailers.
- * Not implemented, as gRPC never uses them: server push (disabled), priorities (ignored).
+ * Out of scope, as gRPC never uses them: server push (disabled in our SETTINGS; a PUSH_PROMISE
+ * is a protocol error) and priorities (PRIORITY frames and flags are parsed and ignored, as
+ * RFC 9113 §5.3.2 allows).
  */
 import type { Socket } from 'node:net';
 import {
