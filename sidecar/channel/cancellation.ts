@@ -73,6 +73,17 @@ export function toAbortSignal(signal: CancelSignal): AbortSignal {
   return signal instanceof Cancellation ? signal.signal : signal;
 }
 
+/**
+ * The error a cancelled call fails with: what node:http's `signal` option produces (an Error named
+ * AbortError, code ABORT_ERR, with the signal's reason as cause).
+ */
+export function abortError(signal?: CancelSignal): Error {
+  return Object.assign(new Error('The operation was aborted', { cause: signal?.reason }), {
+    name: 'AbortError',
+    code: 'ABORT_ERR',
+  });
+}
+
 /** Throws the signal's reason when it is cancelled (AbortSignal.throwIfAborted for both kinds). */
 export function throwIfCancelled(signal: CancelSignal | undefined): void {
   if (signal?.aborted === true) throw signal.reason;

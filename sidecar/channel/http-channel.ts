@@ -3,7 +3,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { channels } from '../observability/events.js';
 import type { AppChannel, AppRequest, AppResponse } from './app-channel.js';
-import { type CancelSignal, onCancel, throwIfCancelled } from './cancellation.js';
+import { abortError, onCancel, throwIfCancelled } from './cancellation.js';
 import { Http1Pool } from './http1-client.js';
 import { Semaphore } from './semaphore.js';
 
@@ -20,14 +20,6 @@ export interface HttpChannelOptions {
 }
 
 const NO_RELEASE = (): void => {};
-
-/** The error a cancelled call fails with: what http.request's `signal` option produces. */
-function abortError(signal: CancelSignal): Error {
-  return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), {
-    name: 'AbortError',
-    code: 'ABORT_ERR',
-  });
-}
 
 /**
  * HTTP channel to the app (daprd's pkg/channel/http). Keep-alive connections, a concurrency
@@ -88,7 +80,6 @@ export class HttpAppChannel implements AppChannel {
           headers,
           body,
           signal,
-          ...(signal === undefined ? {} : { abortError: () => abortError(signal) }),
         });
         res = { statusCode: r.status, headers: r.headers, body: r.body };
       } else {

@@ -13,7 +13,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { type CancelSignal, onCancel } from './cancellation.js';
+import { abortError, type CancelSignal, onCancel } from './cancellation.js';
 
 /** One request. `path` includes the query. */
 export interface Http1Request {
@@ -22,8 +22,6 @@ export interface Http1Request {
   readonly headers: Readonly<Record<string, string | number | readonly string[] | undefined>>;
   readonly body: Buffer | Uint8Array | Readable | undefined;
   readonly signal?: CancelSignal | undefined;
-  /** The error to fail with when `signal` fires. */
-  readonly abortError?: () => Error;
 }
 
 /** The response head and its body (to be consumed or destroyed). */
@@ -204,11 +202,7 @@ class Exchange {
     s.on('error', (err) => this.#fail(err));
     s.on('close', () => this.#fail(new Http1Error('ECONNRESET', 'socket hang up')));
     const req = this.#req;
-    this.#offCancel = onCancel(req.signal, () =>
-      this.#fail(
-        req.abortError?.() ?? Object.assign(new Error('The operation was aborted'), { name: 'AbortError' }),
-      ),
-    );
+    this.#offCancel = onCancel(req.signal, () => this.#fail(abortError(req.signal)));
     const body = req.body;
     if (body instanceof Readable) {
       const chunked = !('content-length' in lowerKeys(req.headers));

@@ -8,7 +8,7 @@
 import { connect as netConnect } from 'node:net';
 import { Readable } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
-import { type CancelSignal, onCancel } from '../../channel/cancellation.js';
+import { abortError, type CancelSignal, onCancel } from '../../channel/cancellation.js';
 import type { PeerPolicy } from '../../security/peer-verification.js';
 import type { WorkloadIdentity } from '../../security/workload-identity.js';
 import { decodeGrpcMessage, GrpcStatus, GrpcStatusError, MessageReader } from './grpc-framing.js';
@@ -145,10 +145,8 @@ export class InternalClient {
     signal?: CancelSignal,
   ): Promise<InternalResponse> {
     return new Promise<InternalResponse>((resolve, reject) => {
-      const aborted = (): Error =>
-        Object.assign(new Error('The operation was aborted'), { name: 'AbortError' });
       if (signal?.aborted === true) {
-        reject(aborted());
+        reject(abortError(signal));
         return;
       }
       let call: H2Stream;
@@ -166,7 +164,7 @@ export class InternalClient {
       let gotHeaders = false;
       let expect = 0;
       const reader = new MessageReader();
-      const off = onCancel(signal, () => failure(aborted()));
+      const off = onCancel(signal, () => failure(abortError(signal)));
       const promote = (): void => {
         if (settled || first === undefined) return;
         const stream = new Readable({ read: () => call.resume() });

@@ -254,10 +254,14 @@ describe('Http1Pool against raw servers', () => {
       headers: {},
       body: undefined,
       signal: cancel,
-      abortError: () => Object.assign(new Error('cancelled by the test'), { name: 'AbortError' }),
     });
-    setImmediate(() => cancel.cancel());
-    await assert.rejects(pending, /cancelled by the test/);
+    const reason = new Error('cancelled by the test');
+    setImmediate(() => cancel.cancel(reason));
+    await assert.rejects(
+      pending,
+      (e: Error & { code?: string }) =>
+        e.name === 'AbortError' && e.code === 'ABORT_ERR' && e.cause === reason,
+    );
     pool.close();
     const closedPort = raw.port;
     await new Promise<void>((resolve) => raw.server.close(() => resolve()));
