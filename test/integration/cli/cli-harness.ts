@@ -13,7 +13,6 @@ import {
   makeTempDir,
   removeTempDir,
   runCommand,
-  waitForPort,
   waitUntil,
 } from '../../env/process.js';
 
@@ -168,6 +167,22 @@ export async function startServingApp(
   });
   const entry = await waitForListed(home, appId, cli);
   pids = [cli.pid, entry.sidecarPid, entry.appPid];
-  await waitForPort('127.0.0.1', appPort, 30_000, { process: cli });
+  // The app's own line, not just an open port: another test's process may hold a port that
+  // freePort() handed out, and the app would then have died of EADDRINUSE behind it.
+  await waitUntil(
+    'the app to print "serving app up"',
+    async () => cli.tail(200).includes('serving app up'),
+    30_000,
+    {
+      process: cli,
+    },
+  );
+  for (const [role, pid] of [
+    ['sidecar', entry.sidecarPid],
+    ['app', entry.appPid],
+  ] as const) {
+    if (!pidAlive(pid))
+      throw new Error(`the ${role} (pid ${pid}) exited during start-up; log ${cli.logFile}:\n${cli.tail()}`);
+  }
   return { cli, entry, appPort };
 }
