@@ -3,7 +3,6 @@ import { closeSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +10,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { ProgressLog } from './go-build.js';
 import { ensureKubeBinaries, type KubeBinaries } from './kube-binaries.js';
 import { type CertificateKeyPair, createTestCertificateAuthority, generateRsaKeyPair } from './pki.js';
+import { freePort } from './process.js';
 
 export {
   requestServiceAccountToken,
@@ -96,21 +96,6 @@ interface Managed {
   readonly child: ChildProcess;
   readonly logPath: string;
   exited: boolean;
-}
-
-/** Returns a currently free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port);
-        else reject(new Error('could not determine a free port'));
-      });
-    });
-  });
 }
 
 /** Starts a fresh control plane in a temp directory, following controller-runtime's envtest. */

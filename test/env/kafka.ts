@@ -243,7 +243,9 @@ async function launchBroker(
     );
     const classpath = `${install.libs}/*`;
     // A Kafka cluster id is a UUID in URL-safe base64 without padding (22 chars).
-    const clusterId = randomBytes(16).toString('base64url');
+    let clusterId = randomBytes(16).toString('base64url');
+    // One id in 64 starts with '-', which kafka-storage's argument parser reads as an option.
+    while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
     const jvm = [
       `-Xmx${options.heap ?? '512m'}`,
       '-Xms128m',

@@ -11,9 +11,26 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Asks the kernel for a port that is free right now by listening on port 0 and closing again. */
+/** Ports this process handed out; the kernel may offer a just-closed port again at once. */
+const handedOut = new Set<number>();
+
+/**
+ * Asks the kernel for a port that is free right now by listening on port 0 and closing again.
+ * Never returns the same port twice in one process (two sidecar ports once came out equal).
+ */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return await new Promise<number>((resolve, reject) => {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await kernelFreePort(host);
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no port that was not already handed out after 50 tries');
+}
+
+function kernelFreePort(host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
     const server = createServer();
     server.unref();
     server.once('error', reject);
