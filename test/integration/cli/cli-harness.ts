@@ -167,11 +167,12 @@ export async function startServingApp(
   });
   const entry = await waitForListed(home, appId, cli);
   pids = [cli.pid, entry.sidecarPid, entry.appPid];
-  // The app's own line, not just an open port: another test's process may hold a port that
-  // freePort() handed out, and the app would then have died of EADDRINUSE behind it.
+  // The app's own output line (prefixed: the echoed command contains the same words), not just an
+  // open port: another test's process may hold a port that freePort() handed out, and the app
+  // would then have died of EADDRINUSE behind it.
   await waitUntil(
     'the app to print "serving app up"',
-    async () => cli.tail(200).includes('serving app up'),
+    async () => cli.tail(200).includes(`== APP - ${appId} == serving app up`),
     30_000,
     {
       process: cli,
