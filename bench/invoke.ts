@@ -1,12 +1,18 @@
 /**
  * Service invocation overhead (issue 5): fortio, the load generator of Dapr's own performance
- * suite, at a constant 1000 req/s (evenly spaced, 16 connections) for BENCH_INVOKE_SECONDS
- * (default 30) per round, BENCH_INVOKE_ROUNDS (default 3) interleaved rounds, with 1 KB POST
- * bodies against, in the same run, (a) the app directly, (b) the floor:
- * two raw node:http proxy hops (keep-alive, no TLS, no policies), (c) app → outriggerd → outriggerd
- * → app with mTLS on (certificates from a real sentry), (d) the same pair in plaintext. Reports
- * p50/p90/p99 and the latency added over (a), sidecar CPU (from /proc/<pid>/stat deltas) and RSS,
- * then an unthrottled run of (c) for the maximum throughput of the sidecar pair.
+ * suite, at a constant 1000 req/s (evenly spaced, 16 connections), 1 KB POST bodies, against, in
+ * the same run, (a) the app directly, (b) the floor: two raw node:http proxy hops (keep-alive, no
+ * TLS, no policies), (c) app → outriggerd → outriggerd → app with mTLS on (certificates from a real
+ * sentry), (d) the same pair in plaintext. Reports p50/p90/p99 and the latency added over (a),
+ * sidecar CPU per request (from /proc/<pid>/stat deltas) and RSS, then an unthrottled run of (c)
+ * for the maximum throughput of the sidecar pair.
+ *
+ * The paths take turns in slices of BENCH_INVOKE_SECONDS (default 10) for BENCH_INVOKE_ROUNDS
+ * rounds (default 9, so 90 s and 90,000 requests per path), and each path's percentiles come from
+ * the histogram of all its requests: on a shared machine a burst of CPU steal then lands on every
+ * path alike instead of on whichever path was running. The steal share while each path ran is
+ * reported with it. fortio's histogram resolution is 100 µs (`-r 0.0001`); its default, 1 ms,
+ * puts every sub-millisecond request in one bucket and makes p50 an interpolation inside it.
  *
  * autocannon is not used: its rate limit sends each second's quota back to back and then idles,
  * so "1000 req/s" there measures latency at 16-way concurrency, not at a steady 1000 req/s.
@@ -20,34 +26,51 @@ import { freePort, ManagedProcess, makeTempDir, removeTempDir, waitUntil } from 
 import { VERSIONS } from '../test/env/versions.js';
 import { startSentryFixture } from '../test/integration/sentry/sentry-fixture.js';
 import { cpuTicks, type HelperProcess, rssMiB, startBenchApp, startProxyHop } from './invoke-processes.js';
+import { type Bucket, LatencyHistogram } from './latency-histogram.js';
 import { type BenchSettings, type BenchTable, fmt } from './report.js';
 import { sidecarArgs } from './sidecar-spawn.js';
 
 const execFileAsync = promisify(execFile);
 
-/** One load run's numbers (milliseconds, requests per second, percent, MiB). */
-interface RunStats {
-  readonly p50: number;
-  readonly p90: number;
-  readonly p99: number;
+/** One load run as fortio reports it, with the CPU its processes used meanwhile. */
+interface Run {
+  readonly buckets: readonly Bucket[];
   readonly rps: number;
+  readonly requests: number;
   readonly errors: number;
-  readonly cpuPct: readonly number[];
-  readonly rssMiB: readonly number[];
+  readonly seconds: number;
+  /** CPU ticks (1/100 s) per measured process. */
+  readonly ticks: readonly number[];
+  readonly steal: CpuTimes;
 }
 
 /** The parts of fortio's `-json` result this benchmark reads (durations in seconds). */
 interface FortioResult {
   readonly ActualQPS: number;
+  readonly ActualDuration: number;
   readonly RetCodes: Readonly<Record<string, number>>;
   readonly DurationHistogram: {
     readonly Count: number;
+    readonly Data: readonly Bucket[];
     readonly Percentiles: readonly { readonly Percentile: number; readonly Value: number }[];
   };
 }
 
+/** Machine-wide CPU time (jiffies): all of it and the part the hypervisor gave to others. */
+interface CpuTimes {
+  readonly total: number;
+  readonly steal: number;
+}
+
 const BODY_BYTES = 1024;
 const CONNECTIONS = 16;
+
+async function cpuTimes(): Promise<CpuTimes> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0] ?? '';
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal ...
+  return { total: f.slice(0, 8).reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+}
 
 /** Runs fortio against `url`; `qps` 0 means as fast as it goes. */
 async function load(
@@ -56,9 +79,9 @@ async function load(
   seconds: number,
   qps: number,
   pids: readonly number[],
-): Promise<RunStats> {
+): Promise<Run> {
   const t0 = await Promise.all(pids.map(cpuTicks));
-  const started = performance.now();
+  const c0 = await cpuTimes();
   const { stdout } = await execFileAsync(
     fortio,
     [
@@ -71,53 +94,74 @@ async function load(
       '-uniform',
       '-t',
       `${seconds}s`,
+      '-r',
+      '0.0001',
       '-payload-size',
       String(BODY_BYTES),
       '-content-type',
       'application/octet-stream',
-      '-p',
-      '50,90,99',
       '-json',
       '-',
       url,
     ],
     { maxBuffer: 64 * 1024 * 1024 },
   );
-  const elapsed = (performance.now() - started) / 1000;
   const t1 = await Promise.all(pids.map(cpuTicks));
-  const rss = await Promise.all(pids.map(rssMiB));
+  const c1 = await cpuTimes();
   const result = JSON.parse(stdout) as FortioResult;
-  const pct = (p: number): number =>
-    (result.DurationHistogram.Percentiles.find((x) => x.Percentile === p)?.Value ?? Number.NaN) * 1000;
   const ok = result.RetCodes['200'] ?? 0;
   return {
-    p50: pct(50),
-    p90: pct(90),
-    p99: pct(99),
+    buckets: result.DurationHistogram.Data,
     rps: result.ActualQPS,
+    requests: result.DurationHistogram.Count,
     errors: result.DurationHistogram.Count - ok,
-    cpuPct: pids.map((_, i) => (((t1[i] ?? 0) - (t0[i] ?? 0)) / 100 / elapsed) * 100),
-    rssMiB: rss,
+    seconds: result.ActualDuration / 1e9,
+    ticks: pids.map((_, i) => (t1[i] ?? 0) - (t0[i] ?? 0)),
+    steal: { total: c1.total - c0.total, steal: c1.steal - c0.steal },
   };
 }
 
-/** The per-field median of several runs (latencies, rate, CPU and RSS each on their own). */
-function medianStats(runs: readonly RunStats[]): RunStats {
-  const med = (xs: number[]): number => {
-    const sorted = xs.sort((x, y) => x - y);
-    return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
-  };
-  const field = (f: (r: RunStats) => number): number => med(runs.map(f));
-  const first = runs[0];
-  return {
-    p50: field((r) => r.p50),
-    p90: field((r) => r.p90),
-    p99: field((r) => r.p99),
-    rps: field((r) => r.rps),
-    errors: runs.reduce((n, r) => n + r.errors, 0),
-    cpuPct: (first?.cpuPct ?? []).map((_, i) => field((r) => r.cpuPct[i] ?? Number.NaN)),
-    rssMiB: runs[runs.length - 1]?.rssMiB ?? [],
-  };
+/** One path's runs added up. */
+class PathStats {
+  readonly histogram = new LatencyHistogram();
+  readonly perRun: { p50: number; p99: number }[] = [];
+  requests = 0;
+  errors = 0;
+  seconds = 0;
+  ticks: number[] = [];
+  cpu: CpuTimes = { total: 0, steal: 0 };
+  rssMiB: number[] = [];
+
+  add(run: Run, rss: number[]): void {
+    this.histogram.add(run.buckets);
+    const one = new LatencyHistogram();
+    one.add(run.buckets);
+    this.perRun.push({ p50: one.percentile(50), p99: one.percentile(99) });
+    this.requests += run.requests;
+    this.errors += run.errors;
+    this.seconds += run.seconds;
+    this.ticks = run.ticks.map((t, i) => t + (this.ticks[i] ?? 0));
+    this.cpu = { total: this.cpu.total + run.steal.total, steal: this.cpu.steal + run.steal.steal };
+    this.rssMiB = rss;
+  }
+
+  get rps(): number {
+    return this.requests / this.seconds;
+  }
+
+  /** Percent of one core per process. */
+  get cpuPct(): number[] {
+    return this.ticks.map((t) => t / this.seconds);
+  }
+
+  /** CPU milliseconds per request per process. */
+  get cpuMsPerRequest(): number[] {
+    return this.ticks.map((t) => (t * 10) / this.requests);
+  }
+
+  get stealPct(): number {
+    return this.cpu.total === 0 ? 0 : (100 * this.cpu.steal) / this.cpu.total;
+  }
 }
 
 async function startSidecar(
@@ -159,9 +203,9 @@ async function startSidecar(
 /** Runs the benchmark and returns its table. */
 export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable> {
   if (process.platform !== 'linux') throw new Error('the invoke benchmark reads /proc and needs Linux');
-  const seconds = Number(process.env.BENCH_INVOKE_SECONDS ?? '30');
+  const seconds = Number(process.env.BENCH_INVOKE_SECONDS ?? '10');
   const maxSeconds = Number(process.env.BENCH_INVOKE_MAX_SECONDS ?? '10');
-  const rounds = Number(process.env.BENCH_INVOKE_ROUNDS ?? '3');
+  const rounds = Number(process.env.BENCH_INVOKE_ROUNDS ?? '9');
   const fortio = await ensureFortio((m) => process.stderr.write(`${m}\n`));
   const dir = await makeTempDir('bench-invoke');
   const sentry = await startSentryFixture();
@@ -218,33 +262,38 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
     const measured = targets.filter(
       (t, i) => i === 0 || only === undefined || only.includes(t.label[1] ?? ''),
     );
-    // Rounds interleave the paths, so a burst of noise from the shared machine hits one round of
-    // each rather than all of one path; each figure is the median over the rounds.
-    const perPath: RunStats[][] = measured.map(() => []);
+    // Paths take turns in short slices (see the header); each path's figures cover all its slices.
+    const stats = measured.map(() => new PathStats());
     for (let round = 0; round < rounds; round++) {
       for (const [i, t] of measured.entries()) {
         if (round === 0) await load(fortio, t.url, warm, 1000, t.pids);
-        perPath[i]?.push(await load(fortio, t.url, seconds, 1000, t.pids));
+        const run = await load(fortio, t.url, seconds, 1000, t.pids);
+        stats[i]?.add(run, await Promise.all(t.pids.map(rssMiB)));
       }
     }
-    const stats = perPath.map(medianStats);
-    const max = await load(fortio, sidecarUrl, maxSeconds, 0, [a.proc.pid, b.proc.pid]);
-    const direct = stats[0] as RunStats;
+    const maxRun = await load(fortio, sidecarUrl, maxSeconds, 0, [a.proc.pid, b.proc.pid]);
+    const max = new PathStats();
+    max.add(maxRun, await Promise.all([a.proc.pid, b.proc.pid].map(rssMiB)));
+    const direct = stats[0] as PathStats;
+    const q = (s: PathStats, p: number): number => s.histogram.percentile(p);
     const rows = measured.map((t, i) => {
-      const s = stats[i] as RunStats;
-      const added = (q: 'p50' | 'p90' | 'p99'): string => (i === 0 ? '—' : `+${fmt(s[q] - direct[q])}`);
+      const s = stats[i] as PathStats;
+      const added = (p: number): string => (i === 0 ? '—' : `+${fmt(q(s, p) - q(direct, p))}`);
+      const perProcess = (xs: number[], digits: number): string =>
+        xs.length === 0 ? '—' : xs.map((x) => fmt(x, digits)).join(' / ');
       return [
         t.label,
         fmt(s.rps, 0),
-        fmt(s.p50),
-        fmt(s.p90),
-        fmt(s.p99),
-        added('p50'),
-        added('p90'),
-        added('p99'),
-        s.cpuPct.length === 0 ? '—' : s.cpuPct.map((c) => fmt(c, 0)).join(' / '),
-        s.cpuPct.length === 0 ? '—' : s.cpuPct.map((c) => fmt((c * 10) / s.rps, 3)).join(' / '),
-        s.rssMiB.length === 0 ? '—' : s.rssMiB.map((r) => fmt(r, 0)).join(' / '),
+        fmt(q(s, 50)),
+        fmt(q(s, 90)),
+        fmt(q(s, 99)),
+        added(50),
+        added(90),
+        added(99),
+        perProcess(s.cpuPct, 0),
+        perProcess(s.cpuMsPerRequest, 3),
+        perProcess(s.rssMiB, 0),
+        fmt(s.stealPct, 1),
         String(s.errors),
       ];
     });
@@ -262,14 +311,17 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
         'CPU % (hop1 / hop2)',
         'CPU ms/req',
         'RSS MiB',
+        'steal %',
         'errors',
       ],
       rows,
       notes: [
-        `fortio ${VERSIONS.fortio} (Dapr's perf-suite load generator, its own process): ${CONNECTIONS} connections, -qps 1000 -uniform (evenly spaced), ${BODY_BYTES} B POST bodies, ${seconds} s measured per path and round after ${warm} s warm-up; ${rounds} interleaved rounds, each figure the median of the rounds.`,
-        `p50 per round: ${measured.map((t, i) => `${t.label.slice(0, 3)} ${(perPath[i] ?? []).map((r) => fmt(r.p50)).join('/')}`).join(', ')}; p99 per round: ${measured.map((t, i) => `${t.label.slice(0, 3)} ${(perPath[i] ?? []).map((r) => fmt(r.p99)).join('/')}`).join(', ')}.`,
+        `fortio ${VERSIONS.fortio} (Dapr's perf-suite load generator, its own process): ${CONNECTIONS} connections, -qps 1000 -uniform (evenly spaced), histogram resolution 100 µs, ${BODY_BYTES} B POST bodies. The paths take turns in ${seconds} s slices, ${rounds} rounds after ${warm} s of warm-up each: ${fmt(direct.requests / 1000, 0)}k requests per path, and each percentile is over all of them.`,
+        `Per slice, p50: ${measured.map((t, i) => `${t.label.slice(0, 3)} ${(stats[i]?.perRun ?? []).map((r) => fmt(r.p50)).join('/')}`).join(', ')}.`,
+        `Per slice, p99: ${measured.map((t, i) => `${t.label.slice(0, 3)} ${(stats[i]?.perRun ?? []).map((r) => fmt(r.p99)).join('/')}`).join(', ')}.`,
+        'steal %: the share of machine CPU time the hypervisor gave to other guests while the path ran (/proc/stat); it shows how noisy the machine was.',
         'Floor: two node:http proxy child processes (keep-alive, no TLS, no policies). Sidecars: two outriggerd, mTLS with sentry-issued certificates, local name-resolution registry, CallLocalStream over one HTTP/2 connection.',
-        `Unthrottled (${CONNECTIONS} connections, ${maxSeconds} s) through both sidecars: ${fmt(max.rps, 0)} req/s, p50 ${fmt(max.p50)} ms, p99 ${fmt(max.p99)} ms; sidecar CPU ${max.cpuPct.map((c) => fmt(c, 0)).join(' / ')} %, RSS ${max.rssMiB.map((r) => fmt(r, 0)).join(' / ')} MiB. All processes share the same 2 cores, so this is the pair's throughput, not one sidecar's.`,
+        `Unthrottled (${CONNECTIONS} connections, ${maxSeconds} s) through both sidecars: ${fmt(max.rps, 0)} req/s, p50 ${fmt(q(max, 50))} ms, p99 ${fmt(q(max, 99))} ms; sidecar CPU ${max.cpuPct.map((c) => fmt(c, 0)).join(' / ')} %, RSS ${max.rssMiB.map((r) => fmt(r, 0)).join(' / ')} MiB. All processes share the same 2 cores, so this is the pair's throughput, not one sidecar's.`,
         "Dapr's published figure (v1.17 perf suite, k8s): +1.06 ms p50, +1.48 ms p90, +2.90 ms p99 at 1000 QPS.",
       ],
     };

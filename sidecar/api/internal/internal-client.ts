@@ -214,8 +214,9 @@ export class InternalClient {
               return;
             }
             first = chunk.head;
-            // Give the rest of a small answer one tick to arrive; then stream whatever follows.
-            setImmediate(promote);
+            // A small answer arrives whole in one socket read (the server writes it at once):
+            // let that read finish, then stream whatever follows.
+            process.nextTick(promote);
           }
           if (chunk.data !== undefined && chunk.data.length > 0) {
             if ((chunk.seq ?? 0) !== expect) {

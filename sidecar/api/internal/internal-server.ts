@@ -359,12 +359,14 @@ export class InternalServer {
       b.on('drain', () => stream.resume());
       start(b);
     };
-    // A caller that streams slowly must not wait for its second chunk: after this tick the
-    // request starts as a stream anyway (a complete one-message request has ended by then).
+    // A caller that streams slowly must not wait for its second chunk: once the socket read that
+    // brought the first one is processed, the request starts as a stream anyway (a complete
+    // one-message request has ended by then: its END_STREAM came in the same read). nextTick, not
+    // setImmediate: an immediate per call costs an extra event-loop turn under load.
     const schedulePromote = (): void => {
       if (promoteScheduled) return;
       promoteScheduled = true;
-      setImmediate(() => {
+      process.nextTick(() => {
         if (body === undefined && !ended && !failed && !stream.closed) promote();
       });
     };
