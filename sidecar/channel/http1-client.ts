@@ -9,6 +9,13 @@
  * Protocol coverage: Content-Length and chunked bodies both ways, bodies delimited by the
  * connection's close, HEAD / 204 / 304 without a body, 1xx interim responses skipped,
  * `Connection: close` and HTTP/1.0 honoured, header names and values validated as node:http does.
+ *
+ * Idle connections: an app closes a keep-alive connection it has not used for a while, and a
+ * request sent just as it does fails. Like node:http's client, an idle connection is not reused
+ * past the app's `Keep-Alive: timeout=N` less a second (4 s when the app gives no hint: node's and
+ * uvicorn's servers close after 5 s). Like Go's transport, a replayable request (no body or a
+ * Buffer body, and GET/HEAD/OPTIONS/TRACE or an Idempotency-Key header) that fails on a reused
+ * connection before any byte of an answer is sent once more on a new connection.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
@@ -48,6 +55,10 @@ const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const MAX_HEAD = 64 * 1024;
 /** Request methods that carry no body by default (node:http sends no Content-Length for them). */
 const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
+/** How long an idle connection is reused when the app does not say (`Keep-Alive: timeout=`). */
+const DEFAULT_IDLE_MS = 4_000;
+/** Methods a request may be sent again for, as Go's transport does (no body or a replayable one). */
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 /** Response headers of which node:http keeps only the first occurrence. */
 const SINGLE = new Set([
   'age',
@@ -76,6 +87,8 @@ export class Http1Pool {
   readonly #port: number;
   readonly #hostHeader: string;
   readonly #idle: Socket[] = [];
+  /** When each idle connection stops being reused (performance.now() ms), index for index. */
+  readonly #idleUntil: number[] = [];
   #closed = false;
 
   constructor(host: string, port: number) {
@@ -93,18 +106,37 @@ export class Http1Pool {
     } catch (err) {
       return Promise.reject(err);
     }
-    const socket = this.#idle.pop() ?? this.#connect();
-    return new Exchange(this, socket, req).start(head);
+    const idle = this.#takeIdle();
+    const exchange = new Exchange(this, idle ?? this.#connect(), req, idle !== undefined);
+    const sent = exchange.start(head);
+    if (idle === undefined || !replayable(req)) return sent;
+    return sent.catch((err: unknown) => {
+      if (!exchange.mayResend) throw err;
+      return new Exchange(this, this.#connect(), req, false).start(head);
+    });
+  }
+
+  /** The most recently used idle connection still within its keep-alive time. */
+  #takeIdle(): Socket | undefined {
+    const now = performance.now();
+    for (;;) {
+      const socket = this.#idle.pop();
+      const until = this.#idleUntil.pop() ?? 0;
+      if (socket === undefined) return undefined;
+      if (until > now && !socket.destroyed) return socket;
+      socket.destroy();
+    }
   }
 
   /** Destroys the idle connections; busy ones close when their exchange ends. */
   close(): void {
     this.#closed = true;
     for (const s of this.#idle.splice(0)) s.destroy();
+    this.#idleUntil.length = 0;
   }
 
-  /** @internal A finished exchange hands its connection back. */
-  release(socket: Socket): void {
+  /** @internal A finished exchange hands its connection back, reusable for `idleMs`. */
+  release(socket: Socket, idleMs: number): void {
     if (this.#closed || socket.destroyed) {
       socket.destroy();
       return;
@@ -116,10 +148,14 @@ export class Http1Pool {
     socket.on('error', () => {});
     socket.once('close', () => {
       const i = this.#idle.indexOf(socket);
-      if (i >= 0) this.#idle.splice(i, 1);
+      if (i >= 0) {
+        this.#idle.splice(i, 1);
+        this.#idleUntil.splice(i, 1);
+      }
     });
     socket.resume();
     this.#idle.push(socket);
+    this.#idleUntil.push(performance.now() + idleMs);
   }
 
   #connect(): Socket {
@@ -154,6 +190,24 @@ export class Http1Pool {
   }
 }
 
+/** Whether a request may be sent again after its connection failed before any answer. */
+function replayable(req: Http1Request): boolean {
+  if (req.body instanceof Readable) return false;
+  if (IDEMPOTENT_METHODS.has(req.method)) return true;
+  for (const name in req.headers) {
+    const lower = name.toLowerCase();
+    if (lower === 'idempotency-key' || lower === 'x-idempotency-key') return true;
+  }
+  return false;
+}
+
+/** Milliseconds to keep reusing a connection, from the app's `Keep-Alive: timeout=N` (N − 1 s). */
+function idleMsOf(keepAlive: string | undefined): number {
+  if (keepAlive === undefined) return DEFAULT_IDLE_MS;
+  const m = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(keepAlive);
+  return m === null ? DEFAULT_IDLE_MS : Math.max(0, Number(m[1]) * 1000 - 1000);
+}
+
 function headerLine(name: string, value: string): string {
   if (BAD_VALUE.test(value))
     throw invalidHeader('ERR_INVALID_CHAR', `Invalid character in header content ["${name}"]`);
@@ -172,6 +226,10 @@ class Exchange {
   readonly #pool: Http1Pool;
   readonly #socket: Socket;
   readonly #req: Http1Request;
+  readonly #reused: boolean;
+  #gotBytes = false;
+  #aborted = false;
+  #idleMs = DEFAULT_IDLE_MS;
   #resolve: (r: Http1Response) => void = () => {};
   #reject: (e: Error) => void = () => {};
   #buf: Buffer | undefined;
@@ -185,10 +243,16 @@ class Exchange {
   #done = false;
   #offCancel: () => void = () => {};
 
-  constructor(pool: Http1Pool, socket: Socket, req: Http1Request) {
+  constructor(pool: Http1Pool, socket: Socket, req: Http1Request, reused: boolean) {
     this.#pool = pool;
     this.#socket = socket;
     this.#req = req;
+    this.#reused = reused;
+  }
+
+  /** Failed on a reused connection before any byte of an answer and not cancelled. */
+  get mayResend(): boolean {
+    return this.#reused && !this.#gotBytes && !this.#aborted;
   }
 
   start(head: string): Promise<Http1Response> {
@@ -202,7 +266,10 @@ class Exchange {
     s.on('error', (err) => this.#fail(err));
     s.on('close', () => this.#fail(new Http1Error('ECONNRESET', 'socket hang up')));
     const req = this.#req;
-    this.#offCancel = onCancel(req.signal, () => this.#fail(abortError(req.signal)));
+    this.#offCancel = onCancel(req.signal, () => {
+      this.#aborted = true;
+      this.#fail(abortError(req.signal));
+    });
     const body = req.body;
     if (body instanceof Readable) {
       const chunked = !('content-length' in lowerKeys(req.headers));
@@ -265,6 +332,7 @@ class Exchange {
 
   #onData(chunk: Buffer): void {
     if (this.#done) return;
+    this.#gotBytes = true;
     let data = chunk;
     if (this.#buf !== undefined) {
       data = Buffer.concat([this.#buf, chunk]);
@@ -322,6 +390,9 @@ class Exchange {
       else if (!SINGLE.has(name)) headers[name] = `${prev as string}, ${value}`;
     }
     const connection = (headers.connection ?? '').toLowerCase();
+    const keepAlive = headers['keep-alive'];
+    if (keepAlive !== undefined)
+      this.#idleMs = idleMsOf(typeof keepAlive === 'string' ? keepAlive : undefined);
     this.#keepAlive = m[1] === '1' ? !connection.includes('close') : connection.includes('keep-alive');
     const te = headers['transfer-encoding'];
     const cl = headers['content-length'];
@@ -425,7 +496,8 @@ class Exchange {
 
   #maybeRelease(): void {
     if (!this.#done || !this.#sent || this.#body === undefined) return;
-    if (this.#keepAlive && this.#buf === undefined) this.#pool.release(this.#socket);
+    if (this.#keepAlive && this.#buf === undefined && this.#idleMs > 0)
+      this.#pool.release(this.#socket, this.#idleMs);
     else this.#socket.destroy();
   }
 }

@@ -272,3 +272,72 @@ describe('Http1Pool against raw servers', () => {
     );
   });
 });
+
+describe('Http1Pool and connections the app closes while idle', () => {
+  const servers: NetServer[] = [];
+  after(() => {
+    for (const s of servers) s.close();
+  });
+
+  /** Answers the first request on each connection; a later one on the same connection is reset unanswered. */
+  async function closesAfterFirst() {
+    const answered = new WeakSet<Socket>();
+    const raw = await rawServer((_head, s) => {
+      if (answered.has(s)) {
+        s.resetAndDestroy();
+        return;
+      }
+      answered.add(s);
+      s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+    });
+    servers.push(raw.server);
+    return raw;
+  }
+
+  it('sends a replayable request again on a new connection when a reused one fails unanswered', async () => {
+    const raw = await closesAfterFirst();
+    const pool = new Http1Pool('127.0.0.1', raw.port);
+    const send = (method: string, headers: Record<string, string> = {}, body?: Buffer) =>
+      pool.request({ method, path: '/', headers, body });
+    assert.equal((await readAll(await send('GET'))).toString(), 'ok');
+    // Reused, reset, sent again on connection 2.
+    assert.equal((await readAll(await send('GET'))).toString(), 'ok');
+    assert.equal(raw.connections(), 2);
+    const keyed = await send('POST', { 'Idempotency-Key': 'k1' }, Buffer.from('x'));
+    assert.equal((await readAll(keyed)).toString(), 'ok');
+    assert.equal(raw.connections(), 3);
+    // A POST without a key may have been acted on: it fails instead of being sent twice.
+    await assert.rejects(
+      send('POST', {}, Buffer.from('x')),
+      (e: Error & { code?: string }) => e.code === 'ECONNRESET',
+    );
+    assert.equal(raw.connections(), 3);
+    pool.close();
+  });
+
+  it("does not reuse a connection past the app's Keep-Alive timeout less a second", async () => {
+    let hint = 'timeout=1';
+    const raw = await rawServer((_head, s) =>
+      s.write(`HTTP/1.1 200 OK\r\nkeep-alive: ${hint}\r\ncontent-length: 2\r\n\r\nok`),
+    );
+    servers.push(raw.server);
+    const pool = new Http1Pool('127.0.0.1', raw.port);
+    const get = async () =>
+      (
+        await readAll(await pool.request({ method: 'GET', path: '/', headers: {}, body: undefined }))
+      ).toString();
+    // timeout=1 leaves nothing: every request gets its own connection.
+    assert.equal(await get(), 'ok');
+    assert.equal(await get(), 'ok');
+    assert.equal(raw.connections(), 2);
+    // timeout=2: reused at once, not after a second of idleness.
+    hint = 'timeout=2, max=100';
+    assert.equal(await get(), 'ok');
+    assert.equal(await get(), 'ok');
+    assert.equal(raw.connections(), 3);
+    await new Promise((r) => setTimeout(r, 1_100));
+    assert.equal(await get(), 'ok');
+    assert.equal(raw.connections(), 4);
+    pool.close();
+  });
+});
