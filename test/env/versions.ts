@@ -24,6 +24,11 @@ export const VERSIONS = {
    * grol.io/grol, which this machine's module proxy refuses.
    */
   fortio: 'v1.66.5',
+  /**
+   * grpc-go, daprd's gRPC and HTTP/2 stack: a small client built with it (test/env/grpc-go-probe)
+   * calls the sidecar's internal API in the wire-compatibility tests.
+   */
+  grpcGo: 'v1.85.0',
   /** Debian packages (versions are whatever the distribution ships). */
   debianPackages: ['redis-server', 'postgresql', 'nats-server'],
 } as const;
