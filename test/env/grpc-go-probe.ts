@@ -40,6 +40,15 @@ export interface ProbeResult {
   readonly header: Record<string, string[]>;
   readonly trailer: Record<string, string[]>;
   readonly messages: Buffer[];
+  /** The server's SPIFFE ID (mTLS calls). */
+  readonly peer: string;
+}
+
+/** mTLS material for the probe (PEM files); without `cert`/`key` no client certificate is sent. */
+export interface ProbeTls {
+  readonly ca: string;
+  readonly cert?: string;
+  readonly key?: string;
 }
 
 /** Calls `method` on `address` with the encoded `messages` (one for a unary call). */
@@ -49,9 +58,14 @@ export function runGrpcGoProbe(
   method: string,
   messages: readonly Buffer[],
   stream: boolean,
+  tls?: ProbeTls,
 ): Promise<ProbeResult> {
   return new Promise((resolve, reject) => {
     const args = ['-addr', address, '-method', method, ...(stream ? ['-stream'] : [])];
+    if (tls !== undefined) {
+      args.push('-ca', tls.ca);
+      if (tls.cert !== undefined && tls.key !== undefined) args.push('-cert', tls.cert, '-key', tls.key);
+    }
     const child = execFile(probe, args, { maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err !== null) {
         reject(new Error(`grpc-go-probe failed: ${err.message} ${stderr}`));

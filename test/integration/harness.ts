@@ -43,6 +43,8 @@ export interface Sidecar {
   readonly httpPort: number;
   readonly grpcPort: number;
   readonly metricsPort: number;
+  /** `--dapr-internal-grpc-port`: the sidecar-to-sidecar API. */
+  readonly internalPort: number;
   readonly publicPort?: number;
   /** `http://127.0.0.1:<httpPort>` */
   readonly url: string;
@@ -93,6 +95,7 @@ async function spawnSidecar(options: SidecarOptions): Promise<{ sidecar: Sidecar
     httpPort,
     grpcPort,
     metricsPort,
+    internalPort,
     ...(publicPort === undefined ? {} : { publicPort }),
     url: `http://127.0.0.1:${httpPort}`,
     proc,

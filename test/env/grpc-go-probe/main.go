@@ -6,6 +6,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -41,6 +44,8 @@ type result struct {
 	Header   map[string][]string `json:"header"`
 	Trailer  map[string][]string `json:"trailer"`
 	Messages []string            `json:"messages"`
+	// Peer is the server's SPIFFE ID when the call went over mTLS.
+	Peer string `json:"peer"`
 }
 
 func main() {
@@ -48,6 +53,9 @@ func main() {
 	method := flag.String("method", "", "full method name, /package.Service/Method")
 	stream := flag.Bool("stream", false, "a bidirectional streaming call instead of a unary one")
 	timeout := flag.Duration("timeout", 30*time.Second, "deadline of the call")
+	certFile := flag.String("cert", "", "mTLS: our certificate chain (PEM)")
+	keyFile := flag.String("key", "", "mTLS: our private key (PEM)")
+	caFile := flag.String("ca", "", "mTLS: trust anchors that must sign the server's certificate (PEM)")
 	flag.Parse()
 	if *addr == "" || *method == "" {
 		fmt.Fprintln(os.Stderr, "usage: grpc-go-probe -addr host:port -method /pkg.Svc/M [-stream] < messages.hex")
@@ -68,7 +76,12 @@ func main() {
 		fail(err)
 	}
 
-	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	out := result{Header: map[string][]string{}, Trailer: map[string][]string{}, Messages: []string{}}
+	creds := insecure.NewCredentials()
+	if *caFile != "" {
+		creds = credentials.NewTLS(spiffeTLS(*certFile, *keyFile, *caFile, &out.Peer))
+	}
+	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(creds))
 	if err != nil {
 		fail(err)
 	}
@@ -77,7 +90,6 @@ func main() {
 	defer cancel()
 	ctx = metadata.AppendToOutgoingContext(ctx, "x-probe", "grpc-go")
 
-	out := result{Header: map[string][]string{}, Trailer: map[string][]string{}, Messages: []string{}}
 	var header, trailer metadata.MD
 	var callErr error
 	if *stream {
@@ -127,6 +139,59 @@ func main() {
 	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
 		fail(err)
 	}
+}
+
+// spiffeTLS verifies the server the way daprd does (go-spiffe): the chain must lead to the trust
+// anchors and the leaf must carry a SPIFFE ID; host names are not checked. With certFile empty
+// no client certificate is sent.
+func spiffeTLS(certFile, keyFile, caFile string, peer *string) *tls.Config {
+	pemBytes, err := os.ReadFile(caFile)
+	if err != nil {
+		fail(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pemBytes) {
+		fail(fmt.Errorf("no certificates in %s", caFile))
+	}
+	cfg := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		InsecureSkipVerify: true, // replaced by VerifyPeerCertificate below
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 {
+				return errors.New("server sent no certificate")
+			}
+			certs := make([]*x509.Certificate, len(raw))
+			for i, r := range raw {
+				c, err := x509.ParseCertificate(r)
+				if err != nil {
+					return err
+				}
+				certs[i] = c
+			}
+			inter := x509.NewCertPool()
+			for _, c := range certs[1:] {
+				inter.AddCert(c)
+			}
+			if _, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter}); err != nil {
+				return err
+			}
+			for _, u := range certs[0].URIs {
+				if u.Scheme == "spiffe" {
+					*peer = u.String()
+					return nil
+				}
+			}
+			return errors.New("server certificate has no SPIFFE ID")
+		},
+	}
+	if certFile != "" {
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			fail(err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	return cfg
 }
 
 func fail(err error) {

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { decodeInvokeResponse, encodeInvokeRequest } from '../../../sidecar/api/internal/invoke-messages.js';
+import { CALL_LOCAL_PATH } from '../../../sidecar/api/internal/service-definition.js';
+import { ensureGrpcGoProbe, type ProbeTls, runGrpcGoProbe } from '../../env/grpc-go-probe.js';
 import { makeTempDir, removeTempDir } from '../../env/process.js';
 import { type Sidecar, writeResources } from '../harness.js';
 import { type SentryFixture, startSentryFixture } from '../sentry/sentry-fixture.js';
@@ -127,6 +131,59 @@ describe('invocation over mTLS with access control', () => {
     );
     assert.ok(value('dapr_runtime_acl_app_policy_action_blocked_total', 'app_id="a"') >= 2);
     assert.ok(value('dapr_runtime_acl_global_policy_action_blocked_total', 'app_id="z"') >= 1);
+  });
+
+  it('serves a grpc-go caller over mTLS and applies the ACL to its SPIFFE identity', async () => {
+    // grpc-go with Go's TLS stack, as daprd would call: a sentry certificate, ALPN h2, and the
+    // server checked by chain and SPIFFE ID (no host name).
+    const probe = await ensureGrpcGoProbe((m) => process.stderr.write(`${m}\n`));
+    const material = async (appId: string): Promise<ProbeTls> => {
+      const identity = await sentry.identity(appId);
+      await identity.start();
+      const cur = identity.current();
+      assert.ok(cur !== undefined);
+      const cert = join(home, `${appId}-cert.pem`);
+      const key = join(home, `${appId}-key.pem`);
+      await writeFile(cert, cur.certChainPem);
+      await writeFile(key, cur.keyPem);
+      return { ca: sentry.trustFile, cert, key };
+    };
+    const call = (tls: ProbeTls, verb: string) =>
+      runGrpcGoProbe(
+        probe,
+        `127.0.0.1:${b.internalPort}`,
+        CALL_LOCAL_PATH,
+        [
+          encodeInvokeRequest({
+            method: 'allowed/item',
+            verb,
+            query: '',
+            contentType: '',
+            metadata: { 'dapr-caller-app-id': ['a'] },
+          }),
+        ],
+        false,
+        tls,
+      );
+    const asA = await material('a');
+    const allowed = await call(asA, 'GET');
+    assert.equal(allowed.code, 0, allowed.message);
+    assert.equal(allowed.peer, 'spiffe://public/ns/default/b');
+    assert.equal(decodeInvokeResponse(allowed.messages[0] as Buffer).head.status, 200);
+    const denied = await call(asA, 'POST');
+    assert.equal(denied.code, 7, 'PERMISSION_DENIED');
+    assert.equal(
+      denied.message,
+      'access control policy has denied access to appid: a operation: allowed/item verb: POST',
+    );
+    // The identity comes from the certificate, not from the caller id the request claims.
+    const asZ = await call(await material('z'), 'GET');
+    assert.equal(asZ.code, 7);
+    assert.match(asZ.message, /appid: z /);
+    const before = app.hits.length;
+    const noCert = await call({ ca: sentry.trustFile }, 'GET');
+    assert.equal(noCert.code, 14, 'UNAVAILABLE: the handshake fails without a client certificate');
+    assert.equal(app.hits.length, before);
   });
 
   it('refuses a caller without a certificate', async () => {
