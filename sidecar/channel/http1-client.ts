@@ -21,6 +21,17 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { abortError, type CancelSignal, onCancel } from './cancellation.js';
+import {
+  DEFAULT_IDLE_MS,
+  headerLine,
+  idleMsOf,
+  invalidHeader,
+  lowerKeys,
+  NO_BODY_METHODS,
+  replayable,
+  SINGLE,
+  TOKEN,
+} from './http1-rules.js';
 
 /** One request. `path` includes the query. */
 export interface Http1Request {
@@ -50,36 +61,7 @@ export class Http1Error extends Error {
   }
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const MAX_HEAD = 64 * 1024;
-/** Request methods that carry no body by default (node:http sends no Content-Length for them). */
-const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']);
-/** How long an idle connection is reused when the app does not say (`Keep-Alive: timeout=`). */
-const DEFAULT_IDLE_MS = 4_000;
-/** Methods a request may be sent again for, as Go's transport does (no body or a replayable one). */
-const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
-/** Response headers of which node:http keeps only the first occurrence. */
-const SINGLE = new Set([
-  'age',
-  'authorization',
-  'content-length',
-  'content-type',
-  'etag',
-  'expires',
-  'from',
-  'host',
-  'if-modified-since',
-  'if-unmodified-since',
-  'last-modified',
-  'location',
-  'max-forwards',
-  'proxy-authorization',
-  'referer',
-  'retry-after',
-  'server',
-  'user-agent',
-]);
 
 /** Keep-alive connections to one `host:port`. */
 export class Http1Pool {
@@ -188,34 +170,6 @@ export class Http1Pool {
     }
     return `${head}\r\n`;
   }
-}
-
-/** Whether a request may be sent again after its connection failed before any answer. */
-function replayable(req: Http1Request): boolean {
-  if (req.body instanceof Readable) return false;
-  if (IDEMPOTENT_METHODS.has(req.method)) return true;
-  for (const name in req.headers) {
-    const lower = name.toLowerCase();
-    if (lower === 'idempotency-key' || lower === 'x-idempotency-key') return true;
-  }
-  return false;
-}
-
-/** Milliseconds to keep reusing a connection, from the app's `Keep-Alive: timeout=N` (N − 1 s). */
-function idleMsOf(keepAlive: string | undefined): number {
-  if (keepAlive === undefined) return DEFAULT_IDLE_MS;
-  const m = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(keepAlive);
-  return m === null ? DEFAULT_IDLE_MS : Math.max(0, Number(m[1]) * 1000 - 1000);
-}
-
-function headerLine(name: string, value: string): string {
-  if (BAD_VALUE.test(value))
-    throw invalidHeader('ERR_INVALID_CHAR', `Invalid character in header content ["${name}"]`);
-  return `${name}: ${value}\r\n`;
-}
-
-function invalidHeader(code: string, message: string): TypeError {
-  return Object.assign(new TypeError(message), { code });
 }
 
 /** Body framing of a response. */
@@ -504,9 +458,3 @@ class Exchange {
 
 const EMPTY = Buffer.alloc(0);
 const CRLF = Buffer.from('\r\n');
-
-function lowerKeys(h: Readonly<Record<string, unknown>>): Record<string, true> {
-  const out: Record<string, true> = {};
-  for (const k in h) if (h[k] !== undefined) out[k.toLowerCase()] = true;
-  return out;
-}

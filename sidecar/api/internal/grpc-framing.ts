@@ -77,3 +77,11 @@ export function decodeGrpcMessage(s: string | undefined): string {
     return s;
   }
 }
+
+/** The `grpc-status` and `grpc-message` fields that report `err`. */
+export function statusTrailers(err: GrpcStatusError): [string, string][] {
+  return [
+    ['grpc-status', String(err.code)],
+    ['grpc-message', encodeGrpcMessage(err.details)],
+  ];
+}

@@ -16,23 +16,23 @@ import type { AccessControlList } from '../../acl/access-control.js';
 import type { AppChannel, AppResponse } from '../../channel/app-channel.js';
 import { Cancellation } from '../../channel/cancellation.js';
 import type { Logger } from '../../components/component.js';
-import { CALLER_ID_HEADER, metadataToHeaders, responseMetadata } from '../../invoke/headers.js';
+import { CALLER_ID_HEADER, metadataToHeaders } from '../../invoke/headers.js';
 import { invokeChannels } from '../../invoke/invoke-events.js';
 import type { SpiffeId } from '../../pki/spiffe-id.js';
 import { type PeerPolicy, peerIdentity } from '../../security/peer-verification.js';
 import type { WorkloadIdentity } from '../../security/workload-identity.js';
-import { encodeGrpcMessage, frame, GrpcStatus, GrpcStatusError, MessageReader } from './grpc-framing.js';
+import { frame, GrpcStatus, GrpcStatusError, MessageReader, statusTrailers } from './grpc-framing.js';
 import { H2Connection } from './h2/connection.js';
 import { ErrorCode } from './h2/frames.js';
 import { HpackEncoder } from './h2/hpack.js';
 import type { H2Stream, HeaderMap } from './h2/stream.js';
 import {
+  appResponseHead,
   decodeInvokeRequest,
   decodeRequestChunk,
   encodeInvokeResponse,
   frameResponseChunk,
   type InvokeHead,
-  type ResponseHead,
 } from './invoke-messages.js';
 import { ProtoDecodeError } from './proto-wire.js';
 import { CALL_LOCAL_PATH, CALL_LOCAL_STREAM_PATH } from './service-definition.js';
@@ -59,13 +59,6 @@ const GRPC_HEADERS = encoder.encode([
   ['content-type', 'application/grpc'],
 ]);
 const TRAILERS_OK = encoder.encode([['grpc-status', '0']]);
-
-function statusFields(err: GrpcStatusError): [string, string][] {
-  return [
-    ['grpc-status', String(err.code)],
-    ['grpc-message', encodeGrpcMessage(err.details)],
-  ];
-}
 
 /** App responses up to this Content-Length are sent whole, in one write. */
 const WHOLE_RESPONSE_BYTES = 64 * 1024;
@@ -223,10 +216,10 @@ export class InternalServer {
     if (stream.closed) return;
     if (!stream.headersSent)
       stream.sendHeaders(
-        [[':status', '200'], ['content-type', 'application/grpc'], ...statusFields(err)],
+        [[':status', '200'], ['content-type', 'application/grpc'], ...statusTrailers(err)],
         true,
       );
-    else stream.end(undefined, statusFields(err));
+    else stream.end(undefined, statusTrailers(err));
   }
 
   #invokeApp(head: InvokeHead, body: Buffer | Readable, signal: Cancellation): Promise<AppResponse> {
@@ -307,7 +300,7 @@ export class InternalServer {
           this.#sent(caller, res.status);
           if (stream.closed) return;
           stream.sendHeaders(GRPC_HEADERS);
-          stream.end(frame(encodeInvokeResponse(responseHead(res), Buffer.concat(chunks))), TRAILERS_OK);
+          stream.end(frame(encodeInvokeResponse(appResponseHead(res), Buffer.concat(chunks))), TRAILERS_OK);
         })
         .catch((err: Error) => {
           this.#sent(caller, GrpcStatus.INTERNAL);
@@ -359,10 +352,8 @@ export class InternalServer {
       b.on('drain', () => stream.resume());
       start(b);
     };
-    // A caller that streams slowly must not wait for its second chunk: once the socket read that
-    // brought the first one is processed, the request starts as a stream anyway (a complete
-    // one-message request has ended by then: its END_STREAM came in the same read). nextTick, not
-    // setImmediate: an immediate per call costs an extra event-loop turn under load.
+    // A slow caller must not wait for its second chunk: once the socket read that brought the first
+    // is processed (a one-message request has ended by then), the request starts as a stream.
     const schedulePromote = (): void => {
       if (promoteScheduled) return;
       promoteScheduled = true;
@@ -450,7 +441,7 @@ export class InternalServer {
       src.destroy();
       return;
     }
-    const head = responseHead(res);
+    const head = appResponseHead(res);
     const previous = call.onClose;
     call.onClose = (finished) => {
       previous?.(finished);
@@ -490,7 +481,7 @@ export class InternalServer {
       }
     });
     src.once('error', (err) => {
-      trailers = statusFields(appReadError(err));
+      trailers = statusTrailers(appReadError(err));
       if (stream.closed || stream.writableEnded) return;
       if (stream.headersSent) stream.end(undefined, trailers);
       else this.#fail(stream, appReadError(err));
@@ -500,14 +491,4 @@ export class InternalServer {
 
 function appReadError(err: Error): GrpcStatusError {
   return new GrpcStatusError(GrpcStatus.INTERNAL, `error reading the app response: ${err.message}`);
-}
-
-function responseHead(res: AppResponse): ResponseHead {
-  const ct = res.headers['content-type'];
-  return {
-    status: res.status,
-    message: '',
-    headers: responseMetadata(res.headers),
-    contentType: ct === undefined ? '' : typeof ct === 'string' ? ct : (ct[0] ?? ''),
-  };
 }

@@ -6,6 +6,8 @@
  * - InternalInvokeResponse {status=1 Status{code=1, message=2}, headers=2, trailers=3, message=4 InvokeResponse{data=1, content_type=2}}
  * - InternalInvokeRequestStream / InternalInvokeResponseStream {request|response=1, payload=2 StreamPayload{data=1, seq=2}}
  */
+import type { AppResponse } from '../../channel/app-channel.js';
+import { responseMetadata } from '../../invoke/headers.js';
 import { ProtoCursor, ProtoWriter } from './proto-wire.js';
 
 const EMPTY: Buffer = Buffer.alloc(0);
@@ -289,4 +291,15 @@ export function decodeResponseChunk(buf: Buffer): ResponseChunk {
     else c.skip();
   }
   return { ...(head === undefined ? {} : { head }), ...(data === undefined ? {} : { data, seq }) };
+}
+
+/** The app's answer as the head of an internal response (hop-by-hop headers dropped). */
+export function appResponseHead(res: AppResponse): ResponseHead {
+  const ct = res.headers['content-type'];
+  return {
+    status: res.status,
+    message: '',
+    headers: responseMetadata(res.headers),
+    contentType: ct === undefined ? '' : typeof ct === 'string' ? ct : (ct[0] ?? ''),
+  };
 }

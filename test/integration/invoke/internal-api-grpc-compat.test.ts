@@ -10,7 +10,7 @@ import {
 } from '../../../sidecar/api/internal/service-definition.js';
 import { HttpAppChannel } from '../../../sidecar/channel/http-channel.js';
 import type { Logger } from '../../../sidecar/components/component.js';
-import { startTestApp, type TestApp } from './invoke-fixture.js';
+import { assertDescribed, startTestApp, type TestApp } from './invoke-fixture.js';
 
 /**
  * The internal server speaks plain gRPC: an off-the-shelf gRPC client (@grpc/grpc-js, with
@@ -61,16 +61,7 @@ describe('internal API wire compatibility with a gRPC library', () => {
       ),
     );
     assert.equal(res.head.status, 200);
-    const got = JSON.parse(res.body.toString()) as {
-      method: string;
-      url: string;
-      body: string;
-      headers: Record<string, string>;
-    };
-    assert.equal(got.method, 'PUT');
-    assert.equal(got.url, '/unary/path?a=1');
-    assert.equal(got.body, 'hi');
-    assert.equal(got.headers['x-k'], 'v');
+    assertDescribed(res.body, { method: 'PUT', url: '/unary/path?a=1', body: 'hi', headers: { 'x-k': 'v' } });
   });
 
   it('serves CallLocalStream with chunked bodies', async () => {

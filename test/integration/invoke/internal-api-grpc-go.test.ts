@@ -13,7 +13,7 @@ import { CALL_LOCAL_PATH, CALL_LOCAL_STREAM_PATH } from '../../../sidecar/api/in
 import { HttpAppChannel } from '../../../sidecar/channel/http-channel.js';
 import type { Logger } from '../../../sidecar/components/component.js';
 import { ensureGrpcGoProbe, runGrpcGoProbe } from '../../env/grpc-go-probe.js';
-import { startTestApp, type TestApp } from './invoke-fixture.js';
+import { assertDescribed, startTestApp, type TestApp } from './invoke-fixture.js';
 
 /**
  * The internal API against grpc-go, the gRPC and HTTP/2 stack daprd is built on: a client built
@@ -66,16 +66,12 @@ describe('internal API wire compatibility with grpc-go', () => {
     assert.deepEqual(res.header['content-type'], ['application/grpc']);
     const reply = decodeInvokeResponse(res.messages[0] as Buffer);
     assert.equal(reply.head.status, 200);
-    const got = JSON.parse(reply.body.toString()) as {
-      method: string;
-      url: string;
-      body: string;
-      headers: Record<string, string>;
-    };
-    assert.equal(got.method, 'PUT');
-    assert.equal(got.url, '/unary/path?a=1');
-    assert.equal(got.body, 'hi');
-    assert.equal(got.headers['x-k'], 'v');
+    assertDescribed(reply.body, {
+      method: 'PUT',
+      url: '/unary/path?a=1',
+      body: 'hi',
+      headers: { 'x-k': 'v' },
+    });
   });
 
   it('streams 3 MiB each way through CallLocalStream', async () => {

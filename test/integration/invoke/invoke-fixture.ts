@@ -3,6 +3,7 @@
  * and answers by route, plus helpers to start the app's outriggerd with a shared name-resolution
  * home (`OUTRIGGER_HOME`), so sidecars find each other through the local registry.
  */
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -136,4 +137,21 @@ export async function startTestApp(): Promise<TestApp> {
 /** Starts outriggerd for an app id with the shared registry home. */
 export function startAppSidecar(home: string, options: SidecarOptions): Promise<Sidecar> {
   return startSidecar({ ...options, env: { OUTRIGGER_HOME: home, ...options.env } });
+}
+
+/** Checks the JSON description the test app answers with (the catch-all route). */
+export function assertDescribed(
+  body: Buffer,
+  expected: { method: string; url: string; body: string; headers?: Record<string, string> },
+): void {
+  const got = JSON.parse(body.toString()) as {
+    method: string;
+    url: string;
+    body: string;
+    headers: Record<string, string>;
+  };
+  assert.equal(got.method, expected.method);
+  assert.equal(got.url, expected.url);
+  assert.equal(got.body, expected.body);
+  for (const [k, v] of Object.entries(expected.headers ?? {})) assert.equal(got.headers[k], v, k);
 }
