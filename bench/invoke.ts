@@ -41,7 +41,8 @@ interface Run {
   readonly seconds: number;
   /** CPU ticks (1/100 s) per measured process. */
   readonly ticks: readonly number[];
-  readonly steal: CpuTimes;
+  /** Machine-wide CPU time while fortio ran. */
+  readonly machine: CpuTimes;
 }
 
 /** The parts of fortio's `-json` result this benchmark reads (durations in seconds). */
@@ -117,7 +118,7 @@ async function load(
     errors: result.DurationHistogram.Count - ok,
     seconds: result.ActualDuration / 1e9,
     ticks: pids.map((_, i) => (t1[i] ?? 0) - (t0[i] ?? 0)),
-    steal: { total: c1.total - c0.total, steal: c1.steal - c0.steal },
+    machine: { total: c1.total - c0.total, steal: c1.steal - c0.steal },
   };
 }
 
@@ -129,7 +130,7 @@ class PathStats {
   errors = 0;
   seconds = 0;
   ticks: number[] = [];
-  cpu: CpuTimes = { total: 0, steal: 0 };
+  machine: CpuTimes = { total: 0, steal: 0 };
   rssMiB: number[] = [];
 
   add(run: Run, rss: number[]): void {
@@ -141,7 +142,10 @@ class PathStats {
     this.errors += run.errors;
     this.seconds += run.seconds;
     this.ticks = run.ticks.map((t, i) => t + (this.ticks[i] ?? 0));
-    this.cpu = { total: this.cpu.total + run.steal.total, steal: this.cpu.steal + run.steal.steal };
+    this.machine = {
+      total: this.machine.total + run.machine.total,
+      steal: this.machine.steal + run.machine.steal,
+    };
     this.rssMiB = rss;
   }
 
@@ -160,7 +164,7 @@ class PathStats {
   }
 
   get stealPct(): number {
-    return this.cpu.total === 0 ? 0 : (100 * this.cpu.steal) / this.cpu.total;
+    return this.machine.total === 0 ? 0 : (100 * this.machine.steal) / this.machine.total;
   }
 }
 

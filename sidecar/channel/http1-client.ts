@@ -68,9 +68,8 @@ export class Http1Pool {
   readonly #host: string;
   readonly #port: number;
   readonly #hostHeader: string;
-  readonly #idle: Socket[] = [];
-  /** When each idle connection stops being reused (performance.now() ms), index for index. */
-  readonly #idleUntil: number[] = [];
+  /** Idle connections, most recently used last, each with when it stops being reused (performance.now() ms). */
+  readonly #idle: { socket: Socket; until: number }[] = [];
   #closed = false;
 
   constructor(host: string, port: number) {
@@ -101,20 +100,17 @@ export class Http1Pool {
   /** The most recently used idle connection still within its keep-alive time. */
   #takeIdle(): Socket | undefined {
     const now = performance.now();
-    for (;;) {
-      const socket = this.#idle.pop();
-      const until = this.#idleUntil.pop() ?? 0;
-      if (socket === undefined) return undefined;
-      if (until > now && !socket.destroyed) return socket;
-      socket.destroy();
+    for (let e = this.#idle.pop(); e !== undefined; e = this.#idle.pop()) {
+      if (e.until > now && !e.socket.destroyed) return e.socket;
+      e.socket.destroy();
     }
+    return undefined;
   }
 
   /** Destroys the idle connections; busy ones close when their exchange ends. */
   close(): void {
     this.#closed = true;
-    for (const s of this.#idle.splice(0)) s.destroy();
-    this.#idleUntil.length = 0;
+    for (const e of this.#idle.splice(0)) e.socket.destroy();
   }
 
   /** @internal A finished exchange hands its connection back, reusable for `idleMs`. */
@@ -128,16 +124,13 @@ export class Http1Pool {
     socket.removeAllListeners('error');
     socket.removeAllListeners('close');
     socket.on('error', () => {});
+    const entry = { socket, until: performance.now() + idleMs };
     socket.once('close', () => {
-      const i = this.#idle.indexOf(socket);
-      if (i >= 0) {
-        this.#idle.splice(i, 1);
-        this.#idleUntil.splice(i, 1);
-      }
+      const i = this.#idle.indexOf(entry);
+      if (i >= 0) this.#idle.splice(i, 1);
     });
     socket.resume();
-    this.#idle.push(socket);
-    this.#idleUntil.push(performance.now() + idleMs);
+    this.#idle.push(entry);
   }
 
   #connect(): Socket {
@@ -345,8 +338,7 @@ class Exchange {
     }
     const connection = (headers.connection ?? '').toLowerCase();
     const keepAlive = headers['keep-alive'];
-    if (keepAlive !== undefined)
-      this.#idleMs = idleMsOf(typeof keepAlive === 'string' ? keepAlive : undefined);
+    this.#idleMs = idleMsOf(typeof keepAlive === 'string' ? keepAlive : undefined);
     this.#keepAlive = m[1] === '1' ? !connection.includes('close') : connection.includes('keep-alive');
     const te = headers['transfer-encoding'];
     const cl = headers['content-length'];
