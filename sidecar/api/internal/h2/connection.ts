@@ -13,26 +13,29 @@
  * RFC 9113 §5.3.2 allows).
  */
 import type { Socket } from 'node:net';
+import { FrameWriter } from './frame-writer.js';
 import {
   CLIENT_PREFACE,
-  DEFAULT_MAX_FRAME,
   DEFAULT_WINDOW,
   ErrorCode,
   Flag,
-  FRAME_HEADER_BYTES,
   FrameReader,
   FrameType,
   frame,
   goawayFrame,
   H2ConnectionError,
   MAX_WINDOW,
+  readGoaway,
+  readRstStream,
+  readSettings,
+  readWindowUpdate,
   rstStreamFrame,
   Setting,
   settingsFrame,
   unpad,
   windowUpdateFrame,
-  writeFrameHeader,
 } from './frames.js';
+import { HeaderBlockAssembler, toHeaderMap } from './header-block.js';
 import {
   DEFAULT_MAX_HEADER_LIST_SIZE,
   type HeaderField,
@@ -57,8 +60,6 @@ export interface H2ConnectionOptions {
 
 /** Largest frame we accept (advertised in SETTINGS_MAX_FRAME_SIZE). */
 const OUR_MAX_FRAME = 256 * 1024;
-/** Largest header block we accept. */
-const MAX_HEADER_BLOCK = 256 * 1024;
 
 /** One HTTP/2 connection. */
 export class H2Connection implements StreamHost {
@@ -73,24 +74,24 @@ export class H2Connection implements StreamHost {
   readonly #streams = new Map<number, H2Stream>();
   readonly #waiting: H2Stream[] = [];
   readonly #blocked = new Set<H2Stream>();
-  readonly #reader = new FrameReader(OUR_MAX_FRAME);
+  readonly #reader: FrameReader;
+  readonly #out: FrameWriter;
+  readonly #headerBlocks = new HeaderBlockAssembler((id, flags, block) =>
+    this.#onHeaderBlock(id, flags, block),
+  );
   readonly #decoder = new HpackDecoder();
   readonly #encoder = new HpackEncoder();
   readonly #streamWindow: number;
   readonly #connWindow: number;
   readonly #maxStreams: number;
-  #prefaceLeft: number;
   #nextId = 1;
   #lastPeerId = 0;
   #sendWindow = DEFAULT_WINDOW;
   #recvUnacked = 0;
   #peerInitialWindow = DEFAULT_WINDOW;
-  #peerMaxFrame = DEFAULT_MAX_FRAME;
   #peerMaxStreams = Number.POSITIVE_INFINITY;
   /** The peer's first SETTINGS arrived (until then its concurrency limit is unknown). */
   #peerSettings = false;
-  #block: { streamId: number; flags: number; parts: Buffer[]; size: number } | undefined;
-  #corked = false;
   /** `close()` was called. */
   #closing = false;
   #goawaySent = false;
@@ -105,7 +106,8 @@ export class H2Connection implements StreamHost {
     this.#streamWindow = options.streamWindow ?? 1 << 20;
     this.#connWindow = options.connectionWindow ?? 8 << 20;
     this.#maxStreams = options.maxConcurrentStreams ?? 10_000;
-    this.#prefaceLeft = this.#client ? 0 : CLIENT_PREFACE.length;
+    this.#reader = new FrameReader(OUR_MAX_FRAME, !this.#client);
+    this.#out = new FrameWriter(socket);
     socket.on('data', (chunk: Buffer) => this.#onBytes(chunk));
     socket.on('error', (err) => this.destroy(err));
     socket.on('close', () => this.destroy());
@@ -113,7 +115,7 @@ export class H2Connection implements StreamHost {
       queueMicrotask(() => this.destroy());
       return;
     }
-    if (this.#client) this.#write(CLIENT_PREFACE);
+    if (this.#client) this.#out.write(CLIENT_PREFACE);
     const settings: [number, number][] = [
       [Setting.INITIAL_WINDOW_SIZE, this.#streamWindow],
       [Setting.MAX_FRAME_SIZE, OUR_MAX_FRAME],
@@ -122,10 +124,10 @@ export class H2Connection implements StreamHost {
     ];
     if (this.#client) settings.push([Setting.ENABLE_PUSH, 0]);
     else settings.push([Setting.MAX_CONCURRENT_STREAMS, this.#maxStreams]);
-    this.#write(settingsFrame(settings));
+    this.#out.write(settingsFrame(settings));
     // The connection window starts at 65 535 and only grows: no increment (0 is a PROTOCOL_ERROR).
     if (this.#connWindow > DEFAULT_WINDOW)
-      this.#write(windowUpdateFrame(0, this.#connWindow - DEFAULT_WINDOW));
+      this.#out.write(windowUpdateFrame(0, this.#connWindow - DEFAULT_WINDOW));
   }
 
   /** Whether the connection can no longer be used. */
@@ -167,7 +169,7 @@ export class H2Connection implements StreamHost {
     const block = stream.requestBlock as Buffer;
     stream.requestBlock = undefined;
     stream.headersSent = true;
-    this.#writeHeaders(stream.id, block, false);
+    this.#out.headers(stream.id, block, false);
     this.flush(stream);
   }
 
@@ -186,7 +188,7 @@ export class H2Connection implements StreamHost {
   #sendGoaway(): void {
     if (this.#goawaySent || this.#waiting.length > 0) return;
     this.#goawaySent = true;
-    this.#write(goawayFrame(this.#lastPeerId, ErrorCode.NO_ERROR));
+    this.#out.write(goawayFrame(this.#lastPeerId, ErrorCode.NO_ERROR));
   }
 
   /** Starts waiting client streams as far as the peer's SETTINGS allow. */
@@ -208,6 +210,7 @@ export class H2Connection implements StreamHost {
       err?.message ?? 'connection closed',
       err === undefined ? undefined : { cause: err },
     );
+    this.#out.close();
     for (const s of [...this.#streams.values(), ...this.#waiting]) this.#closeStream(s, streamErr);
     this.#waiting.length = 0;
     this.socket.destroy();
@@ -216,52 +219,11 @@ export class H2Connection implements StreamHost {
 
   // --- output -------------------------------------------------------------------------------
 
-  #write(buf: Buffer): void {
-    if (this.#destroyed) return;
-    if (!this.#corked) {
-      this.#corked = true;
-      this.socket.cork();
-      process.nextTick(uncork, this);
-    }
-    this.socket.write(buf);
-  }
-
-  /** @internal (the tick's writes go out as one) */
-  uncorkNow(): void {
-    this.#corked = false;
-    if (!this.#destroyed) this.socket.uncork();
-  }
-
-  #writeHeaders(streamId: number, block: Buffer, endStream: boolean): void {
-    const endFlag = endStream ? Flag.END_STREAM : 0;
-    if (block.length <= this.#peerMaxFrame) {
-      const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + block.length);
-      writeFrameHeader(out, 0, block.length, FrameType.HEADERS, endFlag | Flag.END_HEADERS, streamId);
-      block.copy(out, FRAME_HEADER_BYTES);
-      this.#write(out);
-      return;
-    }
-    for (let at = 0; at < block.length; at += this.#peerMaxFrame) {
-      const part = block.subarray(at, at + this.#peerMaxFrame);
-      const last = at + this.#peerMaxFrame >= block.length;
-      const type = at === 0 ? FrameType.HEADERS : FrameType.CONTINUATION;
-      const flags = (at === 0 ? endFlag : 0) | (last ? Flag.END_HEADERS : 0);
-      this.#write(frame(type, flags, streamId, part));
-    }
-  }
-
-  #writeData(streamId: number, data: Buffer, flags: number): void {
-    const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-    writeFrameHeader(head, 0, data.length, FrameType.DATA, flags, streamId);
-    this.#write(head);
-    if (data.length > 0) this.#write(data);
-  }
-
   /** @internal StreamHost */
   sendHeaders(stream: H2Stream, block: readonly HeaderField[] | Buffer, endStream: boolean): void {
     if (this.#destroyed) return;
     const encoded = Buffer.isBuffer(block) ? block : this.#encoder.encode(block);
-    this.#writeHeaders(stream.id, encoded, endStream);
+    this.#out.headers(stream.id, encoded, endStream);
     if (endStream) this.#localEnded(stream);
   }
 
@@ -271,10 +233,10 @@ export class H2Connection implements StreamHost {
     const q = stream.queue;
     while (q.length > 0 && this.#sendWindow > 0 && stream.sendWindow > 0) {
       const buf = q[0] as Buffer;
-      const n = Math.min(buf.length, this.#sendWindow, stream.sendWindow, this.#peerMaxFrame);
+      const n = Math.min(buf.length, this.#sendWindow, stream.sendWindow, this.#out.maxFrame);
       const whole = n === buf.length;
       const last = whole && q.length === 1 && stream.endQueued && stream.trailers === undefined;
-      this.#writeData(stream.id, whole ? buf : buf.subarray(0, n), last ? Flag.END_STREAM : 0);
+      this.#out.data(stream.id, whole ? buf : buf.subarray(0, n), last ? Flag.END_STREAM : 0);
       this.#sendWindow -= n;
       stream.sendWindow -= n;
       stream.queuedBytes -= n;
@@ -294,8 +256,8 @@ export class H2Connection implements StreamHost {
     if (stream.endQueued) {
       const t = stream.trailers;
       if (t !== undefined)
-        this.#writeHeaders(stream.id, Buffer.isBuffer(t) ? t : this.#encoder.encode(t), true);
-      else this.#writeData(stream.id, EMPTY, Flag.END_STREAM);
+        this.#out.headers(stream.id, Buffer.isBuffer(t) ? t : this.#encoder.encode(t), true);
+      else this.#out.data(stream.id, EMPTY, Flag.END_STREAM);
       this.#localEnded(stream);
     } else if (stream.needDrain) {
       stream.needDrain = false;
@@ -305,7 +267,7 @@ export class H2Connection implements StreamHost {
 
   /** @internal StreamHost */
   reset(stream: H2Stream, code: number): void {
-    if (stream.id !== 0) this.#write(rstStreamFrame(stream.id, code));
+    if (stream.id !== 0) this.#out.write(rstStreamFrame(stream.id, code));
     else {
       const i = this.#waiting.indexOf(stream);
       if (i >= 0) this.#waiting.splice(i, 1);
@@ -316,7 +278,7 @@ export class H2Connection implements StreamHost {
   /** @internal StreamHost: returns the receive credit a paused stream held back. */
   credit(stream: H2Stream): void {
     if (stream.closed || stream.remoteEnded || stream.unacked === 0 || stream.id === 0) return;
-    this.#write(windowUpdateFrame(stream.id, stream.unacked));
+    this.#out.write(windowUpdateFrame(stream.id, stream.unacked));
     stream.recvWindow += stream.unacked;
     stream.unacked = 0;
   }
@@ -326,7 +288,7 @@ export class H2Connection implements StreamHost {
     if (stream.remoteEnded) this.#closeStream(stream, undefined);
     else if (!this.#client) {
       // A complete response ends the exchange: tell the client to stop sending (RFC 9113 §8.1).
-      this.#write(rstStreamFrame(stream.id, ErrorCode.NO_ERROR));
+      this.#out.write(rstStreamFrame(stream.id, ErrorCode.NO_ERROR));
       this.#closeStream(stream, undefined);
     }
   }
@@ -360,20 +322,8 @@ export class H2Connection implements StreamHost {
 
   #onBytes(chunk: Buffer): void {
     if (this.#destroyed) return;
-    let data = chunk;
-    if (this.#prefaceLeft > 0) {
-      const n = Math.min(this.#prefaceLeft, data.length);
-      const offset = CLIENT_PREFACE.length - this.#prefaceLeft;
-      if (!data.subarray(0, n).equals(CLIENT_PREFACE.subarray(offset, offset + n))) {
-        this.#fail(new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'invalid HTTP/2 client preface'));
-        return;
-      }
-      this.#prefaceLeft -= n;
-      data = data.subarray(n);
-      if (data.length === 0) return;
-    }
     try {
-      this.#reader.push(data, (type, flags, id, payload) => this.#onFrame(type, flags, id, payload));
+      this.#reader.push(chunk, (type, flags, id, payload) => this.#onFrame(type, flags, id, payload));
     } catch (err) {
       const e =
         err instanceof H2ConnectionError
@@ -387,24 +337,24 @@ export class H2Connection implements StreamHost {
 
   /** A connection error: GOAWAY with its code (RFC 9113 §5.4.1), then the socket goes. */
   #fail(e: H2ConnectionError): void {
-    this.#write(goawayFrame(this.#lastPeerId, e.h2code, e.message));
-    this.uncorkNow();
+    this.#out.write(goawayFrame(this.#lastPeerId, e.h2code, e.message));
+    this.#out.flushNow();
     this.destroy(e);
   }
 
   #onFrame(type: number, flags: number, id: number, payload: Buffer): void {
     if (this.#destroyed) return;
-    if (this.#block !== undefined && type !== FrameType.CONTINUATION)
+    if (this.#headerBlocks.open && type !== FrameType.CONTINUATION)
       throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'expected CONTINUATION');
     switch (type) {
       case FrameType.DATA:
         this.#onDataFrame(flags, id, payload);
         return;
       case FrameType.HEADERS:
-        this.#onHeadersFrame(flags, id, payload);
+        this.#headerBlocks.headers(flags, id, payload);
         return;
       case FrameType.CONTINUATION:
-        this.#onContinuation(flags, id, payload);
+        this.#headerBlocks.continuation(flags, id, payload);
         return;
       case FrameType.RST_STREAM:
         this.#onRst(id, payload);
@@ -415,7 +365,7 @@ export class H2Connection implements StreamHost {
       case FrameType.PING:
         if (id !== 0 || payload.length !== 8)
           throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'bad PING');
-        if ((flags & Flag.ACK) === 0) this.#write(frame(FrameType.PING, Flag.ACK, 0, payload));
+        if ((flags & Flag.ACK) === 0) this.#out.write(frame(FrameType.PING, Flag.ACK, 0, payload));
         return;
       case FrameType.GOAWAY:
         this.#onGoaway(id, payload);
@@ -435,7 +385,7 @@ export class H2Connection implements StreamHost {
     const len = payload.length;
     this.#recvUnacked += len;
     if (this.#recvUnacked >= this.#connWindow / 2) {
-      this.#write(windowUpdateFrame(0, this.#recvUnacked));
+      this.#out.write(windowUpdateFrame(0, this.#recvUnacked));
       this.#recvUnacked = 0;
     }
     const stream = this.#streams.get(id);
@@ -447,7 +397,7 @@ export class H2Connection implements StreamHost {
     const content = unpad(payload, flags);
     stream.recvWindow -= len;
     if (stream.recvWindow < 0) {
-      this.#write(rstStreamFrame(id, ErrorCode.FLOW_CONTROL_ERROR));
+      this.#out.write(rstStreamFrame(id, ErrorCode.FLOW_CONTROL_ERROR));
       this.#closeStream(
         stream,
         new H2StreamError(
@@ -468,30 +418,6 @@ export class H2Connection implements StreamHost {
     if (!stream.paused && stream.unacked >= this.#streamWindow / 2) this.credit(stream);
   }
 
-  #onHeadersFrame(flags: number, id: number, payload: Buffer): void {
-    if (id === 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'HEADERS on stream 0');
-    let block = unpad(payload, flags);
-    if ((flags & Flag.PRIORITY) !== 0) {
-      if (block.length < 5) throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'short HEADERS priority');
-      block = block.subarray(5);
-    }
-    if ((flags & Flag.END_HEADERS) !== 0) this.#onHeaderBlock(id, flags, block);
-    else this.#block = { streamId: id, flags, parts: [Buffer.from(block)], size: block.length };
-  }
-
-  #onContinuation(flags: number, id: number, payload: Buffer): void {
-    const b = this.#block;
-    if (b === undefined || b.streamId !== id)
-      throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'unexpected CONTINUATION');
-    b.size += payload.length;
-    if (b.size > MAX_HEADER_BLOCK)
-      throw new H2ConnectionError(ErrorCode.ENHANCE_YOUR_CALM, 'header block too large');
-    b.parts.push(Buffer.from(payload));
-    if ((flags & Flag.END_HEADERS) === 0) return;
-    this.#block = undefined;
-    this.#onHeaderBlock(id, b.flags, Buffer.concat(b.parts));
-  }
-
   #onHeaderBlock(id: number, flags: number, block: Buffer): void {
     // Decode even for streams we ignore: the HPACK table must stay in step with the peer's.
     const fields = this.#decoder.decode(block);
@@ -505,7 +431,7 @@ export class H2Connection implements StreamHost {
       } else if (!endStream)
         throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'trailers without END_STREAM');
       existing.gotHeaders = true;
-      existing.onHeaders?.(toMap(fields), endStream);
+      existing.onHeaders?.(toHeaderMap(fields), endStream);
       if (endStream && !existing.closed) this.#remoteEnded(existing);
       return;
     }
@@ -518,14 +444,14 @@ export class H2Connection implements StreamHost {
     if (id <= this.#lastPeerId) return; // a stream we already closed
     this.#lastPeerId = id;
     if (this.#goawaySent || this.#streams.size >= this.#maxStreams) {
-      this.#write(rstStreamFrame(id, ErrorCode.REFUSED_STREAM));
+      this.#out.write(rstStreamFrame(id, ErrorCode.REFUSED_STREAM));
       return;
     }
     const stream = new H2Stream(this, this.#peerInitialWindow, this.#streamWindow);
     stream.id = id;
     stream.gotHeaders = true;
     this.#streams.set(id, stream);
-    this.#onStream?.(stream, toMap(fields));
+    this.#onStream?.(stream, toHeaderMap(fields));
     if (endStream && !stream.closed) this.#remoteEnded(stream);
   }
 
@@ -536,11 +462,9 @@ export class H2Connection implements StreamHost {
   }
 
   #onRst(id: number, payload: Buffer): void {
-    if (id === 0 || payload.length !== 4)
-      throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'bad RST_STREAM');
+    const code = readRstStream(id, payload);
     const stream = this.#streams.get(id);
     if (stream === undefined) return;
-    const code = payload.readUInt32BE(0);
     if (code === ErrorCode.NO_ERROR && stream.remoteEnded) {
       this.#closeStream(stream, undefined);
       return;
@@ -557,34 +481,25 @@ export class H2Connection implements StreamHost {
   }
 
   #onSettings(flags: number, id: number, payload: Buffer): void {
-    if (id !== 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'SETTINGS on a stream');
-    if ((flags & Flag.ACK) !== 0) return;
-    if (payload.length % 6 !== 0)
-      throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'bad SETTINGS length');
-    for (let at = 0; at < payload.length; at += 6) {
-      const key = payload.readUInt16BE(at);
-      const value = payload.readUInt32BE(at + 2);
-      if (key === Setting.INITIAL_WINDOW_SIZE) {
-        if (value > MAX_WINDOW) throw new H2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'window too large');
-        const delta = value - this.#peerInitialWindow;
-        this.#peerInitialWindow = value;
-        for (const s of this.#streams.values()) s.sendWindow += delta;
-        for (const s of this.#waiting) s.sendWindow += delta;
-      } else if (key === Setting.MAX_FRAME_SIZE) {
-        if (value < DEFAULT_MAX_FRAME || value > 0xff_ffff)
-          throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'bad SETTINGS_MAX_FRAME_SIZE');
-        this.#peerMaxFrame = value;
-      } else if (key === Setting.MAX_CONCURRENT_STREAMS) this.#peerMaxStreams = value;
+    const settings = readSettings(id, flags, payload);
+    if (settings === undefined) return; // an acknowledgement
+    const { initialWindow, maxFrame, maxStreams } = settings;
+    if (initialWindow !== undefined) {
+      const delta = initialWindow - this.#peerInitialWindow;
+      this.#peerInitialWindow = initialWindow;
+      for (const s of this.#streams.values()) s.sendWindow += delta;
+      for (const s of this.#waiting) s.sendWindow += delta;
     }
+    if (maxFrame !== undefined) this.#out.maxFrame = maxFrame;
+    if (maxStreams !== undefined) this.#peerMaxStreams = maxStreams;
     this.#peerSettings = true;
-    this.#write(frame(FrameType.SETTINGS, Flag.ACK, 0));
+    this.#out.write(frame(FrameType.SETTINGS, Flag.ACK, 0));
     for (const s of [...this.#blocked]) this.flush(s);
     this.#startWaiting();
   }
 
   #onGoaway(id: number, payload: Buffer): void {
-    if (id !== 0 || payload.length < 8) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'bad GOAWAY');
-    const lastId = payload.readUInt32BE(0) & MAX_WINDOW;
+    const lastId = readGoaway(id, payload);
     this.#goawayReceived = true;
     this.onGoaway?.();
     const refused = new H2StreamError(
@@ -600,8 +515,7 @@ export class H2Connection implements StreamHost {
   }
 
   #onWindowUpdate(id: number, payload: Buffer): void {
-    if (payload.length !== 4) throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'bad WINDOW_UPDATE');
-    const inc = payload.readUInt32BE(0) & MAX_WINDOW;
+    const inc = readWindowUpdate(payload);
     if (id === 0) {
       if (inc === 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'zero window increment');
       this.#sendWindow += inc;
@@ -613,7 +527,9 @@ export class H2Connection implements StreamHost {
     const stream = this.#streams.get(id);
     if (stream === undefined) return;
     if (inc === 0 || stream.sendWindow + inc > MAX_WINDOW) {
-      this.#write(rstStreamFrame(id, inc === 0 ? ErrorCode.PROTOCOL_ERROR : ErrorCode.FLOW_CONTROL_ERROR));
+      this.#out.write(
+        rstStreamFrame(id, inc === 0 ? ErrorCode.PROTOCOL_ERROR : ErrorCode.FLOW_CONTROL_ERROR),
+      );
       this.#closeStream(
         stream,
         new H2StreamError('ERR_H2_STREAM_RESET', ErrorCode.FLOW_CONTROL_ERROR, 'bad window update'),
@@ -631,16 +547,3 @@ export class H2Connection implements StreamHost {
 }
 
 const EMPTY = Buffer.alloc(0);
-
-function uncork(conn: H2Connection): void {
-  conn.uncorkNow();
-}
-
-function toMap(fields: readonly HeaderField[]): HeaderMap {
-  const map: HeaderMap = {};
-  for (const [name, value] of fields) {
-    const prev = map[name];
-    map[name] = prev === undefined ? value : `${prev}, ${value}`;
-  }
-  return map;
-}

@@ -148,15 +148,22 @@ export type FrameHandler = (type: number, flags: number, streamId: number, paylo
 export class FrameReader {
   #rest: Buffer | undefined;
   #maxFrame: number;
+  /** Bytes of the client connection preface still expected (a server reads it first). */
+  #prefaceLeft: number;
 
-  /** `maxFrame` is our SETTINGS_MAX_FRAME_SIZE: a larger frame is a FRAME_SIZE_ERROR. */
-  constructor(maxFrame: number) {
+  /**
+   * `maxFrame` is our SETTINGS_MAX_FRAME_SIZE: a larger frame is a FRAME_SIZE_ERROR. A server's
+   * reader (`expectPreface`) first checks the client connection preface (RFC 9113 §3.4).
+   */
+  constructor(maxFrame: number, expectPreface: boolean) {
     this.#maxFrame = maxFrame;
+    this.#prefaceLeft = expectPreface ? CLIENT_PREFACE.length : 0;
   }
 
   /** Feeds one chunk; calls `onFrame` for every complete frame. Throws H2ConnectionError. */
   push(chunk: Buffer, onFrame: FrameHandler): void {
-    let buf = chunk;
+    let buf = this.#prefaceLeft > 0 ? this.#preface(chunk) : chunk;
+    if (buf.length === 0) return;
     if (this.#rest !== undefined) {
       buf = Buffer.concat([this.#rest, chunk]);
       this.#rest = undefined;
@@ -180,6 +187,16 @@ export class FrameReader {
     }
     if (at < end) this.#rest = buf.subarray(at);
   }
+
+  /** Checks the preface bytes at the start of `chunk`; returns what follows them. */
+  #preface(chunk: Buffer): Buffer {
+    const n = Math.min(this.#prefaceLeft, chunk.length);
+    const offset = CLIENT_PREFACE.length - this.#prefaceLeft;
+    if (!chunk.subarray(0, n).equals(CLIENT_PREFACE.subarray(offset, offset + n)))
+      throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'invalid HTTP/2 client preface');
+    this.#prefaceLeft -= n;
+    return chunk.subarray(n);
+  }
 }
 
 /**
@@ -194,4 +211,56 @@ export function unpad(payload: Buffer, flags: number): Buffer {
   if (pad >= payload.length)
     throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'padding exceeds the frame');
   return payload.subarray(1, payload.length - pad);
+}
+
+/** The error code of an RST_STREAM frame (RFC 9113 §6.4). */
+export function readRstStream(streamId: number, payload: Buffer): number {
+  if (streamId === 0 || payload.length !== 4)
+    throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'bad RST_STREAM');
+  return payload.readUInt32BE(0);
+}
+
+/** The last stream id of a GOAWAY frame (RFC 9113 §6.8). */
+export function readGoaway(streamId: number, payload: Buffer): number {
+  if (streamId !== 0 || payload.length < 8)
+    throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'bad GOAWAY');
+  return payload.readUInt32BE(0) & MAX_WINDOW;
+}
+
+/** The increment of a WINDOW_UPDATE frame (RFC 9113 §6.9); 0 is the caller's to judge. */
+export function readWindowUpdate(payload: Buffer): number {
+  if (payload.length !== 4) throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'bad WINDOW_UPDATE');
+  return payload.readUInt32BE(0) & MAX_WINDOW;
+}
+
+/** The settings of a SETTINGS frame that an `H2Connection` acts on (the last value of each wins). */
+export interface PeerSettings {
+  initialWindow?: number;
+  maxFrame?: number;
+  maxStreams?: number;
+}
+
+/**
+ * The settings of a SETTINGS frame (RFC 9113 §6.5), or undefined for an acknowledgement. Values
+ * out of their range are connection errors; unknown settings are ignored.
+ */
+export function readSettings(streamId: number, flags: number, payload: Buffer): PeerSettings | undefined {
+  if (streamId !== 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'SETTINGS on a stream');
+  if ((flags & Flag.ACK) !== 0) return undefined;
+  if (payload.length % 6 !== 0)
+    throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'bad SETTINGS length');
+  const out: PeerSettings = {};
+  for (let at = 0; at < payload.length; at += 6) {
+    const key = payload.readUInt16BE(at);
+    const value = payload.readUInt32BE(at + 2);
+    if (key === Setting.INITIAL_WINDOW_SIZE) {
+      if (value > MAX_WINDOW) throw new H2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'window too large');
+      out.initialWindow = value;
+    } else if (key === Setting.MAX_FRAME_SIZE) {
+      if (value < DEFAULT_MAX_FRAME || value > 0xff_ffff)
+        throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'bad SETTINGS_MAX_FRAME_SIZE');
+      out.maxFrame = value;
+    } else if (key === Setting.MAX_CONCURRENT_STREAMS) out.maxStreams = value;
+  }
+  return out;
 }
