@@ -24,6 +24,7 @@ import {
   type RetryPolicy,
   type TargetPolicy,
 } from '../resiliency/index.js';
+import { AddressCache } from './address-cache.js';
 import { metadataToHeaders, requestMetadata } from './headers.js';
 import { callHttpEndpoint, type HttpEndpointTarget } from './http-endpoint-call.js';
 import { invokeChannels } from './invoke-events.js';
@@ -75,7 +76,7 @@ export interface ServiceInvokerOptions {
   readonly httpEndpoints: ReadonlyMap<string, HttpEndpointTarget>;
   readonly maxBodyBytes: number;
   readonly logger: Logger;
-  /** How long a resolution result is reused (ms); default 2 s. */
+  /** How long a resolution result is served before it is refreshed (ms); default 2 s. */
   readonly resolveCacheMs?: number;
 }
 
@@ -111,12 +112,17 @@ function isGrpcError(err: unknown): err is GrpcLikeError {
 /** The caller-side service invocation engine. */
 export class ServiceInvoker {
   readonly #o: ServiceInvokerOptions;
-  readonly #cache = new Map<string, { addresses: readonly string[]; until: number }>();
+  readonly #addresses: AddressCache;
   #rr = 0;
   readonly #policyCache = new Map<string, { policy: TargetPolicy; builtIn: RetryPolicy | undefined }>();
 
   constructor(options: ServiceInvokerOptions) {
     this.#o = options;
+    this.#addresses = new AddressCache({
+      resolver: options.resolver,
+      port: options.internalPort,
+      ttlMs: options.resolveCacheMs ?? 2_000,
+    });
   }
 
   /** Invokes; rejects with a DaprError (ERR_DIRECT_INVOKE) on anything but a callee answer. */
@@ -190,18 +196,6 @@ export class ServiceInvoker {
     throw new DaprError('ERR_DIRECT_INVOKE', `failed to invoke, id: ${targetId}, err: invalid app id`);
   }
 
-  async #addresses(appId: string, namespace: string, fresh: boolean): Promise<readonly string[]> {
-    const key = `${appId}.${namespace}`;
-    const now = Date.now();
-    const hit = this.#cache.get(key);
-    if (!fresh && hit !== undefined && hit.until > now) return hit.addresses;
-    const addresses = await this.#o.resolver.resolve({ appId, namespace, port: this.#o.internalPort });
-    if (addresses.length > 0)
-      this.#cache.set(key, { addresses, until: now + (this.#o.resolveCacheMs ?? 2_000) });
-    else this.#cache.delete(key);
-    return addresses;
-  }
-
   async #callApp(
     t: { appId: string; namespace: string },
     req: InvokeRequest,
@@ -225,7 +219,7 @@ export class ServiceInvoker {
       contentType: headerString(req.headers['content-type']),
       metadata: md,
     };
-    let addresses = await this.#addresses(t.appId, t.namespace, false);
+    let addresses = await this.#addresses.addresses(t.appId, t.namespace, false);
     if (addresses.length === 0) throw new ResolveError(`couldn't find service: ${t.appId}`);
     const started = performance.now();
     const streaming = !Buffer.isBuffer(body);
@@ -247,7 +241,7 @@ export class ServiceInvoker {
         lastErr = err;
         // Unreachable instance: forget the cached list and try the next one (replayable bodies only).
         if (isGrpcError(err) && err.code === 14) {
-          addresses = await this.#addresses(t.appId, t.namespace, true);
+          addresses = await this.#addresses.addresses(t.appId, t.namespace, true);
           if (addresses.length === 0) break;
           continue;
         }
