@@ -11,8 +11,13 @@
  * rounds (default 9, so 90 s and 90,000 requests per path), and each path's percentiles come from
  * the histogram of all its requests: on a shared machine a burst of CPU steal then lands on every
  * path alike instead of on whichever path was running. The steal share while each path ran is
- * reported with it. fortio's histogram resolution is 100 µs (`-r 0.0001`); its default, 1 ms,
- * puts every sub-millisecond request in one bucket and makes p50 an interpolation inside it.
+ * reported with it. Each slice follows BENCH_INVOKE_LEAD_SECONDS (default 2) of unmeasured load on
+ * the same path, so that it measures the path under sustained load, as the middle of one
+ * continuous run would: after the 30 s the other paths take, V8 has shrunk an idle sidecar's heap
+ * (the memory reducer), and its first seconds back under load cost ~15 % more CPU per call,
+ * which a continuous run pays once and the slices would pay nine times. fortio's histogram
+ * resolution is 100 µs (`-r 0.0001`); its default, 1 ms, puts every sub-millisecond request in
+ * one bucket and makes p50 an interpolation inside it.
  *
  * autocannon is not used: its rate limit sends each second's quota back to back and then idles,
  * so "1000 req/s" there measures latency at 16-way concurrency, not at a steady 1000 req/s.
@@ -210,6 +215,7 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
   const seconds = Number(process.env.BENCH_INVOKE_SECONDS ?? '10');
   const maxSeconds = Number(process.env.BENCH_INVOKE_MAX_SECONDS ?? '10');
   const rounds = Number(process.env.BENCH_INVOKE_ROUNDS ?? '9');
+  const lead = Number(process.env.BENCH_INVOKE_LEAD_SECONDS ?? '2');
   const fortio = await ensureFortio((m) => process.stderr.write(`${m}\n`));
   const dir = await makeTempDir('bench-invoke');
   const sentry = await startSentryFixture();
@@ -270,7 +276,7 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
     const stats = measured.map(() => new PathStats());
     for (let round = 0; round < rounds; round++) {
       for (const [i, t] of measured.entries()) {
-        if (round === 0) await load(fortio, t.url, warm, 1000, t.pids);
+        await load(fortio, t.url, round === 0 ? warm : lead, 1000, t.pids);
         const run = await load(fortio, t.url, seconds, 1000, t.pids);
         stats[i]?.add(run, await Promise.all(t.pids.map(rssMiB)));
       }
@@ -320,7 +326,7 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
       ],
       rows,
       notes: [
-        `fortio ${VERSIONS.fortio} (Dapr's perf-suite load generator, its own process): ${CONNECTIONS} connections, -qps 1000 -uniform (evenly spaced), histogram resolution 100 µs, ${BODY_BYTES} B POST bodies. The paths take turns in ${seconds} s slices, ${rounds} rounds after ${warm} s of warm-up each: ${fmt(direct.requests / 1000, 0)}k requests per path, and each percentile is over all of them.`,
+        `fortio ${VERSIONS.fortio} (Dapr's perf-suite load generator, its own process): ${CONNECTIONS} connections, -qps 1000 -uniform (evenly spaced), histogram resolution 100 µs, ${BODY_BYTES} B POST bodies. The paths take turns in ${seconds} s slices, ${rounds} rounds after ${warm} s of warm-up each, each slice after ${lead} s of unmeasured load on its path: ${fmt(direct.requests / 1000, 0)}k requests per path, and each percentile is over all of them.`,
         `Per slice, p50: ${measured.map((t, i) => `${t.label.slice(0, 3)} ${(stats[i]?.perRun ?? []).map((r) => fmt(r.p50)).join('/')}`).join(', ')}.`,
         `Per slice, p99: ${measured.map((t, i) => `${t.label.slice(0, 3)} ${(stats[i]?.perRun ?? []).map((r) => fmt(r.p99)).join('/')}`).join(', ')}.`,
         'steal %: the share of machine CPU time the hypervisor gave to other guests while the path ran (/proc/stat); it shows how noisy the machine was.',
