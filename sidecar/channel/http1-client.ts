@@ -242,10 +242,12 @@ class Exchange {
     } else {
       if (body === undefined || body.byteLength === 0) s.write(head, 'latin1');
       else {
+        // One write for head and body, sent now: a later uncork would hold this request back
+        // while the sidecar handles the other requests that arrived in the same read.
         s.cork();
         s.write(head, 'latin1');
         s.write(body);
-        process.nextTick(() => s.uncork());
+        s.uncork();
       }
       this.#sent = true;
     }
