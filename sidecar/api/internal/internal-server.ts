@@ -89,7 +89,6 @@ export class InternalServer {
   readonly #o: InternalServerOptions;
   readonly #server: Server;
   readonly #connections = new Set<H2Connection>();
-  readonly #calls = new Set<Call>();
   #detach: (() => void) | undefined;
   #port = 0;
 
@@ -140,11 +139,11 @@ export class InternalServer {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     // GOAWAY: clients open new calls elsewhere; each connection ends once its calls are done.
     for (const c of this.#connections) c.close();
-    if (this.#calls.size > 0) {
+    if (this.#inFlight() > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, graceMs);
         const check = setInterval(() => {
-          if (this.#calls.size === 0) {
+          if (this.#inFlight() === 0) {
             clearTimeout(timer);
             clearInterval(check);
             resolve();
@@ -154,9 +153,16 @@ export class InternalServer {
         check.unref();
       });
     }
-    for (const call of this.#calls) call.stream.reset(ErrorCode.CANCEL);
+    for (const c of this.#connections) c.resetStreams(ErrorCode.CANCEL);
     for (const c of this.#connections) c.destroy();
     await Promise.race([closed, new Promise((r) => setTimeout(r, 200).unref())]);
+  }
+
+  /** Calls in progress: every open stream is one. */
+  #inFlight(): number {
+    let n = 0;
+    for (const c of this.#connections) n += c.activeStreams;
+    return n;
   }
 
   #accept(socket: Socket, tls: TLSSocket | undefined): void {
@@ -197,11 +203,7 @@ export class InternalServer {
     const { stream } = call;
     const path = headers[':path'];
     const ct = headers['content-type'] ?? '';
-    this.#calls.add(call);
-    stream.onClose = () => {
-      this.#calls.delete(call);
-      call.onClose?.(stream.endSent);
-    };
+    stream.onClose = () => call.onClose?.(stream.endSent);
     if (!ct.startsWith('application/grpc')) {
       stream.sendHeaders([[':status', '415']], true);
       return;

@@ -44,6 +44,7 @@ import {
   HpackError,
 } from './hpack.js';
 import { H2Stream, H2StreamError, type HeaderMap, type StreamHost } from './stream.js';
+import { StreamTable } from './stream-table.js';
 
 /** Options of `H2Connection`. */
 export interface H2ConnectionOptions {
@@ -71,9 +72,8 @@ export class H2Connection implements StreamHost {
 
   readonly #client: boolean;
   readonly #onStream: ((stream: H2Stream, headers: HeaderMap) => void) | undefined;
-  readonly #streams = new Map<number, H2Stream>();
+  readonly #streams = new StreamTable();
   readonly #waiting: H2Stream[] = [];
-  readonly #blocked = new Set<H2Stream>();
   readonly #reader: FrameReader;
   readonly #out: FrameWriter;
   readonly #headerBlocks = new HeaderBlockAssembler((id, flags, block) =>
@@ -165,7 +165,7 @@ export class H2Connection implements StreamHost {
   #start(stream: H2Stream): void {
     stream.id = this.#nextId;
     this.#nextId += 2;
-    this.#streams.set(stream.id, stream);
+    this.#streams.add(stream);
     const block = stream.requestBlock as Buffer;
     stream.requestBlock = undefined;
     stream.headersSent = true;
@@ -197,6 +197,11 @@ export class H2Connection implements StreamHost {
       while (this.#waiting.length > 0 && this.#streams.size < this.#peerMaxStreams)
         this.#start(this.#waiting.shift() as H2Stream);
     if (this.#closing) this.#sendGoaway();
+  }
+
+  /** Resets every open or waiting stream with `code` (RST_STREAM where the stream started). */
+  resetStreams(code: number): void {
+    for (const s of [...this.#streams.values(), ...this.#waiting]) this.reset(s, code);
   }
 
   /** Ends every stream with `err` (or ERR_H2_CONNECTION_CLOSED) and destroys the socket. */
@@ -243,16 +248,11 @@ export class H2Connection implements StreamHost {
       if (whole) q.shift();
       else q[0] = buf.subarray(n);
       if (last) {
-        this.#blocked.delete(stream);
         this.#localEnded(stream);
         return;
       }
     }
-    if (q.length > 0) {
-      this.#blocked.add(stream);
-      return;
-    }
-    this.#blocked.delete(stream);
+    if (q.length > 0) return; // blocked: flushed again when a window opens
     if (stream.endQueued) {
       const t = stream.trailers;
       if (t !== undefined)
@@ -283,6 +283,11 @@ export class H2Connection implements StreamHost {
     stream.unacked = 0;
   }
 
+  /** Flushes the streams whose output waits for window (after the connection window grew). */
+  #flushBlocked(): void {
+    for (const s of this.#streams.values()) if (s.queue.length > 0) this.flush(s);
+  }
+
   #localEnded(stream: H2Stream): void {
     stream.endSent = true;
     if (stream.remoteEnded) this.#closeStream(stream, undefined);
@@ -296,8 +301,7 @@ export class H2Connection implements StreamHost {
   #closeStream(stream: H2Stream, err: H2StreamError | undefined): void {
     if (stream.closed) return;
     stream.closed = true;
-    this.#streams.delete(stream.id);
-    this.#blocked.delete(stream);
+    this.#streams.delete(stream);
     stream.queue.length = 0;
     stream.queuedBytes = 0;
     try {
@@ -450,7 +454,7 @@ export class H2Connection implements StreamHost {
     const stream = new H2Stream(this, this.#peerInitialWindow, this.#streamWindow);
     stream.id = id;
     stream.gotHeaders = true;
-    this.#streams.set(id, stream);
+    this.#streams.add(stream);
     this.#onStream?.(stream, toHeaderMap(fields));
     if (endStream && !stream.closed) this.#remoteEnded(stream);
   }
@@ -494,7 +498,7 @@ export class H2Connection implements StreamHost {
     if (maxStreams !== undefined) this.#peerMaxStreams = maxStreams;
     this.#peerSettings = true;
     this.#out.write(frame(FrameType.SETTINGS, Flag.ACK, 0));
-    for (const s of [...this.#blocked]) this.flush(s);
+    this.#flushBlocked();
     this.#startWaiting();
   }
 
@@ -508,7 +512,7 @@ export class H2Connection implements StreamHost {
       'connection going away',
     );
     if (this.#client) {
-      for (const s of [...this.#streams.values()]) if (s.id > lastId) this.#closeStream(s, refused);
+      for (const s of this.#streams.values()) if (s.id > lastId) this.#closeStream(s, refused);
       for (const s of this.#waiting.splice(0)) this.#closeStream(s, refused);
     }
     this.#maybeEnd();
@@ -521,7 +525,7 @@ export class H2Connection implements StreamHost {
       this.#sendWindow += inc;
       if (this.#sendWindow > MAX_WINDOW)
         throw new H2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'window overflow');
-      for (const s of [...this.#blocked]) this.flush(s);
+      this.#flushBlocked();
       return;
     }
     const stream = this.#streams.get(id);
