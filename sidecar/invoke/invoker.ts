@@ -61,6 +61,16 @@ function discard(r: InvokeResult): void {
   if (!Buffer.isBuffer(r.body)) r.body.destroy();
 }
 
+/** A non-2xx/3xx answer is a failure for breakers and retries (its status is matched). */
+function failedStatus(r: InvokeResult): number | undefined {
+  return r.status < 200 || r.status > 399 ? r.status : undefined;
+}
+
+/** A streamed body cannot be replayed: no retry. */
+function never(): boolean {
+  return false;
+}
+
 /** Options of `ServiceInvoker`. */
 export interface ServiceInvokerOptions {
   readonly appId: string;
@@ -154,14 +164,15 @@ export class ServiceInvoker {
     try {
       // No named or default policy applies: skip the policy machinery (daprd runs the call as is).
       if (policy.isEmpty) return await attempt(req.signal);
-      return await policy.execute(attempt, {
-        signal: toAbortSignal(req.signal),
-        ...(replayable
-          ? { failureOf: (r: InvokeResult) => (r.status < 200 || r.status > 399 ? r.status : undefined) }
-          : {}),
-        dispose: discard,
-        ...(replayable ? {} : { shouldRetry: () => false }),
-      });
+      // Fixed-shape options, not conditional spreads (which in the chunk decoders kept part of
+      // each call's objects alive through two scavenges; see README, Performance).
+      const signal = toAbortSignal(req.signal);
+      return await policy.execute(
+        attempt,
+        replayable
+          ? { signal, failureOf: failedStatus, dispose: discard }
+          : { signal, dispose: discard, shouldRetry: never },
+      );
     } catch (err) {
       throw this.#toDaprError(targetId, err);
     }
