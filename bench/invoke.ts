@@ -10,8 +10,10 @@
  * The paths take turns in slices of BENCH_INVOKE_SECONDS (default 10) for BENCH_INVOKE_ROUNDS
  * rounds (default 9, so 90 s and 90,000 requests per path), and each path's percentiles come from
  * the histogram of all its requests: on a shared machine a burst of CPU steal then lands on every
- * path alike instead of on whichever path was running. The steal share while each path ran is
- * reported with it. Each slice follows BENCH_INVOKE_LEAD_SECONDS (default 2) of unmeasured load on
+ * path alike instead of on whichever path was running. The order of the paths rotates by one each
+ * round, so that no path always follows the same one (in interleaved A/B runs of two sidecar
+ * variants, whichever ran second in the round came out ahead, in both orders). The steal share
+ * while each path ran is reported with it. Each slice follows BENCH_INVOKE_LEAD_SECONDS (default 2) of unmeasured load on
  * the same path, so that it measures the path under sustained load, as the middle of one
  * continuous run would: after the 30 s the other paths take, V8 has shrunk an idle sidecar's heap
  * (the memory reducer), and its first seconds back under load cost ~15 % more CPU per call,
@@ -275,7 +277,9 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
     // Paths take turns in short slices (see the header); each path's figures cover all its slices.
     const stats = measured.map(() => new PathStats());
     for (let round = 0; round < rounds; round++) {
-      for (const [i, t] of measured.entries()) {
+      for (let k = 0; k < measured.length; k++) {
+        const i = (k + round) % measured.length;
+        const t = measured[i] as (typeof measured)[number];
         await load(fortio, t.url, round === 0 ? warm : lead, 1000, t.pids);
         const run = await load(fortio, t.url, seconds, 1000, t.pids);
         stats[i]?.add(run, await Promise.all(t.pids.map(rssMiB)));
@@ -331,7 +335,7 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
       ],
       rows,
       notes: [
-        `fortio ${VERSIONS.fortio} (Dapr's perf-suite load generator, its own process): ${CONNECTIONS} connections, -qps 1000 -uniform (evenly spaced), histogram resolution 100 µs, ${BODY_BYTES} B POST bodies. The paths take turns in ${seconds} s slices, ${rounds} rounds after ${warm} s of warm-up each, each slice after ${lead} s of unmeasured load on its path: ${fmt(direct.requests / 1000, 0)}k requests per path, and each percentile is over all of them.`,
+        `fortio ${VERSIONS.fortio} (Dapr's perf-suite load generator, its own process): ${CONNECTIONS} connections, -qps 1000 -uniform (evenly spaced), histogram resolution 100 µs, ${BODY_BYTES} B POST bodies. The paths take turns in ${seconds} s slices, in an order rotated each round, ${rounds} rounds after ${warm} s of warm-up each, each slice after ${lead} s of unmeasured load on its path: ${fmt(direct.requests / 1000, 0)}k requests per path, and each percentile is over all of them.`,
         `Per slice, p50: ${measured.map((t, i) => `${t.label.slice(0, 3)} ${(stats[i]?.perRun ?? []).map((r) => fmt(r.p50)).join('/')}`).join(', ')}.`,
         `Per slice, p99: ${measured.map((t, i) => `${t.label.slice(0, 3)} ${(stats[i]?.perRun ?? []).map((r) => fmt(r.p99)).join('/')}`).join(', ')}.`,
         'steal %: the share of machine CPU time the hypervisor gave to other guests while the path ran (/proc/stat); it shows how noisy the machine was.',
