@@ -140,6 +140,11 @@ export class H2Connection implements StreamHost {
     return !this.#destroyed && !this.#goawayReceived && !this.#closing;
   }
 
+  /** Whether an earlier tick's frames are still being written (see FrameWriter.writing). */
+  get writing(): boolean {
+    return this.#out.writing;
+  }
+
   /** Streams currently open (started or waiting for a slot). */
   get activeStreams(): number {
     return this.#streams.size + this.#waiting.length;

@@ -14,6 +14,11 @@ export class FrameWriter {
   readonly #socket: Socket;
   #corked = false;
   #closed = false;
+  /** Ticks whose batch the socket has not reported written yet (the current tick's included). */
+  #unwritten = 0;
+  readonly #written = (): void => {
+    this.#unwritten--;
+  };
 
   /** Writes to `socket` (connected, or connecting: writes queue until it is). */
   constructor(socket: Socket) {
@@ -27,8 +32,20 @@ export class FrameWriter {
       this.#corked = true;
       this.#socket.cork();
       process.nextTick(uncork, this);
+      // A batch's chunks complete together: the first one's callback reports the batch written.
+      this.#unwritten++;
+      this.#socket.write(buf, this.#written);
+      return;
     }
     this.#socket.write(buf);
+  }
+
+  /**
+   * True while a batch of an earlier tick is still being written. A TLS socket reports a write
+   * done only at the end of the event-loop iteration, and what is written meanwhile waits for it.
+   */
+  get writing(): boolean {
+    return this.#unwritten > (this.#corked ? 1 : 0);
   }
 
   /** Writes what this tick queued now (before the socket is ended or destroyed). */
