@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { InternalClient } from '../../../sidecar/api/internal/internal-client.js';
@@ -38,7 +38,9 @@ const echoApp: AppChannel = {
 };
 
 /** A TCP relay to `port` that counts the connections it accepted. */
-async function countingRelay(port: number): Promise<{ address: string; accepted: () => number; close: () => void }> {
+async function countingRelay(
+  port: number,
+): Promise<{ address: string; accepted: () => number; close: () => void }> {
   let accepted = 0;
   const sockets = new Set<Socket>();
   const relay: Server = createServer((inbound) => {
@@ -79,7 +81,12 @@ describe('internal client connections per peer', () => {
   let keepAlive: NodeJS.Timeout;
   before(async () => {
     keepAlive = setInterval(() => {}, 1_000);
-    server = new InternalServer({ appId: 'b', appChannel: () => echoApp, httpProtocol: true, logger: silent });
+    server = new InternalServer({
+      appId: 'b',
+      appChannel: () => echoApp,
+      httpProtocol: true,
+      logger: silent,
+    });
     port = await server.listen(0, '127.0.0.1');
   });
   after(async () => {
