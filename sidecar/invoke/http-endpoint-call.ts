@@ -10,14 +10,18 @@ import {
   type OutgoingHttpHeaders,
 } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { isHopByHop, newTraceparent } from './headers.js';
 import type { InvokeRequest, InvokeResult } from './invoker.js';
 
-/** What an HTTPEndpoint resolves to. */
+/** What an HTTPEndpoint resolves to (see http-endpoints.ts). */
 export interface HttpEndpointTarget {
   readonly baseUrl: string;
   readonly headers: readonly { readonly name: string; readonly value: string }[];
+  /** The endpoint's own HTTPS agent (its clientTLS); the shared one otherwise. */
+  readonly agent?: HttpsAgent;
+  /** Why the endpoint cannot be called (its secrets or TLS material did not resolve). */
+  readonly error?: string;
 }
 
 const httpAgent = new HttpAgent({ keepAlive: true });
@@ -30,6 +34,7 @@ export function callHttpEndpoint(
   body: Buffer | Readable,
   signal: AbortSignal,
 ): Promise<InvokeResult> {
+  if (target.error !== undefined) return Promise.reject(new Error(target.error));
   const base = target.baseUrl.replace(/\/+$/, '');
   const url = new URL(`${base}/${req.method}${req.query === '' ? '' : `?${req.query}`}`);
   const headers: OutgoingHttpHeaders = {};
@@ -45,7 +50,7 @@ export function callHttpEndpoint(
   return new Promise<InvokeResult>((resolve, reject) => {
     const out = (https ? httpsRequest : httpRequest)(
       url,
-      { method: req.verb, headers, agent: https ? httpsAgent : httpAgent, signal },
+      { method: req.verb, headers, agent: https ? (target.agent ?? httpsAgent) : httpAgent, signal },
       (res: IncomingMessage) => {
         const h: Record<string, string | string[]> = {};
         for (const k of Object.keys(res.headers)) {
@@ -63,5 +68,3 @@ export function callHttpEndpoint(
     }
   });
 }
-
-export { Readable };

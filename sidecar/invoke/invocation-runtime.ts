@@ -10,6 +10,7 @@ import { AccessControlList } from '../acl/access-control.js';
 import { InternalClient } from '../api/internal/internal-client.js';
 import { InternalServer } from '../api/internal/internal-server.js';
 import { createMtlsIdentity } from '../api/internal/mtls-identity.js';
+import type { LoadedSecretStore } from '../api/universal/context.js';
 import type { AppChannel } from '../channel/app-channel.js';
 import type { Logger } from '../components/component.js';
 import { validateMetadata } from '../components/metadata-schema.js';
@@ -20,7 +21,7 @@ import type { WorkloadIdentity } from '../security/workload-identity.js';
 import type { ConfigurationResource } from '../spec/configuration.js';
 import type { HttpEndpointResource } from '../spec/http-endpoint.js';
 import type { ResiliencyResource } from '../spec/resiliency.js';
-import type { HttpEndpointTarget } from './http-endpoint-call.js';
+import { resolveHttpEndpoints } from './http-endpoints.js';
 import { resiliencyLoadedChannel } from './invoke-events.js';
 import { ServiceInvoker } from './invoker.js';
 
@@ -39,6 +40,8 @@ export interface InvocationInputs {
   readonly config: ConfigurationResource;
   readonly resiliencies: readonly ResiliencyResource[];
   readonly httpEndpoints: readonly HttpEndpointResource[];
+  /** Loaded secret stores, for the HTTPEndpoints' secretKeyRefs. */
+  readonly secretStores: ReadonlyMap<string, LoadedSecretStore>;
   readonly registry: ComponentRegistry;
   readonly appChannel: () => AppChannel | undefined;
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -106,27 +109,6 @@ async function createResolver(i: InvocationInputs): Promise<NameResolver> {
   return resolver;
 }
 
-function endpoints(
-  list: readonly HttpEndpointResource[],
-  appId: string,
-  logger: Logger,
-): Map<string, HttpEndpointTarget> {
-  const out = new Map<string, HttpEndpointTarget>();
-  for (const e of list) {
-    if (e.scopes.length > 0 && !e.scopes.includes(appId)) continue;
-    const headers: { name: string; value: string }[] = [];
-    for (const h of e.headers) {
-      if ('value' in h) headers.push({ name: h.name, value: h.value });
-      else
-        logger.warn(
-          `HTTPEndpoint ${e.name}: header ${h.name} uses a secretKeyRef, which is not supported yet; skipped`,
-        );
-    }
-    out.set(e.name, { baseUrl: e.baseUrl, headers });
-  }
-  return out;
-}
-
 /** Starts the invocation subsystem (throws on bad configuration; nothing is left running then). */
 export async function startInvocation(i: InvocationInputs): Promise<Invocation> {
   const log = i.logger.child({ scope: 'dapr.runtime.direct_messaging' });
@@ -141,6 +123,11 @@ export async function startInvocation(i: InvocationInputs): Promise<Invocation> 
     if (resiliencyLoadedChannel.hasSubscribers)
       resiliencyLoadedChannel.publish({ name: r.name, namespace: r.namespace });
   }
+  const httpEndpoints = await resolveHttpEndpoints(i.httpEndpoints, {
+    appId: i.appId,
+    secretStores: i.secretStores,
+    logger: log,
+  });
   const resolver = await createResolver(i);
   let identity: WorkloadIdentity | undefined;
   let server: InternalServer | undefined;
@@ -199,7 +186,7 @@ export async function startInvocation(i: InvocationInputs): Promise<Invocation> 
     client,
     resiliency,
     appChannel: i.appChannel,
-    httpEndpoints: endpoints(i.httpEndpoints, i.appId, log),
+    httpEndpoints,
     maxBodyBytes: i.maxBodyBytes,
     logger: log,
   });

@@ -146,6 +146,7 @@ export class Runtime {
         config: this.#config,
         resiliencies: this.#resources.resiliencies,
         httpEndpoints: this.#resources.httpEndpoints,
+        secretStores: this.#components.secretStores,
         registry: this.#deps.registry,
         appChannel: () => this.#channel,
         env: this.#deps.env,

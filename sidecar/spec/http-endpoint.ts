@@ -3,6 +3,9 @@ import { isObj, type Obj, type ProblemSink, readSecretKeyRef, type SecretKeyRef 
 /** A value given inline or through a secret. */
 export type ValueOrSecret = { readonly value: string } | { readonly secretKeyRef: SecretKeyRef };
 
+/** `spec.clientTLS.renegotiation` values (Go's tls.RenegotiationSupport names). */
+export const RENEGOTIATION = ['Never', 'OnceAsClient', 'FreelyAsClient'] as const;
+
 /** A parsed `HTTPEndpoint` resource (dapr.io/v1alpha1). */
 export interface HttpEndpointResource {
   readonly kind: 'HTTPEndpoint';
@@ -13,6 +16,7 @@ export interface HttpEndpointResource {
     readonly rootCA?: ValueOrSecret;
     readonly certificate?: ValueOrSecret;
     readonly privateKey?: ValueOrSecret;
+    readonly renegotiation?: (typeof RENEGOTIATION)[number];
   };
   readonly secretStore?: string;
   readonly scopes: readonly string[];
@@ -56,11 +60,19 @@ export function readHttpEndpoint(
   const tls = sink.obj(spec, 'clientTLS', 'spec.clientTLS');
   let clientTLS: HttpEndpointResource['clientTLS'];
   if (tls !== undefined) {
-    const out: Record<string, ValueOrSecret> = {};
+    const out: { -readonly [K in keyof NonNullable<typeof clientTLS>]: NonNullable<typeof clientTLS>[K] } =
+      {};
     for (const key of ['rootCA', 'certificate', 'privateKey'] as const) {
       if (tls[key] === undefined) continue;
       const v = valueOrSecret(sink, tls[key], `spec.clientTLS.${key}`);
       if (v !== undefined) out[key] = v;
+    }
+    const reneg = sink.str(tls, 'renegotiation', 'spec.clientTLS.renegotiation');
+    if (reneg !== undefined) {
+      const known = RENEGOTIATION.find((r) => r === reneg);
+      if (known === undefined)
+        sink.add('spec.clientTLS.renegotiation', `must be one of ${RENEGOTIATION.join(', ')}`);
+      else out.renegotiation = known;
     }
     clientTLS = out;
   }

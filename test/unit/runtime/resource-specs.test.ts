@@ -159,6 +159,45 @@ auth:
     );
   });
 
+  it('reads an HTTPEndpoint clientTLS and checks its renegotiation value', () => {
+    const doc = (reneg: string) => `
+apiVersion: dapr.io/v1alpha1
+kind: HTTPEndpoint
+metadata:
+  name: tls
+spec:
+  baseUrl: https://example.com
+  clientTLS:
+    rootCA:
+      value: PEM
+    certificate:
+      secretKeyRef: { name: c, key: crt }
+    privateKey: { secretKeyRef: { name: c, key: key } }
+    renegotiation: ${reneg}
+auth:
+  secretStore: local
+`;
+    const ok = parseResourceFile('ep.yaml', doc('OnceAsClient'));
+    assert.deepEqual(ok.problems, []);
+    assert.deepEqual((ok.resources[0] as HttpEndpointResource).clientTLS, {
+      rootCA: { value: 'PEM' },
+      certificate: { secretKeyRef: { name: 'c', key: 'crt' } },
+      privateKey: { secretKeyRef: { name: 'c', key: 'key' } },
+      renegotiation: 'OnceAsClient',
+    });
+    const bad = parseResourceFile('ep.yaml', doc('Sometimes'));
+    assert.deepEqual(
+      bad.problems.map((p) => [p.resource, p.field, p.rule]),
+      [
+        [
+          'HTTPEndpoint/tls',
+          'spec.clientTLS.renegotiation',
+          'must be one of Never, OnceAsClient, FreelyAsClient',
+        ],
+      ],
+    );
+  });
+
   it('skips non-Dapr documents and flags wrong API versions and missing names', () => {
     const { resources, problems } = parseResourceFile(
       'mixed.yaml',
