@@ -339,7 +339,7 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
         `Per slice, p50: ${measured.map((t, i) => `${t.label.slice(0, 3)} ${(stats[i]?.perRun ?? []).map((r) => fmt(r.p50)).join('/')}`).join(', ')}.`,
         `Per slice, p99: ${measured.map((t, i) => `${t.label.slice(0, 3)} ${(stats[i]?.perRun ?? []).map((r) => fmt(r.p99)).join('/')}`).join(', ')}.`,
         'steal %: the share of machine CPU time the hypervisor gave to other guests while the path ran (/proc/stat); it shows how noisy the machine was.',
-        'Floor: two node:http proxy child processes (keep-alive, no TLS, no policies). Sidecars: two outriggerd, mTLS with sentry-issued certificates, local name-resolution registry, CallLocalStream over one HTTP/2 connection.',
+        'Floor: two node:http proxy child processes (keep-alive, no TLS, no policies). Sidecars: two outriggerd, mTLS with sentry-issued certificates, local name-resolution registry, CallLocalStream over HTTP/2 (a second connection to the peer when the first is still writing).',
         `Unthrottled (${CONNECTIONS} connections, ${maxSeconds} s) through both sidecars: ${fmt(max.rps, 0)} req/s, p50 ${fmt(q(max, 50))} ms, p99 ${fmt(q(max, 99))} ms; sidecar CPU ${max.cpuPct.map((c) => fmt(c, 0)).join(' / ')} %, RSS ${max.rssMiB.map((r) => fmt(r, 0)).join(' / ')} MiB. All processes share the same 2 cores, so this is the pair's throughput, not one sidecar's.`,
         `Throughput per sidecar, CPU-bound (one core ÷ its CPU per call at 1000 req/s, mTLS): ${mtlsCeiling} req/s (caller / callee).`,
         "Dapr's published figure (v1.17 perf suite, k8s): +1.06 ms p50, +1.48 ms p90, +2.90 ms p99 at 1000 QPS.",
