@@ -155,7 +155,10 @@ export class ServiceInvoker {
     let target: { appId: string; namespace: string } | undefined;
     if (endpoint === undefined) target = this.#parseTarget(targetId);
     const streamingCount = { value: 0 };
+    const timeout = policy.timeout;
+    let started = 0;
     const attempt = (signal: CancelSignal): Promise<InvokeResult> => {
+      if (timeout !== undefined) started = timeout.mark();
       if (endpoint !== undefined) return callHttpEndpoint(endpoint, req, body, toAbortSignal(signal));
       const t = target as { appId: string; namespace: string };
       const once = (s: CancelSignal): Promise<InvokeResult> => this.#callApp(t, req, body, s, streamingCount);
@@ -167,12 +170,15 @@ export class ServiceInvoker {
       // Fixed-shape options, not conditional spreads (which in the chunk decoders kept part of
       // each call's objects alive through two scavenges; see README, Performance).
       const signal = toAbortSignal(req.signal);
-      return await policy.execute(
+      const result = await policy.execute(
         attempt,
         replayable
           ? { signal, failureOf: failedStatus, dispose: discard }
           : { signal, dispose: discard, shouldRetry: never },
       );
+      // The attempt's deadline also holds for a body still streaming (daprd answers inside it).
+      if (timeout !== undefined && !Buffer.isBuffer(result.body)) timeout.cover(result.body, started);
+      return result;
     } catch (err) {
       throw this.#toDaprError(targetId, err);
     }

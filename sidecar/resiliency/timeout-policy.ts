@@ -2,7 +2,9 @@
  * Timeout per attempt (Dapr: `context.WithTimeout` around each try, inside the breaker and the
  * retry loop). At the deadline the attempt's AbortSignal aborts with a `TimeoutError` and the
  * call rejects at once, even if `fn` ignores its signal; a result that arrives later is disposed.
+ * A result whose body still streams after it resolved keeps the attempt's deadline (`cover`).
  */
+import type { Readable } from 'node:stream';
 import { abortReason, type Clock, systemClock } from './clock.js';
 import { TimeoutError } from './errors.js';
 import { NO_TELEMETRY, type PolicyTelemetry, publishActivated } from './events.js';
@@ -32,6 +34,32 @@ export class TimeoutPolicy extends BasePolicy {
     this.name = options.name ?? '';
     this.clock = options.clock ?? systemClock;
     this.telemetry = options.telemetry ?? NO_TELEMETRY;
+  }
+
+  /** A mark on this policy's clock: pass it to `cover` for the attempt that starts now. */
+  mark(): number {
+    return this.clock.now();
+  }
+
+  /**
+   * Holds `body`, the still-streaming part of the result of an attempt that started at `startedAt`
+   * (a `mark()`), to that attempt's deadline: if it has not closed by then it is destroyed with a
+   * TimeoutError. daprd writes the response inside the attempt, so its timeout covers the body.
+   */
+  cover(body: Readable, startedAt: number): void {
+    if (body.closed) return;
+    const left = this.timeoutMs - (this.clock.now() - startedAt);
+    const closed = new AbortController();
+    body.once('close', () => closed.abort());
+    this.clock.sleep(left, closed.signal).then(
+      () => {
+        publishActivated(this.telemetry, 'timeout', this.name);
+        body.destroy(new TimeoutError(this.timeoutMs, this.name));
+      },
+      () => {
+        // The body closed first.
+      },
+    );
   }
 
   run<T>(fn: Operation<T>, ctx: RunContext): Promise<T> {

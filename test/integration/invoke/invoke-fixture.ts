@@ -82,6 +82,21 @@ export async function startTestApp(): Promise<TestApp> {
         setTimeout(() => res.end('slow done'), Number(slow[1]));
         return;
       }
+      const trickle = /^\/trickle\/(\d+)\/(\d+)/.exec(url);
+      if (trickle !== null) {
+        // Headers and the first chunk at once, then one chunk every <ms> (chunked encoding).
+        const [n, ms] = [Number(trickle[1]), Number(trickle[2])];
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        let i = 0;
+        const next = (): void => {
+          if (res.destroyed) return;
+          res.write(`chunk ${i}\n`);
+          if (++i === n) res.end();
+          else setTimeout(next, ms);
+        };
+        next();
+        return;
+      }
       if (url.startsWith('/drop')) {
         req.socket.destroy();
         return;

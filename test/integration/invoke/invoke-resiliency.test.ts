@@ -8,7 +8,7 @@ import { startAppSidecar, startTestApp, type TestApp } from './invoke-fixture.js
 
 /**
  * Resiliency on service invocation, counted at the callee app: retries (non-2xx results and
- * failed attempts), per-attempt timeouts, a circuit breaker that opens on its trip expression and
+ * failed attempts), per-attempt timeouts (over a streamed body too), a circuit breaker that opens on its trip expression and
  * half-opens after its timeout, the error when the callee sidecar is gone; and the official
  * `@dapr/dapr` DaprClient invoker against the same sidecars.
  */
@@ -92,6 +92,28 @@ describe('resiliency on service invocation', () => {
     assert.equal(body.errorCode, 'ERR_DIRECT_INVOKE');
     assert.match(body.message, /timed out/);
     assert.equal(app.count('/slow') - before, 3, 'each attempt reached the app and was cut');
+  });
+
+  it('holds a streamed answer to the attempt timeout, and lets one that ends in time through', async () => {
+    // 20 chunks 100 ms apart: the headers come at once, the body would outlive the 400 ms timeout.
+    const before = app.count('/trickle/20');
+    const res = await fetch(`${a.url}/v1.0/invoke/b/method/trickle/20/100`);
+    assert.equal(res.status, 200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    await assert.rejects(async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        text += Buffer.from(value).toString();
+      }
+    }, 'the body is cut, not ended');
+    const got = text.split('\n').filter((l) => l !== '').length;
+    assert.ok(got >= 1 && got < 20, `cut after ${got} of 20 chunks`);
+    assert.equal(app.count('/trickle/20') - before, 1, 'an answer already under way is not retried');
+    const ok = await fetch(`${a.url}/v1.0/invoke/b/method/trickle/3/50`);
+    assert.equal(ok.status, 200);
+    assert.equal(await ok.text(), 'chunk 0\nchunk 1\nchunk 2\n');
   });
 
   it('opens the circuit after its trip expression and half-opens after its timeout', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import diagnosticsChannel from 'node:diagnostics_channel';
+import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { ConstantBackoff } from '../../../sidecar/resiliency/backoff.js';
 import { TimeoutError } from '../../../sidecar/resiliency/errors.js';
@@ -127,6 +128,30 @@ describe('timeout per attempt', () => {
         status: '',
       },
     );
+  });
+
+  it("holds a result's streaming body to the attempt's deadline", async () => {
+    const clock = new FakeClock();
+    const policy = new TimeoutPolicy(1000, { clock, name: 'stream' });
+    const started = policy.mark();
+    await clock.advance(300); // the attempt resolved with its head after 300 ms
+    const late = new PassThrough();
+    const errors: unknown[] = [];
+    late.on('error', (e) => errors.push(e));
+    policy.cover(late, started);
+    await clock.advance(699);
+    assert.equal(late.destroyed, false, 'not before the deadline');
+    await clock.advance(1);
+    assert.equal(late.destroyed, true);
+    assert.ok(errors[0] instanceof TimeoutError);
+
+    const inTime = new PassThrough();
+    policy.cover(inTime, policy.mark());
+    inTime.end('done');
+    inTime.resume();
+    await new Promise((r) => inTime.once('close', r));
+    await clock.advance(5000);
+    assert.equal(inTime.errored, null, 'a body that closed in time is left alone');
   });
 
   it('rejects non-positive timeouts when constructed', () => {
