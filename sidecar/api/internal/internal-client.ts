@@ -1,9 +1,10 @@
 /**
  * Client side of the internal API: keep-alive HTTP/2 connections per target address (plaintext,
  * or mTLS with the workload identity, checking the server's SPIFFE trust domain; a second one
- * when the first is busy writing, see CONNECTIONS_PER_PEER), speaking the gRPC wire protocol over our own HTTP/2 layer (`h2/`; see its connection.ts for
- * why not node:http2). `callStream` sends an invocation as CallLocalStream chunks and resolves
- * with the response head and the body, with backpressure both ways.
+ * when the first is busy writing, see CONNECTIONS_PER_PEER), speaking the gRPC wire protocol over
+ * our own HTTP/2 layer (`h2/`; see its connection.ts for why not node:http2). `callStream` sends
+ * an invocation as CallLocalStream chunks and resolves with the response head and the body, with
+ * backpressure both ways.
  */
 import { connect as netConnect } from 'node:net';
 import { Readable } from 'node:stream';
