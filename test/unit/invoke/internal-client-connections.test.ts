@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { InternalClient } from '../../../sidecar/api/internal/internal-client.js';
 import { InternalServer } from '../../../sidecar/api/internal/internal-server.js';
 import type { AppChannel, AppRequest } from '../../../sidecar/channel/app-channel.js';
-import type { Logger } from '../../../sidecar/components/component.js';
+import { head, silent } from './internal-api-fixture.js';
 
 /**
  * How the internal client spreads calls over connections to one peer: it keeps using one while
@@ -13,16 +13,6 @@ import type { Logger } from '../../../sidecar/components/component.js';
  * earlier batch (here: frames queued while the socket is still connecting). Never more than two.
  * A counting TCP relay in front of a real internal server sees the connections.
  */
-
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
-
-const head = (method: string) => ({
-  method,
-  verb: 'POST',
-  query: '',
-  contentType: 'text/plain',
-  metadata: { 'dapr-caller-app-id': ['a'] },
-});
 
 /** Echoes the request path. */
 const echoApp: AppChannel = {

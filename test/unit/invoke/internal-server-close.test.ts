@@ -5,23 +5,13 @@ import { InternalClient } from '../../../sidecar/api/internal/internal-client.js
 import { InternalServer } from '../../../sidecar/api/internal/internal-server.js';
 import type { AppChannel, AppRequest } from '../../../sidecar/channel/app-channel.js';
 import { onCancel } from '../../../sidecar/channel/cancellation.js';
-import type { Logger } from '../../../sidecar/components/component.js';
+import { head, silent } from './internal-api-fixture.js';
 
 /**
  * Shutdown of the internal server: calls in flight get the grace period to finish, and the ones
  * still running after it are reset (the caller sees UNAVAILABLE, the app request is cancelled).
  * The app is an in-process stub that answers after a set delay, or never.
  */
-
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
-
-const head = (method: string) => ({
-  method,
-  verb: 'POST',
-  query: '',
-  contentType: 'text/plain',
-  metadata: { 'dapr-caller-app-id': ['a'] },
-});
 
 /** Answers `/slow` after 80 ms and never answers `/stuck`; records cancelled requests. */
 function stubApp(cancelled: string[]): AppChannel {
