@@ -6,6 +6,7 @@ import type { Component, ComponentRegistration, Logger } from './component.js';
 import { type LoadedComponents, LoadedSet } from './loaded-set.js';
 import { type MetadataSchema, MetadataValidationError, validateMetadata } from './metadata-schema.js';
 import type { ComponentRegistry } from './registry.js';
+import { resolveSecretKeyRef } from './secret-ref.js';
 
 export type { LoadedComponent, LoadedComponents } from './loaded-set.js';
 
@@ -222,38 +223,9 @@ async function resolveRaw(
   for (const m of c.metadata) {
     if (p.registration.kind === 'state' && RUNTIME_STATE_KEYS.includes(m.name.toLowerCase())) continue;
     if (m.secretKeyRef !== undefined) {
-      const store = c.secretStore === undefined ? undefined : secretStores.get(c.secretStore);
-      if (store === undefined) {
-        problems.push(
-          problem(
-            c,
-            m.name,
-            `secret store "${c.secretStore ?? ''}" did not load, so secretKeyRef cannot be resolved`,
-          ),
-        );
-        continue;
-      }
-      try {
-        const secret = await store.store.getSecret(m.secretKeyRef.name, {});
-        const value = secret?.[m.secretKeyRef.key];
-        if (value === undefined) {
-          problems.push(
-            problem(
-              c,
-              m.name,
-              `secret "${m.secretKeyRef.name}" key "${m.secretKeyRef.key}" not found in secret store "${store.name}"`,
-            ),
-          );
-        } else raw[m.name] = value;
-      } catch (err) {
-        problems.push(
-          problem(
-            c,
-            m.name,
-            `reading secret "${m.secretKeyRef.name}" from "${store.name}" failed: ${(err as Error).message}`,
-          ),
-        );
-      }
+      const r = await resolveSecretKeyRef(secretStores, c.secretStore, m.secretKeyRef);
+      if ('error' in r) problems.push(problem(c, m.name, r.error));
+      else raw[m.name] = r.value;
     } else if (m.envRef !== undefined) raw[m.name] = opts.env[m.envRef] ?? '';
     else raw[m.name] = m.value ?? '';
   }

@@ -14,6 +14,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { LoadedSecretStore } from '../api/universal/context.js';
 import type { Logger } from '../components/component.js';
+import { resolveSecretKeyRef } from '../components/secret-ref.js';
 import type { HttpEndpointResource, ValueOrSecret } from '../spec/http-endpoint.js';
 import type { HttpEndpointTarget } from './http-endpoint-call.js';
 
@@ -28,25 +29,18 @@ export interface EndpointInputs {
 /** Thrown while resolving one endpoint: the endpoint is kept, broken, with this message. */
 class EndpointError extends Error {}
 
-async function resolveValue(e: HttpEndpointResource, v: ValueOrSecret, field: string, i: EndpointInputs) {
+async function resolveValue(
+  e: HttpEndpointResource,
+  v: ValueOrSecret,
+  field: string,
+  i: EndpointInputs,
+): Promise<string> {
   if ('value' in v) return v.value;
-  const ref = v.secretKeyRef;
   if (e.secretStore === undefined)
     throw new EndpointError(`${field} uses a secretKeyRef, which needs auth.secretStore`);
-  const store = i.secretStores.get(e.secretStore);
-  if (store === undefined) throw new EndpointError(`${field}: secret store "${e.secretStore}" is not loaded`);
-  let secret: Readonly<Record<string, string>> | undefined;
-  try {
-    secret = await store.store.getSecret(ref.name, {});
-  } catch (err) {
-    throw new EndpointError(
-      `${field}: reading secret "${ref.name}" from "${store.name}" failed: ${(err as Error).message}`,
-    );
-  }
-  const value = secret?.[ref.key];
-  if (value === undefined)
-    throw new EndpointError(`${field}: secret "${ref.name}" key "${ref.key}" not found in "${store.name}"`);
-  return value;
+  const r = await resolveSecretKeyRef(i.secretStores, e.secretStore, v.secretKeyRef);
+  if ('error' in r) throw new EndpointError(`${field}: ${r.error}`);
+  return r.value;
 }
 
 /** The endpoint's HTTPS agent, or undefined when it has no TLS material. */

@@ -134,7 +134,7 @@ describe('HTTPEndpoint secrets and client TLS', () => {
         'missing-secret',
         /HTTPEndpoint missing-secret: header Authorization: secret "nope" key "nope" not found/,
       ],
-      ['no-store', /secret store "ghost" is not loaded/],
+      ['no-store', /secret store "ghost" did not load/],
       ['bad-ca', /rootCA is not a PEM certificate/],
       ['half-pair', /certificate and clientTLS.privateKey must be given together/],
       ['wrong-key', /failed to load client certificate/],
