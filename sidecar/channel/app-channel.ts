@@ -4,7 +4,8 @@ import type { CancelSignal } from './cancellation.js';
 
 /**
  * The contract building blocks (invocation, pub/sub, bindings, actors) use to call the app.
- * Implementations: HTTP today (`http-channel.ts`), gRPC later.
+ * Implementations: HTTP (`http-channel.ts`) and gRPC (`grpc-channel.ts`, service invocation
+ * through `AppCallback/OnInvoke`).
  */
 
 /** A call to the app. */
@@ -18,18 +19,36 @@ export interface AppRequest {
   readonly headers?: Readonly<Record<string, string | readonly string[]>>;
   readonly body?: Buffer | Uint8Array | Readable;
   readonly signal?: CancelSignal;
+  /** The body's content type when it is not in `headers` (a gRPC app receives it as a field). */
+  readonly contentType?: string;
 }
 
 /** The app's answer; `body` must be consumed (or destroyed) to free the concurrency slot. */
 export interface AppResponse {
+  /** HTTP status; from a gRPC app, the status its gRPC code maps to (`grpcStatus` holds the code). */
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
   readonly body: Readable;
+  /** A gRPC app's answer: its status code (0 = OK) and message. Undefined for HTTP apps. */
+  readonly grpcStatus?: { readonly code: number; readonly message: string };
 }
 
 /** A channel to the app. */
 export interface AppChannel {
   invoke(req: AppRequest): Promise<AppResponse>;
+  /** One app health probe (`--enable-app-health-check`): true when the app answered healthy in time. */
+  probeHealth(path: string, timeoutMs: number): Promise<boolean>;
   /** Releases pooled connections. */
   close(): void;
+}
+
+/**
+ * Raised by a channel while app health checks report the app unhealthy (daprd refuses calls to
+ * the app then; its message, as a Go gRPC status error, is kept word for word).
+ */
+export class AppUnhealthyError extends Error {
+  override readonly name = 'AppUnhealthyError';
+  constructor() {
+    super('rpc error: code = Internal desc = app is not in a healthy state');
+  }
 }

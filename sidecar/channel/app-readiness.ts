@@ -1,5 +1,3 @@
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { createConnection } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tlsConnect } from 'node:tls';
@@ -56,37 +54,28 @@ export async function waitForApp(
   return false;
 }
 
+/** One probe of the app: true when it answered healthy within `timeoutMs`. */
+export type HealthProbe = (path: string, timeoutMs: number) => Promise<boolean>;
+
 /**
- * Periodic app health probes (`--enable-app-health-check`): GET the health path; a 2xx within the
- * timeout is a success. The app turns unhealthy after `threshold` consecutive failures and healthy
- * again on the first success (daprd's pkg/apphealth).
+ * Periodic app health probes (`--enable-app-health-check`) through the app channel's probe: an
+ * HTTP GET of the health path answered 2xx, or for a gRPC app `AppCallbackHealthCheck/HealthCheck`
+ * answered OK, within the timeout. The app turns unhealthy after `threshold` consecutive failures
+ * and healthy again on the first success (daprd's pkg/apphealth).
  */
 export class AppHealthProber {
   readonly #options: AppHealthOptions;
-  readonly #address: string;
-  readonly #port: number;
+  readonly #probeOnce: HealthProbe;
   readonly #logger: Logger;
-  readonly #appApiToken: string | undefined;
-  readonly #tls: boolean;
   #healthy: boolean | undefined;
   #failures = 0;
   #timer: NodeJS.Timeout | undefined;
   #onChange: ((healthy: boolean) => void) | undefined;
 
-  constructor(
-    options: AppHealthOptions,
-    address: string,
-    port: number,
-    logger: Logger,
-    appApiToken?: string,
-    tls = false,
-  ) {
-    this.#tls = tls;
+  constructor(options: AppHealthOptions, probe: HealthProbe, logger: Logger) {
     this.#options = options;
-    this.#address = address;
-    this.#port = port;
+    this.#probeOnce = probe;
     this.#logger = logger;
-    this.#appApiToken = appApiToken;
   }
 
   /** True once a probe succeeded and fewer than `threshold` failures followed. */
@@ -112,7 +101,7 @@ export class AppHealthProber {
   }
 
   async #probe(): Promise<void> {
-    const ok = await this.#once();
+    const ok = await this.#probeOnce(this.#options.path, this.#options.probeTimeoutMs).catch(() => false);
     if (ok) {
       this.#failures = 0;
       this.#set(true);
@@ -129,29 +118,5 @@ export class AppHealthProber {
     if (healthy) this.#logger.info('Application is healthy');
     else this.#logger.warn(`Application is unhealthy: ${this.#failures} consecutive failed health probes`);
     this.#onChange?.(healthy);
-  }
-
-  async #once(): Promise<boolean> {
-    return await new Promise<boolean>((resolve) => {
-      const send = this.#tls ? httpsRequest : httpRequest;
-      const req = send(
-        {
-          host: this.#address,
-          rejectUnauthorized: false,
-          port: this.#port,
-          method: 'GET',
-          path: this.#options.path,
-          timeout: this.#options.probeTimeoutMs,
-          headers: this.#appApiToken === undefined ? {} : { 'dapr-api-token': this.#appApiToken },
-        },
-        (res) => {
-          res.resume();
-          resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300);
-        },
-      );
-      req.once('timeout', () => req.destroy(new Error('timeout')));
-      req.once('error', () => resolve(false));
-      req.end();
-    });
   }
 }

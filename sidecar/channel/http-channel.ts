@@ -1,8 +1,8 @@
-import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 import { channels } from '../observability/events.js';
-import type { AppChannel, AppRequest, AppResponse } from './app-channel.js';
+import { type AppChannel, type AppRequest, type AppResponse, AppUnhealthyError } from './app-channel.js';
 import { abortError, onCancel, throwIfCancelled } from './cancellation.js';
 import { Http1Pool } from './http1-client.js';
 import { Semaphore } from './semaphore.js';
@@ -17,6 +17,8 @@ export interface HttpChannelOptions {
   readonly appApiToken?: string;
   /** `--app-protocol https`: TLS to the app without verifying its certificate, like daprd. */
   readonly tls?: boolean;
+  /** App health checks' verdict; calls are refused while it is false. */
+  readonly isHealthy?: () => boolean;
 }
 
 const NO_RELEASE = (): void => {};
@@ -57,6 +59,7 @@ export class HttpAppChannel implements AppChannel {
   }
 
   async invoke(req: AppRequest): Promise<AppResponse> {
+    if (this.#options.isHealthy?.() === false) throw new AppUnhealthyError();
     const signal = req.signal;
     const release = this.#limit.unlimited ? NO_RELEASE : await this.#limit.acquire(signal);
     throwIfCancelled(signal);
@@ -136,6 +139,33 @@ export class HttpAppChannel implements AppChannel {
         durationMs: performance.now() - started,
       });
     }
+  }
+
+  /** GET `path`: a 2xx within `timeoutMs` is healthy. */
+  probeHealth(path: string, timeoutMs: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const tls = this.#options.tls === true;
+      const token = this.#options.appApiToken;
+      const req = (tls ? httpsRequest : httpRequest)(
+        {
+          host: this.#options.address,
+          port: this.#options.port,
+          method: 'GET',
+          path,
+          timeout: timeoutMs,
+          ...(tls ? { rejectUnauthorized: false } : {}),
+          headers: token === undefined ? {} : { 'dapr-api-token': token },
+        },
+        (res) => {
+          res.resume();
+          const status = res.statusCode ?? 0;
+          resolve(status >= 200 && status < 300);
+        },
+      );
+      req.once('timeout', () => req.destroy(new Error('timeout')));
+      req.once('error', () => resolve(false));
+      req.end();
+    });
   }
 
   close(): void {

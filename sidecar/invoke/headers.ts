@@ -103,13 +103,28 @@ export function responseMetadata(headers: IncomingHttpHeaders): Metadata {
   return md;
 }
 
-/** Metadata back to headers for an HTTP request or response (single values flattened). */
+/**
+ * Metadata back to headers for an HTTP request or response (single values flattened), as daprd's
+ * InternalMetadataToHTTPHeader: binary (`-bin`) entries are left out, and gRPC's reserved names
+ * (`grpc-*`, and the pseudo-headers `:method`, `:scheme`, `:path`, `:authority`) travel with a
+ * `dapr-` prefix.
+ */
 export function metadataToHeaders(md: Metadata): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const key of Object.keys(md)) {
-    if (DROPPED.has(key) || key.startsWith(':') || key.startsWith('grpc-')) continue;
+    if (DROPPED.has(key) || key.endsWith('-bin') || (key.startsWith(':') && !RESERVED_PSEUDO.has(key)))
+      continue;
     const v = md[key] as string[];
-    out[key] = v.length === 1 ? (v[0] as string) : v;
+    if (v.length === 0) continue;
+    out[reservedToDapr(key)] = v.length === 1 ? (v[0] as string) : v;
   }
   return out;
 }
+
+function reservedToDapr(key: string): string {
+  if (key.startsWith('grpc-')) return `dapr-${key}`;
+  if (key.startsWith(':')) return `dapr-${key.slice(1)}`;
+  return key;
+}
+
+const RESERVED_PSEUDO = new Set([':method', ':scheme', ':path', ':authority']);

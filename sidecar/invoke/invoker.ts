@@ -10,6 +10,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
+import { GRPC_CODE_NAMES, httpStatusFromGrpc } from '../api/internal/grpc-framing.js';
 import type { InternalClient } from '../api/internal/internal-client.js';
 import type { InvokeHead, Metadata } from '../api/internal/invoke-messages.js';
 import type { AppChannel } from '../channel/app-channel.js';
@@ -55,15 +56,38 @@ export interface InvokeResult {
   readonly status: number;
   readonly headers: Record<string, string | string[]>;
   readonly body: Buffer | Readable;
+  /** A gRPC app's status code, when the callee's app speaks gRPC (`status` is then its HTTP mapping). */
+  readonly grpcCode?: number;
 }
 
 function discard(r: InvokeResult): void {
   if (!Buffer.isBuffer(r.body)) r.body.destroy();
 }
 
-/** A non-2xx/3xx answer is a failure for breakers and retries (its status is matched). */
+/**
+ * A non-2xx/3xx answer is a failure for breakers and retries (its status is matched). A gRPC app's
+ * error status is not: daprd's HTTP API returns it to the caller without retrying.
+ */
 function failedStatus(r: InvokeResult): number | undefined {
-  return r.status < 200 || r.status > 399 ? r.status : undefined;
+  return r.grpcCode === undefined && (r.status < 200 || r.status > 399) ? r.status : undefined;
+}
+
+/**
+ * A gRPC app's answer for an HTTP caller (daprd's onDirectMessage): OK is 200 with the data and
+ * its content type; any other code is the HTTP status it maps to, with the status as JSON
+ * (`{"code":5,"message":"..."}`) in place of the body.
+ */
+function fromGrpcApp(
+  code: number,
+  message: string,
+  headers: Record<string, string | string[]>,
+  body: Buffer | Readable,
+): InvokeResult {
+  if (code === 0) return { status: 200, headers, body, grpcCode: code };
+  if (!Buffer.isBuffer(body)) body.resume();
+  headers['content-type'] = 'application/json';
+  const json = JSON.stringify(message === '' ? { code } : { code, message });
+  return { status: httpStatusFromGrpc(code), headers, body: Buffer.from(json), grpcCode: code };
 }
 
 /** A streamed body cannot be replayed: no retry. */
@@ -89,26 +113,6 @@ export interface ServiceInvokerOptions {
   /** How long a resolution result is served before it is refreshed (ms); default 2 s. */
   readonly resolveCacheMs?: number;
 }
-
-const GRPC_NAMES = [
-  'OK',
-  'Canceled',
-  'Unknown',
-  'InvalidArgument',
-  'DeadlineExceeded',
-  'NotFound',
-  'AlreadyExists',
-  'PermissionDenied',
-  'ResourceExhausted',
-  'FailedPrecondition',
-  'Aborted',
-  'OutOfRange',
-  'Unimplemented',
-  'Internal',
-  'Unavailable',
-  'DataLoss',
-  'Unauthenticated',
-];
 
 interface GrpcLikeError extends Error {
   code: number;
@@ -253,6 +257,8 @@ export class ServiceInvoker {
         const headers = metadataToHeaders(res.head.headers);
         if (res.head.contentType !== '' && headers['content-type'] === undefined)
           headers['content-type'] = res.head.contentType;
+        // An HTTP app answers with an HTTP status; a gRPC app's status is a gRPC code (below 100).
+        if (res.head.status < 100) return fromGrpcApp(res.head.status, res.head.message, headers, res.body);
         return { status: res.head.status, headers, body: res.body };
       } catch (err) {
         lastErr = err;
@@ -267,7 +273,7 @@ export class ServiceInvoker {
     }
     this.#recv(
       t.appId,
-      isGrpcError(lastErr) ? (GRPC_NAMES[lastErr.code] ?? String(lastErr.code)) : 'Unknown',
+      isGrpcError(lastErr) ? (GRPC_CODE_NAMES[lastErr.code] ?? String(lastErr.code)) : 'Unknown',
       streaming,
       started,
     );
@@ -299,8 +305,12 @@ export class ServiceInvoker {
       headers: metadataToHeaders(md),
       body,
       signal,
+      contentType: headerString(req.headers['content-type']),
     });
-    return { status: res.status, headers: metadataToHeaders(stripHop(res.headers)), body: res.body };
+    const headers = metadataToHeaders(stripHop(res.headers));
+    const grpc = res.grpcStatus;
+    if (grpc !== undefined) return fromGrpcApp(grpc.code, grpc.message, headers, res.body);
+    return { status: res.status, headers, body: res.body };
   }
 
   #toDaprError(targetId: string, err: unknown): DaprError {
@@ -308,7 +318,7 @@ export class ServiceInvoker {
     let msg: string;
     let status = 500;
     if (isGrpcError(err)) {
-      const name = GRPC_NAMES[err.code] ?? `Code(${err.code})`;
+      const name = GRPC_CODE_NAMES[err.code] ?? `Code(${err.code})`;
       msg = `rpc error: code = ${name} desc = ${err.details ?? err.message}`;
       if (err.code === 7) status = 403;
     } else msg = (err as Error).message;

@@ -13,6 +13,8 @@ export const channels = {
   componentLoaded: diagnosticsChannel.channel('outrigger:component:loaded'),
   /** A call to the app finished: {method, path, status, durationMs}. */
   appCall: diagnosticsChannel.channel('outrigger:app:call'),
+  /** A gRPC call to the app finished: {method, status (code name), durationMs}. */
+  appGrpcCall: diagnosticsChannel.channel('outrigger:app:grpc-call'),
 } as const;
 
 /** Payload of `apiRequest`. */
@@ -43,5 +45,14 @@ export interface AppCallEvent {
   readonly method: string;
   readonly path: string;
   readonly status: number;
+  readonly durationMs: number;
+}
+
+/** Payload of `appGrpcCall`. */
+export interface AppGrpcCallEvent {
+  /** Full method, e.g. `/dapr.proto.runtime.v1.AppCallback/OnInvoke`. */
+  readonly method: string;
+  /** Status code name as grpc-go prints it (`OK`, `NotFound`, ...). */
+  readonly status: string;
   readonly durationMs: number;
 }

@@ -6,6 +6,7 @@ import {
   type ApiErrorEvent,
   type ApiRequestEvent,
   type AppCallEvent,
+  type AppGrpcCallEvent,
   type ComponentLoadedEvent,
   channels,
 } from './events.js';
@@ -95,6 +96,19 @@ export class SidecarMetrics {
       buckets,
       registers,
     });
+    const grpcClientCount = new Counter({
+      name: 'dapr_grpc_io_client_completed_rpcs',
+      help: 'Count of RPCs by method and status.',
+      labelNames: ['app_id', 'grpc_client_method', 'grpc_client_status'] as const,
+      registers,
+    });
+    const grpcClientLatency = new Histogram({
+      name: 'dapr_grpc_io_client_roundtrip_latency',
+      help: 'Distribution of round-trip latency, by method, in milliseconds.',
+      labelNames: ['app_id', 'grpc_client_method', 'grpc_client_status'] as const,
+      buckets,
+      registers,
+    });
     collectDefaultMetrics({ register: this.registry });
     this.#unsubscribe.push(registerInvocationMetrics(this.registry, this.#appId, buckets));
     this.#unsubscribe.push(registerSecurityMetrics(this.registry, this.#appId));
@@ -125,6 +139,11 @@ export class SidecarMetrics {
       const labels = { app_id: this.#appId, method: e.method, path: e.path, status: String(e.status) };
       clientCount.inc(labels);
       clientLatency.observe(labels, e.durationMs);
+    });
+    this.#on(channels.appGrpcCall, (e: AppGrpcCallEvent) => {
+      const labels = { app_id: this.#appId, grpc_client_method: e.method, grpc_client_status: e.status };
+      grpcClientCount.inc(labels);
+      grpcClientLatency.observe(labels, e.durationMs);
     });
   }
 

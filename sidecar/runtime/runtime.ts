@@ -6,6 +6,7 @@ import { createHttpApiServer, createPublicHealthServer, type HttpApiServer } fro
 import type { ApiContext, SecretScope } from '../api/universal/context.js';
 import type { AppChannel } from '../channel/app-channel.js';
 import { AppHealthProber, waitForApp } from '../channel/app-readiness.js';
+import { GrpcAppChannel } from '../channel/grpc-channel.js';
 import { HttpAppChannel } from '../channel/http-channel.js';
 import type { Logger } from '../components/component.js';
 import { inScope, type LoadedComponents, type LoaderOptions, loadComponents } from '../components/loader.js';
@@ -47,7 +48,7 @@ export class Runtime {
   #metricsServer: Server | undefined;
   #apiServer: HttpApiServer | undefined;
   #publicServer: HttpApiServer | undefined;
-  #channel: HttpAppChannel | undefined;
+  #channel: AppChannel | undefined;
   #prober: AppHealthProber | undefined;
   #watcher: ResourceWatcher | undefined;
   #onAppUnhealthy: (() => void) | undefined;
@@ -259,25 +260,37 @@ export class Runtime {
       this.#stop.signal,
     );
     if (!reachable) return;
-    const tls = o.appProtocol === 'https';
-    if (o.appProtocol !== 'http' && !tls)
-      this.#log.warn(`app protocol ${o.appProtocol} is not supported yet; using an HTTP channel`);
-    this.#channel = new HttpAppChannel({
-      address: o.appChannelAddress,
-      port,
-      maxConcurrency: o.appMaxConcurrency,
-      tls,
-      ...(o.appApiToken === undefined ? {} : { appApiToken: o.appApiToken }),
-    });
+    const token = o.appApiToken === undefined ? {} : { appApiToken: o.appApiToken };
+    // With health checks on, the app is unhealthy until a probe succeeds (daprd's apphealth).
+    const isHealthy = (): boolean => this.#prober === undefined || this.#prober.healthy;
+    const grpcApp = o.appProtocol === 'grpc' || o.appProtocol === 'grpcs';
+    if (o.appProtocol === 'h2c')
+      this.#log.warn('app protocol h2c is not supported yet; using an HTTP/1.1 channel');
+    const channel: AppChannel = grpcApp
+      ? new GrpcAppChannel({
+          address: o.appChannelAddress,
+          port,
+          maxConcurrency: o.appMaxConcurrency,
+          maxBodyBytes: o.maxBodyBytes,
+          tls: o.appProtocol === 'grpcs',
+          isHealthy,
+          ...token,
+        })
+      : new HttpAppChannel({
+          address: o.appChannelAddress,
+          port,
+          maxConcurrency: o.appMaxConcurrency,
+          tls: o.appProtocol === 'https',
+          isHealthy,
+          ...token,
+        });
+    this.#channel = channel;
     this.health.markAppReachable();
     if (o.appHealth.enabled) {
       this.#prober = new AppHealthProber(
         o.appHealth,
-        o.appChannelAddress,
-        port,
+        (path, timeoutMs) => channel.probeHealth(path, timeoutMs),
         this.#log.child({ scope: 'dapr.apphealth' }),
-        o.appApiToken,
-        tls,
       );
       this.#prober.start((healthy) => {
         this.health.setAppHealthy(healthy);

@@ -17,6 +17,37 @@ export const GrpcStatus = {
   UNAVAILABLE: 14,
 } as const;
 
+/** Status code names as grpc-go prints them (`codes.Code.String()`), indexed by code. */
+export const GRPC_CODE_NAMES: readonly string[] = [
+  'OK',
+  'Canceled',
+  'Unknown',
+  'InvalidArgument',
+  'DeadlineExceeded',
+  'NotFound',
+  'AlreadyExists',
+  'PermissionDenied',
+  'ResourceExhausted',
+  'FailedPrecondition',
+  'Aborted',
+  'OutOfRange',
+  'Unimplemented',
+  'Internal',
+  'Unavailable',
+  'DataLoss',
+  'Unauthenticated',
+];
+
+/** HTTP status per gRPC code (daprd's invokev1.HTTPStatusFromCode, after grpc-gateway). */
+const HTTP_FROM_GRPC: readonly number[] = [
+  200, 408, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401,
+];
+
+/** The HTTP status an HTTP caller gets for a gRPC status code (500 for unknown codes). */
+export function httpStatusFromGrpc(code: number): number {
+  return HTTP_FROM_GRPC[code] ?? 500;
+}
+
 /** A gRPC failure with its status code (`code` is what resiliency matching reads). */
 export class GrpcStatusError extends Error {
   override readonly name = 'GrpcStatusError';

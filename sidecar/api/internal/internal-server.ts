@@ -234,6 +234,7 @@ export class InternalServer {
       headers: metadataToHeaders(head.metadata),
       body,
       signal,
+      contentType: head.contentType,
     });
   }
 
@@ -299,7 +300,7 @@ export class InternalServer {
         .then(async (res) => {
           const chunks: Buffer[] = [];
           for await (const c of res.body) chunks.push(c as Buffer);
-          this.#sent(caller, res.status);
+          this.#sent(caller, res.grpcStatus?.code ?? res.status);
           if (stream.closed) return;
           stream.sendHeaders(GRPC_HEADERS);
           stream.end(frame(encodeInvokeResponse(appResponseHead(res), Buffer.concat(chunks))), TRAILERS_OK);
@@ -437,7 +438,7 @@ export class InternalServer {
 
   #streamResponse(call: Call, res: AppResponse, caller: string): void {
     const { stream } = call;
-    this.#sent(caller, res.status);
+    this.#sent(caller, res.grpcStatus?.code ?? res.status);
     const src = res.body;
     if (stream.closed) {
       src.destroy();

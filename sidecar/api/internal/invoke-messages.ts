@@ -95,12 +95,38 @@ export function encodeInvokeRequest(head: InvokeHead, body?: Buffer): Buffer {
 function writeInternalRequest(w: ProtoWriter, head: InvokeHead, body?: Buffer): void {
   w.uint(1, 1);
   writeMetadata(w, 2, head.metadata);
-  w.nested(3, (msg) => {
-    msg.string(1, head.method);
-    if (body !== undefined && body.length > 0) msg.nested(2, (a) => a.bytes(2, body));
-    msg.string(3, head.contentType);
-    msg.nested(4, (h) => h.uint(1, verbNumber(head.verb)).string(2, head.query));
-  });
+  w.nested(3, (msg) => writeInvokeRequest(msg, head, body));
+}
+
+/** The fields of common.v1.InvokeRequest. */
+function writeInvokeRequest(msg: ProtoWriter, head: AppInvokeHead, body?: Buffer): void {
+  msg.string(1, head.method);
+  if (body !== undefined && body.length > 0) msg.nested(2, (a) => a.bytes(2, body));
+  msg.string(3, head.contentType);
+  msg.nested(4, (h) => h.uint(1, verbNumber(head.verb)).string(2, head.query));
+}
+
+/** What a gRPC app's `AppCallback/OnInvoke` receives of a call (InvokeHead without the metadata). */
+export type AppInvokeHead = Omit<InvokeHead, 'metadata'>;
+
+/** Encodes a common.v1.InvokeRequest alone: the message of `AppCallback/OnInvoke`. */
+export function encodeAppInvokeRequest(head: AppInvokeHead, body: Buffer): Buffer {
+  const w = new ProtoWriter(sizeHint(body));
+  writeInvokeRequest(w, head, body);
+  return w.finish();
+}
+
+/** Decodes a common.v1.InvokeResponse (`AppCallback/OnInvoke`'s answer): `data.value` and `content_type`. */
+export function decodeAppInvokeResponse(buf: Buffer): { data: Buffer; contentType: string } {
+  const c = new ProtoCursor(buf);
+  let data: Buffer = EMPTY;
+  let contentType = '';
+  while (c.next()) {
+    if (c.field === 1 && c.wire === 2) data = readAnyValue(c.sub());
+    else if (c.field === 2 && c.wire === 2) contentType = c.string();
+    else c.skip();
+  }
+  return { data, contentType };
 }
 
 function sizeHint(body?: Buffer): number {
@@ -308,12 +334,16 @@ export function decodeResponseChunk(buf: Buffer): ResponseChunk {
   return chunkOf(head, data, seq);
 }
 
-/** The app's answer as the head of an internal response (hop-by-hop headers dropped). */
+/**
+ * The app's answer as the head of an internal response (hop-by-hop headers dropped). A gRPC app's
+ * answer carries its gRPC status code and message, as daprd's gRPC channel sends them.
+ */
 export function appResponseHead(res: AppResponse): ResponseHead {
   const ct = res.headers['content-type'];
+  const grpc = res.grpcStatus;
   return {
-    status: res.status,
-    message: '',
+    status: grpc === undefined ? res.status : grpc.code,
+    message: grpc === undefined ? '' : grpc.message,
     headers: responseMetadata(res.headers),
     contentType: ct === undefined ? '' : typeof ct === 'string' ? ct : (ct[0] ?? ''),
   };

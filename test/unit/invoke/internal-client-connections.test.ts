@@ -24,6 +24,7 @@ const echoApp: AppChannel = {
       body: Readable.from([body]),
     };
   },
+  probeHealth: async () => true,
   close() {},
 };
 

@@ -34,6 +34,7 @@ function stubApp(cancelled: string[]): AppChannel {
           );
       });
     },
+    probeHealth: async () => true,
     close() {},
   };
 }

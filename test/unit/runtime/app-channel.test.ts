@@ -105,10 +105,11 @@ describe('app health probes', () => {
       res.writeHead(healthy ? 204 : 503).end();
     });
     t.after(() => close(server));
+    const channel = new HttpAppChannel({ address: '127.0.0.1', port, maxConcurrency: -1 });
+    t.after(() => channel.close());
     const prober = new AppHealthProber(
       { enabled: true, path: '/healthz', probeIntervalMs: 20, probeTimeoutMs: 500, threshold: 2 },
-      '127.0.0.1',
-      port,
+      (path, timeoutMs) => channel.probeHealth(path, timeoutMs),
       quiet,
     );
     t.after(() => prober.stop());

@@ -1,0 +1,324 @@
+/**
+ * gRPC channel to the app (`--app-protocol grpc|grpcs`, daprd's pkg/channel/grpc): service
+ * invocation calls the app's `dapr.proto.runtime.v1.AppCallback/OnInvoke` with the call as a
+ * common.v1.InvokeRequest, and health probes call `AppCallbackHealthCheck/HealthCheck`.
+ *
+ * As in daprd, the app's gRPC status is the answer, not a failure of the channel: an error status
+ * (the app's own, or Unavailable when it cannot be reached) comes back as an `AppResponse` with
+ * `grpcStatus` set, and the caller's sidecar maps it to an HTTP status and a JSON body. OnInvoke is
+ * unary, so bodies are whole messages of at most `--max-body-size` each way.
+ *
+ * Built on @grpc/grpc-js: the app side is an ordinary gRPC server (connection management, TLS,
+ * message limits are the library's job). The sidecar-to-sidecar hop, whose cost per call is
+ * measured, runs on our own HTTP/2 layer instead (api/internal/h2).
+ */
+import { Buffer } from 'node:buffer';
+import { isIPv6 } from 'node:net';
+import { Readable } from 'node:stream';
+import * as grpc from '@grpc/grpc-js';
+import { GRPC_CODE_NAMES, GrpcStatus, httpStatusFromGrpc } from '../api/internal/grpc-framing.js';
+import { decodeAppInvokeResponse, encodeAppInvokeRequest } from '../api/internal/invoke-messages.js';
+import { channels } from '../observability/events.js';
+import { type AppChannel, type AppRequest, type AppResponse, AppUnhealthyError } from './app-channel.js';
+import { onCancel, throwIfCancelled } from './cancellation.js';
+import { Semaphore } from './semaphore.js';
+
+/** Options for `GrpcAppChannel`. */
+export interface GrpcChannelOptions {
+  readonly address: string;
+  readonly port: number;
+  /** `--app-max-concurrency`; <= 0 unlimited. */
+  readonly maxConcurrency: number;
+  /** `--max-body-size`: the largest message sent to or accepted from the app. */
+  readonly maxBodyBytes: number;
+  /** `APP_API_TOKEN`, sent as `dapr-api-token` metadata when set. */
+  readonly appApiToken?: string;
+  /** `--app-protocol grpcs`: TLS to the app without verifying its certificate, like daprd. */
+  readonly tls?: boolean;
+  /** App health checks' verdict; calls are refused while it is false. */
+  readonly isHealthy?: () => boolean;
+}
+
+export const ON_INVOKE = '/dapr.proto.runtime.v1.AppCallback/OnInvoke';
+export const HEALTH_CHECK = '/dapr.proto.runtime.v1.AppCallbackHealthCheck/HealthCheck';
+
+/** ResourceExhausted: grpc-go's client reports a message over its send limit this way. */
+const RESOURCE_EXHAUSTED = 8;
+
+/**
+ * Request headers that daprd passes to a gRPC app with a `dapr-` prefix (the IANA permanent
+ * request headers it lists in pkg/messaging/v1/util.go, plus HTTP/1-only ones HTTP/2 forbids).
+ */
+const PREFIXED = new Set([
+  'accept',
+  'accept-charset',
+  'accept-language',
+  'accept-ranges',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'cache-control',
+  'content-type',
+  'content-length',
+  'cookie',
+  'date',
+  'expect',
+  'from',
+  'host',
+  'if-match',
+  'if-modified-since',
+  'if-none-match',
+  'if-schedule-tag-match',
+  'if-unmodified-since',
+  'max-forwards',
+  'origin',
+  'pragma',
+  'referer',
+  'via',
+  'warning',
+]);
+
+/** Transport headers a gRPC client keeps out of the response metadata (grpc-go's reserved names). */
+const RESERVED_RESPONSE = new Set([
+  'grpc-encoding',
+  'grpc-message',
+  'grpc-message-type',
+  'grpc-status',
+  'grpc-status-details-bin',
+  'grpc-timeout',
+  'te',
+]);
+
+const identity = (b: Buffer): Buffer => b;
+const EMPTY = Buffer.alloc(0);
+
+/** The gRPC channel to the app. */
+export class GrpcAppChannel implements AppChannel {
+  readonly #o: GrpcChannelOptions;
+  readonly #client: grpc.Client;
+  readonly #limit: Semaphore;
+
+  constructor(options: GrpcChannelOptions) {
+    this.#o = options;
+    this.#limit = new Semaphore(options.maxConcurrency);
+    const host = isIPv6(options.address) ? `ipv6:[${options.address}]` : options.address;
+    const credentials =
+      options.tls === true
+        ? grpc.credentials.createSsl(null, null, null, {
+            rejectUnauthorized: false,
+            checkServerIdentity: () => undefined,
+          })
+        : grpc.credentials.createInsecure();
+    this.#client = new grpc.Client(`${host}:${options.port}`, credentials, {
+      'grpc.max_send_message_length': options.maxBodyBytes,
+      'grpc.max_receive_message_length': options.maxBodyBytes,
+    });
+  }
+
+  async invoke(req: AppRequest): Promise<AppResponse> {
+    if (this.#o.isHealthy?.() === false) throw new AppUnhealthyError();
+    const signal = req.signal;
+    const release = await this.#limit.acquire(signal);
+    try {
+      throwIfCancelled(signal);
+      const body = await readBody(req.body, this.#o.maxBodyBytes);
+      if (typeof body === 'number')
+        return answer(
+          RESOURCE_EXHAUSTED,
+          `grpc: trying to send message larger than max (${body} vs. ${this.#o.maxBodyBytes})`,
+          {},
+          EMPTY,
+        );
+      const message = encodeAppInvokeRequest(
+        {
+          method: req.path.startsWith('/') ? req.path.slice(1) : req.path,
+          verb: req.method,
+          query: req.query ?? '',
+          contentType: req.contentType ?? firstHeader(req.headers?.['content-type']),
+        },
+        body,
+      );
+      return await this.#call(message, this.#metadata(req.headers), req);
+    } finally {
+      release();
+    }
+  }
+
+  #call(message: Buffer, metadata: grpc.Metadata, req: AppRequest): Promise<AppResponse> {
+    const started = performance.now();
+    return new Promise<AppResponse>((resolve) => {
+      let headers: Record<string, string | string[]> = {};
+      const call = this.#client.makeUnaryRequest(
+        ON_INVOKE,
+        identity,
+        identity,
+        message,
+        metadata,
+        {},
+        (err: grpc.ServiceError | null, value?: Buffer) => {
+          off();
+          if (err !== null) {
+            const code = typeof err.code === 'number' ? err.code : GrpcStatus.UNKNOWN;
+            this.#emit(code, started);
+            resolve(answer(code, err.details ?? err.message, headers, EMPTY));
+            return;
+          }
+          let decoded: { data: Buffer; contentType: string };
+          try {
+            decoded = decodeAppInvokeResponse(value ?? EMPTY);
+          } catch (e) {
+            this.#emit(GrpcStatus.INTERNAL, started);
+            resolve(
+              answer(
+                GrpcStatus.INTERNAL,
+                `malformed InvokeResponse: ${(e as Error).message}`,
+                headers,
+                EMPTY,
+              ),
+            );
+            return;
+          }
+          this.#emit(GrpcStatus.OK, started);
+          if (decoded.contentType !== '') headers['content-type'] = decoded.contentType;
+          resolve(answer(GrpcStatus.OK, '', headers, decoded.data));
+        },
+      );
+      call.on('metadata', (md: grpc.Metadata) => {
+        headers = responseHeaders(md);
+      });
+      const off = req.signal === undefined ? () => {} : onCancel(req.signal, () => call.cancel());
+    });
+  }
+
+  /** The call's metadata toward the app, converted as daprd's InternalMetadataToGrpcMetadata does. */
+  #metadata(headers: AppRequest['headers']): grpc.Metadata {
+    const md = new grpc.Metadata();
+    let traceparent: string | undefined;
+    let tracestate: string | undefined;
+    if (headers !== undefined)
+      for (const key of Object.keys(headers)) {
+        const raw = headers[key];
+        if (raw === undefined) continue;
+        const values: readonly string[] = typeof raw === 'string' ? [raw] : raw;
+        const name = key.toLowerCase();
+        if (name === 'traceparent') traceparent = values[0];
+        else if (name === 'tracestate') tracestate = values[0];
+        else if (name === 'grpc-trace-bin' || name === 'destination-app-id') continue;
+        else addAll(md, PREFIXED.has(name) ? `dapr-${name}` : name, values);
+      }
+    if (this.#o.appApiToken !== undefined) md.set('dapr-api-token', this.#o.appApiToken);
+    if (traceparent !== undefined) {
+      const bin = traceBin(traceparent);
+      if (bin !== undefined) {
+        md.set('traceparent', traceparent);
+        if (tracestate !== undefined && tracestate !== '') md.set('tracestate', tracestate);
+        md.set('grpc-trace-bin', bin);
+      }
+    }
+    return md;
+  }
+
+  #emit(code: number, started: number): void {
+    if (channels.appGrpcCall.hasSubscribers)
+      channels.appGrpcCall.publish({
+        method: ON_INVOKE,
+        status: GRPC_CODE_NAMES[code] ?? `Code(${code})`,
+        durationMs: performance.now() - started,
+      });
+  }
+
+  /** `AppCallbackHealthCheck/HealthCheck` (the path does not apply): OK within `timeoutMs` is healthy. */
+  probeHealth(_path: string, timeoutMs: number): Promise<boolean> {
+    const md = new grpc.Metadata();
+    if (this.#o.appApiToken !== undefined) md.set('dapr-api-token', this.#o.appApiToken);
+    return new Promise<boolean>((resolve) => {
+      this.#client.makeUnaryRequest(
+        HEALTH_CHECK,
+        identity,
+        identity,
+        EMPTY,
+        md,
+        { deadline: Date.now() + timeoutMs },
+        (err: grpc.ServiceError | null) => resolve(err === null),
+      );
+    });
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}
+
+function answer(
+  code: number,
+  message: string,
+  headers: Record<string, string | string[]>,
+  data: Buffer,
+): AppResponse {
+  const body = new Readable({ read() {} });
+  if (data.length > 0) body.push(data);
+  body.push(null);
+  return { status: httpStatusFromGrpc(code), headers, body, grpcStatus: { code, message } };
+}
+
+/** The request body whole, or its length when it is over `max` (the rest is read and dropped). */
+async function readBody(body: AppRequest['body'], max: number): Promise<Buffer | number> {
+  if (body === undefined) return EMPTY;
+  if (!(body instanceof Readable)) {
+    const b = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    return b.length > max ? b.length : b;
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const c of body) {
+    const chunk = c as Buffer;
+    total += chunk.length;
+    if (total <= max) chunks.push(chunk);
+    else chunks.length = 0;
+  }
+  return total > max ? total : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+}
+
+function addAll(md: grpc.Metadata, key: string, values: readonly string[]): void {
+  const binary = key.endsWith('-bin');
+  try {
+    for (const v of values) md.add(key, binary ? Buffer.from(v, 'base64') : v);
+  } catch {
+    // A name or value gRPC metadata cannot carry (e.g. non-ASCII): left out, as grpc-go would refuse the call.
+  }
+}
+
+/** The app's response header metadata as headers: content-type is the InvokeResponse's, binary values in base64. */
+function responseHeaders(md: grpc.Metadata): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const all = md.toJSON();
+  for (const key of Object.keys(all)) {
+    if (key === 'content-type' || RESERVED_RESPONSE.has(key)) continue;
+    const values = (all[key] ?? []).map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : v));
+    if (values.length > 0) out[key] = values.length === 1 ? (values[0] as string) : values;
+  }
+  return out;
+}
+
+function firstHeader(v: string | readonly string[] | undefined): string {
+  return v === undefined ? '' : typeof v === 'string' ? v : (v[0] ?? '');
+}
+
+/**
+ * OpenCensus' binary trace context (`grpc-trace-bin`) for a W3C traceparent: version 0, then
+ * field 0 the 16-byte trace id, field 1 the 8-byte span id, field 2 the options byte.
+ */
+export function traceBin(traceparent: string): Buffer | undefined {
+  const m = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})/.exec(traceparent);
+  if (m === null) return undefined;
+  const out = Buffer.alloc(29);
+  out[1] = 0;
+  out.write(m[1] as string, 2, 'hex');
+  out[18] = 1;
+  out.write(m[2] as string, 19, 'hex');
+  out[27] = 2;
+  out.write(m[3] as string, 28, 'hex');
+  return out;
+}
