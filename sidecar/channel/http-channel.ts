@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { channels } from '../observability/events.js';
 import { type AppChannel, type AppRequest, type AppResponse, AppUnhealthyError } from './app-channel.js';
 import { abortError, onCancel, throwIfCancelled } from './cancellation.js';
+import { H2cClient } from './h2c-client.js';
 import { Http1Pool } from './http1-client.js';
 import { Semaphore } from './semaphore.js';
 
@@ -17,6 +18,8 @@ export interface HttpChannelOptions {
   readonly appApiToken?: string;
   /** `--app-protocol https`: TLS to the app without verifying its certificate, like daprd. */
   readonly tls?: boolean;
+  /** `--app-protocol h2c`: HTTP/2 over cleartext with prior knowledge. */
+  readonly h2c?: boolean;
   /** App health checks' verdict; calls are refused while it is false. */
   readonly isHealthy?: () => boolean;
 }
@@ -33,13 +36,16 @@ export class HttpAppChannel implements AppChannel {
   readonly #agent: HttpsAgent | undefined;
   /** Our HTTP/1.1 client for plaintext apps (see http1-client.ts for why not node:http). */
   readonly #pool: Http1Pool | undefined;
+  /** HTTP/2 for h2c apps. */
+  readonly #h2c: H2cClient | undefined;
   readonly #limit: Semaphore;
 
   constructor(options: HttpChannelOptions) {
     this.#options = options;
     this.#limit = new Semaphore(options.maxConcurrency);
+    if (options.h2c === true) this.#h2c = new H2cClient(options.address, options.port);
     // daprd dials the app's TLS port with InsecureSkipVerify: the app's certificate is not checked.
-    if (options.tls === true)
+    else if (options.tls === true)
       this.#agent = new HttpsAgent({
         keepAlive: true,
         maxSockets: Number.POSITIVE_INFINITY,
@@ -84,6 +90,9 @@ export class HttpAppChannel implements AppChannel {
           body,
           signal,
         });
+        res = { statusCode: r.status, headers: r.headers, body: r.body };
+      } else if (this.#h2c !== undefined) {
+        const r = await this.#h2c.request({ method: req.method, path, headers, body, signal });
         res = { statusCode: r.status, headers: r.headers, body: r.body };
       } else {
         // Cancellation by hand rather than http.request's `signal` option, which wraps the request
@@ -143,9 +152,11 @@ export class HttpAppChannel implements AppChannel {
 
   /** GET `path`: a 2xx within `timeoutMs` is healthy. */
   probeHealth(path: string, timeoutMs: number): Promise<boolean> {
+    const token = this.#options.appApiToken;
+    if (this.#h2c !== undefined)
+      return this.#h2c.probe(path, timeoutMs, token === undefined ? {} : { 'dapr-api-token': token });
     return new Promise<boolean>((resolve) => {
       const tls = this.#options.tls === true;
-      const token = this.#options.appApiToken;
       const req = (tls ? httpsRequest : httpRequest)(
         {
           host: this.#options.address,
@@ -170,6 +181,7 @@ export class HttpAppChannel implements AppChannel {
 
   close(): void {
     this.#agent?.destroy();
+    this.#h2c?.close();
     this.#pool?.close();
   }
 }

@@ -112,7 +112,7 @@ async function createResolver(i: InvocationInputs): Promise<NameResolver> {
 /** Starts the invocation subsystem (throws on bad configuration; nothing is left running then). */
 export async function startInvocation(i: InvocationInputs): Promise<Invocation> {
   const log = i.logger.child({ scope: 'dapr.runtime.direct_messaging' });
-  const httpProtocol = i.appProtocol === 'http' || i.appProtocol === 'https';
+  const httpProtocol = i.appProtocol === 'http' || i.appProtocol === 'https' || i.appProtocol === 'h2c';
   const acl = AccessControlList.compile(i.config.spec.accessControl, httpProtocol);
   const resiliency = compileResiliency(
     i.resiliencies.map((r) => resiliencyDocument(r, i.namespace)),

@@ -264,8 +264,6 @@ export class Runtime {
     // With health checks on, the app is unhealthy until a probe succeeds (daprd's apphealth).
     const isHealthy = (): boolean => this.#prober === undefined || this.#prober.healthy;
     const grpcApp = o.appProtocol === 'grpc' || o.appProtocol === 'grpcs';
-    if (o.appProtocol === 'h2c')
-      this.#log.warn('app protocol h2c is not supported yet; using an HTTP/1.1 channel');
     const channel: AppChannel = grpcApp
       ? new GrpcAppChannel({
           address: o.appChannelAddress,
@@ -281,6 +279,7 @@ export class Runtime {
           port,
           maxConcurrency: o.appMaxConcurrency,
           tls: o.appProtocol === 'https',
+          h2c: o.appProtocol === 'h2c',
           isHealthy,
           ...token,
         });
