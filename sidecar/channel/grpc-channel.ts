@@ -42,6 +42,8 @@ export interface GrpcChannelOptions {
 export const ON_INVOKE = '/dapr.proto.runtime.v1.AppCallback/OnInvoke';
 export const HEALTH_CHECK = '/dapr.proto.runtime.v1.AppCallbackHealthCheck/HealthCheck';
 
+const PROTOBUF_CONTENT_TYPE = 'application/x-protobuf';
+
 /** ResourceExhausted: grpc-go's client reports a message over its send limit this way. */
 const RESOURCE_EXHAUSTED = 8;
 
@@ -165,7 +167,7 @@ export class GrpcAppChannel implements AppChannel {
             resolve(answer(code, err.details ?? err.message, headers, EMPTY));
             return;
           }
-          let decoded: { data: Buffer; contentType: string };
+          let decoded: ReturnType<typeof decodeAppInvokeResponse>;
           try {
             decoded = decodeAppInvokeResponse(value ?? EMPTY);
           } catch (e) {
@@ -181,7 +183,9 @@ export class GrpcAppChannel implements AppChannel {
             return;
           }
           this.#emit(GrpcStatus.OK, started);
-          if (decoded.contentType !== '') headers['content-type'] = decoded.contentType;
+          // Data packed with a type URL is a protobuf message, whatever content_type says (daprd).
+          const contentType = decoded.typeUrl === '' ? decoded.contentType : PROTOBUF_CONTENT_TYPE;
+          if (contentType !== '') headers['content-type'] = contentType;
           resolve(answer(GrpcStatus.OK, '', headers, decoded.data));
         },
       );

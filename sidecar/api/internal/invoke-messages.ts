@@ -116,17 +116,27 @@ export function encodeAppInvokeRequest(head: AppInvokeHead, body: Buffer): Buffe
   return w.finish();
 }
 
-/** Decodes a common.v1.InvokeResponse (`AppCallback/OnInvoke`'s answer): `data.value` and `content_type`. */
-export function decodeAppInvokeResponse(buf: Buffer): { data: Buffer; contentType: string } {
+/**
+ * Decodes a common.v1.InvokeResponse (`AppCallback/OnInvoke`'s answer): `data` (its value and
+ * type URL) and `content_type`.
+ */
+export function decodeAppInvokeResponse(buf: Buffer): { data: Buffer; typeUrl: string; contentType: string } {
   const c = new ProtoCursor(buf);
   let data: Buffer = EMPTY;
+  let typeUrl = '';
   let contentType = '';
   while (c.next()) {
-    if (c.field === 1 && c.wire === 2) data = readAnyValue(c.sub());
-    else if (c.field === 2 && c.wire === 2) contentType = c.string();
+    if (c.field === 1 && c.wire === 2) {
+      const any = c.sub();
+      while (any.next()) {
+        if (any.field === 1 && any.wire === 2) typeUrl = any.string();
+        else if (any.field === 2 && any.wire === 2) data = any.bytes();
+        else any.skip();
+      }
+    } else if (c.field === 2 && c.wire === 2) contentType = c.string();
     else c.skip();
   }
-  return { data, contentType };
+  return { data, typeUrl, contentType };
 }
 
 function sizeHint(body?: Buffer): number {

@@ -73,9 +73,14 @@ async function text(res: AppResponse): Promise<string> {
 }
 
 /** A common.v1.InvokeResponse {data=1 Any{value=2}, content_type=2}, encoded by hand (short fields only). */
-function invokeResponse(data: string, contentType: string): Buffer {
+function invokeResponse(data: string, contentType: string, typeUrl = ''): Buffer {
   const value = Buffer.from(data);
-  const any = Buffer.concat([Buffer.from([0x12, value.length]), value]);
+  const url = Buffer.from(typeUrl);
+  const any = Buffer.concat([
+    url.length === 0 ? Buffer.alloc(0) : Buffer.concat([Buffer.from([0x0a, url.length]), url]),
+    Buffer.from([0x12, value.length]),
+    value,
+  ]);
   const ct = Buffer.from(contentType);
   return Buffer.concat([Buffer.from([0x0a, any.length]), any, Buffer.from([0x12, ct.length]), ct]);
 }
@@ -123,6 +128,18 @@ describe('gRPC app channel', () => {
     assert.deepEqual(md.get('grpc-trace-bin'), [
       traceBin('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'),
     ]);
+  });
+
+  it('answers data packed with a type URL as application/x-protobuf', async (t) => {
+    const port = await rawServer(t, (_call, cb) =>
+      cb(
+        null,
+        invokeResponse('\x08\x01', 'application/json', 'type.googleapis.com/google.protobuf.Int32Value'),
+      ),
+    );
+    const res = await channel(t, port).invoke({ method: 'POST', path: '/x' });
+    assert.equal(res.headers['content-type'], 'application/x-protobuf');
+    assert.equal(await text(res), '\x08\x01');
   });
 
   it('answers bytes that are not an InvokeResponse with Internal, not a throw', async (t) => {
