@@ -21,6 +21,11 @@ export interface AppRequest {
   readonly signal?: CancelSignal;
   /** The body's content type when it is not in `headers` (a gRPC app receives it as a field). */
   readonly contentType?: string;
+  /**
+   * The invocation's metadata as it crossed the internal API (binary `-bin` values in base64). A
+   * gRPC app receives this as its call metadata; `headers` is what an HTTP app receives.
+   */
+  readonly metadata?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** The app's answer; `body` must be consumed (or destroyed) to free the concurrency slot. */

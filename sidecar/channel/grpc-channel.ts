@@ -93,6 +93,9 @@ const RESERVED_RESPONSE = new Set([
   'te',
 ]);
 
+/** Metadata never passed to the app: daprd's own routing header, the caller's API token, hop-by-hop headers. */
+const SKIPPED = new Set(['destination-app-id', 'dapr-app-id', 'dapr-api-token', 'te']);
+
 const identity = (b: Buffer): Buffer => b;
 const EMPTY = Buffer.alloc(0);
 
@@ -142,7 +145,7 @@ export class GrpcAppChannel implements AppChannel {
         },
         body,
       );
-      return await this.#call(message, this.#metadata(req.headers), req);
+      return await this.#call(message, this.#metadata(req), req);
     } finally {
       release();
     }
@@ -197,30 +200,30 @@ export class GrpcAppChannel implements AppChannel {
   }
 
   /** The call's metadata toward the app, converted as daprd's InternalMetadataToGrpcMetadata does. */
-  #metadata(headers: AppRequest['headers']): grpc.Metadata {
+  #metadata(req: AppRequest): grpc.Metadata {
     const md = new grpc.Metadata();
+    const source = req.metadata ?? req.headers ?? {};
     let traceparent: string | undefined;
     let tracestate: string | undefined;
-    if (headers !== undefined)
-      for (const key of Object.keys(headers)) {
-        const raw = headers[key];
-        if (raw === undefined) continue;
-        const values: readonly string[] = typeof raw === 'string' ? [raw] : raw;
-        const name = key.toLowerCase();
-        if (name === 'traceparent') traceparent = values[0];
-        else if (name === 'tracestate') tracestate = values[0];
-        else if (name === 'grpc-trace-bin' || name === 'destination-app-id') continue;
-        else addAll(md, PREFIXED.has(name) ? `dapr-${name}` : name, values);
-      }
-    if (this.#o.appApiToken !== undefined) md.set('dapr-api-token', this.#o.appApiToken);
-    if (traceparent !== undefined) {
-      const bin = traceBin(traceparent);
-      if (bin !== undefined) {
-        md.set('traceparent', traceparent);
-        if (tracestate !== undefined && tracestate !== '') md.set('tracestate', tracestate);
-        md.set('grpc-trace-bin', bin);
-      }
+    let grpcTraceBin: string | undefined;
+    for (const key of Object.keys(source)) {
+      const raw = source[key];
+      if (raw === undefined) continue;
+      const values: readonly string[] = typeof raw === 'string' ? [raw] : raw;
+      const name = key.toLowerCase();
+      if (name === 'traceparent') traceparent = values[0];
+      else if (name === 'tracestate') tracestate = values[0];
+      else if (name === 'grpc-trace-bin') grpcTraceBin = values[0];
+      else if (!SKIPPED.has(name) && !name.startsWith(':'))
+        addAll(md, PREFIXED.has(name) ? `dapr-${name}` : name, values);
     }
+    if (this.#o.appApiToken !== undefined) md.set('dapr-api-token', this.#o.appApiToken);
+    const bin = traceparent === undefined ? undefined : traceBin(traceparent);
+    if (traceparent !== undefined && bin !== undefined) {
+      md.set('traceparent', traceparent);
+      if (tracestate !== undefined && tracestate !== '') md.set('tracestate', tracestate);
+      md.set('grpc-trace-bin', bin);
+    } else if (grpcTraceBin !== undefined) md.set('grpc-trace-bin', Buffer.from(grpcTraceBin, 'base64'));
     return md;
   }
 

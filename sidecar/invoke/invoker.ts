@@ -306,6 +306,7 @@ export class ServiceInvoker {
       body,
       signal,
       contentType: headerString(req.headers['content-type']),
+      metadata: md,
     });
     const headers = metadataToHeaders(stripHop(res.headers));
     const grpc = res.grpcStatus;

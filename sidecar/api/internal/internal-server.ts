@@ -235,6 +235,7 @@ export class InternalServer {
       body,
       signal,
       contentType: head.contentType,
+      metadata: head.metadata,
     });
   }
 

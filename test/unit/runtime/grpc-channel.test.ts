@@ -130,6 +130,31 @@ describe('gRPC app channel', () => {
     ]);
   });
 
+  it('prefers the internal metadata: binary values decoded, a grpc-trace-bin kept without a traceparent', async (t) => {
+    let md: grpc.Metadata = new grpc.Metadata();
+    const port = await rawServer(t, (call, cb) => {
+      md = call.metadata;
+      cb(null, Buffer.alloc(0));
+    });
+    const trace = Buffer.from([0, 0, ...Buffer.alloc(16, 7), 1, ...Buffer.alloc(8, 9), 2, 1]);
+    await channel(t, port).invoke({
+      method: 'POST',
+      path: '/x',
+      headers: { 'x-from-headers': 'ignored' },
+      metadata: {
+        'x-id-bin': [Buffer.from([1, 2, 3]).toString('base64')],
+        'grpc-trace-bin': [trace.toString('base64')],
+        'dapr-api-token': ['caller-token'],
+        host: ['callee:3500'],
+      },
+    });
+    assert.deepEqual(md.get('x-id-bin'), [Buffer.from([1, 2, 3])]);
+    assert.deepEqual(md.get('grpc-trace-bin'), [trace]);
+    assert.deepEqual(md.get('dapr-host'), ['callee:3500']);
+    assert.deepEqual(md.get('dapr-api-token'), [], "the caller's token stays behind");
+    assert.deepEqual(md.get('x-from-headers'), []);
+  });
+
   it('answers data packed with a type URL as application/x-protobuf', async (t) => {
     const port = await rawServer(t, (_call, cb) =>
       cb(
