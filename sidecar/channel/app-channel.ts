@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { AnyValue } from '../api/internal/rpc-status.js';
 import type { CancelSignal } from './cancellation.js';
 
 /**
@@ -35,7 +36,11 @@ export interface AppResponse {
   readonly headers: IncomingHttpHeaders;
   readonly body: Readable;
   /** A gRPC app's answer: its status code (0 = OK) and message. Undefined for HTTP apps. */
-  readonly grpcStatus?: { readonly code: number; readonly message: string };
+  readonly grpcStatus?: {
+    readonly code: number;
+    readonly message: string;
+    readonly details?: readonly AnyValue[];
+  };
 }
 
 /** A channel to the app. */

@@ -18,6 +18,7 @@ import { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { GRPC_CODE_NAMES, GrpcStatus, httpStatusFromGrpc } from '../api/internal/grpc-framing.js';
 import { decodeAppInvokeResponse, encodeAppInvokeRequest } from '../api/internal/invoke-messages.js';
+import { type AnyValue, decodeRpcStatus } from '../api/internal/rpc-status.js';
 import { channels } from '../observability/events.js';
 import { type AppChannel, type AppRequest, type AppResponse, AppUnhealthyError } from './app-channel.js';
 import { onCancel, throwIfCancelled } from './cancellation.js';
@@ -167,7 +168,7 @@ export class GrpcAppChannel implements AppChannel {
           if (err !== null) {
             const code = typeof err.code === 'number' ? err.code : GrpcStatus.UNKNOWN;
             this.#emit(code, started);
-            resolve(answer(code, err.details ?? err.message, headers, EMPTY));
+            resolve(answer(code, err.details ?? err.message, headers, EMPTY, statusDetails(err.metadata)));
             return;
           }
           let decoded: ReturnType<typeof decodeAppInvokeResponse>;
@@ -263,11 +264,24 @@ function answer(
   message: string,
   headers: Record<string, string | string[]>,
   data: Buffer,
+  details: readonly AnyValue[] = [],
 ): AppResponse {
   const body = new Readable({ read() {} });
   if (data.length > 0) body.push(data);
   body.push(null);
-  return { status: httpStatusFromGrpc(code), headers, body, grpcStatus: { code, message } };
+  const grpcStatus = details.length === 0 ? { code, message } : { code, message, details };
+  return { status: httpStatusFromGrpc(code), headers, body, grpcStatus };
+}
+
+/** The error details an app sent in `grpc-status-details-bin` (none when absent or unreadable). */
+function statusDetails(trailers: grpc.Metadata | undefined): readonly AnyValue[] {
+  const raw = trailers?.get('grpc-status-details-bin')[0];
+  if (!Buffer.isBuffer(raw)) return [];
+  try {
+    return decodeRpcStatus(raw).details;
+  } catch {
+    return [];
+  }
 }
 
 /** The request body whole, or its length when it is over `max` (the rest is read and dropped). */

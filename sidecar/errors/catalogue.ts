@@ -43,6 +43,7 @@ export const CATALOGUE = {
   ERR_METADATA_GET: { http: 500, grpc: G.INTERNAL },
   // invocation
   ERR_DIRECT_INVOKE: { http: 500, grpc: G.INTERNAL },
+  ERR_MALFORMED_RESPONSE: { http: 500, grpc: G.INTERNAL },
   ERR_INVOKE_OUTPUT_BINDING: { http: 500, grpc: G.INTERNAL },
   // pub/sub
   ERR_PUBSUB_NOT_FOUND: { http: 404, grpc: G.INVALID_ARGUMENT },

@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import { GRPC_CODE_NAMES, httpStatusFromGrpc } from '../api/internal/grpc-framing.js';
 import type { InternalClient } from '../api/internal/internal-client.js';
 import type { InvokeHead, Metadata } from '../api/internal/invoke-messages.js';
+import { type AnyValue, statusJson } from '../api/internal/rpc-status.js';
 import type { AppChannel } from '../channel/app-channel.js';
 import { type CancelSignal, toAbortSignal } from '../channel/cancellation.js';
 import type { Logger } from '../components/component.js';
@@ -74,19 +75,26 @@ function failedStatus(r: InvokeResult): number | undefined {
 
 /**
  * A gRPC app's answer for an HTTP caller (daprd's onDirectMessage): OK is 200 with the data and
- * its content type; any other code is the HTTP status it maps to, with the status as JSON
- * (`{"code":5,"message":"..."}`) in place of the body.
+ * its content type; any other code is the HTTP status it maps to, with the status as protobuf JSON
+ * (`{"code":5,"message":"...","details":[...]}`) in place of the body. A status whose details
+ * cannot be rendered is a malformed response (500 ERR_MALFORMED_RESPONSE), as in daprd.
  */
 function fromGrpcApp(
   code: number,
   message: string,
+  details: readonly AnyValue[] | undefined,
   headers: Record<string, string | string[]>,
   body: Buffer | Readable,
 ): InvokeResult {
   if (code === 0) return { status: 200, headers, body, grpcCode: code };
   if (!Buffer.isBuffer(body)) body.resume();
+  let json: string;
+  try {
+    json = statusJson(code, message, details ?? []);
+  } catch (err) {
+    throw new DaprError('ERR_MALFORMED_RESPONSE', (err as Error).message, { httpStatus: 500, cause: err });
+  }
   headers['content-type'] = 'application/json';
-  const json = JSON.stringify(message === '' ? { code } : { code, message });
   return { status: httpStatusFromGrpc(code), headers, body: Buffer.from(json), grpcCode: code };
 }
 
@@ -258,7 +266,8 @@ export class ServiceInvoker {
         if (res.head.contentType !== '' && headers['content-type'] === undefined)
           headers['content-type'] = res.head.contentType;
         // An HTTP app answers with an HTTP status; a gRPC app's status is a gRPC code (below 100).
-        if (res.head.status < 100) return fromGrpcApp(res.head.status, res.head.message, headers, res.body);
+        if (res.head.status < 100)
+          return fromGrpcApp(res.head.status, res.head.message, res.head.details, headers, res.body);
         return { status: res.head.status, headers, body: res.body };
       } catch (err) {
         lastErr = err;
@@ -310,7 +319,7 @@ export class ServiceInvoker {
     });
     const headers = metadataToHeaders(stripHop(res.headers));
     const grpc = res.grpcStatus;
-    if (grpc !== undefined) return fromGrpcApp(grpc.code, grpc.message, headers, res.body);
+    if (grpc !== undefined) return fromGrpcApp(grpc.code, grpc.message, grpc.details, headers, res.body);
     return { status: res.status, headers, body: res.body };
   }
 

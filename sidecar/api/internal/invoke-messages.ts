@@ -3,14 +3,16 @@
  * service_invocation.proto and common.proto:
  * - InternalInvokeRequest {ver=1, metadata=2 map<string,ListStringValue>, message=3 InvokeRequest, actor=4}
  * - InvokeRequest {method=1, data=2 Any{type_url=1, value=2}, content_type=3, http_extension=4 {verb=1, querystring=2}}
- * - InternalInvokeResponse {status=1 Status{code=1, message=2}, headers=2, trailers=3, message=4 InvokeResponse{data=1, content_type=2}}
+ * - InternalInvokeResponse {status=1 Status{code=1, message=2, details=3 Any}, headers=2, trailers=3, message=4 InvokeResponse{data=1, content_type=2}}
  * - InternalInvokeRequestStream / InternalInvokeResponseStream {request|response=1, payload=2 StreamPayload{data=1, seq=2}}
  */
 import type { AppResponse } from '../../channel/app-channel.js';
 import { responseMetadata } from '../../invoke/headers.js';
 import { ProtoCursor, ProtoWriter } from './proto-wire.js';
+import { type AnyValue, readAny } from './rpc-status.js';
 
 const EMPTY: Buffer = Buffer.alloc(0);
+const NO_DETAILS: readonly AnyValue[] = [];
 
 /** HTTPExtension.Verb values (common.proto). */
 const VERBS = [
@@ -46,6 +48,8 @@ export interface ResponseHead {
   /** HTTP status from an HTTP app (or a gRPC code). */
   readonly status: number;
   readonly message: string;
+  /** A gRPC app's error details (Status.details). */
+  readonly details?: readonly AnyValue[];
   readonly headers: Metadata;
   readonly contentType: string;
 }
@@ -213,7 +217,10 @@ export function encodeInvokeResponse(head: ResponseHead, body?: Buffer): Buffer 
 }
 
 function writeInternalResponse(w: ProtoWriter, head: ResponseHead, body?: Buffer): void {
-  w.nested(1, (st) => st.uint(1, head.status).string(2, head.message));
+  w.nested(1, (st) => {
+    st.uint(1, head.status).string(2, head.message);
+    for (const d of head.details ?? NO_DETAILS) st.nested(3, (a) => a.string(1, d.typeUrl).bytes(2, d.value));
+  });
   writeMetadata(w, 2, head.headers);
   w.nested(4, (msg) => {
     if (body !== undefined && body.length > 0) msg.nested(1, (a) => a.bytes(2, body));
@@ -229,6 +236,7 @@ export function decodeInvokeResponse(buf: Buffer): { head: ResponseHead; body: B
 function readInternalResponse(c: ProtoCursor): { head: ResponseHead; body: Buffer } {
   let status = 0;
   let message = '';
+  let details: readonly AnyValue[] = NO_DETAILS;
   const headers: Metadata = {};
   let contentType = '';
   let body: Buffer = EMPTY;
@@ -239,6 +247,7 @@ function readInternalResponse(c: ProtoCursor): { head: ResponseHead; body: Buffe
       while (st.next()) {
         if (st.field === 1 && st.wire === 0) status = st.varint();
         else if (st.field === 2 && st.wire === 2) message = st.string();
+        else if (st.field === 3 && st.wire === 2) details = [...details, readAny(st.sub())];
         else st.skip();
       }
     } else if (c.field === 2) readMetadataInto(c.sub(), headers);
@@ -251,7 +260,7 @@ function readInternalResponse(c: ProtoCursor): { head: ResponseHead; body: Buffe
       }
     } else c.skip();
   }
-  return { head: { status, message, headers, contentType }, body };
+  return { head: { status, message, details, headers, contentType }, body };
 }
 
 /** Encodes one InternalInvokeRequestStream message. */
@@ -354,6 +363,7 @@ export function appResponseHead(res: AppResponse): ResponseHead {
   return {
     status: grpc === undefined ? res.status : grpc.code,
     message: grpc === undefined ? '' : grpc.message,
+    details: grpc?.details ?? NO_DETAILS,
     headers: responseMetadata(res.headers),
     contentType: ct === undefined ? '' : typeof ct === 'string' ? ct : (ct[0] ?? ''),
   };

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
 import { makeTempDir, removeTempDir, waitUntil } from '../../env/process.js';
 import { type Sidecar, writeResources } from '../harness.js';
 import { startAppSidecar } from './invoke-fixture.js';
@@ -84,6 +85,20 @@ async function startGrpcApp(): Promise<GrpcApp> {
         cb({ code: grpc.status.NOT_FOUND, details: 'no such order' });
         return;
       }
+      if (r.method === 'invalid' || r.method === 'strange') {
+        // A rich error status, as grpc-go's status.WithDetails sends it (grpc-status-details-bin).
+        const trailers = new grpc.Metadata();
+        const detail =
+          r.method === 'invalid'
+            ? { typeUrl: 'type.googleapis.com/google.rpc.BadRequest', value: encode('BadRequest', BAD_QTY) }
+            : { typeUrl: 'type.googleapis.com/example.Strange', value: Buffer.alloc(0) };
+        trailers.set(
+          'grpc-status-details-bin',
+          encode('Status', { code: 3, message: 'invalid order', details: [detail] }),
+        );
+        cb({ code: grpc.status.INVALID_ARGUMENT, details: 'invalid order', metadata: trailers });
+        return;
+      }
       const headers = new grpc.Metadata();
       headers.set('x-app-header', 'yes');
       call.sendMetadata(headers);
@@ -121,6 +136,23 @@ async function startGrpcApp(): Promise<GrpcApp> {
     },
     stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
+}
+
+/** google.rpc messages, encoded by protobufjs from their definitions. */
+const rpc = protobuf.parse(
+  `syntax = "proto3"; package google.rpc;
+   message Any { string type_url = 1; bytes value = 2; }
+   message Status { int32 code = 1; string message = 2; repeated Any details = 3; }
+   message BadRequest {
+     message FieldViolation { string field = 1; string description = 2; }
+     repeated FieldViolation field_violations = 1;
+   }`,
+).root;
+const BAD_QTY = { fieldViolations: [{ field: 'qty', description: 'must be positive' }] };
+
+function encode(type: string, value: Record<string, unknown>): Buffer {
+  const t = rpc.lookupType(`google.rpc.${type}`);
+  return Buffer.from(t.encode(t.fromObject(value)).finish());
 }
 
 let home = '';
@@ -207,6 +239,25 @@ describe('invocation of a gRPC app', () => {
     assert.equal(res.status, 404);
     assert.deepEqual(await res.json(), { code: 5, message: 'no such order' });
     assert.equal(app.calls.filter((c) => c.method === 'missing').length - before, 1, 'one attempt');
+  });
+
+  it("renders a status's standard error details as protobuf JSON", async () => {
+    const res = await fetch(`${a.url}/v1.0/invoke/b/method/invalid`, { method: 'POST' });
+    assert.equal(res.status, 400);
+    assert.deepEqual(await res.json(), {
+      code: 3,
+      message: 'invalid order',
+      details: [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', ...BAD_QTY }],
+    });
+  });
+
+  it('answers a status whose details it cannot render with ERR_MALFORMED_RESPONSE', async () => {
+    const res = await fetch(`${a.url}/v1.0/invoke/b/method/strange`, { method: 'POST' });
+    assert.equal(res.status, 500);
+    assert.deepEqual(await res.json(), {
+      errorCode: 'ERR_MALFORMED_RESPONSE',
+      message: 'proto: unable to resolve "type.googleapis.com/example.Strange": not found',
+    });
   });
 
   it('answers a self-invocation through the same mapping', async () => {

@@ -83,8 +83,21 @@ describe('internal invocation messages', () => {
     assert.deepEqual(res.head, {
       status: 418,
       message: '',
+      details: [],
       headers: { 'set-cookie': ['a', 'b'] },
       contentType: 'text/plain',
     });
+    // A gRPC app's status travels with its error details (Status.details).
+    const detail = {
+      typeUrl: 'type.googleapis.com/google.rpc.ErrorInfo',
+      value: Buffer.from([0x0a, 0x01, 0x52]),
+    };
+    const failed = decodeResponseChunk(
+      encodeResponseChunk({
+        head: { status: 3, message: 'bad', details: [detail], headers: {}, contentType: '' },
+      }),
+    );
+    assert.equal(failed.head?.status, 3);
+    assert.deepEqual(failed.head?.details, [detail]);
   });
 });
