@@ -20,6 +20,8 @@ export interface AppRequest {
   readonly headers?: Readonly<Record<string, string | readonly string[]>>;
   readonly body?: Buffer | Uint8Array | Readable;
   readonly signal?: CancelSignal;
+  /** The verb as it crossed the internal API (`NONE` from a gRPC caller); `method` when absent. */
+  readonly verb?: string;
   /** The body's content type when it is not in `headers` (a gRPC app receives it as a field). */
   readonly contentType?: string;
   /**

@@ -140,7 +140,7 @@ export class GrpcAppChannel implements AppChannel {
       const message = encodeAppInvokeRequest(
         {
           method: req.path.startsWith('/') ? req.path.slice(1) : req.path,
-          verb: req.method,
+          verb: req.verb ?? req.method,
           query: req.query ?? '',
           contentType: req.contentType ?? firstHeader(req.headers?.['content-type']),
         },

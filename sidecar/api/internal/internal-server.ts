@@ -236,6 +236,7 @@ export class InternalServer {
       signal,
       contentType: head.contentType,
       metadata: head.metadata,
+      verb: head.verb,
     });
   }
 

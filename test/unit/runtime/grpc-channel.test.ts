@@ -130,10 +130,12 @@ describe('gRPC app channel', () => {
     ]);
   });
 
-  it('prefers the internal metadata: binary values decoded, a grpc-trace-bin kept without a traceparent', async (t) => {
+  it('prefers the internal metadata and verb: binary values decoded, a grpc-trace-bin kept without a traceparent', async (t) => {
     let md: grpc.Metadata = new grpc.Metadata();
+    let request: Buffer = Buffer.alloc(0);
     const port = await rawServer(t, (call, cb) => {
       md = call.metadata;
+      request = call.request;
       cb(null, Buffer.alloc(0));
     });
     const trace = Buffer.from([0, 0, ...Buffer.alloc(16, 7), 1, ...Buffer.alloc(8, 9), 2, 1]);
@@ -141,6 +143,7 @@ describe('gRPC app channel', () => {
       method: 'POST',
       path: '/x',
       headers: { 'x-from-headers': 'ignored' },
+      verb: 'NONE',
       metadata: {
         'x-id-bin': [Buffer.from([1, 2, 3]).toString('base64')],
         'grpc-trace-bin': [trace.toString('base64')],
@@ -153,6 +156,11 @@ describe('gRPC app channel', () => {
     assert.deepEqual(md.get('dapr-host'), ['callee:3500']);
     assert.deepEqual(md.get('dapr-api-token'), [], "the caller's token stays behind");
     assert.deepEqual(md.get('x-from-headers'), []);
+    // A gRPC caller's verb (NONE) reaches the app as it crossed the hop.
+    assert.deepEqual(
+      request,
+      encodeAppInvokeRequest({ method: 'x', verb: 'NONE', query: '', contentType: '' }, Buffer.alloc(0)),
+    );
   });
 
   it('answers data packed with a type URL as application/x-protobuf', async (t) => {
