@@ -331,7 +331,7 @@ export class ServiceInvoker {
       const name = GRPC_CODE_NAMES[err.code] ?? `Code(${err.code})`;
       msg = `rpc error: code = ${name} desc = ${err.details ?? err.message}`;
       if (err.code === 7) status = 403;
-    } else msg = (err as Error).message;
+    } else msg = (err as Error).message.trimEnd(); // OpenSSL's messages end with a newline
     return new DaprError('ERR_DIRECT_INVOKE', `failed to invoke, id: ${targetId}, err: ${msg}`, {
       httpStatus: status,
       cause: err,

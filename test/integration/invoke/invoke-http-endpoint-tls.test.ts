@@ -125,6 +125,7 @@ describe('HTTPEndpoint secrets and client TLS', () => {
       const e = await invokeError(name);
       assert.equal(e.status, 500, name);
       assert.equal(e.errorCode, 'ERR_DIRECT_INVOKE', name);
+      assert.doesNotMatch(e.message, /\s$/, `${name}: no trailing newline from OpenSSL`);
     }
   });
 
