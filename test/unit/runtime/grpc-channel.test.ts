@@ -250,6 +250,28 @@ describe('gRPC app channel', () => {
     assert.equal(cancelled, true);
   });
 
+  it('holds calls beyond --app-max-concurrency until a slot frees', async (t) => {
+    let active = 0;
+    let peak = 0;
+    const port = await rawServer(t, (_call, cb) => {
+      active++;
+      peak = Math.max(peak, active);
+      setTimeout(() => {
+        active--;
+        cb(null, Buffer.alloc(0));
+      }, 30);
+    });
+    const c = channel(t, port, { maxConcurrency: 2 });
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => c.invoke({ method: 'POST', path: '/x', body: Buffer.from('a') })),
+    );
+    assert.deepEqual(
+      results.map((r) => r.grpcStatus?.code),
+      [0, 0, 0, 0, 0, 0],
+    );
+    assert.equal(peak, 2);
+  });
+
   it('refuses calls while the app is unhealthy', async (t) => {
     const port = await rawServer(t, (_c, cb) => cb(null, Buffer.alloc(0)));
     const c = channel(t, port, { isHealthy: () => false });
