@@ -64,3 +64,8 @@ export class AppUnhealthyError extends Error {
     super('rpc error: code = Internal desc = app is not in a healthy state');
   }
 }
+
+/** The first value of a header as Node gives it (`''` when absent). */
+export function firstHeaderValue(v: string | readonly string[] | undefined): string {
+  return v === undefined ? '' : typeof v === 'string' ? v : (v[0] ?? '');
+}

@@ -20,7 +20,13 @@ import { GRPC_CODE_NAMES, GrpcStatus, httpStatusFromGrpc } from '../api/internal
 import { decodeAppInvokeResponse, encodeAppInvokeRequest } from '../api/internal/invoke-messages.js';
 import { type AnyValue, decodeRpcStatus } from '../api/internal/rpc-status.js';
 import { channels } from '../observability/events.js';
-import { type AppChannel, type AppRequest, type AppResponse, AppUnhealthyError } from './app-channel.js';
+import {
+  type AppChannel,
+  type AppRequest,
+  type AppResponse,
+  AppUnhealthyError,
+  firstHeaderValue,
+} from './app-channel.js';
 import { onCancel, throwIfCancelled } from './cancellation.js';
 import { Semaphore } from './semaphore.js';
 
@@ -142,7 +148,7 @@ export class GrpcAppChannel implements AppChannel {
           method: req.path.startsWith('/') ? req.path.slice(1) : req.path,
           verb: req.verb ?? req.method,
           query: req.query ?? '',
-          contentType: req.contentType ?? firstHeader(req.headers?.['content-type']),
+          contentType: req.contentType ?? firstHeaderValue(req.headers?.['content-type']),
         },
         body,
       );
@@ -321,10 +327,6 @@ function responseHeaders(md: grpc.Metadata): Record<string, string | string[]> {
     if (values.length > 0) out[key] = values.length === 1 ? (values[0] as string) : values;
   }
   return out;
-}
-
-function firstHeader(v: string | readonly string[] | undefined): string {
-  return v === undefined ? '' : typeof v === 'string' ? v : (v[0] ?? '');
 }
 
 /**

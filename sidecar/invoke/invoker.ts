@@ -14,7 +14,7 @@ import { GRPC_CODE_NAMES, httpStatusFromGrpc } from '../api/internal/grpc-framin
 import type { InternalClient } from '../api/internal/internal-client.js';
 import type { InvokeHead, Metadata } from '../api/internal/invoke-messages.js';
 import { type AnyValue, statusJson } from '../api/internal/rpc-status.js';
-import type { AppChannel } from '../channel/app-channel.js';
+import { type AppChannel, firstHeaderValue } from '../channel/app-channel.js';
 import { type CancelSignal, toAbortSignal } from '../channel/cancellation.js';
 import type { Logger } from '../components/component.js';
 import type { NameResolver } from '../components/nameresolution/name-resolver.js';
@@ -245,7 +245,7 @@ export class ServiceInvoker {
       method: req.method,
       verb: req.verb,
       query: req.query,
-      contentType: headerString(req.headers['content-type']),
+      contentType: firstHeaderValue(req.headers['content-type']),
       metadata: md,
     };
     let addresses = await this.#addresses.addresses(t.appId, t.namespace, false);
@@ -314,7 +314,7 @@ export class ServiceInvoker {
       headers: metadataToHeaders(md),
       body,
       signal,
-      contentType: headerString(req.headers['content-type']),
+      contentType: firstHeaderValue(req.headers['content-type']),
       metadata: md,
     });
     const headers = metadataToHeaders(stripHop(res.headers));
@@ -382,10 +382,6 @@ function stripHop(h: IncomingHttpHeaders): Metadata {
     if (v !== undefined) md[k] = typeof v === 'string' ? [v] : [...v];
   }
   return md;
-}
-
-function headerString(v: string | string[] | undefined): string {
-  return v === undefined ? '' : typeof v === 'string' ? v : (v[0] ?? '');
 }
 
 /** Reads a stream fully (used only for bodies that retries may replay). */

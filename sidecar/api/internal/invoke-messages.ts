@@ -6,7 +6,7 @@
  * - InternalInvokeResponse {status=1 Status{code=1, message=2, details=3 Any}, headers=2, trailers=3, message=4 InvokeResponse{data=1, content_type=2}}
  * - InternalInvokeRequestStream / InternalInvokeResponseStream {request|response=1, payload=2 StreamPayload{data=1, seq=2}}
  */
-import type { AppResponse } from '../../channel/app-channel.js';
+import { type AppResponse, firstHeaderValue } from '../../channel/app-channel.js';
 import { responseMetadata } from '../../invoke/headers.js';
 import { ProtoCursor, ProtoWriter } from './proto-wire.js';
 import { type AnyValue, readAny } from './rpc-status.js';
@@ -365,6 +365,6 @@ export function appResponseHead(res: AppResponse): ResponseHead {
     message: grpc === undefined ? '' : grpc.message,
     details: grpc?.details ?? NO_DETAILS,
     headers: responseMetadata(res.headers),
-    contentType: ct === undefined ? '' : typeof ct === 'string' ? ct : (ct[0] ?? ''),
+    contentType: firstHeaderValue(ct),
   };
 }
