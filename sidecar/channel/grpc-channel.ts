@@ -58,7 +58,7 @@ const RESOURCE_EXHAUSTED = 8;
  * Request headers that daprd passes to a gRPC app with a `dapr-` prefix (the IANA permanent
  * request headers it lists in pkg/messaging/v1/util.go, plus HTTP/1-only ones HTTP/2 forbids).
  */
-const PREFIXED = new Set([
+export const PERMANENT_HEADERS: ReadonlySet<string> = new Set([
   'accept',
   'accept-charset',
   'accept-language',
@@ -222,7 +222,7 @@ export class GrpcAppChannel implements AppChannel {
       else if (name === 'tracestate') tracestate = values[0];
       else if (name === 'grpc-trace-bin') grpcTraceBin = values[0];
       else if (!SKIPPED.has(name) && !name.startsWith(':'))
-        addAll(md, PREFIXED.has(name) ? `dapr-${name}` : name, values);
+        addAll(md, PERMANENT_HEADERS.has(name) ? `dapr-${name}` : name, values);
     }
     if (this.#o.appApiToken !== undefined) md.set('dapr-api-token', this.#o.appApiToken);
     const bin = traceparent === undefined ? undefined : traceBin(traceparent);

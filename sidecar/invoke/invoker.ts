@@ -52,13 +52,23 @@ export interface InvokeRequest {
   readonly signal: CancelSignal;
 }
 
+/** A gRPC app's status, as it answered (code, message, and its `google.rpc.Status` details). */
+export interface GrpcAppStatus {
+  readonly code: number;
+  readonly message: string;
+  readonly details: readonly AnyValue[];
+}
+
 /** The callee's answer, passed through to the caller (small bodies arrive whole, as a Buffer). */
 export interface InvokeResult {
   readonly status: number;
   readonly headers: Record<string, string | string[]>;
   readonly body: Buffer | Readable;
-  /** A gRPC app's status code, when the callee's app speaks gRPC (`status` is then its HTTP mapping). */
-  readonly grpcCode?: number;
+  /**
+   * Set when the callee's app speaks gRPC: its status as it answered. `status` is then the HTTP
+   * status the code maps to, and `body` the app's data (empty unless the code is OK).
+   */
+  readonly grpcStatus?: GrpcAppStatus;
 }
 
 function discard(r: InvokeResult): void {
@@ -70,15 +80,12 @@ function discard(r: InvokeResult): void {
  * error status is not: daprd's HTTP API returns it to the caller without retrying.
  */
 function failedStatus(r: InvokeResult): number | undefined {
-  return r.grpcCode === undefined && (r.status < 200 || r.status > 399) ? r.status : undefined;
+  return r.grpcStatus === undefined && (r.status < 200 || r.status > 399) ? r.status : undefined;
 }
 
-/**
- * A gRPC app's answer for an HTTP caller (daprd's onDirectMessage): OK is 200 with the data and
- * its content type; any other code is the HTTP status it maps to, with the status as protobuf JSON
- * (`{"code":5,"message":"...","details":[...]}`) in place of the body. A status whose details
- * cannot be rendered is a malformed response (500 ERR_MALFORMED_RESPONSE), as in daprd.
- */
+const NO_BODY = Buffer.alloc(0);
+
+/** A gRPC app's answer: OK carries the data; an error status carries no body (the status is the answer). */
 function fromGrpcApp(
   code: number,
   message: string,
@@ -86,16 +93,29 @@ function fromGrpcApp(
   headers: Record<string, string | string[]>,
   body: Buffer | Readable,
 ): InvokeResult {
-  if (code === 0) return { status: 200, headers, body, grpcCode: code };
+  const grpcStatus: GrpcAppStatus = { code, message, details: details ?? [] };
+  if (code === 0) return { status: 200, headers, body, grpcStatus };
   if (!Buffer.isBuffer(body)) body.resume();
+  return { status: httpStatusFromGrpc(code), headers, body: NO_BODY, grpcStatus };
+}
+
+/**
+ * The answer as an HTTP caller gets it (daprd's onDirectMessage): a gRPC app's error status
+ * becomes the HTTP status it maps to, with the status as protobuf JSON for the body
+ * (`{"code":5,"message":"...","details":[...]}`). A status whose details cannot be rendered is a
+ * malformed response (500 ERR_MALFORMED_RESPONSE), as in daprd. Anything else passes unchanged.
+ */
+export function forHttpCaller(result: InvokeResult): InvokeResult {
+  const s = result.grpcStatus;
+  if (s === undefined || s.code === 0) return result;
   let json: string;
   try {
-    json = statusJson(code, message, details ?? []);
+    json = statusJson(s.code, s.message, s.details);
   } catch (err) {
     throw new DaprError('ERR_MALFORMED_RESPONSE', (err as Error).message, { httpStatus: 500, cause: err });
   }
-  headers['content-type'] = 'application/json';
-  return { status: httpStatusFromGrpc(code), headers, body: Buffer.from(json), grpcCode: code };
+  result.headers['content-type'] = 'application/json';
+  return { status: result.status, headers: result.headers, body: Buffer.from(json) };
 }
 
 /** A streamed body cannot be replayed: no retry. */

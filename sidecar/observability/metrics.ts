@@ -1,6 +1,7 @@
 import type diagnosticsChannel from 'node:diagnostics_channel';
 import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { GRPC_CODE_NAMES } from '../api/internal/grpc-framing.js';
 import { registerInvocationMetrics } from '../invoke/invoke-metrics.js';
 import {
   type ApiErrorEvent,
@@ -118,7 +119,7 @@ export class SidecarMetrics {
         grpcCount.inc({
           app_id: this.#appId,
           grpc_server_method: e.route,
-          grpc_server_status: String(e.status),
+          grpc_server_status: GRPC_CODE_NAMES[e.status] ?? String(e.status),
         });
         return;
       }

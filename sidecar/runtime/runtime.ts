@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { createGrpcApiServer, type GrpcApiServer } from '../api/grpc/server.js';
 import { createHttpApiServer, createPublicHealthServer, type HttpApiServer } from '../api/http/server.js';
 import type { ApiContext, SecretScope } from '../api/universal/context.js';
 import type { AppChannel } from '../channel/app-channel.js';
@@ -48,6 +49,7 @@ export class Runtime {
   #metricsServer: Server | undefined;
   #apiServer: HttpApiServer | undefined;
   #publicServer: HttpApiServer | undefined;
+  #grpcServer: GrpcApiServer | undefined;
   #channel: AppChannel | undefined;
   #prober: AppHealthProber | undefined;
   #watcher: ResourceWatcher | undefined;
@@ -236,6 +238,13 @@ export class Runtime {
     });
     await this.#apiServer.listen(o.daprHttpPort, o.listenAddresses);
     this.#log.info(`HTTP server is running on port ${o.daprHttpPort}`);
+    this.#grpcServer = createGrpcApiServer(ctx, {
+      maxBodyBytes: o.maxBodyBytes,
+      logger: this.#deps.logger.child({ scope: 'dapr.runtime.grpc.api' }),
+      ...(o.apiToken === undefined ? {} : { apiToken: o.apiToken }),
+    });
+    await this.#grpcServer.listen(o.daprGrpcPort, o.listenAddresses);
+    this.#log.info(`API gRPC server is running on port ${o.daprGrpcPort}`);
     if (o.daprPublicPort !== undefined) {
       this.#publicServer = createPublicHealthServer(ctx, {
         maxBodyBytes: o.maxBodyBytes,
@@ -393,7 +402,11 @@ export class Runtime {
     await this.#watcher?.close();
     this.#prober?.stop();
     const started = Date.now();
-    await Promise.all([this.#apiServer?.close(graceMs), this.#publicServer?.close(graceMs)]);
+    await Promise.all([
+      this.#apiServer?.close(graceMs),
+      this.#grpcServer?.close(graceMs),
+      this.#publicServer?.close(graceMs),
+    ]);
     const drainedIn = Date.now() - started;
     if (this.#apiServer !== undefined) this.#log.info(`API servers closed after ${drainedIn} ms`);
     await this.#invocation?.close(Math.max(0, graceMs - drainedIn));

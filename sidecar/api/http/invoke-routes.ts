@@ -14,7 +14,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Cancellation } from '../../channel/cancellation.js';
 import { DaprError } from '../../errors/dapr-error.js';
-import type { ServiceInvoker } from '../../invoke/invoker.js';
+import { forHttpCaller, type InvokeResult, type ServiceInvoker } from '../../invoke/invoker.js';
 import { channels } from '../../observability/events.js';
 import { invokeService } from '../universal/invoke.js';
 import { locals } from './respond.js';
@@ -150,7 +150,14 @@ export function serveInvocation(
     localIp: req.socket.localAddress ?? '',
     signal: cancel,
   }).then(
-    (result) => {
+    (answer) => {
+      let result: InvokeResult;
+      try {
+        result = forHttpCaller(answer);
+      } catch (err) {
+        sendPlainError(res, err);
+        return;
+      }
       res.writeHead(result.status, result.headers);
       const body = result.body;
       if (Buffer.isBuffer(body)) res.end(body);

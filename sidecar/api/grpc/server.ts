@@ -1,0 +1,242 @@
+/**
+ * The app-facing Dapr gRPC API (daprd's `--dapr-grpc-port`, service `dapr.proto.runtime.v1.Dapr`)
+ * on @grpc/grpc-js. Each method decodes, calls the universal API (the same code the HTTP API
+ * calls) and encodes. With an API token set (`DAPR_API_TOKEN`), every call must carry it in
+ * `dapr-api-token`, as in daprd; it is removed before the call goes further.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { Cancellation } from '../../channel/cancellation.js';
+import type { Logger } from '../../components/component.js';
+import { DaprError } from '../../errors/dapr-error.js';
+import { channels } from '../../observability/events.js';
+import type { ApiContext } from '../universal/context.js';
+import { getMetadata, type MetadataResult, setMetadata } from '../universal/metadata.js';
+import { shutdown } from '../universal/shutdown.js';
+import {
+  DAPR_SERVICE_NAME,
+  type InvokeServiceRequestMessage,
+  loadDaprService,
+  type SetMetadataRequestMessage,
+} from './dapr-proto.js';
+import { fromDaprError, fromHttpStatus, type GrpcError } from './grpc-errors.js';
+import { invokeOverGrpc, peerIp } from './invoke-service.js';
+
+/** Options of the gRPC API server. */
+export interface GrpcApiServerOptions {
+  /** `--max-body-size`: the largest message received or sent. */
+  readonly maxBodyBytes: number;
+  readonly apiToken?: string;
+  readonly logger: Logger;
+}
+
+/** A listening gRPC server with graceful close. */
+export interface GrpcApiServer {
+  /** Listens on `port` on every address (all interfaces when the list is empty). Port 0 picks one. */
+  listen(port: number, addresses: readonly string[]): Promise<void>;
+  /** Stops accepting, waits up to `graceMs` for in-flight calls, then cancels what is left. */
+  close(graceMs: number): Promise<void>;
+  /** The bound port (after `listen`). */
+  port(): number;
+}
+
+/** One method's work: resolves to the response and its header metadata, or an error status. */
+type Handler<Req> = (
+  req: Req,
+  call: grpc.ServerUnaryCall<Req, unknown>,
+  cancel: Cancellation,
+) => Promise<{ response: unknown; metadata?: grpc.Metadata } | { error: GrpcError }>;
+
+/** The token check (daprd's checkAPITokenInContext): undefined when the call may go on. */
+function checkToken(md: grpc.Metadata, token: string | undefined): GrpcError | undefined {
+  if (token === undefined) return undefined;
+  const given = md.get('dapr-api-token');
+  if (given.length === 0) return fromHttpStatus(401, 'missing api token in request metadata');
+  if (given[0] !== token) return fromHttpStatus(401, 'authentication error: api token mismatch');
+  md.remove('dapr-api-token');
+  return undefined;
+}
+
+function toGrpcError(err: unknown): GrpcError {
+  if (err instanceof DaprError) return fromDaprError(err);
+  return { code: grpc.status.INTERNAL, details: err instanceof Error ? err.message : String(err) };
+}
+
+/** GetMetadata's answer in the proto's shape. */
+function metadataMessage(m: MetadataResult): Record<string, unknown> {
+  const app = m.appConnectionProperties;
+  return {
+    id: m.id,
+    active_actors_count: [],
+    registered_components: (m.components ?? []).map((c) => ({
+      name: c.name,
+      type: c.type,
+      version: c.version,
+      capabilities: c.capabilities ?? [],
+    })),
+    extended_metadata: m.extended,
+    subscriptions: (m.subscriptions ?? []).map((s) => ({
+      pubsub_name: s.pubsubname,
+      topic: s.topic,
+      metadata: s.metadata ?? {},
+      rules: { rules: (s.rules ?? []).map((r) => ({ match: r.match ?? '', path: r.path })) },
+      dead_letter_topic: s.deadLetterTopic ?? '',
+      type: s.type,
+    })),
+    http_endpoints: (m.httpEndpoints ?? []).map((e) => ({ name: e.name })),
+    app_connection_properties: {
+      port: app.port ?? 0,
+      protocol: app.protocol ?? '',
+      channel_address: app.channelAddress ?? '',
+      max_concurrency: app.maxConcurrency ?? 0,
+      ...(app.health === undefined
+        ? {}
+        : {
+            health: {
+              health_check_path: app.health.healthCheckPath ?? '',
+              health_probe_interval: app.health.healthProbeInterval ?? '',
+              health_probe_timeout: app.health.healthProbeTimeout ?? '',
+              health_threshold: app.health.healthThreshold ?? 0,
+            },
+          }),
+    },
+    runtime_version: m.runtimeVersion,
+    enabled_features: m.enabledFeatures ?? [],
+    actor_runtime: {
+      runtime_status: m.actorRuntime.runtimeStatus,
+      active_actors: [],
+      host_ready: m.actorRuntime.hostReady,
+      placement: '',
+    },
+  };
+}
+
+/** The Dapr gRPC API over `ctx`. */
+export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions): GrpcApiServer {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': opts.maxBodyBytes,
+    'grpc.max_send_message_length': opts.maxBodyBytes,
+  });
+  const token = opts.apiToken === undefined || opts.apiToken === '' ? undefined : opts.apiToken;
+  const inFlight = new Set<Cancellation>();
+  let localIp = '127.0.0.1';
+  let boundPort = 0;
+
+  const unary =
+    <Req>(name: string, handler: Handler<Req>): grpc.handleUnaryCall<Req, unknown> =>
+    (call, callback) => {
+      const started = performance.now();
+      const route = `/${DAPR_SERVICE_NAME}/${name}`;
+      const cancel = new Cancellation();
+      inFlight.add(cancel);
+      call.on('cancelled', () => cancel.cancel());
+      const finish = (code: number): void => {
+        inFlight.delete(cancel);
+        if (channels.apiRequest.hasSubscribers)
+          channels.apiRequest.publish({
+            protocol: 'grpc',
+            method: 'POST',
+            route,
+            status: code,
+            durationMs: performance.now() - started,
+            appId: ctx.appId,
+          });
+      };
+      const fail = (error: GrpcError): void => {
+        finish(error.code);
+        callback(error);
+      };
+      const denied = checkToken(call.metadata, token);
+      if (denied !== undefined) {
+        fail(denied);
+        return;
+      }
+      handler(call.request, call, cancel).then(
+        (out) => {
+          if ('error' in out) {
+            fail(out.error);
+            return;
+          }
+          finish(grpc.status.OK);
+          if (out.metadata !== undefined) call.sendMetadata(out.metadata);
+          callback(null, out.response);
+        },
+        (err: unknown) => {
+          const error = toGrpcError(err);
+          if (err instanceof DaprError && channels.apiError.hasSubscribers)
+            channels.apiError.publish({ code: err.code, protocol: 'grpc' });
+          fail(error);
+        },
+      );
+    };
+
+  server.addService(loadDaprService(), {
+    InvokeService: unary<InvokeServiceRequestMessage>('InvokeService', async (req, call, cancel) => {
+      const out = await invokeOverGrpc(ctx.invoker?.(), req, {
+        metadata: call.metadata,
+        peer: peerIp(call.getPeer()),
+        localIp,
+        cancel,
+      });
+      return out.ok ? { response: out.response, metadata: out.metadata } : { error: out.error };
+    }),
+    GetMetadata: unary('GetMetadata', async () => ({ response: metadataMessage(getMetadata(ctx)) })),
+    SetMetadata: unary<SetMetadataRequestMessage>('SetMetadata', async (req) => {
+      setMetadata(ctx, { key: req.key, value: req.value });
+      return { response: {} };
+    }),
+    Shutdown: unary('Shutdown', async () => {
+      shutdown(ctx);
+      return { response: {} };
+    }),
+  });
+
+  const bind = (address: string): Promise<number> =>
+    new Promise((resolve, reject) =>
+      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) =>
+        err === null ? resolve(port) : reject(err),
+      ),
+    );
+
+  return {
+    async listen(port, addresses) {
+      const hosts = addresses.length === 0 ? ['0.0.0.0'] : addresses;
+      let bound = port;
+      for (const host of hosts) {
+        // daprd writes IPv6 listen addresses in brackets already; a bare one gets them here.
+        const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+        try {
+          bound = await bind(`${h}:${bound}`);
+          boundPort = bound;
+          const bare = host.replace(/^\[(.*)\]$/, '$1');
+          if (hosts.length === 1 && bare !== '0.0.0.0' && bare !== '::') localIp = bare;
+          opts.logger.info('gRPC API server listening', { address: host, port: bound });
+        } catch (err) {
+          opts.logger.debug('gRPC API server could not listen', {
+            address: host,
+            port: bound,
+            error: (err as Error).message,
+          });
+        }
+      }
+      if (boundPort === 0)
+        throw new Error(`could not listen on any endpoint (port ${port}, addresses ${hosts.join(',')})`);
+    },
+    async close(graceMs) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(
+          () => {
+            for (const c of inFlight) c.cancel();
+            server.forceShutdown();
+            resolve();
+          },
+          Math.max(0, graceMs),
+        );
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+    port: () => boundPort,
+  };
+}

@@ -1,0 +1,359 @@
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
+import { makeTempDir, removeTempDir } from '../../env/process.js';
+import type { Sidecar } from '../harness.js';
+import { startAppSidecar, startTestApp, type TestApp } from './invoke-fixture.js';
+
+/**
+ * The sidecar's gRPC API (`--dapr-grpc-port`, `dapr.proto.runtime.v1.Dapr`): InvokeService through
+ * two sidecars to an HTTP app and to a gRPC app, GetMetadata/SetMetadata, Shutdown, the API token,
+ * and bad input. The client is grpc-js with Dapr's own dapr.proto (shipped in @dapr/dapr), so the
+ * messages are encoded and decoded by code that is not ours.
+ */
+
+const require = createRequire(import.meta.url);
+const PROTO_ROOT = require.resolve('@dapr/dapr/package.json').replace(/package\.json$/, 'proto');
+const LOAD = { includeDirs: [PROTO_ROOT], keepCase: true, enums: String, defaults: true, longs: String };
+
+type Ctor = new (address: string, creds: grpc.ChannelCredentials) => grpc.Client;
+const runtime = (
+  grpc.loadPackageDefinition(loadSync('dapr/proto/runtime/v1/dapr.proto', LOAD)) as unknown as {
+    dapr: { proto: { runtime: { v1: { Dapr: Ctor } } } };
+  }
+).dapr.proto.runtime.v1;
+const callback = (
+  grpc.loadPackageDefinition(loadSync('dapr/proto/runtime/v1/appcallback.proto', LOAD)) as unknown as {
+    dapr: { proto: { runtime: { v1: { AppCallback: { service: grpc.ServiceDefinition } } } } };
+  }
+).dapr.proto.runtime.v1;
+
+/** google.rpc messages, decoded by protobufjs from their definitions. */
+const rpc = protobuf.parse(
+  `syntax = "proto3"; package google.rpc;
+   message Any { string type_url = 1; bytes value = 2; }
+   message Status { int32 code = 1; string message = 2; repeated Any details = 3; }
+   message ErrorInfo { string reason = 1; string domain = 2; map<string, string> metadata = 3; }
+   message BadRequest {
+     message FieldViolation { string field = 1; string description = 2; }
+     repeated FieldViolation field_violations = 1;
+   }`,
+  { keepCase: true },
+).root;
+
+function decode(type: string, buf: Buffer | Uint8Array): Record<string, unknown> {
+  const t = rpc.lookupType(`google.rpc.${type}`);
+  return t.toObject(t.decode(buf), { defaults: false }) as Record<string, unknown>;
+}
+
+/** The details of an error status, each decoded by its type. */
+function details(err: grpc.ServiceError): { type: string; value: Record<string, unknown> }[] {
+  const bin = err.metadata.get('grpc-status-details-bin')[0];
+  assert.ok(Buffer.isBuffer(bin), 'grpc-status-details-bin is present');
+  const status = decode('Status', bin) as { details?: { type_url: string; value: Uint8Array }[] };
+  return (status.details ?? []).map((d) => ({
+    type: d.type_url,
+    value: decode(d.type_url.replace('type.googleapis.com/google.rpc.', ''), d.value),
+  }));
+}
+
+type Unary = (
+  req: unknown,
+  md: grpc.Metadata,
+  cb: (err: grpc.ServiceError | null, res?: unknown) => void,
+) => grpc.ClientUnaryCall;
+
+interface Answer {
+  err: grpc.ServiceError | null;
+  res: Record<string, unknown> | undefined;
+  headers: grpc.Metadata | undefined;
+}
+
+function rpcCall(
+  client: grpc.Client,
+  method: string,
+  req: unknown,
+  md = new grpc.Metadata(),
+): Promise<Answer> {
+  return new Promise((resolve) => {
+    let headers: grpc.Metadata | undefined;
+    const fn = (client as unknown as Record<string, Unary>)[method] as Unary;
+    const call = fn.call(client, req, md, (err, res) =>
+      resolve({ err, res: res as Record<string, unknown> | undefined, headers }),
+    );
+    call.on('metadata', (m: grpc.Metadata) => {
+      headers = m;
+    });
+  });
+}
+
+function invokeRequest(id: string, method: string, verb: string, data: string, contentType: string) {
+  return {
+    id,
+    message: {
+      method,
+      data: { type_url: '', value: Buffer.from(data) },
+      content_type: contentType,
+      http_extension: { verb, querystring: 'x=1' },
+    },
+  };
+}
+
+const BAD_QTY = rpc.lookupType('google.rpc.BadRequest');
+
+/** A gRPC app: `ok` answers its data; `missing` answers NotFound with a BadRequest detail. */
+async function startGrpcApp(): Promise<{ port: number; stop(): Promise<void> }> {
+  const server = new grpc.Server();
+  server.addService(callback.AppCallback.service, {
+    OnInvoke(
+      call: grpc.ServerUnaryCall<{ method: string; data: { value: Buffer } | null }, unknown>,
+      cb: grpc.sendUnaryData<unknown>,
+    ) {
+      if (call.request.method === 'missing') {
+        const detail = BAD_QTY.encode(
+          BAD_QTY.fromObject({ field_violations: [{ field: 'sku', description: 'unknown' }] }),
+        ).finish();
+        const status = rpc.lookupType('google.rpc.Status');
+        const md = new grpc.Metadata();
+        md.set(
+          'grpc-status-details-bin',
+          Buffer.from(
+            status
+              .encode(
+                status.fromObject({
+                  code: 5,
+                  message: 'no such sku',
+                  details: [{ type_url: 'type.googleapis.com/google.rpc.BadRequest', value: detail }],
+                }),
+              )
+              .finish(),
+          ),
+        );
+        cb({ code: grpc.status.NOT_FOUND, details: 'no such sku', metadata: md });
+        return;
+      }
+      const got = call.request.data?.value.toString() ?? '';
+      cb(null, { data: { type_url: '', value: Buffer.from(`echo:${got}`) }, content_type: 'text/plain' });
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err === null ? resolve(p) : reject(err),
+    ),
+  );
+  return { port, stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())) };
+}
+
+let home = '';
+let app: TestApp;
+let grpcApp: { port: number; stop(): Promise<void> };
+let a: Sidecar;
+let b: Sidecar;
+let g: Sidecar;
+let t: Sidecar;
+let client: grpc.Client;
+
+const dial = (s: Sidecar): grpc.Client =>
+  new runtime.Dapr(`127.0.0.1:${s.grpcPort}`, grpc.credentials.createInsecure());
+
+before(async () => {
+  home = await makeTempDir('invoke-grpc-api');
+  app = await startTestApp();
+  grpcApp = await startGrpcApp();
+  b = await startAppSidecar(home, { appId: 'b', appPort: app.port });
+  g = await startAppSidecar(home, { appId: 'g', appPort: grpcApp.port, args: ['--app-protocol', 'grpc'] });
+  a = await startAppSidecar(home, { appId: 'a' });
+  t = await startAppSidecar(home, { appId: 't', env: { DAPR_API_TOKEN: 's3cret' } });
+  client = dial(a);
+});
+
+after(async () => {
+  client?.close();
+  for (const s of [a, b, g, t]) await s?.stop();
+  await app?.close();
+  await grpcApp?.stop();
+  await removeTempDir(home);
+});
+
+describe('gRPC API: InvokeService', () => {
+  it('invokes an HTTP app through two sidecars: verb, query, body, metadata and the answer', async () => {
+    const md = new grpc.Metadata();
+    md.set('x-custom', 'v1');
+    const { err, res, headers } = await rpcCall(
+      client,
+      'InvokeService',
+      invokeRequest('b', 'orders/create', 'POST', '{"id":1}', 'application/json'),
+      md,
+    );
+    assert.equal(err, null, err?.message);
+    const data = res?.data as { value: Buffer };
+    const seen = JSON.parse(data.value.toString()) as {
+      method: string;
+      url: string;
+      body: string;
+      headers: Record<string, string>;
+    };
+    assert.equal(seen.method, 'POST');
+    assert.equal(seen.url, '/orders/create?x=1');
+    assert.equal(seen.body, '{"id":1}');
+    assert.equal(seen.headers['content-type'], 'application/json');
+    assert.equal(seen.headers['x-custom'], 'v1');
+    assert.equal(seen.headers['dapr-caller-app-id'], 'a');
+    assert.match(seen.headers.traceparent ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+    assert.equal(res?.content_type, 'application/json');
+    assert.equal(headers?.get('dapr-http-status')[0], '200');
+    assert.equal(headers?.get('x-app')[0], 'b');
+    assert.equal(headers?.get('dapr-content-type')[0], 'application/json');
+    assert.equal(headers?.get('traceparent').length, 1);
+    assert.ok(Buffer.isBuffer(headers?.get('grpc-trace-bin')[0]));
+  });
+
+  it("maps an HTTP app's error status to a gRPC error with ErrorInfo, as daprd does", async () => {
+    const { err } = await rpcCall(client, 'InvokeService', invokeRequest('b', 'status/404', 'GET', '', ''));
+    assert.equal(err?.code, grpc.status.NOT_FOUND);
+    assert.equal(err?.details, 'Not Found');
+    assert.equal(err?.metadata.get('dapr-http-status')[0], '404');
+    assert.equal(err?.metadata.get('x-app')[0], 'b');
+    assert.deepEqual(details(err as grpc.ServiceError), [
+      {
+        type: 'type.googleapis.com/google.rpc.ErrorInfo',
+        value: {
+          reason: 'Not Found',
+          domain: 'dapr.io',
+          metadata: { 'http.code': '404', 'http.error_message': 'status 404' },
+        },
+      },
+    ]);
+    // daprd's table maps 400 to Internal.
+    const bad = await rpcCall(client, 'InvokeService', invokeRequest('b', 'status/400', 'GET', '', ''));
+    assert.equal(bad.err?.code, grpc.status.INTERNAL);
+    assert.equal(bad.err?.details, 'Bad Request');
+  });
+
+  it("passes a gRPC app's data, and its error status with its details", async () => {
+    const ok = await rpcCall(client, 'InvokeService', invokeRequest('g', 'say', 'NONE', 'hi', 'text/plain'));
+    assert.equal(ok.err, null, ok.err?.message);
+    assert.equal((ok.res?.data as { value: Buffer } | undefined)?.value.toString(), 'echo:hi');
+    assert.equal(ok.res?.content_type, 'text/plain');
+    assert.deepEqual(ok.headers?.get('dapr-http-status'), []);
+    const missing = await rpcCall(client, 'InvokeService', invokeRequest('g', 'missing', 'NONE', '', ''));
+    assert.equal(missing.err?.code, grpc.status.NOT_FOUND);
+    assert.equal(missing.err?.details, 'no such sku');
+    assert.deepEqual(details(missing.err as grpc.ServiceError), [
+      {
+        type: 'type.googleapis.com/google.rpc.BadRequest',
+        value: { field_violations: [{ field: 'sku', description: 'unknown' }] },
+      },
+    ]);
+  });
+
+  it("answers Internal with daprd's message for an app id nobody serves", async () => {
+    const { err } = await rpcCall(client, 'InvokeService', invokeRequest('nobody', 'x', 'GET', '', ''));
+    assert.equal(err?.code, grpc.status.INTERNAL);
+    assert.match(err?.details ?? '', /^failed to invoke, id: nobody, err: /);
+  });
+
+  it('answers bytes that are not an InvokeServiceRequest with an error and keeps serving', async () => {
+    const raw = await new Promise<grpc.ServiceError | null>((resolve) =>
+      client.makeUnaryRequest(
+        '/dapr.proto.runtime.v1.Dapr/InvokeService',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+        new grpc.Metadata(),
+        {},
+        (err) => resolve(err),
+      ),
+    );
+    assert.equal(raw?.code, grpc.status.INTERNAL);
+    const after = await rpcCall(client, 'InvokeService', invokeRequest('b', 'again', 'GET', '', ''));
+    assert.equal(after.err, null, after.err?.message);
+  });
+
+  it('answers Unimplemented for a method of the Dapr service it does not serve', async () => {
+    const { err } = await rpcCall(client, 'GetState', { store_name: 'x', key: 'k' });
+    assert.equal(err?.code, grpc.status.UNIMPLEMENTED);
+  });
+
+  it('counts calls in dapr_grpc_io_server_completed_rpcs', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${a.metricsPort}/metrics`)).text();
+    assert.match(
+      text,
+      /dapr_grpc_io_server_completed_rpcs\{app_id="a",grpc_server_method="\/dapr\.proto\.runtime\.v1\.Dapr\/InvokeService",grpc_server_status="OK"\} [1-9]/,
+    );
+    assert.match(
+      text,
+      /grpc_server_method="\/dapr\.proto\.runtime\.v1\.Dapr\/InvokeService",grpc_server_status="NotFound"/,
+    );
+  });
+});
+
+describe('gRPC API: API token', () => {
+  it('refuses a call without the token, or with another one, as Unauthenticated', async () => {
+    const tc = dial(t);
+    try {
+      const none = await rpcCall(tc, 'GetMetadata', {});
+      assert.equal(none.err?.code, grpc.status.UNAUTHENTICATED);
+      assert.equal(none.err?.details, 'Unauthorized');
+      const wrong = new grpc.Metadata();
+      wrong.set('dapr-api-token', 'nope');
+      const bad = await rpcCall(tc, 'GetMetadata', {}, wrong);
+      assert.equal(bad.err?.code, grpc.status.UNAUTHENTICATED);
+      assert.deepEqual(details(bad.err as grpc.ServiceError)[0]?.value.metadata, {
+        'http.code': '401',
+        'http.error_message': 'authentication error: api token mismatch',
+      });
+      const right = new grpc.Metadata();
+      right.set('dapr-api-token', 's3cret');
+      const ok = await rpcCall(tc, 'GetMetadata', {}, right);
+      assert.equal(ok.err, null, ok.err?.message);
+      assert.equal(ok.res?.id, 't');
+    } finally {
+      tc.close();
+    }
+  });
+});
+
+describe('gRPC API: metadata and shutdown', () => {
+  it('GetMetadata describes the sidecar; SetMetadata adds an extended attribute', async () => {
+    const set = await rpcCall(client, 'SetMetadata', { key: 'team', value: 'orders' });
+    assert.equal(set.err, null, set.err?.message);
+    const bc = dial(b);
+    try {
+      const { err, res } = await rpcCall(client, 'GetMetadata', {});
+      assert.equal(err, null, err?.message);
+      assert.equal(res?.id, 'a');
+      const extended = res?.extended_metadata as Record<string, string>;
+      assert.equal(extended.team, 'orders');
+      assert.equal(typeof extended.daprRuntimeVersion, 'string');
+      assert.equal(res?.runtime_version, extended.daprRuntimeVersion);
+      assert.equal(
+        (res?.actor_runtime as { runtime_status: string } | undefined)?.runtime_status,
+        'DISABLED',
+      );
+      const ofB = await rpcCall(bc, 'GetMetadata', {});
+      const props = ofB.res?.app_connection_properties as { port: number; protocol: string };
+      assert.equal(props.port, app.port);
+      assert.equal(props.protocol, 'http');
+    } finally {
+      bc.close();
+    }
+  });
+
+  it('Shutdown stops the sidecar gracefully', async () => {
+    const s = await startAppSidecar(home, { appId: 'down' });
+    const sc = dial(s);
+    try {
+      const { err } = await rpcCall(sc, 'Shutdown', {});
+      assert.equal(err, null, err?.message);
+      const exit = await s.proc.exited;
+      assert.equal(exit.code, 0, s.logs());
+    } finally {
+      sc.close();
+      await s.stop();
+    }
+  });
+});
