@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
-import { makeTempDir, removeTempDir } from '../../env/process.js';
+import { makeTempDir, removeTempDir, waitUntil } from '../../env/process.js';
 import type { Sidecar } from '../harness.js';
 import { startAppSidecar, startTestApp, type TestApp } from './invoke-fixture.js';
 
@@ -340,6 +340,23 @@ describe('gRPC API: metadata and shutdown', () => {
       assert.equal(props.protocol, 'http');
     } finally {
       bc.close();
+    }
+  });
+
+  it('finishes an in-flight InvokeService on SIGTERM before it exits', async () => {
+    const s = await startAppSidecar(home, { appId: 'draining' });
+    const sc = dial(s);
+    try {
+      const pending = rpcCall(sc, 'InvokeService', invokeRequest('b', 'slow/700', 'GET', '', ''));
+      await waitUntil('the slow call to reach the app', async () => app.count('/slow/700') > 0, 10_000);
+      process.kill(s.proc.pid, 'SIGTERM');
+      const { err, res } = await pending;
+      assert.equal(err, null, err?.message);
+      assert.equal((res?.data as { value: Buffer } | undefined)?.value.toString(), 'slow done');
+      assert.equal((await s.proc.exited).code, 0, s.logs());
+    } finally {
+      sc.close();
+      await s.stop();
     }
   });
 
