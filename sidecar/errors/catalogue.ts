@@ -30,6 +30,8 @@ export const CATALOGUE = {
   ERR_STATE_SAVE: { http: 500, grpc: G.INTERNAL },
   ERR_STATE_DELETE: { http: 500, grpc: G.INTERNAL },
   ERR_STATE_BULK_GET: { http: 500, grpc: G.INTERNAL },
+  /** gRPC DeleteBulkState only (daprd's errorcodes.StateBulkDelete). */
+  ERR_STATE_BULK_DELETE: { http: 500, grpc: G.INTERNAL },
   ERR_STATE_TRANSACTION: { http: 500, grpc: G.INTERNAL },
   ERR_STATE_QUERY: { http: 500, grpc: G.INTERNAL },
   ERR_STATE_STORE_NOT_SUPPORTED: { http: 400, grpc: G.INVALID_ARGUMENT },

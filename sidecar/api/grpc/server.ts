@@ -20,6 +20,8 @@ import {
 } from './dapr-proto.js';
 import { fromDaprError, fromHttpStatus, type GrpcError } from './grpc-errors.js';
 import { invokeOverGrpc, peerIp } from './invoke-service.js';
+import { secretsMethods } from './secrets-service.js';
+import { stateMethods } from './state-service.js';
 
 /** Options of the gRPC API server. */
 export interface GrpcApiServerOptions {
@@ -169,6 +171,8 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
       );
     };
 
+  const state = stateMethods(ctx);
+  const secrets = secretsMethods(ctx);
   server.addService(loadDaprService(), {
     InvokeService: unary<InvokeServiceRequestMessage>('InvokeService', async (req, call, cancel) => {
       const out = await invokeOverGrpc(ctx.invoker?.(), req, {
@@ -188,6 +192,15 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
       shutdown(ctx);
       return { response: {} };
     }),
+    GetState: unary('GetState', state.GetState),
+    GetBulkState: unary('GetBulkState', state.GetBulkState),
+    SaveState: unary('SaveState', state.SaveState),
+    QueryStateAlpha1: unary('QueryStateAlpha1', state.QueryStateAlpha1),
+    DeleteState: unary('DeleteState', state.DeleteState),
+    DeleteBulkState: unary('DeleteBulkState', state.DeleteBulkState),
+    ExecuteStateTransaction: unary('ExecuteStateTransaction', state.ExecuteStateTransaction),
+    GetSecret: unary('GetSecret', secrets.GetSecret),
+    GetBulkSecret: unary('GetBulkSecret', secrets.GetBulkSecret),
   });
 
   const bind = (address: string): Promise<number> =>

@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
+
+/**
+ * A raw grpc-js client of `dapr.proto.runtime.v1.Dapr` built from Dapr's own dapr.proto (shipped
+ * in @dapr/dapr), so the sidecar's messages are decoded by code that is not ours, plus helpers
+ * to read an error's `grpc-status-details-bin`.
+ */
+
+const require = createRequire(import.meta.url);
+const PROTO_ROOT = require.resolve('@dapr/dapr/package.json').replace(/package\.json$/, 'proto');
+const LOAD = { includeDirs: [PROTO_ROOT], keepCase: true, enums: String, defaults: true, longs: String };
+
+type Ctor = new (address: string, creds: grpc.ChannelCredentials) => grpc.Client;
+const runtime = (
+  grpc.loadPackageDefinition(loadSync('dapr/proto/runtime/v1/dapr.proto', LOAD)) as unknown as {
+    dapr: { proto: { runtime: { v1: { Dapr: Ctor } } } };
+  }
+).dapr.proto.runtime.v1;
+
+/** A Dapr client on `127.0.0.1:<port>`; close it with `close()`. */
+export function dialDapr(port: number): grpc.Client {
+  return new runtime.Dapr(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+}
+
+/** The result of one unary call. */
+export interface GrpcAnswer {
+  readonly err: grpc.ServiceError | null;
+  readonly res: Record<string, unknown> | undefined;
+}
+
+type Unary = (
+  req: unknown,
+  md: grpc.Metadata,
+  cb: (err: grpc.ServiceError | null, res?: unknown) => void,
+) => grpc.ClientUnaryCall;
+
+/** Calls `method` with `req` (field names as in the .proto), sending `token` as `dapr-api-token`. */
+export function grpcCall(
+  client: grpc.Client,
+  method: string,
+  req: unknown,
+  token?: string,
+): Promise<GrpcAnswer> {
+  const md = new grpc.Metadata();
+  if (token !== undefined) md.set('dapr-api-token', token);
+  return new Promise((resolve) => {
+    const fn = (client as unknown as Record<string, Unary>)[method] as Unary;
+    fn.call(client, req, md, (err, res) => resolve({ err, res: res as Record<string, unknown> | undefined }));
+  });
+}
+
+/** Sends raw bytes as the request of `method` (e.g. bytes that are no valid message). */
+export function grpcRawCall(
+  client: grpc.Client,
+  method: string,
+  body: Buffer,
+  token?: string,
+): Promise<grpc.ServiceError | null> {
+  const md = new grpc.Metadata();
+  if (token !== undefined) md.set('dapr-api-token', token);
+  return new Promise((resolve) =>
+    client.makeUnaryRequest(
+      `/dapr.proto.runtime.v1.Dapr/${method}`,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      body,
+      md,
+      {},
+      (err) => resolve(err),
+    ),
+  );
+}
+
+const rpc = protobuf.parse(
+  `syntax = "proto3"; package google.rpc;
+   message Any { string type_url = 1; bytes value = 2; }
+   message Status { int32 code = 1; string message = 2; repeated Any details = 3; }
+   message ErrorInfo { string reason = 1; string domain = 2; map<string, string> metadata = 3; }
+   message ResourceInfo { string resource_type = 1; string resource_name = 2; string owner = 3; string description = 4; }`,
+  { keepCase: true },
+).root;
+
+function decode(type: string, buf: Uint8Array): Record<string, unknown> {
+  const t = rpc.lookupType(`google.rpc.${type}`);
+  return t.toObject(t.decode(buf), { defaults: false }) as Record<string, unknown>;
+}
+
+/** The rich details of an error status, each decoded by its type (empty when none were sent). */
+export function statusDetails(err: grpc.ServiceError): { type: string; value: Record<string, unknown> }[] {
+  const bin = err.metadata.get('grpc-status-details-bin')[0];
+  if (!Buffer.isBuffer(bin)) return [];
+  const status = decode('Status', bin) as { details?: { type_url: string; value: Uint8Array }[] };
+  return (status.details ?? []).map((d) => ({
+    type: d.type_url,
+    value: decode(d.type_url.replace('type.googleapis.com/google.rpc.', ''), d.value),
+  }));
+}
+
+/** Asserts an error status: its code, and its message (exactly, or by pattern). */
+export function assertGrpcError(
+  answer: GrpcAnswer,
+  code: grpc.status,
+  message?: string | RegExp,
+): grpc.ServiceError {
+  const err = answer.err;
+  assert.ok(
+    err !== null,
+    `expected status ${grpc.status[code]}, the call succeeded: ${JSON.stringify(answer.res)}`,
+  );
+  assert.equal(err.code, code, `expected ${grpc.status[code]}, got ${grpc.status[err.code]}: ${err.details}`);
+  if (typeof message === 'string') assert.equal(err.details, message);
+  else if (message !== undefined) assert.match(err.details, message);
+  return err;
+}
