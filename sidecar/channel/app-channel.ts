@@ -42,6 +42,8 @@ export interface AppResponse {
     readonly code: number;
     readonly message: string;
     readonly details?: readonly AnyValue[];
+    /** Its response trailers (binary values in base64). */
+    readonly trailers?: Readonly<Record<string, string[]>>;
   };
 }
 

@@ -162,6 +162,9 @@ export class GrpcAppChannel implements AppChannel {
     const started = performance.now();
     return new Promise<AppResponse>((resolve) => {
       let headers: Record<string, string | string[]> = {};
+      let trailers: grpc.Metadata | undefined;
+      // grpc-js emits 'status' (which carries the trailers) right after the callback returns.
+      const settle = (res: AppResponse): void => queueMicrotask(() => resolve(withTrailers(res, trailers)));
       const call = this.#client.makeUnaryRequest(
         ON_INVOKE,
         identity,
@@ -174,7 +177,7 @@ export class GrpcAppChannel implements AppChannel {
           if (err !== null) {
             const code = typeof err.code === 'number' ? err.code : GrpcStatus.UNKNOWN;
             this.#emit(code, started);
-            resolve(answer(code, err.details ?? err.message, headers, EMPTY, statusDetails(err.metadata)));
+            settle(answer(code, err.details ?? err.message, headers, EMPTY, statusDetails(err.metadata)));
             return;
           }
           let decoded: ReturnType<typeof decodeAppInvokeResponse>;
@@ -182,7 +185,7 @@ export class GrpcAppChannel implements AppChannel {
             decoded = decodeAppInvokeResponse(value ?? EMPTY);
           } catch (e) {
             this.#emit(GrpcStatus.INTERNAL, started);
-            resolve(
+            settle(
               answer(
                 GrpcStatus.INTERNAL,
                 `malformed InvokeResponse: ${(e as Error).message}`,
@@ -196,9 +199,12 @@ export class GrpcAppChannel implements AppChannel {
           // Data packed with a type URL is a protobuf message, whatever content_type says (daprd).
           const contentType = decoded.typeUrl === '' ? decoded.contentType : PROTOBUF_CONTENT_TYPE;
           if (contentType !== '') headers['content-type'] = contentType;
-          resolve(answer(GrpcStatus.OK, '', headers, decoded.data));
+          settle(answer(GrpcStatus.OK, '', headers, decoded.data));
         },
       );
+      call.on('status', (status: grpc.StatusObject) => {
+        trailers = status.metadata;
+      });
       call.on('metadata', (md: grpc.Metadata) => {
         headers = responseHeaders(md);
       });
@@ -277,6 +283,25 @@ function answer(
   body.push(null);
   const grpcStatus = details.length === 0 ? { code, message } : { code, message, details };
   return { status: httpStatusFromGrpc(code), headers, body, grpcStatus };
+}
+
+/** Trailer names that are the status itself, not the app's metadata. */
+const STATUS_TRAILERS = new Set(['grpc-status', 'grpc-message', 'grpc-status-details-bin']);
+
+/** The app's trailers added to its answer (binary values in base64, as internal metadata holds them). */
+function withTrailers(res: AppResponse, md: grpc.Metadata | undefined): AppResponse {
+  if (md === undefined || res.grpcStatus === undefined) return res;
+  const trailers: Record<string, string[]> = {};
+  const all = md.toJSON();
+  let any = false;
+  for (const key of Object.keys(all)) {
+    if (STATUS_TRAILERS.has(key)) continue;
+    const values = (all[key] ?? []).map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : v));
+    if (values.length === 0) continue;
+    trailers[key] = values;
+    any = true;
+  }
+  return any ? { ...res, grpcStatus: { ...res.grpcStatus, trailers } } : res;
 }
 
 /** The error details an app sent in `grpc-status-details-bin` (none when absent or unreadable). */

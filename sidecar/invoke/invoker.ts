@@ -57,6 +57,8 @@ export interface GrpcAppStatus {
   readonly code: number;
   readonly message: string;
   readonly details: readonly AnyValue[];
+  /** Its response trailers (binary values in base64); an HTTP caller never sees them, as in daprd. */
+  readonly trailers?: Readonly<Metadata>;
 }
 
 /** The callee's answer, passed through to the caller (small bodies arrive whole, as a Buffer). */
@@ -92,8 +94,12 @@ function fromGrpcApp(
   details: readonly AnyValue[] | undefined,
   headers: Record<string, string | string[]>,
   body: Buffer | Readable,
+  trailers: Readonly<Metadata> | undefined,
 ): InvokeResult {
-  const grpcStatus: GrpcAppStatus = { code, message, details: details ?? [] };
+  const grpcStatus: GrpcAppStatus =
+    trailers === undefined
+      ? { code, message, details: details ?? [] }
+      : { code, message, details: details ?? [], trailers };
   if (code === 0) return { status: 200, headers, body, grpcStatus };
   if (!Buffer.isBuffer(body)) body.resume();
   return { status: httpStatusFromGrpc(code), headers, body: NO_BODY, grpcStatus };
@@ -287,7 +293,14 @@ export class ServiceInvoker {
           headers['content-type'] = res.head.contentType;
         // An HTTP app answers with an HTTP status; a gRPC app's status is a gRPC code (below 100).
         if (res.head.status < 100)
-          return fromGrpcApp(res.head.status, res.head.message, res.head.details, headers, res.body);
+          return fromGrpcApp(
+            res.head.status,
+            res.head.message,
+            res.head.details,
+            headers,
+            res.body,
+            res.head.trailers,
+          );
         return { status: res.head.status, headers, body: res.body };
       } catch (err) {
         lastErr = err;
@@ -339,7 +352,8 @@ export class ServiceInvoker {
     });
     const headers = metadataToHeaders(stripHop(res.headers));
     const grpc = res.grpcStatus;
-    if (grpc !== undefined) return fromGrpcApp(grpc.code, grpc.message, grpc.details, headers, res.body);
+    if (grpc !== undefined)
+      return fromGrpcApp(grpc.code, grpc.message, grpc.details, headers, res.body, grpc.trailers);
     return { status: res.status, headers, body: res.body };
   }
 

@@ -24,7 +24,13 @@ export const HTTP_STATUS_HEADER = 'dapr-http-status';
 
 /** What the handler answers: the response and its header metadata, or an error status. */
 export type InvokeOutcome =
-  | { readonly ok: true; readonly response: InvokeResponseMessage; readonly metadata: grpc.Metadata }
+  | {
+      readonly ok: true;
+      readonly response: InvokeResponseMessage;
+      readonly metadata: grpc.Metadata;
+      /** A gRPC app's trailers, sent with the status. */
+      readonly trailers: grpc.Metadata | undefined;
+    }
   | { readonly ok: false; readonly error: GrpcError };
 
 const EMPTY = Buffer.alloc(0);
@@ -82,6 +88,26 @@ function responseMetadata(
   return md;
 }
 
+/** A gRPC app's trailers as gRPC metadata (daprd converts them without the HTTP renaming). */
+function trailerMetadata(
+  trailers: Readonly<Record<string, string[]>> | undefined,
+): grpc.Metadata | undefined {
+  if (trailers === undefined) return undefined;
+  const md = new grpc.Metadata();
+  for (const key of Object.keys(trailers)) {
+    const binary = key.endsWith('-bin');
+    for (const v of trailers[key] ?? []) {
+      try {
+        if (binary) md.add(key, Buffer.from(v, 'base64'));
+        else md.add(key, v);
+      } catch {
+        // Not a name or value gRPC metadata can carry: left out.
+      }
+    }
+  }
+  return md;
+}
+
 async function bodyOf(result: InvokeResult): Promise<Buffer> {
   return Buffer.isBuffer(result.body) ? result.body : readAll(result.body);
 }
@@ -123,8 +149,12 @@ export async function invokeOverGrpc(
   const body = await bodyOf(result);
   const metadata = responseMetadata(result.headers, traceparent);
   const app = result.grpcStatus;
+  const trailers = trailerMetadata(app?.trailers);
   if (app !== undefined) {
-    if (app.code !== 0) return { ok: false, error: grpcError(app.code, app.message, app.details, metadata) };
+    if (app.code !== 0) {
+      if (trailers !== undefined) metadata.merge(trailers);
+      return { ok: false, error: grpcError(app.code, app.message, app.details, metadata) };
+    }
   } else {
     metadata.set(HTTP_STATUS_HEADER, String(result.status));
     const error = fromHttpStatus(result.status, body.toString());
@@ -134,6 +164,7 @@ export async function invokeOverGrpc(
   return {
     ok: true,
     metadata,
+    trailers,
     response: {
       data: { type_url: '', value: body },
       content_type: typeof contentType === 'string' ? contentType : (contentType?.[0] ?? ''),

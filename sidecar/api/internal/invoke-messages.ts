@@ -51,6 +51,8 @@ export interface ResponseHead {
   /** A gRPC app's error details (Status.details). */
   readonly details?: readonly AnyValue[];
   readonly headers: Metadata;
+  /** A gRPC app's response trailers (InternalInvokeResponse.trailers). */
+  readonly trailers?: Metadata;
   readonly contentType: string;
 }
 
@@ -222,6 +224,7 @@ function writeInternalResponse(w: ProtoWriter, head: ResponseHead, body?: Buffer
     for (const d of head.details ?? NO_DETAILS) st.nested(3, (a) => a.string(1, d.typeUrl).bytes(2, d.value));
   });
   writeMetadata(w, 2, head.headers);
+  if (head.trailers !== undefined) writeMetadata(w, 3, head.trailers);
   w.nested(4, (msg) => {
     if (body !== undefined && body.length > 0) msg.nested(1, (a) => a.bytes(2, body));
     msg.string(2, head.contentType);
@@ -238,6 +241,7 @@ function readInternalResponse(c: ProtoCursor): { head: ResponseHead; body: Buffe
   let message = '';
   let details: readonly AnyValue[] = NO_DETAILS;
   const headers: Metadata = {};
+  let trailers: Metadata | undefined;
   let contentType = '';
   let body: Buffer = EMPTY;
   while (c.next()) {
@@ -251,7 +255,10 @@ function readInternalResponse(c: ProtoCursor): { head: ResponseHead; body: Buffe
         else st.skip();
       }
     } else if (c.field === 2) readMetadataInto(c.sub(), headers);
-    else if (c.field === 4) {
+    else if (c.field === 3) {
+      trailers ??= {};
+      readMetadataInto(c.sub(), trailers);
+    } else if (c.field === 4) {
       const m = c.sub();
       while (m.next()) {
         if (m.field === 2 && m.wire === 2) contentType = m.string();
@@ -260,7 +267,11 @@ function readInternalResponse(c: ProtoCursor): { head: ResponseHead; body: Buffe
       }
     } else c.skip();
   }
-  return { head: { status, message, details, headers, contentType }, body };
+  const head: ResponseHead =
+    trailers === undefined
+      ? { status, message, details, headers, contentType }
+      : { status, message, details, headers, trailers, contentType };
+  return { head, body };
 }
 
 /** Encodes one InternalInvokeRequestStream message. */
@@ -360,11 +371,12 @@ export function decodeResponseChunk(buf: Buffer): ResponseChunk {
 export function appResponseHead(res: AppResponse): ResponseHead {
   const ct = res.headers['content-type'];
   const grpc = res.grpcStatus;
-  return {
+  const head: ResponseHead = {
     status: grpc === undefined ? res.status : grpc.code,
     message: grpc === undefined ? '' : grpc.message,
     details: grpc?.details ?? NO_DETAILS,
     headers: responseMetadata(res.headers),
     contentType: firstHeaderValue(ct),
   };
+  return grpc?.trailers === undefined ? head : { ...head, trailers: { ...grpc.trailers } };
 }

@@ -99,5 +99,17 @@ describe('internal invocation messages', () => {
     );
     assert.equal(failed.head?.status, 3);
     assert.deepEqual(failed.head?.details, [detail]);
+    assert.equal(failed.head?.trailers, undefined);
+    // ...and with its trailers (InternalInvokeResponse.trailers, field 3).
+    const trailed = encodeResponseChunk({
+      head: {
+        status: 0,
+        message: '',
+        headers: {},
+        trailers: { 'x-t': ['1'], 'x-b-bin': ['AQI='] },
+        contentType: '',
+      },
+    });
+    assert.deepEqual(decodeResponseChunk(trailed).head?.trailers, { 'x-t': ['1'], 'x-b-bin': ['AQI='] });
   });
 });
