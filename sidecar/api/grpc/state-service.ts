@@ -92,7 +92,12 @@ function saveItem(item: StateItemMessage, value: Uint8Array): SaveStateItem {
   };
 }
 
-/** daprd decodes a value whose metadata says JSON and fails the call (Unknown) when it is not. */
+/**
+ * A value whose item metadata says `contentType: application/json` is decoded by daprd
+ * (json.Unmarshal into the request's value) and the store writes the decoded value re-encoded,
+ * so it arrives here as compact JSON (key order and escaping are each Go store's own encoder's).
+ * When it is not JSON the call fails with the decoder's error and no Dapr code (status Unknown).
+ */
 function jsonValue(item: StateItemMessage): Uint8Array | GrpcError {
   const raw = item.value ?? EMPTY;
   if (item.metadata?.contentType !== 'application/json') return raw;

@@ -194,6 +194,23 @@ describe('gRPC State API: daprd behaviours', () => {
     assert.ok(ttl > 0 && ttl <= 120, `ttl ${ttl}`);
   });
 
+  it('decodes a value whose metadata says JSON (stored compact), and fails a non-JSON one with Unknown', async () => {
+    const json = { contentType: 'application/json' };
+    const saved = await call('SaveState', {
+      store_name: 'redisstore',
+      states: [{ key: 'j', value: Buffer.from('{ "z": 1, "a": ["<b>", 2.5] }'), metadata: json }],
+    });
+    assert.equal(saved.err, null, saved.err?.message);
+    assert.equal(await db.hget(`${APP}||j`, 'data'), '{"z":1,"a":["<b>",2.5]}');
+    assertGrpcError(
+      await call('SaveState', {
+        store_name: 'redisstore',
+        states: [{ key: 'j', value: Buffer.from('not json'), metadata: json }],
+      }),
+      grpc.status.UNKNOWN,
+    );
+  });
+
   it('reads many keys with the parallelism asked for', async () => {
     await call('SaveState', {
       store_name: 'redisstore',
