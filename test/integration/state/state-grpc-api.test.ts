@@ -338,4 +338,16 @@ describe('gRPC State API: daprd behaviours', () => {
     assertGrpcError(wrong, grpc.status.UNAUTHENTICATED);
     assert.equal(await db.exists(`${APP}||k`), 0, 'a refused call does nothing');
   });
+
+  it('counts the calls in dapr_grpc_io_server_completed_rpcs by method and status', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${sidecar.metricsPort}/metrics`)).text();
+    const count = (method: string, status: string) =>
+      new RegExp(
+        `dapr_grpc_io_server_completed_rpcs\\{app_id="${APP}",grpc_server_method="/dapr\\.proto\\.runtime\\.v1\\.Dapr/${method}",grpc_server_status="${status}"\\} [1-9]`,
+      );
+    assert.match(text, count('SaveState', 'OK'));
+    assert.match(text, count('SaveState', 'Aborted'));
+    assert.match(text, count('GetState', 'InvalidArgument'));
+    assert.match(text, count('ExecuteStateTransaction', 'Unimplemented'));
+  });
 });
