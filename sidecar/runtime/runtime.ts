@@ -240,6 +240,7 @@ export class Runtime {
     this.#log.info(`HTTP server is running on port ${o.daprHttpPort}`);
     this.#grpcServer = createGrpcApiServer(ctx, {
       maxBodyBytes: o.maxBodyBytes,
+      enableApiLogging,
       logger: this.#deps.logger.child({ scope: 'dapr.runtime.grpc.api' }),
       ...(o.apiToken === undefined ? {} : { apiToken: o.apiToken }),
     });

@@ -14,7 +14,7 @@ import type { Cancellation } from '../../channel/cancellation.js';
 import { PERMANENT_HEADERS, traceBin } from '../../channel/grpc-channel.js';
 import { DaprError } from '../../errors/dapr-error.js';
 import { newTraceparent } from '../../invoke/headers.js';
-import { type InvokeResult, readAll, type ServiceInvoker } from '../../invoke/invoker.js';
+import type { InvokeResult, ServiceInvoker } from '../../invoke/invoker.js';
 import { invokeService } from '../universal/invoke.js';
 import type { InvokeResponseMessage, InvokeServiceRequestMessage } from './dapr-proto.js';
 import { fromHttpStatus, type GrpcError, grpcError } from './grpc-errors.js';
@@ -108,8 +108,17 @@ function trailerMetadata(
   return md;
 }
 
-async function bodyOf(result: InvokeResult): Promise<Buffer> {
-  return Buffer.isBuffer(result.body) ? result.body : readAll(result.body);
+/** The answer's body whole, or its length once it is over `max` (the rest is read and dropped). */
+async function bodyOf(result: InvokeResult, max: number): Promise<Buffer | number> {
+  if (Buffer.isBuffer(result.body)) return result.body.length > max ? result.body.length : result.body;
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of result.body as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total <= max) chunks.push(chunk);
+    else chunks.length = 0;
+  }
+  return total > max ? total : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
 }
 
 /** Merges `extra` into the error's metadata (headers travel with an error status as trailers). */
@@ -123,7 +132,13 @@ function withMetadata(error: GrpcError, extra: grpc.Metadata): GrpcError {
 export async function invokeOverGrpc(
   invoker: ServiceInvoker | undefined,
   req: InvokeServiceRequestMessage,
-  call: { metadata: grpc.Metadata; peer: string; localIp: string; cancel: Cancellation },
+  call: {
+    metadata: grpc.Metadata;
+    peer: string;
+    localIp: string;
+    cancel: Cancellation;
+    maxBodyBytes: number;
+  },
 ): Promise<InvokeOutcome> {
   if (invoker === undefined) throw new DaprError('ERR_DIRECT_INVOKE', 'invoke API is not ready');
   const msg = req.message;
@@ -146,8 +161,18 @@ export async function invokeOverGrpc(
     localIp: call.localIp,
     signal: call.cancel,
   });
-  const body = await bodyOf(result);
+  const body = await bodyOf(result, call.maxBodyBytes);
   const metadata = responseMetadata(result.headers, traceparent);
+  // The answer is one message, which the API's message limit (`--max-body-size`) bounds.
+  if (typeof body === 'number')
+    return {
+      ok: false,
+      error: {
+        code: grpc.status.RESOURCE_EXHAUSTED,
+        details: `grpc: trying to send message larger than max (${body} vs. ${call.maxBodyBytes})`,
+        metadata,
+      },
+    };
   const app = result.grpcStatus;
   const trailers = trailerMetadata(app?.trailers);
   if (app !== undefined) {

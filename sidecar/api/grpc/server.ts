@@ -9,6 +9,7 @@ import { Cancellation } from '../../channel/cancellation.js';
 import type { Logger } from '../../components/component.js';
 import { DaprError } from '../../errors/dapr-error.js';
 import { channels } from '../../observability/events.js';
+import { GRPC_CODE_NAMES } from '../internal/grpc-framing.js';
 import type { ApiContext } from '../universal/context.js';
 import { getMetadata, type MetadataResult, setMetadata } from '../universal/metadata.js';
 import { shutdown } from '../universal/shutdown.js';
@@ -28,6 +29,8 @@ export interface GrpcApiServerOptions {
   /** `--max-body-size`: the largest message received or sent. */
   readonly maxBodyBytes: number;
   readonly apiToken?: string;
+  /** `--enable-api-logging`: one info line per call. */
+  readonly enableApiLogging?: boolean;
   readonly logger: Logger;
 }
 
@@ -41,12 +44,14 @@ export interface GrpcApiServer {
   port(): number;
 }
 
-/** One method's work: resolves to the response and its header metadata, or an error status. */
+/** One method's work: resolves to the response with its header and trailer metadata, or an error status. */
 type Handler<Req> = (
   req: Req,
   call: grpc.ServerUnaryCall<Req, unknown>,
   cancel: Cancellation,
-) => Promise<{ response: unknown; metadata?: grpc.Metadata } | { error: GrpcError }>;
+) => Promise<
+  { response: unknown; metadata?: grpc.Metadata; trailers?: grpc.Metadata | undefined } | { error: GrpcError }
+>;
 
 /** The token check (daprd's checkAPITokenInContext): undefined when the call may go on. */
 function checkToken(md: grpc.Metadata, token: string | undefined): GrpcError | undefined {
@@ -133,6 +138,16 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
       call.on('cancelled', () => cancel.cancel());
       const finish = (code: number): void => {
         inFlight.delete(cancel);
+        if (opts.enableApiLogging === true) {
+          const fields: Record<string, unknown> = {
+            method: route,
+            code: GRPC_CODE_NAMES[code] ?? String(code),
+            duration: Math.round((performance.now() - started) * 1000) / 1000,
+          };
+          const ua = call.metadata.get('user-agent')[0];
+          if (typeof ua === 'string') fields.useragent = ua;
+          opts.logger.info('gRPC API Called', fields);
+        }
         if (channels.apiRequest.hasSubscribers)
           channels.apiRequest.publish({
             protocol: 'grpc',
@@ -160,7 +175,7 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
           }
           finish(grpc.status.OK);
           if (out.metadata !== undefined) call.sendMetadata(out.metadata);
-          callback(null, out.response);
+          callback(null, out.response, out.trailers);
         },
         (err: unknown) => {
           const error = toGrpcError(err);
@@ -180,8 +195,11 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
         peer: peerIp(call.getPeer()),
         localIp,
         cancel,
+        maxBodyBytes: opts.maxBodyBytes,
       });
-      return out.ok ? { response: out.response, metadata: out.metadata } : { error: out.error };
+      return out.ok
+        ? { response: out.response, metadata: out.metadata, trailers: out.trailers }
+        : { error: out.error };
     }),
     GetMetadata: unary('GetMetadata', async () => ({ response: metadataMessage(getMetadata(ctx)) })),
     SetMetadata: unary<SetMetadataRequestMessage>('SetMetadata', async (req) => {

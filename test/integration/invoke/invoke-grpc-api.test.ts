@@ -70,6 +70,7 @@ interface Answer {
   err: grpc.ServiceError | null;
   res: Record<string, unknown> | undefined;
   headers: grpc.Metadata | undefined;
+  trailers: grpc.Metadata | undefined;
 }
 
 function rpcCall(
@@ -80,13 +81,18 @@ function rpcCall(
 ): Promise<Answer> {
   return new Promise((resolve) => {
     let headers: grpc.Metadata | undefined;
+    let answer: Omit<Answer, 'trailers'> | undefined;
     const fn = (client as unknown as Record<string, Unary>)[method] as Unary;
-    const call = fn.call(client, req, md, (err, res) =>
-      resolve({ err, res: res as Record<string, unknown> | undefined, headers }),
-    );
+    const call = fn.call(client, req, md, (err, res) => {
+      answer = { err, res: res as Record<string, unknown> | undefined, headers };
+    });
     call.on('metadata', (m: grpc.Metadata) => {
       headers = m;
     });
+    // grpc-js emits the status, with the trailers, right after the callback.
+    call.on('status', (s: grpc.StatusObject) =>
+      resolve({ ...(answer as Omit<Answer, 'trailers'>), trailers: s.metadata }),
+    );
   });
 }
 
@@ -132,11 +138,19 @@ async function startGrpcApp(): Promise<{ port: number; stop(): Promise<void> }> 
               .finish(),
           ),
         );
+        md.set('x-trail', 'missing');
         cb({ code: grpc.status.NOT_FOUND, details: 'no such sku', metadata: md });
         return;
       }
       const got = call.request.data?.value.toString() ?? '';
-      cb(null, { data: { type_url: '', value: Buffer.from(`echo:${got}`) }, content_type: 'text/plain' });
+      const trailers = new grpc.Metadata();
+      trailers.set('x-trail', 'done');
+      trailers.set('x-trail-bin', Buffer.from([0, 1, 2, 255]));
+      cb(
+        null,
+        { data: { type_url: '', value: Buffer.from(`echo:${got}`) }, content_type: 'text/plain' },
+        trailers,
+      );
     },
   });
   const port = await new Promise<number>((resolve, reject) =>
@@ -239,9 +253,12 @@ describe('gRPC API: InvokeService', () => {
     assert.equal((ok.res?.data as { value: Buffer } | undefined)?.value.toString(), 'echo:hi');
     assert.equal(ok.res?.content_type, 'text/plain');
     assert.deepEqual(ok.headers?.get('dapr-http-status'), []);
+    assert.deepEqual(ok.trailers?.get('x-trail'), ['done']);
+    assert.deepEqual(ok.trailers?.get('x-trail-bin'), [Buffer.from([0, 1, 2, 255])]);
     const missing = await rpcCall(client, 'InvokeService', invokeRequest('g', 'missing', 'NONE', '', ''));
     assert.equal(missing.err?.code, grpc.status.NOT_FOUND);
     assert.equal(missing.err?.details, 'no such sku');
+    assert.deepEqual(missing.err?.metadata.get('x-trail'), ['missing']);
     assert.deepEqual(details(missing.err as grpc.ServiceError), [
       {
         type: 'type.googleapis.com/google.rpc.BadRequest',
@@ -273,9 +290,33 @@ describe('gRPC API: InvokeService', () => {
     assert.equal(after.err, null, after.err?.message);
   });
 
-  it('answers Unimplemented for a method of the Dapr service it does not serve', async () => {
-    const { err } = await rpcCall(client, 'GetState', { store_name: 'x', key: 'k' });
+  it('answers Unimplemented for a method of the Dapr service it does not serve (pub/sub)', async () => {
+    const { err } = await rpcCall(client, 'PublishEvent', { pubsub_name: 'p', topic: 't' });
     assert.equal(err?.code, grpc.status.UNIMPLEMENTED);
+  });
+
+  it('answers ResourceExhausted for an answer over --max-body-size, and logs calls with --enable-api-logging', async () => {
+    const s = await startAppSidecar(home, {
+      appId: 'limited',
+      args: ['--max-body-size', '1Ki', '--enable-api-logging'],
+    });
+    const sc = dial(s);
+    try {
+      const { err } = await rpcCall(sc, 'InvokeService', invokeRequest('b', 'big/5000', 'GET', '', ''));
+      assert.equal(err?.code, grpc.status.RESOURCE_EXHAUSTED);
+      assert.equal(err?.details, 'grpc: trying to send message larger than max (5000 vs. 1024)');
+      const small = await rpcCall(sc, 'InvokeService', invokeRequest('b', 'big/900', 'GET', '', ''));
+      assert.equal(small.err, null, small.err?.message);
+      assert.equal((small.res?.data as { value: Buffer } | undefined)?.value.length, 900);
+      await waitUntil('the API log line', async () => /gRPC API Called/.test(s.logs()), 5_000);
+      assert.match(
+        s.logs(),
+        /msg="gRPC API Called".*code=ResourceExhausted.*method=\/dapr\.proto\.runtime\.v1\.Dapr\/InvokeService|msg="gRPC API Called".*method=\/dapr\.proto\.runtime\.v1\.Dapr\/InvokeService.*code=ResourceExhausted/,
+      );
+    } finally {
+      sc.close();
+      await s.stop();
+    }
   });
 
   it('counts calls in dapr_grpc_io_server_completed_rpcs', async () => {
