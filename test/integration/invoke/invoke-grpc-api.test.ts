@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import protobuf from 'protobufjs';
 import { makeTempDir, removeTempDir, waitUntil } from '../../env/process.js';
+import { dialDapr, encodeRpc, grpcCall, LOAD, statusDetails } from '../grpc-api-client.js';
 import type { Sidecar } from '../harness.js';
 import { startAppSidecar, startTestApp, type TestApp } from './invoke-fixture.js';
 
@@ -15,85 +14,17 @@ import { startAppSidecar, startTestApp, type TestApp } from './invoke-fixture.js
  * messages are encoded and decoded by code that is not ours.
  */
 
-const require = createRequire(import.meta.url);
-const PROTO_ROOT = require.resolve('@dapr/dapr/package.json').replace(/package\.json$/, 'proto');
-const LOAD = { includeDirs: [PROTO_ROOT], keepCase: true, enums: String, defaults: true, longs: String };
-
-type Ctor = new (address: string, creds: grpc.ChannelCredentials) => grpc.Client;
-const runtime = (
-  grpc.loadPackageDefinition(loadSync('dapr/proto/runtime/v1/dapr.proto', LOAD)) as unknown as {
-    dapr: { proto: { runtime: { v1: { Dapr: Ctor } } } };
-  }
-).dapr.proto.runtime.v1;
 const callback = (
   grpc.loadPackageDefinition(loadSync('dapr/proto/runtime/v1/appcallback.proto', LOAD)) as unknown as {
     dapr: { proto: { runtime: { v1: { AppCallback: { service: grpc.ServiceDefinition } } } } };
   }
 ).dapr.proto.runtime.v1;
 
-/** google.rpc messages, decoded by protobufjs from their definitions. */
-const rpc = protobuf.parse(
-  `syntax = "proto3"; package google.rpc;
-   message Any { string type_url = 1; bytes value = 2; }
-   message Status { int32 code = 1; string message = 2; repeated Any details = 3; }
-   message ErrorInfo { string reason = 1; string domain = 2; map<string, string> metadata = 3; }
-   message BadRequest {
-     message FieldViolation { string field = 1; string description = 2; }
-     repeated FieldViolation field_violations = 1;
-   }`,
-  { keepCase: true },
-).root;
-
-function decode(type: string, buf: Buffer | Uint8Array): Record<string, unknown> {
-  const t = rpc.lookupType(`google.rpc.${type}`);
-  return t.toObject(t.decode(buf), { defaults: false }) as Record<string, unknown>;
-}
-
-/** The details of an error status, each decoded by its type. */
-function details(err: grpc.ServiceError): { type: string; value: Record<string, unknown> }[] {
-  const bin = err.metadata.get('grpc-status-details-bin')[0];
-  assert.ok(Buffer.isBuffer(bin), 'grpc-status-details-bin is present');
-  const status = decode('Status', bin) as { details?: { type_url: string; value: Uint8Array }[] };
-  return (status.details ?? []).map((d) => ({
-    type: d.type_url,
-    value: decode(d.type_url.replace('type.googleapis.com/google.rpc.', ''), d.value),
-  }));
-}
-
-type Unary = (
-  req: unknown,
-  md: grpc.Metadata,
-  cb: (err: grpc.ServiceError | null, res?: unknown) => void,
-) => grpc.ClientUnaryCall;
-
-interface Answer {
-  err: grpc.ServiceError | null;
-  res: Record<string, unknown> | undefined;
-  headers: grpc.Metadata | undefined;
-  trailers: grpc.Metadata | undefined;
-}
-
-function rpcCall(
-  client: grpc.Client,
-  method: string,
-  req: unknown,
-  md = new grpc.Metadata(),
-): Promise<Answer> {
-  return new Promise((resolve) => {
-    let headers: grpc.Metadata | undefined;
-    let answer: Omit<Answer, 'trailers'> | undefined;
-    const fn = (client as unknown as Record<string, Unary>)[method] as Unary;
-    const call = fn.call(client, req, md, (err, res) => {
-      answer = { err, res: res as Record<string, unknown> | undefined, headers };
-    });
-    call.on('metadata', (m: grpc.Metadata) => {
-      headers = m;
-    });
-    // grpc-js emits the status, with the trailers, right after the callback.
-    call.on('status', (s: grpc.StatusObject) =>
-      resolve({ ...(answer as Omit<Answer, 'trailers'>), trailers: s.metadata }),
-    );
-  });
+/** The details of an error status, which must carry some. */
+function details(err: grpc.ServiceError): ReturnType<typeof statusDetails> {
+  const found = statusDetails(err);
+  assert.ok(found.length > 0, 'grpc-status-details-bin carries details');
+  return found;
 }
 
 function invokeRequest(id: string, method: string, verb: string, data: string, contentType: string) {
@@ -108,8 +39,6 @@ function invokeRequest(id: string, method: string, verb: string, data: string, c
   };
 }
 
-const BAD_QTY = rpc.lookupType('google.rpc.BadRequest');
-
 /** A gRPC app: `ok` answers its data; `missing` answers NotFound with a BadRequest detail. */
 async function startGrpcApp(): Promise<{ port: number; stop(): Promise<void> }> {
   const server = new grpc.Server();
@@ -119,24 +48,17 @@ async function startGrpcApp(): Promise<{ port: number; stop(): Promise<void> }> 
       cb: grpc.sendUnaryData<unknown>,
     ) {
       if (call.request.method === 'missing') {
-        const detail = BAD_QTY.encode(
-          BAD_QTY.fromObject({ field_violations: [{ field: 'sku', description: 'unknown' }] }),
-        ).finish();
-        const status = rpc.lookupType('google.rpc.Status');
+        const detail = encodeRpc('BadRequest', {
+          field_violations: [{ field: 'sku', description: 'unknown' }],
+        });
         const md = new grpc.Metadata();
         md.set(
           'grpc-status-details-bin',
-          Buffer.from(
-            status
-              .encode(
-                status.fromObject({
-                  code: 5,
-                  message: 'no such sku',
-                  details: [{ type_url: 'type.googleapis.com/google.rpc.BadRequest', value: detail }],
-                }),
-              )
-              .finish(),
-          ),
+          encodeRpc('Status', {
+            code: 5,
+            message: 'no such sku',
+            details: [{ type_url: 'type.googleapis.com/google.rpc.BadRequest', value: detail }],
+          }),
         );
         md.set('x-trail', 'missing');
         cb({ code: grpc.status.NOT_FOUND, details: 'no such sku', metadata: md });
@@ -170,8 +92,7 @@ let g: Sidecar;
 let t: Sidecar;
 let client: grpc.Client;
 
-const dial = (s: Sidecar): grpc.Client =>
-  new runtime.Dapr(`127.0.0.1:${s.grpcPort}`, grpc.credentials.createInsecure());
+const dial = (s: Sidecar): grpc.Client => dialDapr(s.grpcPort);
 
 before(async () => {
   home = await makeTempDir('invoke-grpc-api');
@@ -196,7 +117,7 @@ describe('gRPC API: InvokeService', () => {
   it('invokes an HTTP app through two sidecars: verb, query, body, metadata and the answer', async () => {
     const md = new grpc.Metadata();
     md.set('x-custom', 'v1');
-    const { err, res, headers } = await rpcCall(
+    const { err, res, headers } = await grpcCall(
       client,
       'InvokeService',
       invokeRequest('b', 'orders/create', 'POST', '{"id":1}', 'application/json'),
@@ -226,7 +147,7 @@ describe('gRPC API: InvokeService', () => {
   });
 
   it("maps an HTTP app's error status to a gRPC error with ErrorInfo, as daprd does", async () => {
-    const { err } = await rpcCall(client, 'InvokeService', invokeRequest('b', 'status/404', 'GET', '', ''));
+    const { err } = await grpcCall(client, 'InvokeService', invokeRequest('b', 'status/404', 'GET', '', ''));
     assert.equal(err?.code, grpc.status.NOT_FOUND);
     assert.equal(err?.details, 'Not Found');
     assert.equal(err?.metadata.get('dapr-http-status')[0], '404');
@@ -242,20 +163,20 @@ describe('gRPC API: InvokeService', () => {
       },
     ]);
     // daprd's table maps 400 to Internal.
-    const bad = await rpcCall(client, 'InvokeService', invokeRequest('b', 'status/400', 'GET', '', ''));
+    const bad = await grpcCall(client, 'InvokeService', invokeRequest('b', 'status/400', 'GET', '', ''));
     assert.equal(bad.err?.code, grpc.status.INTERNAL);
     assert.equal(bad.err?.details, 'Bad Request');
   });
 
   it("passes a gRPC app's data, and its error status with its details", async () => {
-    const ok = await rpcCall(client, 'InvokeService', invokeRequest('g', 'say', 'NONE', 'hi', 'text/plain'));
+    const ok = await grpcCall(client, 'InvokeService', invokeRequest('g', 'say', 'NONE', 'hi', 'text/plain'));
     assert.equal(ok.err, null, ok.err?.message);
     assert.equal((ok.res?.data as { value: Buffer } | undefined)?.value.toString(), 'echo:hi');
     assert.equal(ok.res?.content_type, 'text/plain');
     assert.deepEqual(ok.headers?.get('dapr-http-status'), []);
     assert.deepEqual(ok.trailers?.get('x-trail'), ['done']);
     assert.deepEqual(ok.trailers?.get('x-trail-bin'), [Buffer.from([0, 1, 2, 255])]);
-    const missing = await rpcCall(client, 'InvokeService', invokeRequest('g', 'missing', 'NONE', '', ''));
+    const missing = await grpcCall(client, 'InvokeService', invokeRequest('g', 'missing', 'NONE', '', ''));
     assert.equal(missing.err?.code, grpc.status.NOT_FOUND);
     assert.equal(missing.err?.details, 'no such sku');
     assert.deepEqual(missing.err?.metadata.get('x-trail'), ['missing']);
@@ -268,7 +189,7 @@ describe('gRPC API: InvokeService', () => {
   });
 
   it("answers Internal with daprd's message for an app id nobody serves", async () => {
-    const { err } = await rpcCall(client, 'InvokeService', invokeRequest('nobody', 'x', 'GET', '', ''));
+    const { err } = await grpcCall(client, 'InvokeService', invokeRequest('nobody', 'x', 'GET', '', ''));
     assert.equal(err?.code, grpc.status.INTERNAL);
     assert.match(err?.details ?? '', /^failed to invoke, id: nobody, err: /);
   });
@@ -286,12 +207,12 @@ describe('gRPC API: InvokeService', () => {
       ),
     );
     assert.equal(raw?.code, grpc.status.INTERNAL);
-    const after = await rpcCall(client, 'InvokeService', invokeRequest('b', 'again', 'GET', '', ''));
+    const after = await grpcCall(client, 'InvokeService', invokeRequest('b', 'again', 'GET', '', ''));
     assert.equal(after.err, null, after.err?.message);
   });
 
   it('answers Unimplemented for a method of the Dapr service it does not serve (pub/sub)', async () => {
-    const { err } = await rpcCall(client, 'PublishEvent', { pubsub_name: 'p', topic: 't' });
+    const { err } = await grpcCall(client, 'PublishEvent', { pubsub_name: 'p', topic: 't' });
     assert.equal(err?.code, grpc.status.UNIMPLEMENTED);
   });
 
@@ -302,10 +223,10 @@ describe('gRPC API: InvokeService', () => {
     });
     const sc = dial(s);
     try {
-      const { err } = await rpcCall(sc, 'InvokeService', invokeRequest('b', 'big/5000', 'GET', '', ''));
+      const { err } = await grpcCall(sc, 'InvokeService', invokeRequest('b', 'big/5000', 'GET', '', ''));
       assert.equal(err?.code, grpc.status.RESOURCE_EXHAUSTED);
       assert.equal(err?.details, 'grpc: trying to send message larger than max (5000 vs. 1024)');
-      const small = await rpcCall(sc, 'InvokeService', invokeRequest('b', 'big/900', 'GET', '', ''));
+      const small = await grpcCall(sc, 'InvokeService', invokeRequest('b', 'big/900', 'GET', '', ''));
       assert.equal(small.err, null, small.err?.message);
       assert.equal((small.res?.data as { value: Buffer } | undefined)?.value.length, 900);
       await waitUntil('the API log line', async () => /gRPC API Called/.test(s.logs()), 5_000);
@@ -336,12 +257,12 @@ describe('gRPC API: API token', () => {
   it('refuses a call without the token, or with another one, as Unauthenticated', async () => {
     const tc = dial(t);
     try {
-      const none = await rpcCall(tc, 'GetMetadata', {});
+      const none = await grpcCall(tc, 'GetMetadata', {});
       assert.equal(none.err?.code, grpc.status.UNAUTHENTICATED);
       assert.equal(none.err?.details, 'Unauthorized');
       const wrong = new grpc.Metadata();
       wrong.set('dapr-api-token', 'nope');
-      const bad = await rpcCall(tc, 'GetMetadata', {}, wrong);
+      const bad = await grpcCall(tc, 'GetMetadata', {}, wrong);
       assert.equal(bad.err?.code, grpc.status.UNAUTHENTICATED);
       assert.deepEqual(details(bad.err as grpc.ServiceError)[0]?.value.metadata, {
         'http.code': '401',
@@ -349,7 +270,7 @@ describe('gRPC API: API token', () => {
       });
       const right = new grpc.Metadata();
       right.set('dapr-api-token', 's3cret');
-      const ok = await rpcCall(tc, 'GetMetadata', {}, right);
+      const ok = await grpcCall(tc, 'GetMetadata', {}, right);
       assert.equal(ok.err, null, ok.err?.message);
       assert.equal(ok.res?.id, 't');
     } finally {
@@ -360,11 +281,11 @@ describe('gRPC API: API token', () => {
 
 describe('gRPC API: metadata and shutdown', () => {
   it('GetMetadata describes the sidecar; SetMetadata adds an extended attribute', async () => {
-    const set = await rpcCall(client, 'SetMetadata', { key: 'team', value: 'orders' });
+    const set = await grpcCall(client, 'SetMetadata', { key: 'team', value: 'orders' });
     assert.equal(set.err, null, set.err?.message);
     const bc = dial(b);
     try {
-      const { err, res } = await rpcCall(client, 'GetMetadata', {});
+      const { err, res } = await grpcCall(client, 'GetMetadata', {});
       assert.equal(err, null, err?.message);
       assert.equal(res?.id, 'a');
       const extended = res?.extended_metadata as Record<string, string>;
@@ -375,7 +296,7 @@ describe('gRPC API: metadata and shutdown', () => {
         (res?.actor_runtime as { runtime_status: string } | undefined)?.runtime_status,
         'DISABLED',
       );
-      const ofB = await rpcCall(bc, 'GetMetadata', {});
+      const ofB = await grpcCall(bc, 'GetMetadata', {});
       const props = ofB.res?.app_connection_properties as { port: number; protocol: string };
       assert.equal(props.port, app.port);
       assert.equal(props.protocol, 'http');
@@ -388,7 +309,7 @@ describe('gRPC API: metadata and shutdown', () => {
     const s = await startAppSidecar(home, { appId: 'draining' });
     const sc = dial(s);
     try {
-      const pending = rpcCall(sc, 'InvokeService', invokeRequest('b', 'slow/700', 'GET', '', ''));
+      const pending = grpcCall(sc, 'InvokeService', invokeRequest('b', 'slow/700', 'GET', '', ''));
       await waitUntil('the slow call to reach the app', async () => app.count('/slow/700') > 0, 10_000);
       process.kill(s.proc.pid, 'SIGTERM');
       const { err, res } = await pending;
@@ -405,7 +326,7 @@ describe('gRPC API: metadata and shutdown', () => {
     const s = await startAppSidecar(home, { appId: 'down' });
     const sc = dial(s);
     try {
-      const { err } = await rpcCall(sc, 'Shutdown', {});
+      const { err } = await grpcCall(sc, 'Shutdown', {});
       assert.equal(err, null, err?.message);
       const exit = await s.proc.exited;
       assert.equal(exit.code, 0, s.logs());

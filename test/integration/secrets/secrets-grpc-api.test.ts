@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { CommunicationProtocolEnum, DaprClient, LogLevel } from '@dapr/dapr';
 import * as grpc from '@grpc/grpc-js';
 import { makeTempDir, removeTempDir } from '../../env/process.js';
+import { assertGrpcError, dialDapr, grpcCall, grpcRawCall, statusDetails } from '../grpc-api-client.js';
 import { component, type Sidecar, startSidecar, writeResources } from '../harness.js';
-import { assertGrpcError, dialDapr, grpcCall, grpcRawCall, statusDetails } from '../state/grpc-call.js';
 
 /**
  * The Secrets API on the sidecar's gRPC port: local.file stores and Configuration secret scopes,

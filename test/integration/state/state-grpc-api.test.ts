@@ -5,8 +5,8 @@ import * as grpc from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { removeTempDir } from '../../env/process.js';
 import { type RedisServer, startRedis } from '../../env/redis.js';
+import { assertGrpcError, dialDapr, grpcCall, grpcRawCall, statusDetails } from '../grpc-api-client.js';
 import { component, makeResourcesDir, type Sidecar, startSidecar } from '../harness.js';
-import { assertGrpcError, dialDapr, grpcCall, grpcRawCall, statusDetails } from './grpc-call.js';
 
 /**
  * The State API on the sidecar's gRPC port (`dapr.proto.runtime.v1.Dapr`), with a real Redis behind

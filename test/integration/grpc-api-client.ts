@@ -7,12 +7,20 @@ import protobuf from 'protobufjs';
 /**
  * A raw grpc-js client of `dapr.proto.runtime.v1.Dapr` built from Dapr's own dapr.proto (shipped
  * in @dapr/dapr), so the sidecar's messages are decoded by code that is not ours, plus helpers
- * to read an error's `grpc-status-details-bin`.
+ * to read and write `google.rpc` error details. Shared by the gRPC API tests.
  */
 
 const require = createRequire(import.meta.url);
-const PROTO_ROOT = require.resolve('@dapr/dapr/package.json').replace(/package\.json$/, 'proto');
-const LOAD = { includeDirs: [PROTO_ROOT], keepCase: true, enums: String, defaults: true, longs: String };
+/** The proto folder shipped in @dapr/dapr. */
+export const PROTO_ROOT = require.resolve('@dapr/dapr/package.json').replace(/package\.json$/, 'proto');
+/** proto-loader options for Dapr's protos (field names as in the .proto, enums as names). */
+export const LOAD = {
+  includeDirs: [PROTO_ROOT],
+  keepCase: true,
+  enums: String,
+  defaults: true,
+  longs: String,
+};
 
 type Ctor = new (address: string, creds: grpc.ChannelCredentials) => grpc.Client;
 const runtime = (
@@ -26,10 +34,12 @@ export function dialDapr(port: number): grpc.Client {
   return new runtime.Dapr(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
 }
 
-/** The result of one unary call. */
+/** The result of one unary call, with the response's header and trailer metadata. */
 export interface GrpcAnswer {
   readonly err: grpc.ServiceError | null;
   readonly res: Record<string, unknown> | undefined;
+  readonly headers: grpc.Metadata | undefined;
+  readonly trailers: grpc.Metadata | undefined;
 }
 
 type Unary = (
@@ -38,18 +48,30 @@ type Unary = (
   cb: (err: grpc.ServiceError | null, res?: unknown) => void,
 ) => grpc.ClientUnaryCall;
 
-/** Calls `method` with `req` (field names as in the .proto), sending `token` as `dapr-api-token`. */
+/**
+ * Calls `method` with `req` (field names as in the .proto); `auth` is the metadata to send, or a
+ * token sent as `dapr-api-token`.
+ */
 export function grpcCall(
   client: grpc.Client,
   method: string,
   req: unknown,
-  token?: string,
+  auth?: string | grpc.Metadata,
 ): Promise<GrpcAnswer> {
-  const md = new grpc.Metadata();
-  if (token !== undefined) md.set('dapr-api-token', token);
+  const md = auth instanceof grpc.Metadata ? auth : new grpc.Metadata();
+  if (typeof auth === 'string') md.set('dapr-api-token', auth);
   return new Promise((resolve) => {
+    let headers: grpc.Metadata | undefined;
+    let answer: Pick<GrpcAnswer, 'err' | 'res'> = { err: null, res: undefined };
     const fn = (client as unknown as Record<string, Unary>)[method] as Unary;
-    fn.call(client, req, md, (err, res) => resolve({ err, res: res as Record<string, unknown> | undefined }));
+    const call = fn.call(client, req, md, (err, res) => {
+      answer = { err, res: res as Record<string, unknown> | undefined };
+    });
+    call.on('metadata', (m: grpc.Metadata) => {
+      headers = m;
+    });
+    // grpc-js emits the status, with the trailers, right after the callback.
+    call.on('status', (s: grpc.StatusObject) => resolve({ ...answer, headers, trailers: s.metadata }));
   });
 }
 
@@ -80,9 +102,19 @@ const rpc = protobuf.parse(
    message Any { string type_url = 1; bytes value = 2; }
    message Status { int32 code = 1; string message = 2; repeated Any details = 3; }
    message ErrorInfo { string reason = 1; string domain = 2; map<string, string> metadata = 3; }
-   message ResourceInfo { string resource_type = 1; string resource_name = 2; string owner = 3; string description = 4; }`,
+   message ResourceInfo { string resource_type = 1; string resource_name = 2; string owner = 3; string description = 4; }
+   message BadRequest {
+     message FieldViolation { string field = 1; string description = 2; }
+     repeated FieldViolation field_violations = 1;
+   }`,
   { keepCase: true },
 ).root;
+
+/** Encodes a google.rpc message (`Status`, `ErrorInfo`, `BadRequest`, ...) from its fields. */
+export function encodeRpc(type: string, value: Record<string, unknown>): Buffer {
+  const t = rpc.lookupType(`google.rpc.${type}`);
+  return Buffer.from(t.encode(t.fromObject(value)).finish());
+}
 
 function decode(type: string, buf: Uint8Array): Record<string, unknown> {
   const t = rpc.lookupType(`google.rpc.${type}`);
