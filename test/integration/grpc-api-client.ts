@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import protobuf from 'protobufjs';
+import { type DecodedStatus, decodeStatusBin } from '../env/google-rpc.js';
 
 /**
  * A raw grpc-js client of `dapr.proto.runtime.v1.Dapr` built from Dapr's own dapr.proto (shipped
  * in @dapr/dapr), so the sidecar's messages are decoded by code that is not ours, plus helpers
- * to read and write `google.rpc` error details. Shared by the gRPC API tests.
+ * to read `google.rpc` error details. Shared by the gRPC API tests.
  */
 
 const require = createRequire(import.meta.url);
@@ -97,39 +97,9 @@ export function grpcRawCall(
   );
 }
 
-const rpc = protobuf.parse(
-  `syntax = "proto3"; package google.rpc;
-   message Any { string type_url = 1; bytes value = 2; }
-   message Status { int32 code = 1; string message = 2; repeated Any details = 3; }
-   message ErrorInfo { string reason = 1; string domain = 2; map<string, string> metadata = 3; }
-   message ResourceInfo { string resource_type = 1; string resource_name = 2; string owner = 3; string description = 4; }
-   message BadRequest {
-     message FieldViolation { string field = 1; string description = 2; }
-     repeated FieldViolation field_violations = 1;
-   }`,
-  { keepCase: true },
-).root;
-
-/** Encodes a google.rpc message (`Status`, `ErrorInfo`, `BadRequest`, ...) from its fields. */
-export function encodeRpc(type: string, value: Record<string, unknown>): Buffer {
-  const t = rpc.lookupType(`google.rpc.${type}`);
-  return Buffer.from(t.encode(t.fromObject(value)).finish());
-}
-
-function decode(type: string, buf: Uint8Array): Record<string, unknown> {
-  const t = rpc.lookupType(`google.rpc.${type}`);
-  return t.toObject(t.decode(buf), { defaults: false }) as Record<string, unknown>;
-}
-
 /** The rich details of an error status, each decoded by its type (empty when none were sent). */
-export function statusDetails(err: grpc.ServiceError): { type: string; value: Record<string, unknown> }[] {
-  const bin = err.metadata.get('grpc-status-details-bin')[0];
-  if (!Buffer.isBuffer(bin)) return [];
-  const status = decode('Status', bin) as { details?: { type_url: string; value: Uint8Array }[] };
-  return (status.details ?? []).map((d) => ({
-    type: d.type_url,
-    value: decode(d.type_url.replace('type.googleapis.com/google.rpc.', ''), d.value),
-  }));
+export function statusDetails(err: grpc.ServiceError): DecodedStatus['details'] {
+  return decodeStatusBin(err.metadata)?.details ?? [];
 }
 
 /** Asserts an error status: its code, and its message (exactly, or by pattern). */

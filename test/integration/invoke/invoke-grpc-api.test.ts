@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import { encodeRpc } from '../../env/google-rpc.js';
 import { makeTempDir, removeTempDir, waitUntil } from '../../env/process.js';
-import { dialDapr, encodeRpc, grpcCall, LOAD, statusDetails } from '../grpc-api-client.js';
+import { dialDapr, grpcCall, LOAD, statusDetails } from '../grpc-api-client.js';
 import type { Sidecar } from '../harness.js';
 import { startAppSidecar, startTestApp, type TestApp } from './invoke-fixture.js';
 

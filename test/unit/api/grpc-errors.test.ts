@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import protobuf from 'protobufjs';
 import {
   codeFromHttpStatus,
   encodeDetail,
@@ -8,35 +7,14 @@ import {
   fromHttpStatus,
 } from '../../../sidecar/api/grpc/grpc-errors.js';
 import { DaprError, errorInfo, resourceInfo } from '../../../sidecar/errors/dapr-error.js';
+import { type DecodedStatus, decodeStatusBin } from '../../env/google-rpc.js';
 
 /** Error statuses of the gRPC API, decoded by protobufjs from google/rpc's definitions. */
 
-const rpc = protobuf.parse(
-  `syntax = "proto3"; package google.rpc;
-   message Any { string type_url = 1; bytes value = 2; }
-   message Status { int32 code = 1; string message = 2; repeated Any details = 3; }
-   message ErrorInfo { string reason = 1; string domain = 2; map<string, string> metadata = 3; }
-   message ResourceInfo { string resource_type = 1; string resource_name = 2; string owner = 3; string description = 4; }
-   message BadRequest {
-     message FieldViolation { string field = 1; string description = 2; }
-     repeated FieldViolation field_violations = 1;
-   }`,
-  { keepCase: true },
-).root;
-
-function decode(type: string, buf: Uint8Array): Record<string, unknown> {
-  const t = rpc.lookupType(`google.rpc.${type}`);
-  return t.toObject(t.decode(buf)) as Record<string, unknown>;
-}
-
-function statusOf(err: { metadata?: { get(k: string): unknown[] } }): {
-  code: number;
-  message: string;
-  details: { type_url: string; value: Uint8Array }[];
-} {
-  const bin = err.metadata?.get('grpc-status-details-bin')[0];
-  assert.ok(Buffer.isBuffer(bin));
-  return decode('Status', bin) as ReturnType<typeof statusOf>;
+function statusOf(err: { metadata?: { get(k: string): unknown[] } }): DecodedStatus {
+  const status = decodeStatusBin(err.metadata);
+  assert.ok(status !== undefined, 'grpc-status-details-bin is present');
+  return status;
 }
 
 describe('gRPC API errors', () => {
@@ -70,8 +48,8 @@ describe('gRPC API errors', () => {
     const status = statusOf(err as NonNullable<typeof err>);
     assert.equal(status.code, 14);
     assert.equal(status.message, 'Service Unavailable');
-    assert.equal(status.details[0]?.type_url, 'type.googleapis.com/google.rpc.ErrorInfo');
-    const info = decode('ErrorInfo', status.details[0]?.value ?? new Uint8Array()) as {
+    assert.equal(status.details[0]?.type, 'type.googleapis.com/google.rpc.ErrorInfo');
+    const info = status.details[0]?.value as {
       reason: string;
       domain: string;
       metadata: Record<string, string>;
@@ -103,24 +81,24 @@ describe('gRPC API errors', () => {
     assert.equal(err.details, 'fail to get key');
     const status = statusOf(err);
     assert.deepEqual(
-      status.details.map((d) => d.type_url),
+      status.details.map((d) => d.type),
       [
         'type.googleapis.com/google.rpc.ErrorInfo',
         'type.googleapis.com/google.rpc.ResourceInfo',
         'type.googleapis.com/google.rpc.BadRequest',
       ],
     );
-    assert.deepEqual(decode('ErrorInfo', status.details[0]?.value ?? new Uint8Array()), {
+    assert.deepEqual(status.details[0]?.value, {
       reason: 'DAPR_STATE_GET',
       domain: 'dapr.io',
       metadata: { key: 'k' },
     });
-    assert.deepEqual(decode('ResourceInfo', status.details[1]?.value ?? new Uint8Array()), {
+    assert.deepEqual(status.details[1]?.value, {
       resource_type: 'state',
       resource_name: 'store',
       description: 'desc',
     });
-    assert.deepEqual(decode('BadRequest', status.details[2]?.value ?? new Uint8Array()), {
+    assert.deepEqual(status.details[2]?.value, {
       field_violations: [{ field: 'k', description: 'bad' }],
     });
   });
