@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { ClientHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { AnyValue } from '../api/internal/rpc-status.js';
 import type { CancelSignal } from './cancellation.js';
@@ -52,6 +53,8 @@ export interface AppChannel {
   invoke(req: AppRequest): Promise<AppResponse>;
   /** One app health probe (`--enable-app-health-check`): true when the app answered healthy in time. */
   probeHealth(path: string, timeoutMs: number): Promise<boolean>;
+  /** A raw HTTP/2 stream for a proxied gRPC call (gRPC apps only; see GrpcAppChannel). */
+  proxyStream?(path: string, metadata: readonly (readonly [string, string])[]): ClientHttp2Stream;
   /** Releases pooled connections. */
   close(): void;
 }

@@ -13,6 +13,12 @@
  * measured, runs on our own HTTP/2 layer instead (api/internal/h2).
  */
 import { Buffer } from 'node:buffer';
+import {
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  connect as http2Connect,
+  type OutgoingHttpHeaders,
+} from 'node:http2';
 import { isIPv6 } from 'node:net';
 import { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
@@ -111,6 +117,7 @@ export class GrpcAppChannel implements AppChannel {
   readonly #o: GrpcChannelOptions;
   readonly #client: grpc.Client;
   readonly #limit: Semaphore;
+  #proxySession: ClientHttp2Session | undefined;
 
   constructor(options: GrpcChannelOptions) {
     this.#o = options;
@@ -266,8 +273,39 @@ export class GrpcAppChannel implements AppChannel {
     });
   }
 
+  /**
+   * A raw HTTP/2 stream to the app for a proxied gRPC call (`path` is its method, `metadata` what
+   * travels with it), on one node:http2 session that is opened again once the app closes it.
+   */
+  proxyStream(path: string, metadata: readonly (readonly [string, string])[]): ClientHttp2Stream {
+    let session = this.#proxySession;
+    if (session === undefined || session.closed || session.destroyed) {
+      const host = isIPv6(this.#o.address) ? `[${this.#o.address}]` : this.#o.address;
+      const url = `${this.#o.tls === true ? 'https' : 'http'}://${host}:${this.#o.port}`;
+      const opened = http2Connect(url, this.#o.tls === true ? { rejectUnauthorized: false } : {});
+      opened.on('error', () => {});
+      opened.on('close', () => {
+        if (this.#proxySession === opened) this.#proxySession = undefined;
+      });
+      opened.on('goaway', () => {
+        if (this.#proxySession === opened) this.#proxySession = undefined;
+      });
+      opened.unref();
+      this.#proxySession = opened;
+      session = opened;
+    }
+    const headers: OutgoingHttpHeaders = { ':method': 'POST', ':path': path, te: 'trailers' };
+    for (const [name, value] of metadata) {
+      const had = headers[name];
+      headers[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [String(had), value];
+    }
+    if (this.#o.appApiToken !== undefined) headers['dapr-api-token'] = this.#o.appApiToken;
+    return session.request(headers);
+  }
+
   close(): void {
     this.#client.close();
+    this.#proxySession?.close();
   }
 }
 

@@ -11,6 +11,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { GRPC_CODE_NAMES, httpStatusFromGrpc } from '../api/internal/grpc-framing.js';
+import type { HeaderField } from '../api/internal/h2/hpack.js';
+import type { H2Stream } from '../api/internal/h2/stream.js';
 import type { InternalClient } from '../api/internal/internal-client.js';
 import type { InvokeHead, Metadata } from '../api/internal/invoke-messages.js';
 import { type AnyValue, statusJson } from '../api/internal/rpc-status.js';
@@ -220,6 +222,23 @@ export class ServiceInvoker {
     } catch (err) {
       throw this.#toDaprError(targetId, err);
     }
+  }
+
+  /**
+   * Where a proxied gRPC call to `targetId` goes: our own app (no address), or one sidecar of the
+   * target app (round robin over what name resolution finds).
+   */
+  async route(targetId: string): Promise<{ appId: string; namespace: string; address?: string }> {
+    const t = this.#parseTarget(targetId);
+    if (t.appId === this.#o.appId && t.namespace === this.#o.namespace) return t;
+    const addresses = await this.#addresses.addresses(t.appId, t.namespace, false);
+    if (addresses.length === 0) throw new ResolveError(`couldn't find service: ${t.appId}`);
+    return { ...t, address: addresses[this.#rr++ % addresses.length] as string };
+  }
+
+  /** A raw stream to the sidecar at `address` for a proxied gRPC call (see `InternalClient.openStream`). */
+  openProxyStream(address: string, path: string, metadata: readonly HeaderField[]): H2Stream {
+    return this.#o.client.openStream(address, path, metadata);
   }
 
   /** Policies per `<target>:<method>` key, reused across calls (breakers live in the provider). */

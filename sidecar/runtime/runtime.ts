@@ -241,6 +241,7 @@ export class Runtime {
     this.#grpcServer = createGrpcApiServer(ctx, {
       maxBodyBytes: o.maxBodyBytes,
       enableApiLogging,
+      appChannel: () => this.#channel,
       logger: this.#deps.logger.child({ scope: 'dapr.runtime.grpc.api' }),
       ...(o.apiToken === undefined ? {} : { apiToken: o.apiToken }),
     });

@@ -4,7 +4,12 @@
  * calls) and encodes. With an API token set (`DAPR_API_TOKEN`), every call must carry it in
  * `dapr-api-token`, as in daprd; it is removed before the call goes further.
  */
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import type { AppChannel } from '../../channel/app-channel.js';
 import { Cancellation } from '../../channel/cancellation.js';
 import type { Logger } from '../../components/component.js';
 import { DaprError } from '../../errors/dapr-error.js';
@@ -13,6 +18,7 @@ import { GRPC_CODE_NAMES } from '../internal/grpc-framing.js';
 import type { ApiContext } from '../universal/context.js';
 import { getMetadata, type MetadataResult, setMetadata } from '../universal/metadata.js';
 import { shutdown } from '../universal/shutdown.js';
+import { ApiPort, LOCAL_ADDRESS_HEADER, PEER_ADDRESS_HEADER } from './api-port.js';
 import {
   DAPR_SERVICE_NAME,
   type InvokeServiceRequestMessage,
@@ -20,7 +26,7 @@ import {
   type SetMetadataRequestMessage,
 } from './dapr-proto.js';
 import { fromDaprError, fromHttpStatus, type GrpcError } from './grpc-errors.js';
-import { invokeOverGrpc, peerIp } from './invoke-service.js';
+import { invokeOverGrpc } from './invoke-service.js';
 import { secretsMethods } from './secrets-service.js';
 import { stateMethods } from './state-service.js';
 
@@ -31,6 +37,8 @@ export interface GrpcApiServerOptions {
   readonly apiToken?: string;
   /** `--enable-api-logging`: one info line per call. */
   readonly enableApiLogging?: boolean;
+  /** Our app's channel: proxied gRPC calls for our own app id go to it. */
+  readonly appChannel: () => AppChannel | undefined;
   readonly logger: Logger;
 }
 
@@ -52,6 +60,13 @@ type Handler<Req> = (
 ) => Promise<
   { response: unknown; metadata?: grpc.Metadata; trailers?: grpc.Metadata | undefined } | { error: GrpcError }
 >;
+
+/** A header the API port adds (api-port.ts), taken out of the metadata that travels on. */
+function takeHeader(md: grpc.Metadata, name: string): string {
+  const v = md.get(name)[0];
+  md.remove(name);
+  return typeof v === 'string' ? v : '';
+}
 
 /** The token check (daprd's checkAPITokenInContext): undefined when the call may go on. */
 function checkToken(md: grpc.Metadata, token: string | undefined): GrpcError | undefined {
@@ -125,8 +140,6 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
   });
   const token = opts.apiToken === undefined || opts.apiToken === '' ? undefined : opts.apiToken;
   const inFlight = new Set<Cancellation>();
-  let localIp = '127.0.0.1';
-  let boundPort = 0;
 
   const unary =
     <Req>(name: string, handler: Handler<Req>): grpc.handleUnaryCall<Req, unknown> =>
@@ -192,8 +205,8 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
     InvokeService: unary<InvokeServiceRequestMessage>('InvokeService', async (req, call, cancel) => {
       const out = await invokeOverGrpc(ctx.invoker?.(), req, {
         metadata: call.metadata,
-        peer: peerIp(call.getPeer()),
-        localIp,
+        peer: takeHeader(call.metadata, PEER_ADDRESS_HEADER),
+        localIp: takeHeader(call.metadata, LOCAL_ADDRESS_HEADER),
         cancel,
         maxBodyBytes: opts.maxBodyBytes,
       });
@@ -221,38 +234,29 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
     GetBulkSecret: unary('GetBulkSecret', secrets.GetBulkSecret),
   });
 
-  const bind = (address: string): Promise<number> =>
-    new Promise((resolve, reject) =>
-      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) =>
-        err === null ? resolve(port) : reject(err),
-      ),
-    );
+  // grpc-js answers only the methods it was given: it serves them on a private unix socket, and
+  // the port (api-port.ts) hands it their calls and proxies the rest.
+  const socket = join(tmpdir(), `outrigger-grpc-${process.pid}-${randomBytes(6).toString('hex')}.sock`);
+  const port = new ApiPort({
+    appId: ctx.appId,
+    serviceSocket: socket,
+    invoker: () => ctx.invoker?.(),
+    appChannel: opts.appChannel,
+    logger: opts.logger,
+    ...(token === undefined ? {} : { apiToken: token }),
+  });
 
   return {
-    async listen(port, addresses) {
-      const hosts = addresses.length === 0 ? ['0.0.0.0'] : addresses;
-      let bound = port;
-      for (const host of hosts) {
-        // daprd writes IPv6 listen addresses in brackets already; a bare one gets them here.
-        const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-        try {
-          bound = await bind(`${h}:${bound}`);
-          boundPort = bound;
-          const bare = host.replace(/^\[(.*)\]$/, '$1');
-          if (hosts.length === 1 && bare !== '0.0.0.0' && bare !== '::') localIp = bare;
-          opts.logger.info('gRPC API server listening', { address: host, port: bound });
-        } catch (err) {
-          opts.logger.debug('gRPC API server could not listen', {
-            address: host,
-            port: bound,
-            error: (err as Error).message,
-          });
-        }
-      }
-      if (boundPort === 0)
-        throw new Error(`could not listen on any endpoint (port ${port}, addresses ${hosts.join(',')})`);
+    async listen(portNumber, addresses) {
+      await new Promise<void>((resolve, reject) =>
+        server.bindAsync(`unix:${socket}`, grpc.ServerCredentials.createInsecure(), (err) =>
+          err === null ? resolve() : reject(err),
+        ),
+      );
+      await port.listen(portNumber, addresses);
     },
     async close(graceMs) {
+      await port.close(graceMs);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(
           () => {
@@ -267,7 +271,8 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
           resolve();
         });
       });
+      await rm(socket, { force: true });
     },
-    port: () => boundPort,
+    port: () => port.port,
   };
 }

@@ -11,6 +11,7 @@ export const GrpcStatus = {
   UNKNOWN: 2,
   INVALID_ARGUMENT: 3,
   DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
   PERMISSION_DENIED: 7,
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
@@ -94,9 +95,20 @@ export class MessageReader {
   }
 }
 
-/** `grpc-message` is percent-encoded (PROTOCOL-HTTP2.md). */
+/**
+ * `grpc-message` is percent-encoded (PROTOCOL-HTTP2.md): the UTF-8 bytes outside printable ASCII,
+ * and `%` itself; everything else is sent as it is (grpc-js decodes with decodeURI, which would
+ * leave an encoded `:` or `/` encoded).
+ */
 export function encodeGrpcMessage(s: string): string {
-  return encodeURIComponent(s);
+  if (/^[\x20-\x24\x26-\x7e]*$/.test(s)) return s;
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8'))
+    out +=
+      b >= 0x20 && b <= 0x7e && b !== 0x25
+        ? String.fromCharCode(b)
+        : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  return out;
 }
 
 /** Decodes `grpc-message`. */

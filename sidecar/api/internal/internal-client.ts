@@ -15,7 +15,7 @@ import type { WorkloadIdentity } from '../../security/workload-identity.js';
 import { decodeGrpcMessage, GrpcStatus, GrpcStatusError, MessageReader } from './grpc-framing.js';
 import { H2Connection } from './h2/connection.js';
 import { ErrorCode } from './h2/frames.js';
-import { HpackEncoder } from './h2/hpack.js';
+import { type HeaderField, HpackEncoder } from './h2/hpack.js';
 import type { H2Stream, H2StreamError, HeaderMap } from './h2/stream.js';
 import {
   decodeResponseChunk,
@@ -294,6 +294,22 @@ export class InternalClient {
       };
       sendBody(call, head, body);
     });
+  }
+
+  /**
+   * Opens a raw stream to the sidecar at `address` for a proxied gRPC call: `path` is the app's
+   * method, `metadata` the fields that travel with it. Throws when no connection can be made.
+   */
+  openStream(address: string, path: string, metadata: readonly HeaderField[]): H2Stream {
+    const { conn } = this.#connection(address);
+    return conn.request([
+      [':method', 'POST'],
+      [':scheme', this.#o.identity === undefined ? 'http' : 'https'],
+      [':path', path],
+      [':authority', address],
+      ['te', 'trailers'],
+      ...metadata,
+    ]);
   }
 
   /** Closes every connection (each ends after its open calls). */

@@ -21,6 +21,7 @@ import { invokeChannels } from '../../invoke/invoke-events.js';
 import type { SpiffeId } from '../../pki/spiffe-id.js';
 import { type PeerPolicy, peerIdentity } from '../../security/peer-verification.js';
 import type { WorkloadIdentity } from '../../security/workload-identity.js';
+import { forwardedMetadata, h2Caller, nodeTarget, relay } from '../grpc/grpc-proxy.js';
 import { frame, GrpcStatus, GrpcStatusError, MessageReader, statusTrailers } from './grpc-framing.js';
 import { H2Connection } from './h2/connection.js';
 import { ErrorCode } from './h2/frames.js';
@@ -181,11 +182,15 @@ export class InternalServer {
     conn.onClose = () => this.#connections.delete(conn);
   }
 
-  #authorize(call: Call, head: InvokeHead): GrpcStatusError | undefined {
+  #authorize(
+    call: Call,
+    head: Pick<InvokeHead, 'method' | 'verb'>,
+    httpProtocol = this.#o.httpProtocol,
+  ): GrpcStatusError | undefined {
     const acl = this.#o.acl;
     if (acl === undefined) return undefined;
     const caller = this.#o.identity === undefined ? undefined : call.caller;
-    const decision = acl.check(caller, head.method, head.verb, this.#o.httpProtocol);
+    const decision = acl.check(caller, head.method, head.verb, httpProtocol);
     if (invokeChannels.aclDecision.hasSubscribers)
       invokeChannels.aclDecision.publish({
         allowed: decision.allowed,
@@ -210,7 +215,56 @@ export class InternalServer {
     }
     if (path === CALL_LOCAL_STREAM_PATH) this.#callLocalStream(call);
     else if (path === CALL_LOCAL_PATH) this.#callLocal(call);
+    else if (headers['dapr-app-id'] !== undefined && path !== undefined)
+      this.#proxyToApp(call, path, headers);
     else this.#fail(stream, new GrpcStatusError(GrpcStatus.UNIMPLEMENTED, `unknown method ${String(path)}`));
+  }
+
+  /**
+   * A proxied gRPC call for our app (daprd's proxy director, local side): access control on the
+   * full method name (gRPC: no verb), then the call is relayed to the app as it is.
+   */
+  #proxyToApp(call: Call, path: string, headers: HeaderMap): void {
+    const { stream } = call;
+    const target = headers['dapr-app-id'] ?? '';
+    if (target.split('.')[0] !== this.#o.appId) {
+      this.#fail(
+        stream,
+        new GrpcStatusError(
+          GrpcStatus.NOT_FOUND,
+          `failed to proxy request: app ${target} is not served here`,
+        ),
+      );
+      return;
+    }
+    const denied = this.#authorize(call, { method: path, verb: 'NONE' }, false);
+    if (denied !== undefined) {
+      this.#fail(stream, denied);
+      return;
+    }
+    const channel = this.#o.appChannel();
+    if (channel?.proxyStream === undefined) {
+      this.#fail(
+        stream,
+        new GrpcStatusError(
+          GrpcStatus.UNAVAILABLE,
+          channel === undefined
+            ? 'failed to proxy request: the app channel is not initialized'
+            : 'failed to proxy request: the app does not speak gRPC (--app-protocol grpc or grpcs)',
+        ),
+      );
+      return;
+    }
+    if (invokeChannels.requestReceived.hasSubscribers)
+      invokeChannels.requestReceived.publish({ sourceAppId: headers[CALLER_ID_HEADER] ?? 'unknown' });
+    let app: ReturnType<NonNullable<AppChannel['proxyStream']>>;
+    try {
+      app = channel.proxyStream(path, forwardedMetadata(headers));
+    } catch (err) {
+      this.#fail(stream, new GrpcStatusError(GrpcStatus.UNAVAILABLE, (err as Error).message));
+      return;
+    }
+    relay(h2Caller(stream), nodeTarget(app));
   }
 
   /** Ends the call with a status: trailers-only before the headers, trailers after. */

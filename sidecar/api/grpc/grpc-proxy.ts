@@ -1,0 +1,265 @@
+/**
+ * gRPC proxying (daprd's pkg/api/grpc/proxy): a call for a service the sidecar does not serve,
+ * sent with `dapr-app-id` metadata, is passed on stream by stream, with no knowledge of its
+ * protos. Request and response headers, every message (as raw DATA, compressed or not) and the
+ * trailers are relayed as they arrive, with backpressure both ways, so unary and streaming calls
+ * alike work. This file holds the relay and the adapters for the two HTTP/2 stacks a call crosses:
+ * node:http2 (the API port, and the app) and our own h2 layer (the sidecar-to-sidecar hop).
+ */
+import {
+  type ClientHttp2Stream,
+  constants,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import type * as grpc from '@grpc/grpc-js';
+import { encodeGrpcMessage, GrpcStatus } from '../internal/grpc-framing.js';
+import type { H2Stream } from '../internal/h2/stream.js';
+import type { GrpcError } from './grpc-errors.js';
+
+/** Header fields as they travel: lower-case names, string values. */
+export type Fields = [string, string][];
+
+/** The side that sent the call: our server stream. */
+export interface CallerSide {
+  /** Response headers; with `endStream`, a trailers-only response. */
+  respond(fields: Fields, endStream: boolean): void;
+  /** A DATA payload; false when the side wants `onDrain` first. */
+  write(chunk: Buffer): boolean;
+  /** Ends the response with these trailers. */
+  end(trailers: Fields): void;
+  reset(): void;
+  pause(): void;
+  resume(): void;
+  onData?: (chunk: Buffer) => void;
+  onEnd?: () => void;
+  onDrain?: () => void;
+  /** The stream is gone; `aborted` when the caller reset it. */
+  onClose?: (aborted: boolean) => void;
+}
+
+/** The side the call goes to: our client stream. */
+export interface TargetSide {
+  write(chunk: Buffer): boolean;
+  end(): void;
+  reset(): void;
+  pause(): void;
+  resume(): void;
+  /** The response headers (`endStream`: trailers-only), then the trailers (`endStream` again). */
+  onHeaders?: (fields: Fields, endStream: boolean) => void;
+  onData?: (chunk: Buffer) => void;
+  onEnd?: () => void;
+  onDrain?: () => void;
+  /** The stream is gone; `err` when it failed. */
+  onClose?: (err: Error | undefined) => void;
+}
+
+/** Names that belong to one HTTP/2 hop, never forwarded (RFC 9113 §8.2.2), plus the caller's API token. */
+const HOP_FIELDS = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'te',
+  'http2-settings',
+  'dapr-api-token',
+]);
+
+/**
+ * The metadata of a call's request headers, without pseudo-headers and hop-by-hop fields (and
+ * the caller's API token, unless `keepToken`).
+ */
+export function forwardedMetadata(
+  headers: Readonly<Record<string, string | string[] | number | undefined>>,
+  keepToken = false,
+): Fields {
+  const out: Fields = [];
+  for (const name of Object.keys(headers)) {
+    if (name.startsWith(':') || (HOP_FIELDS.has(name) && !(keepToken && name === 'dapr-api-token'))) continue;
+    const v = headers[name];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const one of v) out.push([name, one]);
+    else out.push([name, String(v)]);
+  }
+  return out;
+}
+
+/** A status as a trailers-only response (or as trailers, without `:status`). */
+export function statusFields(error: GrpcError, trailersOnly: boolean): Fields {
+  const out: Fields = trailersOnly
+    ? [
+        [':status', '200'],
+        ['content-type', 'application/grpc'],
+      ]
+    : [];
+  out.push(['grpc-status', String(error.code)], ['grpc-message', encodeGrpcMessage(error.details)]);
+  const bin = (error.metadata as grpc.Metadata | undefined)?.get('grpc-status-details-bin')[0];
+  if (Buffer.isBuffer(bin)) out.push(['grpc-status-details-bin', bin.toString('base64').replace(/=+$/, '')]);
+  return out;
+}
+
+/**
+ * Relays one call between `caller` and `target` until both are done. A target that fails before
+ * answering becomes Unavailable with the failure's message; after its headers, a reset.
+ */
+export function relay(caller: CallerSide, target: TargetSide): void {
+  let responded = false;
+  let done = false;
+  let trailers: Fields | undefined;
+  caller.onData = (chunk) => {
+    if (!target.write(chunk)) caller.pause();
+  };
+  target.onDrain = () => caller.resume();
+  caller.onEnd = () => target.end();
+  caller.onClose = (aborted) => {
+    if (aborted && !done) {
+      done = true;
+      target.reset();
+    }
+  };
+  target.onHeaders = (fields, endStream) => {
+    if (done) return;
+    if (responded) {
+      trailers = fields;
+      return;
+    }
+    responded = true;
+    if (endStream) done = true;
+    caller.respond(fields, endStream);
+  };
+  target.onData = (chunk) => {
+    if (!caller.write(chunk)) target.pause();
+  };
+  caller.onDrain = () => target.resume();
+  target.onEnd = () => {
+    if (done) return;
+    done = true;
+    const missing = { code: GrpcStatus.INTERNAL, details: 'proxy: the response ended without a status' };
+    if (!responded) caller.respond(statusFields(missing, true), true);
+    else caller.end(trailers ?? statusFields(missing, false));
+  };
+  target.onClose = (err) => {
+    if (err === undefined || done) return;
+    done = true;
+    if (responded) caller.reset();
+    else caller.respond(statusFields({ code: GrpcStatus.UNAVAILABLE, details: err.message }, true), true);
+  };
+}
+
+function toHeaders(fields: Fields): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of fields) {
+    if (HOP_FIELDS.has(name) && name !== 'dapr-api-token') continue;
+    const had = out[name];
+    if (had === undefined) out[name] = value;
+    else out[name] = Array.isArray(had) ? [...had, value] : [String(had), value];
+  }
+  return out;
+}
+
+function fieldsOf(headers: IncomingHttpHeaders): Fields {
+  const out: Fields = [];
+  for (const name of Object.keys(headers)) {
+    const v = headers[name];
+    if (v === undefined || HOP_FIELDS.has(name)) continue;
+    if (Array.isArray(v)) for (const one of v) out.push([name, one]);
+    else out.push([name, String(v)]);
+  }
+  return out;
+}
+
+/** A node:http2 server stream (the API port) as the caller's side. */
+export function nodeCaller(stream: ServerHttp2Stream): CallerSide {
+  let trailers: Fields = [];
+  const side: CallerSide = {
+    respond(fields, endStream) {
+      if (stream.destroyed || stream.headersSent) return;
+      stream.respond(toHeaders(fields), endStream ? { endStream: true } : { waitForTrailers: true });
+    },
+    write: (chunk) => (stream.destroyed ? false : stream.write(chunk)),
+    end(t) {
+      trailers = t;
+      if (!stream.destroyed) stream.end();
+    },
+    reset: () => {
+      if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
+    },
+    pause: () => stream.pause(),
+    resume: () => stream.resume(),
+  };
+  stream.on('wantTrailers', () => stream.sendTrailers(toHeaders(trailers)));
+  stream.on('data', (chunk: Buffer) => side.onData?.(chunk));
+  stream.on('end', () => side.onEnd?.());
+  stream.on('drain', () => side.onDrain?.());
+  stream.on('error', () => {});
+  stream.on('close', () => side.onClose?.(stream.rstCode !== constants.NGHTTP2_NO_ERROR));
+  return side;
+}
+
+/** A node:http2 client stream (toward the app, or the in-process gRPC server) as the target's side. */
+export function nodeTarget(stream: ClientHttp2Stream): TargetSide {
+  let failure: Error | undefined;
+  const side: TargetSide = {
+    write: (chunk) => (stream.destroyed ? false : stream.write(chunk)),
+    end: () => {
+      if (!stream.destroyed) stream.end();
+    },
+    reset: () => {
+      if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
+    },
+    pause: () => stream.pause(),
+    resume: () => stream.resume(),
+  };
+  stream.on('response', (headers, flags) =>
+    side.onHeaders?.(fieldsOf(headers), (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0),
+  );
+  stream.on('trailers', (headers) => side.onHeaders?.(fieldsOf(headers), true));
+  stream.on('data', (chunk: Buffer) => side.onData?.(chunk));
+  stream.on('end', () => side.onEnd?.());
+  stream.on('drain', () => side.onDrain?.());
+  stream.on('error', (err: Error) => {
+    failure = err;
+  });
+  stream.on('close', () => {
+    const reset = stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR;
+    side.onClose?.(failure ?? (reset ? new Error(`stream reset with code ${stream.rstCode}`) : undefined));
+  });
+  return side;
+}
+
+/** A stream of our h2 layer's server (the internal API) as the caller's side. */
+export function h2Caller(stream: H2Stream): CallerSide {
+  const side: CallerSide = {
+    respond: (fields, endStream) => stream.sendHeaders(fields, endStream),
+    write: (chunk) => stream.write(chunk),
+    end: (trailers) => stream.end(undefined, trailers),
+    reset: () => stream.reset(),
+    pause: () => stream.pause(),
+    resume: () => stream.resume(),
+  };
+  stream.onData = (chunk) => side.onData?.(chunk);
+  stream.onEnd = () => side.onEnd?.();
+  stream.onDrain = () => side.onDrain?.();
+  stream.onClose = (err) => side.onClose?.(err !== undefined);
+  return side;
+}
+
+/** A stream of our h2 layer's client (toward another sidecar) as the target's side. */
+export function h2Target(stream: H2Stream): TargetSide {
+  const side: TargetSide = {
+    write: (chunk) => stream.write(chunk),
+    end: () => stream.end(),
+    reset: () => stream.reset(),
+    pause: () => stream.pause(),
+    resume: () => stream.resume(),
+  };
+  stream.onHeaders = (headers, endStream) => side.onHeaders?.(Object.entries(headers), endStream);
+  stream.onData = (chunk) => side.onData?.(chunk);
+  stream.onEnd = () => side.onEnd?.();
+  stream.onDrain = () => side.onDrain?.();
+  stream.onClose = (err) => side.onClose?.(err);
+  return side;
+}
