@@ -22,6 +22,7 @@ import { connect as netConnect } from 'node:net';
 import type { AppChannel } from '../../channel/app-channel.js';
 import type { Logger } from '../../components/component.js';
 import { CALLEE_ID_HEADER, CALLER_ID_HEADER } from '../../invoke/headers.js';
+import { invokeChannels } from '../../invoke/invoke-events.js';
 import type { ServiceInvoker } from '../../invoke/invoker.js';
 import { GrpcStatus } from '../internal/grpc-framing.js';
 import { DAPR_SERVICE_NAME } from './dapr-proto.js';
@@ -230,14 +231,29 @@ export class ApiPort {
       return;
     }
     metadata.push([CALLER_ID_HEADER, this.#o.appId], [CALLEE_ID_HEADER, route.appId]);
+    // daprd counts a call marked `dapr-stream: true` as streaming.
+    const streaming = /^(1|true|yes|on|y)$/i.test(String(headers['dapr-stream'] ?? ''));
+    const started = performance.now();
+    if (invokeChannels.requestSent.hasSubscribers)
+      invokeChannels.requestSent.publish({ destinationAppId: route.appId, streaming });
+    const done = (code: number): void => {
+      if (invokeChannels.responseReceived.hasSubscribers)
+        invokeChannels.responseReceived.publish({
+          destinationAppId: route.appId,
+          status: String(code),
+          streaming,
+          latencyMs: performance.now() - started,
+        });
+    };
     let peer: ReturnType<ServiceInvoker['openProxyStream']>;
     try {
       peer = invoker.openProxyStream(route.address, path, metadata);
     } catch (err) {
+      done(GrpcStatus.UNAVAILABLE);
       this.#fail(stream, { code: GrpcStatus.UNAVAILABLE, details: (err as Error).message });
       return;
     }
-    relay(nodeCaller(stream), h2Target(peer));
+    relay(nodeCaller(stream), h2Target(peer), done);
   }
 
   #fail(stream: ServerHttp2Stream, error: GrpcError): void {

@@ -101,14 +101,26 @@ export function statusFields(error: GrpcError, trailersOnly: boolean): Fields {
   return out;
 }
 
+function statusOf(fields: Fields | undefined): number | undefined {
+  const v = fields?.find(([n]) => n === 'grpc-status')?.[1];
+  return v === undefined ? undefined : Number(v);
+}
+
 /**
  * Relays one call between `caller` and `target` until both are done. A target that fails before
  * answering becomes Unavailable with the failure's message; after its headers, a reset.
+ * `onDone` gets the call's gRPC status code once (Cancelled when a side reset it).
  */
-export function relay(caller: CallerSide, target: TargetSide): void {
+export function relay(caller: CallerSide, target: TargetSide, onDone?: (code: number) => void): void {
   let responded = false;
-  let done = false;
+  let finished = false;
   let trailers: Fields | undefined;
+  const finish = (code: number): void => {
+    if (finished) return;
+    finished = true;
+    onDone?.(code);
+  };
+  let done = false;
   caller.onData = (chunk) => {
     if (!target.write(chunk)) caller.pause();
   };
@@ -119,6 +131,7 @@ export function relay(caller: CallerSide, target: TargetSide): void {
       done = true;
       target.reset();
     }
+    finish(statusOf(trailers) ?? GrpcStatus.CANCELLED);
   };
   target.onHeaders = (fields, endStream) => {
     if (done) return;
@@ -127,7 +140,10 @@ export function relay(caller: CallerSide, target: TargetSide): void {
       return;
     }
     responded = true;
-    if (endStream) done = true;
+    if (endStream) {
+      done = true;
+      trailers = fields;
+    }
     caller.respond(fields, endStream);
   };
   target.onData = (chunk) => {
@@ -138,14 +154,19 @@ export function relay(caller: CallerSide, target: TargetSide): void {
     if (done) return;
     done = true;
     const missing = { code: GrpcStatus.INTERNAL, details: 'proxy: the response ended without a status' };
-    if (!responded) caller.respond(statusFields(missing, true), true);
-    else caller.end(trailers ?? statusFields(missing, false));
+    if (!responded) trailers = statusFields(missing, true);
+    else trailers ??= statusFields(missing, false);
+    if (!responded) caller.respond(trailers, true);
+    else caller.end(trailers);
   };
   target.onClose = (err) => {
     if (err === undefined || done) return;
     done = true;
     if (responded) caller.reset();
-    else caller.respond(statusFields({ code: GrpcStatus.UNAVAILABLE, details: err.message }, true), true);
+    else {
+      trailers = statusFields({ code: GrpcStatus.UNAVAILABLE, details: err.message }, true);
+      caller.respond(trailers, true);
+    }
   };
 }
 

@@ -255,16 +255,18 @@ export class InternalServer {
       );
       return;
     }
+    const caller = headers[CALLER_ID_HEADER] ?? 'unknown';
     if (invokeChannels.requestReceived.hasSubscribers)
-      invokeChannels.requestReceived.publish({ sourceAppId: headers[CALLER_ID_HEADER] ?? 'unknown' });
+      invokeChannels.requestReceived.publish({ sourceAppId: caller });
     let app: ReturnType<NonNullable<AppChannel['proxyStream']>>;
     try {
       app = channel.proxyStream(path, forwardedMetadata(headers));
     } catch (err) {
+      this.#sent(caller, GrpcStatus.UNAVAILABLE);
       this.#fail(stream, new GrpcStatusError(GrpcStatus.UNAVAILABLE, (err as Error).message));
       return;
     }
-    relay(h2Caller(stream), nodeTarget(app));
+    relay(h2Caller(stream), nodeTarget(app), (code) => this.#sent(caller, code));
   }
 
   /** Ends the call with a status: trailers-only before the headers, trailers after. */

@@ -306,6 +306,31 @@ describe('gRPC proxying (dapr-app-id metadata on the gRPC port)', () => {
     assert.match(notGrpc.err?.details ?? '', /does not speak gRPC/);
   });
 
+  it('counts proxied calls in the invocation metrics of both sidecars', async () => {
+    const caller = await (await fetch(`http://127.0.0.1:${a.metricsPort}/metrics`)).text();
+    assert.match(
+      caller,
+      /dapr_runtime_service_invocation_req_sent_total\{app_id="a",dst_app_id="greeter",type="unary"\} [1-9]/,
+    );
+    assert.match(
+      caller,
+      /dapr_runtime_service_invocation_res_recv_total\{app_id="a",dst_app_id="greeter",status="0",type="unary"\} [1-9]/,
+    );
+    assert.match(
+      caller,
+      /dapr_runtime_service_invocation_res_recv_total\{app_id="a",dst_app_id="greeter",status="3",type="unary"\} 1/,
+    );
+    const callee = await (await fetch(`http://127.0.0.1:${b.metricsPort}/metrics`)).text();
+    assert.match(
+      callee,
+      /dapr_runtime_service_invocation_req_recv_total\{app_id="greeter",src_app_id="a"\} [1-9]/,
+    );
+    assert.match(
+      callee,
+      /dapr_runtime_service_invocation_res_sent_total\{app_id="greeter",src_app_id="a",status="0"\} [1-9]/,
+    );
+  });
+
   it('requires the API token, and does not pass it on', async () => {
     const g = new Greeter(`127.0.0.1:${guarded.grpcPort}`, grpc.credentials.createInsecure());
     try {
