@@ -24,6 +24,7 @@ import type { Logger } from '../../components/component.js';
 import { CALLEE_ID_HEADER, CALLER_ID_HEADER } from '../../invoke/headers.js';
 import { invokeChannels } from '../../invoke/invoke-events.js';
 import type { ServiceInvoker } from '../../invoke/invoker.js';
+import type { ResiliencyProvider } from '../../resiliency/provider.js';
 import { GrpcStatus } from '../internal/grpc-framing.js';
 import { DAPR_SERVICE_NAME } from './dapr-proto.js';
 import { fromHttpStatus, type GrpcError } from './grpc-errors.js';
@@ -34,7 +35,9 @@ import {
   nodeCaller,
   nodeTarget,
   relay,
+  relayUnary,
   statusFields,
+  type TargetSide,
 } from './grpc-proxy.js';
 
 /** The header that tells the in-process Dapr service the caller's address (the port overwrites any sent). */
@@ -50,6 +53,10 @@ export interface ApiPortOptions {
   readonly serviceSocket: string;
   readonly invoker: () => ServiceInvoker | undefined;
   readonly appChannel: () => AppChannel | undefined;
+  /** Compiled Resiliency resources: a unary proxied call runs under its target app's policy. */
+  readonly resiliency?: ResiliencyProvider | undefined;
+  /** `--max-body-size`: what a unary call held for its policy may carry each way. */
+  readonly maxBodyBytes: number;
   readonly logger: Logger;
 }
 
@@ -245,15 +252,23 @@ export class ApiPort {
           latencyMs: performance.now() - started,
         });
     };
-    let peer: ReturnType<ServiceInvoker['openProxyStream']>;
+    const address = route.address;
+    const open = (): TargetSide => h2Target(invoker.openProxyStream(address, path, metadata));
+    // daprd applies the target app's policy to a whole unary call, and none to a stream.
+    const policy = streaming ? undefined : this.#o.resiliency?.forApp(route.appId, `${route.appId}:${path}`);
+    if (policy !== undefined && !policy.isEmpty) {
+      relayUnary(nodeCaller(stream), open, policy, this.#o.maxBodyBytes, done);
+      return;
+    }
+    let peer: TargetSide;
     try {
-      peer = invoker.openProxyStream(route.address, path, metadata);
+      peer = open();
     } catch (err) {
       done(GrpcStatus.UNAVAILABLE);
       this.#fail(stream, { code: GrpcStatus.UNAVAILABLE, details: (err as Error).message });
       return;
     }
-    relay(nodeCaller(stream), h2Target(peer), done);
+    relay(nodeCaller(stream), peer, done);
   }
 
   #fail(stream: ServerHttp2Stream, error: GrpcError): void {

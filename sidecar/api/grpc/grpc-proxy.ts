@@ -14,6 +14,12 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
+import {
+  BrokenCircuitError,
+  StatusCodeError,
+  type TargetPolicy,
+  TimeoutError,
+} from '../../resiliency/index.js';
 import { encodeGrpcMessage, GrpcStatus } from '../internal/grpc-framing.js';
 import type { H2Stream } from '../internal/h2/stream.js';
 import type { GrpcError } from './grpc-errors.js';
@@ -283,4 +289,152 @@ export function h2Target(stream: H2Stream): TargetSide {
   stream.onDrain = () => side.onDrain?.();
   stream.onClose = (err) => side.onClose?.(err);
   return side;
+}
+
+/** A unary call's answer, held whole so that a resiliency policy can judge and retry it. */
+interface HeldAnswer {
+  readonly headers: Fields;
+  readonly data: Buffer[];
+  readonly trailers: Fields;
+  readonly status: number;
+}
+
+/** Why a policy-run proxied call failed, as the status the caller gets (daprd's wording). */
+function policyFailure(err: unknown): GrpcError {
+  if (err instanceof TimeoutError)
+    return { code: GrpcStatus.DEADLINE_EXCEEDED, details: 'context deadline exceeded' };
+  if (err instanceof BrokenCircuitError) return { code: GrpcStatus.UNKNOWN, details: err.message };
+  if (err instanceof StatusCodeError) return { code: err.statusCode, details: err.message };
+  return { code: GrpcStatus.INTERNAL, details: err instanceof Error ? err.message : String(err) };
+}
+
+/**
+ * A unary proxied call under a resiliency policy (daprd applies the target app's policy to the
+ * whole of a call not marked `dapr-stream`): the request is read whole, each attempt opens a new
+ * stream with `open` and its answer is held until the policy is done with it, so that a timeout
+ * ends it, an error status counts against the circuit breaker and is retried as the policy says,
+ * and the caller gets one answer. Requests and answers over `maxBytes` fail ResourceExhausted.
+ */
+export function relayUnary(
+  caller: CallerSide,
+  open: () => TargetSide,
+  policy: TargetPolicy,
+  maxBytes: number,
+  onDone: (code: number) => void,
+): void {
+  const stop = new AbortController();
+  const request: Buffer[] = [];
+  let size = 0;
+  let tooBig = false;
+  let ended = false;
+  caller.onData = (chunk) => {
+    size += chunk.length;
+    if (size > maxBytes) tooBig = true;
+    else request.push(chunk);
+  };
+  caller.onClose = (aborted) => {
+    if (aborted) stop.abort();
+  };
+  const fail = (error: GrpcError): void => {
+    caller.respond(statusFields(error, true), true);
+    onDone(error.code);
+  };
+  caller.onEnd = () => {
+    if (ended) return;
+    ended = true;
+    if (tooBig) {
+      fail({
+        code: GrpcStatus.RESOURCE_EXHAUSTED,
+        details: `grpc: received message larger than max (${size} vs. ${maxBytes})`,
+      });
+      return;
+    }
+    policy
+      .execute((signal) => attempt(open, request, maxBytes, signal), {
+        signal: stop.signal,
+        failureOf: (a) => (a.status === 0 ? undefined : a.status),
+      })
+      .then(
+        (a) => {
+          if (stop.signal.aborted) return;
+          if (a.headers === a.trailers) caller.respond(a.headers, true);
+          else {
+            caller.respond(a.headers, false);
+            for (const chunk of a.data) caller.write(chunk);
+            caller.end(a.trailers);
+          }
+          onDone(a.status);
+        },
+        (err: unknown) => {
+          if (!stop.signal.aborted) fail(policyFailure(err));
+        },
+      );
+  };
+}
+
+/** One attempt of a held unary call: resolves with its whole answer, rejects on a transport failure. */
+function attempt(
+  open: () => TargetSide,
+  request: readonly Buffer[],
+  maxBytes: number,
+  signal: AbortSignal,
+): Promise<HeldAnswer> {
+  return new Promise<HeldAnswer>((resolve, reject) => {
+    let target: TargetSide;
+    try {
+      target = open();
+    } catch (err) {
+      reject(new StatusCodeError(GrpcStatus.UNAVAILABLE, (err as Error).message));
+      return;
+    }
+    let headers: Fields | undefined;
+    let trailers: Fields | undefined;
+    const data: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (fn: () => void): void => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      fn();
+    };
+    const onAbort = (): void => {
+      target.reset();
+      settle(() => reject(signal.reason));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    target.onHeaders = (fields, endStream) => {
+      if (headers === undefined) {
+        headers = fields;
+        if (endStream) trailers = fields;
+      } else trailers = fields;
+    };
+    target.onData = (chunk) => {
+      size += chunk.length;
+      if (size <= maxBytes) {
+        data.push(chunk);
+        return;
+      }
+      target.reset();
+      settle(() =>
+        reject(
+          new StatusCodeError(
+            GrpcStatus.RESOURCE_EXHAUSTED,
+            `grpc: received message larger than max (${size} vs. ${maxBytes})`,
+          ),
+        ),
+      );
+    };
+    target.onEnd = () =>
+      settle(() => {
+        if (headers === undefined || trailers === undefined)
+          reject(new StatusCodeError(GrpcStatus.INTERNAL, 'proxy: the response ended without a status'));
+        else resolve({ headers, data, trailers, status: statusOf(trailers) ?? GrpcStatus.UNKNOWN });
+      });
+    target.onClose = (err) => {
+      if (err !== undefined) settle(() => reject(new StatusCodeError(GrpcStatus.UNAVAILABLE, err.message)));
+    };
+    for (const chunk of request) target.write(chunk);
+    target.end();
+  });
 }

@@ -242,6 +242,8 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
     serviceSocket: socket,
     invoker: () => ctx.invoker?.(),
     appChannel: opts.appChannel,
+    resiliency: ctx.resiliency,
+    maxBodyBytes: opts.maxBodyBytes,
     logger: opts.logger,
     ...(token === undefined ? {} : { apiToken: token }),
   });

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { decodeStatusBin, encodeRpc } from '../../env/google-rpc.js';
 import { makeTempDir, removeTempDir } from '../../env/process.js';
-import type { Sidecar } from '../harness.js';
+import { type Sidecar, writeResources } from '../harness.js';
 import { startAppSidecar, startTestApp, type TestApp } from './invoke-fixture.js';
 
 /**
@@ -57,18 +57,20 @@ type GreeterClient = grpc.Client & {
 let home = '';
 let greeterDef: grpc.ServiceDefinition;
 let Greeter: new (address: string, creds: grpc.ChannelCredentials) => GreeterClient;
-let app: { port: number; seen: grpc.Metadata[]; cancelled: number; stop(): Promise<void> };
+let app: { port: number; seen: grpc.Metadata[]; cancelled: number; fails: number; stop(): Promise<void> };
 let httpApp: TestApp;
 let a: Sidecar;
 let b: Sidecar;
 let locked: Sidecar;
 let plain: Sidecar;
 let guarded: Sidecar;
+/** A caller whose Resiliency resource targets the greeter app (retries and a timeout). */
+let resilient: Sidecar;
 let client: GreeterClient;
 
 async function startGreeter(): Promise<typeof app> {
   const server = new grpc.Server();
-  const state = { seen: [] as grpc.Metadata[], cancelled: 0 };
+  const state = { seen: [] as grpc.Metadata[], cancelled: 0, fails: 0 };
   server.addService(greeterDef, {
     SayHello(call: grpc.ServerUnaryCall<HelloRequest, HelloReply>, cb: grpc.sendUnaryData<HelloReply>) {
       state.seen.push(call.metadata);
@@ -88,6 +90,7 @@ async function startGreeter(): Promise<typeof app> {
       call.on('end', () => call.end());
     },
     Fail(_call: grpc.ServerUnaryCall<HelloRequest, HelloReply>, cb: grpc.sendUnaryData<HelloReply>) {
+      state.fails++;
       const md = new grpc.Metadata();
       const detail = encodeRpc('BadRequest', { field_violations: [{ field: 'name', description: 'empty' }] });
       md.set(
@@ -189,12 +192,31 @@ before(async () => {
   plain = await startAppSidecar(home, { appId: 'plainhttp', appPort: httpApp.port });
   a = await startAppSidecar(home, { appId: 'a' });
   guarded = await startAppSidecar(home, { appId: 'guarded', env: { DAPR_API_TOKEN: 'tok' } });
+  const resiliency = await writeResources(
+    home,
+    [
+      {
+        apiVersion: 'dapr.io/v1alpha1',
+        kind: 'Resiliency',
+        metadata: { name: 'greeter-policy' },
+        spec: {
+          policies: {
+            retries: { twice: { policy: 'constant', duration: '10ms', maxRetries: 2 } },
+            timeouts: { short: '500ms' },
+          },
+          targets: { apps: { greeter: { retry: 'twice', timeout: 'short' } } },
+        },
+      },
+    ],
+    'resiliency.yaml',
+  );
+  resilient = await startAppSidecar(home, { appId: 'resilient', resourcesPaths: [resiliency] });
   client = new Greeter(`127.0.0.1:${a.grpcPort}`, grpc.credentials.createInsecure());
 });
 
 after(async () => {
   client?.close();
-  for (const s of [a, b, locked, plain, guarded]) await s?.stop();
+  for (const s of [a, b, locked, plain, guarded, resilient]) await s?.stop();
   await app?.stop();
   await httpApp?.close();
   await removeTempDir(home);
@@ -343,5 +365,56 @@ describe('gRPC proxying (dapr-app-id metadata on the gRPC port)', () => {
     } finally {
       g.close();
     }
+  });
+});
+
+describe("gRPC proxying under the target app's resiliency policy", () => {
+  let rc: GreeterClient;
+  before(() => {
+    rc = new Greeter(`127.0.0.1:${resilient.grpcPort}`, grpc.credentials.createInsecure());
+  });
+  after(() => rc?.close());
+
+  it('answers a unary call whole, with its headers and trailers', async () => {
+    const { err, res, headers, trailers } = await sayHello(rc, to('greeter'), { name: 'held' });
+    assert.equal(err, null, err?.message);
+    assert.equal(res?.message, 'hello held');
+    assert.equal(headers?.get('x-app-header')[0], 'h1');
+    assert.equal(trailers?.get('x-app-trailer')[0], 't1');
+  });
+
+  it('retries an error status as the policy says, then passes the last one on', async () => {
+    const before = app.fails;
+    const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+      rc.Fail({ name: '' }, to('greeter'), (e) => resolve(e)),
+    );
+    assert.equal(err?.code, grpc.status.INVALID_ARGUMENT);
+    assert.equal(err?.details, 'name is required');
+    assert.equal(app.fails - before, 3, 'one call and two retries reached the app');
+  });
+
+  it("ends a call at the policy's timeout and cancels it at the app", async () => {
+    const before = app.cancelled;
+    const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+      (rc as unknown as { Slow: GreeterClient['SayHello'] }).Slow({ name: 's' }, to('greeter'), {}, (e) =>
+        resolve(e),
+      ),
+    );
+    assert.equal(err?.code, grpc.status.DEADLINE_EXCEEDED);
+    assert.equal(err?.details, 'context deadline exceeded');
+    const deadline = Date.now() + 5_000;
+    while (app.cancelled === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(app.cancelled > before, 'the app saw the call cancelled');
+  });
+
+  it('leaves a call marked dapr-stream to stream', async () => {
+    const replies: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const s = rc.CountUp({ name: 'n', count: 5 }, to('greeter', { 'dapr-stream': 'true' }));
+      s.on('data', (r: HelloReply) => replies.push(r.message));
+      s.on('end', resolve);
+      s.on('error', reject);
+    });
+    assert.deepEqual(replies, ['n1', 'n2', 'n3', 'n4', 'n5']);
   });
 });
