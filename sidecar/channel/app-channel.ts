@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ClientHttp2Stream } from 'node:http2';
 import type { Readable } from 'node:stream';
+import type { H2Stream } from '../api/internal/h2/stream.js';
 import type { AnyValue } from '../api/internal/rpc-status.js';
 import type { CancelSignal } from './cancellation.js';
 
@@ -54,7 +54,7 @@ export interface AppChannel {
   /** One app health probe (`--enable-app-health-check`): true when the app answered healthy in time. */
   probeHealth(path: string, timeoutMs: number): Promise<boolean>;
   /** A raw HTTP/2 stream for a proxied gRPC call (gRPC apps only; see GrpcAppChannel). */
-  proxyStream?(path: string, metadata: readonly (readonly [string, string])[]): ClientHttp2Stream;
+  proxyStream?(path: string, metadata: readonly (readonly [string, string])[]): H2Stream;
   /** Releases pooled connections. */
   close(): void;
 }

@@ -13,16 +13,13 @@
  * measured, runs on our own HTTP/2 layer instead (api/internal/h2).
  */
 import { Buffer } from 'node:buffer';
-import {
-  type ClientHttp2Session,
-  type ClientHttp2Stream,
-  connect as http2Connect,
-  type OutgoingHttpHeaders,
-} from 'node:http2';
-import { isIPv6 } from 'node:net';
+import { isIPv6, connect as netConnect } from 'node:net';
 import { Readable } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { GRPC_CODE_NAMES, GrpcStatus, httpStatusFromGrpc } from '../api/internal/grpc-framing.js';
+import { H2Client } from '../api/internal/h2/h2-client.js';
+import type { H2Stream } from '../api/internal/h2/stream.js';
 import { decodeAppInvokeResponse, encodeAppInvokeRequest } from '../api/internal/invoke-messages.js';
 import { type AnyValue, decodeRpcStatus } from '../api/internal/rpc-status.js';
 import { channels } from '../observability/events.js';
@@ -117,7 +114,7 @@ export class GrpcAppChannel implements AppChannel {
   readonly #o: GrpcChannelOptions;
   readonly #client: grpc.Client;
   readonly #limit: Semaphore;
-  #proxySession: ClientHttp2Session | undefined;
+  #proxy: H2Client | undefined;
 
   constructor(options: GrpcChannelOptions) {
     this.#o = options;
@@ -275,37 +272,34 @@ export class GrpcAppChannel implements AppChannel {
 
   /**
    * A raw HTTP/2 stream to the app for a proxied gRPC call (`path` is its method, `metadata` what
-   * travels with it), on one node:http2 session that is opened again once the app closes it.
+   * travels with it), on one connection of our h2 layer, dialled again once the app closes it.
    */
-  proxyStream(path: string, metadata: readonly (readonly [string, string])[]): ClientHttp2Stream {
-    let session = this.#proxySession;
-    if (session === undefined || session.closed || session.destroyed) {
-      const host = isIPv6(this.#o.address) ? `[${this.#o.address}]` : this.#o.address;
-      const url = `${this.#o.tls === true ? 'https' : 'http'}://${host}:${this.#o.port}`;
-      const opened = http2Connect(url, this.#o.tls === true ? { rejectUnauthorized: false } : {});
-      opened.on('error', () => {});
-      opened.on('close', () => {
-        if (this.#proxySession === opened) this.#proxySession = undefined;
-      });
-      opened.on('goaway', () => {
-        if (this.#proxySession === opened) this.#proxySession = undefined;
-      });
-      opened.unref();
-      this.#proxySession = opened;
-      session = opened;
-    }
-    const headers: OutgoingHttpHeaders = { ':method': 'POST', ':path': path, te: 'trailers' };
-    for (const [name, value] of metadata) {
-      const had = headers[name];
-      headers[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [String(had), value];
-    }
-    if (this.#o.appApiToken !== undefined) headers['dapr-api-token'] = this.#o.appApiToken;
-    return session.request(headers);
+  proxyStream(path: string, metadata: readonly (readonly [string, string])[]): H2Stream {
+    const { address, port } = this.#o;
+    const tls = this.#o.tls === true;
+    this.#proxy ??= new H2Client(() => {
+      const socket = tls
+        ? tlsConnect({ host: address, port, ALPNProtocols: ['h2'], rejectUnauthorized: false })
+        : netConnect({ host: address, port });
+      socket.setNoDelay(true);
+      return socket;
+    });
+    const host = isIPv6(address) ? `[${address}]` : address;
+    const fields: [string, string][] = [
+      [':method', 'POST'],
+      [':scheme', tls ? 'https' : 'http'],
+      [':path', path],
+      [':authority', `${host}:${port}`],
+      ['te', 'trailers'],
+      ...metadata.map(([n, v]): [string, string] => [n, v]),
+    ];
+    if (this.#o.appApiToken !== undefined) fields.push(['dapr-api-token', this.#o.appApiToken]);
+    return this.#proxy.request(fields);
   }
 
   close(): void {
     this.#client.close();
-    this.#proxySession?.close();
+    this.#proxy?.close();
   }
 }
 

@@ -3,16 +3,9 @@
  * sent with `dapr-app-id` metadata, is passed on stream by stream, with no knowledge of its
  * protos. Request and response headers, every message (as raw DATA, compressed or not) and the
  * trailers are relayed as they arrive, with backpressure both ways, so unary and streaming calls
- * alike work. This file holds the relay and the adapters for the two HTTP/2 stacks a call crosses:
- * node:http2 (the API port, and the app) and our own h2 layer (the sidecar-to-sidecar hop).
+ * alike work. This file holds the relay and the adapters for the streams of our h2 layer, which
+ * carries a proxied call on every leg: the API port, the sidecar hop and the app.
  */
-import {
-  type ClientHttp2Stream,
-  constants,
-  type IncomingHttpHeaders,
-  type OutgoingHttpHeaders,
-  type ServerHttp2Stream,
-} from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
 import {
   BrokenCircuitError,
@@ -43,6 +36,8 @@ export interface CallerSide {
   onDrain?: () => void;
   /** The stream is gone; `aborted` when the caller reset it. */
   onClose?: (aborted: boolean) => void;
+  /** Delivers what arrived before the handlers were set (the relay calls it once wired). */
+  replay?: () => void;
 }
 
 /** The side the call goes to: our client stream. */
@@ -174,91 +169,18 @@ export function relay(caller: CallerSide, target: TargetSide, onDone?: (code: nu
       caller.respond(trailers, true);
     }
   };
+  caller.replay?.();
 }
 
-function toHeaders(fields: Fields): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of fields) {
-    if (HOP_FIELDS.has(name) && name !== 'dapr-api-token') continue;
-    const had = out[name];
-    if (had === undefined) out[name] = value;
-    else out[name] = Array.isArray(had) ? [...had, value] : [String(had), value];
-  }
-  return out;
-}
-
-function fieldsOf(headers: IncomingHttpHeaders): Fields {
-  const out: Fields = [];
-  for (const name of Object.keys(headers)) {
-    const v = headers[name];
-    if (v === undefined || HOP_FIELDS.has(name)) continue;
-    if (Array.isArray(v)) for (const one of v) out.push([name, one]);
-    else out.push([name, String(v)]);
-  }
-  return out;
-}
-
-/** A node:http2 server stream (the API port) as the caller's side. */
-export function nodeCaller(stream: ServerHttp2Stream): CallerSide {
-  let trailers: Fields = [];
-  const side: CallerSide = {
-    respond(fields, endStream) {
-      if (stream.destroyed || stream.headersSent) return;
-      stream.respond(toHeaders(fields), endStream ? { endStream: true } : { waitForTrailers: true });
-    },
-    write: (chunk) => (stream.destroyed ? false : stream.write(chunk)),
-    end(t) {
-      trailers = t;
-      if (!stream.destroyed) stream.end();
-    },
-    reset: () => {
-      if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
-    },
-    pause: () => stream.pause(),
-    resume: () => stream.resume(),
-  };
-  stream.on('wantTrailers', () => stream.sendTrailers(toHeaders(trailers)));
-  stream.on('data', (chunk: Buffer) => side.onData?.(chunk));
-  stream.on('end', () => side.onEnd?.());
-  stream.on('drain', () => side.onDrain?.());
-  stream.on('error', () => {});
-  stream.on('close', () => side.onClose?.(stream.rstCode !== constants.NGHTTP2_NO_ERROR));
-  return side;
-}
-
-/** A node:http2 client stream (toward the app, or the in-process gRPC server) as the target's side. */
-export function nodeTarget(stream: ClientHttp2Stream): TargetSide {
-  let failure: Error | undefined;
-  const side: TargetSide = {
-    write: (chunk) => (stream.destroyed ? false : stream.write(chunk)),
-    end: () => {
-      if (!stream.destroyed) stream.end();
-    },
-    reset: () => {
-      if (!stream.destroyed) stream.close(constants.NGHTTP2_CANCEL);
-    },
-    pause: () => stream.pause(),
-    resume: () => stream.resume(),
-  };
-  stream.on('response', (headers, flags) =>
-    side.onHeaders?.(fieldsOf(headers), (flags & constants.NGHTTP2_FLAG_END_STREAM) !== 0),
-  );
-  stream.on('trailers', (headers) => side.onHeaders?.(fieldsOf(headers), true));
-  stream.on('data', (chunk: Buffer) => side.onData?.(chunk));
-  stream.on('end', () => side.onEnd?.());
-  stream.on('drain', () => side.onDrain?.());
-  stream.on('error', (err: Error) => {
-    failure = err;
-  });
-  stream.on('close', () => {
-    const reset = stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR;
-    side.onClose?.(failure ?? (reset ? new Error(`stream reset with code ${stream.rstCode}`) : undefined));
-  });
-  return side;
-}
-
-/** A stream of our h2 layer's server (the internal API) as the caller's side. */
+/**
+ * A stream of our h2 layer's server (the API port, the internal API) as the caller's side. Until
+ * the relay is wired (routing may wait for name resolution), what arrives is held, and the
+ * stream withholds flow-control credit, so the caller stops after one window.
+ */
 export function h2Caller(stream: H2Stream): CallerSide {
+  const held: Buffer[] = [];
+  let ended = false;
+  let closed: boolean | undefined;
   const side: CallerSide = {
     respond: (fields, endStream) => stream.sendHeaders(fields, endStream),
     write: (chunk) => stream.write(chunk),
@@ -266,11 +188,27 @@ export function h2Caller(stream: H2Stream): CallerSide {
     reset: () => stream.reset(),
     pause: () => stream.pause(),
     resume: () => stream.resume(),
+    replay() {
+      for (const chunk of held.splice(0)) side.onData?.(chunk);
+      if (ended) side.onEnd?.();
+      if (closed !== undefined) side.onClose?.(closed);
+      stream.resume();
+    },
   };
-  stream.onData = (chunk) => side.onData?.(chunk);
-  stream.onEnd = () => side.onEnd?.();
+  stream.pause();
+  stream.onData = (chunk) => {
+    if (side.onData === undefined) held.push(chunk);
+    else side.onData(chunk);
+  };
+  stream.onEnd = () => {
+    if (side.onEnd === undefined) ended = true;
+    else side.onEnd();
+  };
   stream.onDrain = () => side.onDrain?.();
-  stream.onClose = (err) => side.onClose?.(err !== undefined);
+  stream.onClose = (err) => {
+    if (side.onClose === undefined) closed = err !== undefined;
+    else side.onClose(err !== undefined);
+  };
   return side;
 }
 
@@ -370,6 +308,7 @@ export function relayUnary(
         },
       );
   };
+  caller.replay?.();
 }
 
 /** One attempt of a held unary call: resolves with its whole answer, rejects on a transport failure. */

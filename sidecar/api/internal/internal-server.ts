@@ -21,7 +21,7 @@ import { invokeChannels } from '../../invoke/invoke-events.js';
 import type { SpiffeId } from '../../pki/spiffe-id.js';
 import { type PeerPolicy, peerIdentity } from '../../security/peer-verification.js';
 import type { WorkloadIdentity } from '../../security/workload-identity.js';
-import { forwardedMetadata, h2Caller, nodeTarget, relay } from '../grpc/grpc-proxy.js';
+import { forwardedMetadata, h2Caller, h2Target, relay } from '../grpc/grpc-proxy.js';
 import { frame, GrpcStatus, GrpcStatusError, MessageReader, statusTrailers } from './grpc-framing.js';
 import { H2Connection } from './h2/connection.js';
 import { ErrorCode } from './h2/frames.js';
@@ -266,7 +266,7 @@ export class InternalServer {
       this.#fail(stream, new GrpcStatusError(GrpcStatus.UNAVAILABLE, (err as Error).message));
       return;
     }
-    relay(h2Caller(stream), nodeTarget(app), (code) => this.#sent(caller, code));
+    relay(h2Caller(stream), h2Target(app), (code) => this.#sent(caller, code));
   }
 
   /** Ends the call with a status: trailers-only before the headers, trailers after. */
