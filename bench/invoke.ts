@@ -70,8 +70,10 @@ interface CpuTimes {
   readonly steal: number;
 }
 
-const BODY_BYTES = 1024;
-const CONNECTIONS = 16;
+/** Request body (or ping payload) size. */
+export const BODY_BYTES = 1024;
+/** fortio's connections. */
+export const CONNECTIONS = 16;
 
 async function cpuTimes(): Promise<CpuTimes> {
   const line = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0] ?? '';
@@ -80,13 +82,17 @@ async function cpuTimes(): Promise<CpuTimes> {
   return { total: f.slice(0, 8).reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
 }
 
-/** Runs fortio against `url`; `qps` 0 means as fast as it goes. */
-async function load(
+/**
+ * Runs fortio against `url` (`host:port` with `grpc`); `qps` 0 means as fast as it goes. `grpc`
+ * makes it a gRPC ping load (fortio's own PingServer) with these extra arguments (e.g. `-H`).
+ */
+export async function load(
   fortio: string,
   url: string,
   seconds: number,
   qps: number,
   pids: readonly number[],
+  grpc?: readonly string[],
 ): Promise<Run> {
   const t0 = await Promise.all(pids.map(cpuTicks));
   const c0 = await cpuTimes();
@@ -95,6 +101,7 @@ async function load(
     [
       'load',
       '-quiet',
+      ...(grpc === undefined ? [] : ['-grpc', '-ping', ...grpc]),
       '-qps',
       String(qps),
       '-c',
@@ -106,8 +113,7 @@ async function load(
       '0.0001',
       '-payload-size',
       String(BODY_BYTES),
-      '-content-type',
-      'application/octet-stream',
+      ...(grpc === undefined ? ['-content-type', 'application/octet-stream'] : []),
       '-json',
       '-',
       url,
@@ -117,7 +123,8 @@ async function load(
   const t1 = await Promise.all(pids.map(cpuTicks));
   const c1 = await cpuTimes();
   const result = JSON.parse(stdout) as FortioResult;
-  const ok = result.RetCodes['200'] ?? 0;
+  // fortio counts a gRPC ping that answered as SERVING.
+  const ok = result.RetCodes[grpc === undefined ? '200' : 'SERVING'] ?? 0;
   return {
     buckets: result.DurationHistogram.Data,
     rps: result.ActualQPS,
@@ -130,7 +137,7 @@ async function load(
 }
 
 /** One path's runs added up. */
-class PathStats {
+export class PathStats {
   readonly histogram = new LatencyHistogram();
   readonly perRun: { p50: number; p99: number }[] = [];
   requests = 0;
@@ -175,7 +182,8 @@ class PathStats {
   }
 }
 
-async function startSidecar(
+/** Starts one outriggerd for the benchmark and waits until it is ready. */
+export async function startSidecar(
   dir: string,
   appId: string,
   appPort: number | undefined,

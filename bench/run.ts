@@ -8,6 +8,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { benchColdStart } from './cold-start.js';
 import { benchIdleRss } from './idle-rss.js';
 import { benchInvoke } from './invoke.js';
+import { benchInvokeGrpc } from './invoke-grpc.js';
 import { type BenchSettings, type BenchTable, readSettings, renderTable } from './report.js';
 import { benchSentrySigning } from './sentry-signing.js';
 import { benchStateRedis } from './state-redis.js';
@@ -18,6 +19,7 @@ export const BENCHMARKS: Readonly<Record<string, (s: BenchSettings) => Promise<B
   'cold-start': benchColdStart,
   'idle-rss': benchIdleRss,
   invoke: benchInvoke,
+  'invoke-grpc': benchInvokeGrpc,
   'sentry-signing': benchSentrySigning,
 };
 
