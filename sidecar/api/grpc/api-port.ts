@@ -7,7 +7,7 @@
  * - any other method with `dapr-app-id` metadata: proxied (grpc-proxy.ts) to our own app, or to
  *   a sidecar of the target app over the internal API, which passes it to its app.
  * The port speaks HTTP/2 through our own layer (internal/h2), as the sidecar hop does: a relay
- * through node:http2's streams cost ~0.6 ms of CPU per call (bench/invoke-grpc.ts).
+ * through node:http2's streams cost ~0.6 ms of CPU per call (sidecar/invoke/README.md).
  */
 import { type AddressInfo, createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import type { AppChannel } from '../../channel/app-channel.js';

@@ -196,12 +196,3 @@ export async function invokeOverGrpc(
     },
   };
 }
-
-/** The caller's address from a grpc-js peer string (`ipv4:1.2.3.4:5`, `1.2.3.4:5`, `[::1]:5`). */
-export function peerIp(peer: string): string {
-  const bare = peer.replace(/^ipv[46]:/, '');
-  const v6 = /^\[([^\]]+)\]/.exec(bare);
-  if (v6 !== null) return v6[1] as string;
-  const colon = bare.lastIndexOf(':');
-  return colon < 0 ? bare : bare.slice(0, colon);
-}

@@ -120,10 +120,12 @@ describe('google.rpc.Status as protobuf JSON', () => {
   it('refuses a detail of a type it cannot resolve', () => {
     const s = decodeRpcStatus(status(2, 'x', [packed('Foo', { bar: 'y' })]));
     assert.equal(s.details[0]?.typeUrl, 'type.googleapis.com/google.rpc.Foo');
-    assert.throws(() => statusJson(s.code, s.message, s.details), {
-      name: 'UnresolvableTypeError',
-      message: 'proto: unable to resolve "type.googleapis.com/google.rpc.Foo": not found',
-    });
+    assert.throws(
+      () => statusJson(s.code, s.message, s.details),
+      (err: unknown) =>
+        err instanceof UnresolvableTypeError &&
+        err.message === 'proto: unable to resolve "type.googleapis.com/google.rpc.Foo": not found',
+    );
   });
 
   it('rejects a truncated status with a decode error', () => {
