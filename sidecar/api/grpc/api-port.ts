@@ -11,8 +11,9 @@
  */
 import { type AddressInfo, createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import type { AppChannel } from '../../channel/app-channel.js';
+import { traceBin } from '../../channel/grpc-channel.js';
 import type { Logger } from '../../components/component.js';
-import { CALLEE_ID_HEADER, CALLER_ID_HEADER } from '../../invoke/headers.js';
+import { CALLEE_ID_HEADER, CALLER_ID_HEADER, newTraceparent } from '../../invoke/headers.js';
 import { invokeChannels } from '../../invoke/invoke-events.js';
 import type { ServiceInvoker } from '../../invoke/invoker.js';
 import type { ResiliencyProvider } from '../../resiliency/provider.js';
@@ -248,6 +249,15 @@ export class ApiPort {
       return;
     }
     metadata.push([CALLER_ID_HEADER, this.#o.appId], [CALLEE_ID_HEADER, route.appId]);
+    // The call's trace context, as daprd adds its span's: W3C and gRPC's binary form.
+    let traceparent = headers.traceparent;
+    if (traceparent === undefined) {
+      traceparent = newTraceparent();
+      metadata.push(['traceparent', traceparent]);
+    }
+    const bin = traceBin(traceparent);
+    if (headers['grpc-trace-bin'] === undefined && bin !== undefined)
+      metadata.push(['grpc-trace-bin', bin.toString('base64')]);
     // daprd counts a call marked `dapr-stream: true` as streaming.
     const streaming = /^(1|true|yes|on|y)$/i.test(String(headers['dapr-stream'] ?? ''));
     const started = performance.now();
