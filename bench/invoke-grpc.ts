@@ -14,8 +14,15 @@ import { ensureFortio } from '../test/env/fortio.js';
 import { freePort, ManagedProcess, makeTempDir, removeTempDir, waitUntil } from '../test/env/process.js';
 import { VERSIONS } from '../test/env/versions.js';
 import { startSentryFixture } from '../test/integration/sentry/sentry-fixture.js';
-import { BODY_BYTES, CONNECTIONS, load, PathStats, startSidecar } from './invoke.js';
-import { rssMiB } from './invoke-processes.js';
+import {
+  BODY_BYTES,
+  CONNECTIONS,
+  interleave,
+  load,
+  type PathStats,
+  pathRow,
+  startSidecar,
+} from './invoke.js';
 import { type BenchSettings, type BenchTable, fmt } from './report.js';
 
 /** Runs the benchmark and returns its table. */
@@ -94,38 +101,15 @@ export async function benchInvokeGrpc(_settings: BenchSettings): Promise<BenchTa
     ];
     const check = await load(fortio, targets[1]?.target ?? '', 1, 10, [], proxied);
     if (check.errors > 0 || check.requests === 0) throw new Error('gRPC pings through the sidecars failed');
-    const stats = targets.map(() => new PathStats());
-    for (let round = 0; round < rounds; round++) {
-      for (let k = 0; k < targets.length; k++) {
-        const i = (k + round) % targets.length;
-        const t = targets[i] as (typeof targets)[number];
-        await load(fortio, t.target, round === 0 ? Math.min(5, seconds) : lead, 1000, t.pids, t.args);
-        const run = await load(fortio, t.target, seconds, 1000, t.pids, t.args);
-        stats[i]?.add(run, await Promise.all(t.pids.map(rssMiB)));
-      }
-    }
+    const stats = await interleave(
+      fortio,
+      targets.map((t) => ({ target: t.target, pids: t.pids, grpc: t.args })),
+      { rounds, seconds, lead, warm: Math.min(5, seconds) },
+    );
     const direct = stats[0] as PathStats;
-    const q = (s: PathStats, p: number): number => s.histogram.percentile(p);
-    const rows = targets.map((t, i) => {
-      const s = stats[i] as PathStats;
-      const added = (p: number): string => (i === 0 ? '—' : `+${fmt(q(s, p) - q(direct, p))}`);
-      const perProcess = (xs: number[], digits: number): string =>
-        xs.length === 0 ? '—' : xs.map((x) => fmt(x, digits)).join(' / ');
-      return [
-        t.label,
-        fmt(s.rps, 0),
-        fmt(q(s, 50)),
-        fmt(q(s, 90)),
-        fmt(q(s, 99)),
-        added(50),
-        added(90),
-        added(99),
-        perProcess(s.cpuMsPerRequest, 3),
-        perProcess(s.rssMiB, 0),
-        fmt(s.stealPct, 1),
-        String(s.errors),
-      ];
-    });
+    const rows = targets.map((t, i) =>
+      pathRow(t.label, stats[i] as PathStats, i === 0 ? undefined : direct, false),
+    );
     return {
       title: 'gRPC proxying: added latency at 1000 req/s (1 KB ping)',
       columns: [

@@ -182,6 +182,67 @@ export class PathStats {
   }
 }
 
+/** One path of an interleaved run: fortio's target, the processes whose CPU counts, gRPC arguments. */
+export interface BenchPath {
+  readonly target: string;
+  readonly pids: readonly number[];
+  readonly grpc?: readonly string[];
+}
+
+/**
+ * Runs the paths in turns of `seconds` (see the header): the order rotates each round, the first
+ * round starts each path with `warm` s of unmeasured load and later ones with `lead` s. Returns
+ * each path's figures over all its slices, at 1000 req/s.
+ */
+export async function interleave(
+  fortio: string,
+  paths: readonly BenchPath[],
+  o: { rounds: number; seconds: number; lead: number; warm: number },
+): Promise<PathStats[]> {
+  const stats = paths.map(() => new PathStats());
+  for (let round = 0; round < o.rounds; round++) {
+    for (let k = 0; k < paths.length; k++) {
+      const i = (k + round) % paths.length;
+      const t = paths[i] as BenchPath;
+      await load(fortio, t.target, round === 0 ? o.warm : o.lead, 1000, t.pids, t.grpc);
+      const run = await load(fortio, t.target, o.seconds, 1000, t.pids, t.grpc);
+      stats[i]?.add(run, await Promise.all(t.pids.map(rssMiB)));
+    }
+  }
+  return stats;
+}
+
+/**
+ * A path's table row: rate, p50/p90/p99, latency added over `direct` (none for the baseline
+ * itself), CPU (% of a core when `cpuPct`, and ms per call) and RSS per process, steal, errors.
+ */
+export function pathRow(
+  label: string,
+  s: PathStats,
+  direct: PathStats | undefined,
+  cpuPct: boolean,
+): string[] {
+  const q = (x: PathStats, p: number): number => x.histogram.percentile(p);
+  const added = (p: number): string => (direct === undefined ? '—' : `+${fmt(q(s, p) - q(direct, p))}`);
+  const perProcess = (xs: number[], digits: number): string =>
+    xs.length === 0 ? '—' : xs.map((x) => fmt(x, digits)).join(' / ');
+  return [
+    label,
+    fmt(s.rps, 0),
+    fmt(q(s, 50)),
+    fmt(q(s, 90)),
+    fmt(q(s, 99)),
+    added(50),
+    added(90),
+    added(99),
+    ...(cpuPct ? [perProcess(s.cpuPct, 0)] : []),
+    perProcess(s.cpuMsPerRequest, 3),
+    perProcess(s.rssMiB, 0),
+    fmt(s.stealPct, 1),
+    String(s.errors),
+  ];
+}
+
 /** Starts one outriggerd for the benchmark and waits until it is ready. */
 export async function startSidecar(
   dir: string,
@@ -282,17 +343,11 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
     const measured = targets.filter(
       (t, i) => i === 0 || only === undefined || only.includes(t.label[1] ?? ''),
     );
-    // Paths take turns in short slices (see the header); each path's figures cover all its slices.
-    const stats = measured.map(() => new PathStats());
-    for (let round = 0; round < rounds; round++) {
-      for (let k = 0; k < measured.length; k++) {
-        const i = (k + round) % measured.length;
-        const t = measured[i] as (typeof measured)[number];
-        await load(fortio, t.url, round === 0 ? warm : lead, 1000, t.pids);
-        const run = await load(fortio, t.url, seconds, 1000, t.pids);
-        stats[i]?.add(run, await Promise.all(t.pids.map(rssMiB)));
-      }
-    }
+    const stats = await interleave(
+      fortio,
+      measured.map((t) => ({ target: t.url, pids: t.pids })),
+      { rounds, seconds, lead, warm },
+    );
     const maxRun = await load(fortio, sidecarUrl, maxSeconds, 0, [a.proc.pid, b.proc.pid]);
     const max = new PathStats();
     max.add(maxRun, await Promise.all([a.proc.pid, b.proc.pid].map(rssMiB)));
@@ -319,27 +374,9 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
             })
             .filter((x) => x !== '')
             .join(', ');
-    const rows = measured.map((t, i) => {
-      const s = stats[i] as PathStats;
-      const added = (p: number): string => (i === 0 ? '—' : `+${fmt(q(s, p) - q(direct, p))}`);
-      const perProcess = (xs: number[], digits: number): string =>
-        xs.length === 0 ? '—' : xs.map((x) => fmt(x, digits)).join(' / ');
-      return [
-        t.label,
-        fmt(s.rps, 0),
-        fmt(q(s, 50)),
-        fmt(q(s, 90)),
-        fmt(q(s, 99)),
-        added(50),
-        added(90),
-        added(99),
-        perProcess(s.cpuPct, 0),
-        perProcess(s.cpuMsPerRequest, 3),
-        perProcess(s.rssMiB, 0),
-        fmt(s.stealPct, 1),
-        String(s.errors),
-      ];
-    });
+    const rows = measured.map((t, i) =>
+      pathRow(t.label, stats[i] as PathStats, i === 0 ? undefined : direct, true),
+    );
     return {
       title: 'Service invocation: added latency at 1000 req/s (1 KB POST)',
       columns: [
