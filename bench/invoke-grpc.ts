@@ -19,7 +19,9 @@ import {
   CONNECTIONS,
   interleave,
   load,
+  mtlsArgs,
   type PathStats,
+  pathColumns,
   pathRow,
   startSidecar,
 } from './invoke.js';
@@ -55,15 +57,7 @@ export async function benchInvokeGrpc(_settings: BenchSettings): Promise<BenchTa
     await waitUntil('fortio gRPC server', async () => /grpc/i.test(app.tail(200)), 10_000, {
       process: app,
     });
-    const mtls = [
-      '--enable-mtls',
-      '--sentry-address',
-      sentry.address,
-      '--control-plane-trust-domain',
-      'cluster.local',
-      '--control-plane-namespace',
-      'dapr-system',
-    ];
+    const mtls = mtlsArgs(sentry.address);
     const env = { DAPR_TRUST_ANCHORS: await readFile(sentry.trustFile, 'utf8') };
     const grpcApp = ['--app-protocol', 'grpc'];
     const pair = async (home: string, extra: string[], e: Record<string, string>) => {
@@ -112,20 +106,7 @@ export async function benchInvokeGrpc(_settings: BenchSettings): Promise<BenchTa
     );
     return {
       title: 'gRPC proxying: added latency at 1000 req/s (1 KB ping)',
-      columns: [
-        'path',
-        'req/s',
-        'p50 ms',
-        'p90 ms',
-        'p99 ms',
-        '+p50',
-        '+p90',
-        '+p99',
-        'CPU ms/req',
-        'RSS MiB',
-        'steal %',
-        'errors',
-      ],
+      columns: pathColumns(false),
       rows,
       notes: [
         `fortio ${VERSIONS.fortio} gRPC ping (-grpc -ping, ${BODY_BYTES} B payload): ${CONNECTIONS} connections, -qps 1000 -uniform, histogram resolution 100 µs; ${rounds} rounds of ${seconds} s slices per path, order rotated, ${lead} s lead-in per slice: ${fmt(direct.requests / 1000, 0)}k requests per path.`,

@@ -243,6 +243,38 @@ export function pathRow(
   ];
 }
 
+/** The columns of `pathRow`'s rows. */
+export function pathColumns(cpuPct: boolean): string[] {
+  return [
+    'path',
+    'req/s',
+    'p50 ms',
+    'p90 ms',
+    'p99 ms',
+    '+p50',
+    '+p90',
+    '+p99',
+    ...(cpuPct ? ['CPU % (hop1 / hop2)'] : []),
+    'CPU ms/req',
+    'RSS MiB',
+    'steal %',
+    'errors',
+  ];
+}
+
+/** The flags that turn mTLS on with certificates from the sentry at `sentryAddress`. */
+export function mtlsArgs(sentryAddress: string): string[] {
+  return [
+    '--enable-mtls',
+    '--sentry-address',
+    sentryAddress,
+    '--control-plane-trust-domain',
+    'cluster.local',
+    '--control-plane-namespace',
+    'dapr-system',
+  ];
+}
+
 /** Starts one outriggerd for the benchmark and waits until it is ready. */
 export async function startSidecar(
   dir: string,
@@ -298,15 +330,7 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
     stops.push(() => hop2.proc.stop());
     const hop1: HelperProcess = await startProxyHop(hop2.port, join(dir, 'hop1.log'));
     stops.push(() => hop1.proc.stop());
-    const mtls = [
-      '--enable-mtls',
-      '--sentry-address',
-      sentry.address,
-      '--control-plane-trust-domain',
-      'cluster.local',
-      '--control-plane-namespace',
-      'dapr-system',
-    ];
+    const mtls = mtlsArgs(sentry.address);
     const env = { DAPR_TRUST_ANCHORS: await readFile(sentry.trustFile, 'utf8') };
     const b = await startSidecar(dir, 'bench-b', app.port, mtls, env);
     stops.push(() => b.proc.stop());
@@ -379,21 +403,7 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
     );
     return {
       title: 'Service invocation: added latency at 1000 req/s (1 KB POST)',
-      columns: [
-        'path',
-        'req/s',
-        'p50 ms',
-        'p90 ms',
-        'p99 ms',
-        '+p50',
-        '+p90',
-        '+p99',
-        'CPU % (hop1 / hop2)',
-        'CPU ms/req',
-        'RSS MiB',
-        'steal %',
-        'errors',
-      ],
+      columns: pathColumns(true),
       rows,
       notes: [
         `fortio ${VERSIONS.fortio} (Dapr's perf-suite load generator, its own process): ${CONNECTIONS} connections, -qps 1000 -uniform (evenly spaced), histogram resolution 100 µs, ${BODY_BYTES} B POST bodies. The paths take turns in ${seconds} s slices, in an order rotated each round, ${rounds} rounds after ${warm} s of warm-up each, each slice after ${lead} s of unmeasured load on its path: ${fmt(direct.requests / 1000, 0)}k requests per path, and each percentile is over all of them.`,
