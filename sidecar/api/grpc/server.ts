@@ -5,7 +5,7 @@
  * `dapr-api-token`, as in daprd; it is removed before the call goes further.
  */
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -60,6 +60,32 @@ type Handler<Req> = (
 ) => Promise<
   { response: unknown; metadata?: grpc.Metadata; trailers?: grpc.Metadata | undefined } | { error: GrpcError }
 >;
+
+const SOCKET_NAME = /^outrigger-grpc-(\d+)-[0-9a-f]+\.sock$/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes the unix sockets of sidecars that ended without closing (killed, or crashed). */
+async function sweepStaleSockets(): Promise<void> {
+  const dir = tmpdir();
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = SOCKET_NAME.exec(name);
+    if (m !== null && !alive(Number(m[1]))) await rm(join(dir, name), { force: true });
+  }
+}
 
 /** A header the API port adds (api-port.ts), taken out of the metadata that travels on. */
 function takeHeader(md: grpc.Metadata, name: string): string {
@@ -250,6 +276,7 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
 
   return {
     async listen(portNumber, addresses) {
+      await sweepStaleSockets();
       await new Promise<void>((resolve, reject) =>
         server.bindAsync(`unix:${socket}`, grpc.ServerCredentials.createInsecure(), (err) =>
           err === null ? resolve() : reject(err),
