@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { CommunicationProtocolEnum, DaprClient, LogLevel } from '@dapr/dapr';
 import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { type DecodedStatus, decodeStatusBin } from '../env/google-rpc.js';
@@ -117,4 +118,17 @@ export function assertGrpcError(
   if (typeof message === 'string') assert.equal(err.details, message);
   else if (message !== undefined) assert.match(err.details, message);
   return err;
+}
+
+/** The official SDK's DaprClient over gRPC on `127.0.0.1:<port>`, started (it waits for the sidecar). */
+export async function startSdkGrpcClient(port: number, token?: string): Promise<DaprClient> {
+  const client = new DaprClient({
+    daprHost: '127.0.0.1',
+    daprPort: String(port),
+    communicationProtocol: CommunicationProtocolEnum.GRPC,
+    ...(token === undefined ? {} : { daprApiToken: token }),
+    logger: { level: LogLevel.Error },
+  });
+  await client.start();
+  return client;
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CommunicationProtocolEnum, DaprClient, HttpMethod, LogLevel } from '@dapr/dapr';
+import { type DaprClient, HttpMethod } from '@dapr/dapr';
 import { makeTempDir, removeTempDir } from '../../env/process.js';
+import { startSdkGrpcClient } from '../grpc-api-client.js';
 import type { Sidecar } from '../harness.js';
 import { startAppSidecar, startTestApp, type TestApp } from '../invoke/invoke-fixture.js';
 
@@ -23,14 +24,7 @@ before(async () => {
   app = await startTestApp();
   callee = await startAppSidecar(home, { appId: 'orders', appPort: app.port });
   caller = await startAppSidecar(home, { appId: 'shop', env: { DAPR_API_TOKEN: TOKEN } });
-  client = new DaprClient({
-    daprHost: '127.0.0.1',
-    daprPort: String(caller.grpcPort),
-    communicationProtocol: CommunicationProtocolEnum.GRPC,
-    daprApiToken: TOKEN,
-    logger: { level: LogLevel.Error },
-  });
-  await client.start();
+  client = await startSdkGrpcClient(caller.grpcPort, TOKEN);
 });
 
 after(async () => {

@@ -2,10 +2,17 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CommunicationProtocolEnum, DaprClient, LogLevel } from '@dapr/dapr';
+import type { DaprClient } from '@dapr/dapr';
 import * as grpc from '@grpc/grpc-js';
 import { makeTempDir, removeTempDir } from '../../env/process.js';
-import { assertGrpcError, dialDapr, grpcCall, grpcRawCall, statusDetails } from '../grpc-api-client.js';
+import {
+  assertGrpcError,
+  dialDapr,
+  grpcCall,
+  grpcRawCall,
+  startSdkGrpcClient,
+  statusDetails,
+} from '../grpc-api-client.js';
 import { component, type Sidecar, startSidecar, writeResources } from '../harness.js';
 
 /**
@@ -57,14 +64,7 @@ before(async () => {
     env: { DAPR_API_TOKEN: TOKEN },
   });
   raw = dialDapr(sidecar.grpcPort);
-  sdk = new DaprClient({
-    daprHost: '127.0.0.1',
-    daprPort: String(sidecar.grpcPort),
-    communicationProtocol: CommunicationProtocolEnum.GRPC,
-    daprApiToken: TOKEN,
-    logger: { level: LogLevel.Error },
-  });
-  await sdk.start();
+  sdk = await startSdkGrpcClient(sidecar.grpcPort, TOKEN);
 });
 
 after(async () => {

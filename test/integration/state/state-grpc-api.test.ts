@@ -1,11 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CommunicationProtocolEnum, DaprClient, LogLevel } from '@dapr/dapr';
+import type { DaprClient } from '@dapr/dapr';
 import * as grpc from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
 import { removeTempDir } from '../../env/process.js';
 import { type RedisServer, startRedis } from '../../env/redis.js';
-import { assertGrpcError, dialDapr, grpcCall, grpcRawCall, statusDetails } from '../grpc-api-client.js';
+import {
+  assertGrpcError,
+  dialDapr,
+  grpcCall,
+  grpcRawCall,
+  startSdkGrpcClient,
+  statusDetails,
+} from '../grpc-api-client.js';
 import { component, makeResourcesDir, type Sidecar, startSidecar } from '../harness.js';
 
 /**
@@ -36,14 +43,7 @@ before(async () => {
   ]);
   sidecar = await startSidecar({ appId: APP, resourcesPaths: [resources], env: { DAPR_API_TOKEN: TOKEN } });
   raw = dialDapr(sidecar.grpcPort);
-  sdk = new DaprClient({
-    daprHost: '127.0.0.1',
-    daprPort: String(sidecar.grpcPort),
-    communicationProtocol: CommunicationProtocolEnum.GRPC,
-    daprApiToken: TOKEN,
-    logger: { level: LogLevel.Error },
-  });
-  await sdk.start();
+  sdk = await startSdkGrpcClient(sidecar.grpcPort, TOKEN);
 });
 
 after(async () => {
