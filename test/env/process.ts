@@ -11,34 +11,40 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Ports this process handed out; the kernel may offer a just-closed port again at once. */
+/** Ports this process handed out; never offered twice (two sidecar ports once came out equal). */
 const handedOut = new Set<number>();
 
 /**
- * Asks the kernel for a port that is free right now by listening on port 0 and closing again.
- * Never returns the same port twice in one process (two sidecar ports once came out equal).
+ * Where test ports come from: below the kernel's ephemeral range (32768–60999 by default), so an
+ * outgoing connection cannot take a port between the moment it is picked and the moment its
+ * server binds it, and well above the well-known ports. The kernel's own port-0 choice comes from
+ * the ephemeral range, where the tests' thousands of outgoing connections also take theirs.
+ */
+const PORT_RANGE = { low: 20_000, high: 32_000 };
+
+/**
+ * A port that is free right now: a random one from PORT_RANGE that this process has not handed
+ * out and that can be listened on (checked by listening and closing again). Random picks keep the
+ * test processes that run side by side from offering each other the same port.
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await kernelFreePort(host);
-    if (!handedOut.has(port)) {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = PORT_RANGE.low + Math.floor(Math.random() * (PORT_RANGE.high - PORT_RANGE.low));
+    if (handedOut.has(port)) continue;
+    if (await canListen(host, port)) {
       handedOut.add(port);
       return port;
     }
   }
-  throw new Error('no port that was not already handed out after 50 tries');
+  throw new Error(`no free port in ${PORT_RANGE.low}-${PORT_RANGE.high} after 200 tries`);
 }
 
-function kernelFreePort(host: string): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
+function canListen(host: string, port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
     const server = createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen({ host, port: 0, exclusive: true }, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('could not read the free port'))));
-    });
+    server.once('error', () => resolve(false));
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
   });
 }
 

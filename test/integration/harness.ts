@@ -108,21 +108,28 @@ async function spawnSidecar(options: SidecarOptions): Promise<{ sidecar: Sidecar
   return { sidecar, dir };
 }
 
-/** Starts `outriggerd` and waits until `/v1.0/healthz/outbound` answers 204 (fails with the log if it exits). */
+/**
+ * Starts `outriggerd` and waits until `/v1.0/healthz/outbound` answers 204 (fails with the log if it
+ * exits). A sidecar that could not listen because another process took one of its ports after it
+ * was picked is started again on new ports, up to three times.
+ */
 export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
-  const { sidecar } = await spawnSidecar(options);
-  try {
-    await waitUntil(
-      `outriggerd ${options.appId} /v1.0/healthz/outbound to answer 204`,
-      async () => (await fetch(`${sidecar.url}/v1.0/healthz/outbound`)).status === 204,
-      options.timeoutMs ?? 30_000,
-      { process: sidecar.proc },
-    );
-  } catch (err) {
-    await sidecar.stop(2_000);
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    const { sidecar } = await spawnSidecar(options);
+    try {
+      await waitUntil(
+        `outriggerd ${options.appId} /v1.0/healthz/outbound to answer 204`,
+        async () => (await fetch(`${sidecar.url}/v1.0/healthz/outbound`)).status === 204,
+        options.timeoutMs ?? 30_000,
+        { process: sidecar.proc },
+      );
+      return sidecar;
+    } catch (err) {
+      const portTaken = !sidecar.proc.running && /could not listen on any endpoint/.test(sidecar.logs());
+      await sidecar.stop(2_000);
+      if (!portTaken || attempt === 3) throw err;
+    }
   }
-  return sidecar;
 }
 
 /** Result of a sidecar run that was expected to end by itself. */
