@@ -31,6 +31,7 @@ import {
   firstHeaderValue,
 } from './app-channel.js';
 import { onCancel, throwIfCancelled } from './cancellation.js';
+import { fromGrpcMetadata, readBounded, singleValued, toGrpcMetadata } from './grpc-metadata.js';
 import { Semaphore } from './semaphore.js';
 
 /** Options for `GrpcAppChannel`. */
@@ -58,42 +59,11 @@ const PROTOBUF_CONTENT_TYPE = 'application/x-protobuf';
 const RESOURCE_EXHAUSTED = 8;
 
 /**
- * Request headers that daprd passes to a gRPC app with a `dapr-` prefix (the IANA permanent
- * request headers it lists in pkg/messaging/v1/util.go, plus HTTP/1-only ones HTTP/2 forbids).
+ * Transport headers a gRPC client keeps out of the response metadata (grpc-go's reserved names),
+ * and the content type, which is the InvokeResponse's.
  */
-export const PERMANENT_HEADERS: ReadonlySet<string> = new Set([
-  'accept',
-  'accept-charset',
-  'accept-language',
-  'accept-ranges',
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'cache-control',
-  'content-type',
-  'content-length',
-  'cookie',
-  'date',
-  'expect',
-  'from',
-  'host',
-  'if-match',
-  'if-modified-since',
-  'if-none-match',
-  'if-schedule-tag-match',
-  'if-unmodified-since',
-  'max-forwards',
-  'origin',
-  'pragma',
-  'referer',
-  'via',
-  'warning',
-]);
-
-/** Transport headers a gRPC client keeps out of the response metadata (grpc-go's reserved names). */
 const RESERVED_RESPONSE = new Set([
+  'content-type',
   'grpc-encoding',
   'grpc-message',
   'grpc-message-type',
@@ -218,29 +188,8 @@ export class GrpcAppChannel implements AppChannel {
 
   /** The call's metadata toward the app, converted as daprd's InternalMetadataToGrpcMetadata does. */
   #metadata(req: AppRequest): grpc.Metadata {
-    const md = new grpc.Metadata();
-    const source = req.metadata ?? req.headers ?? {};
-    let traceparent: string | undefined;
-    let tracestate: string | undefined;
-    let grpcTraceBin: string | undefined;
-    for (const key of Object.keys(source)) {
-      const raw = source[key];
-      if (raw === undefined) continue;
-      const values: readonly string[] = typeof raw === 'string' ? [raw] : raw;
-      const name = key.toLowerCase();
-      if (name === 'traceparent') traceparent = values[0];
-      else if (name === 'tracestate') tracestate = values[0];
-      else if (name === 'grpc-trace-bin') grpcTraceBin = values[0];
-      else if (!SKIPPED.has(name) && !name.startsWith(':'))
-        addAll(md, PERMANENT_HEADERS.has(name) ? `dapr-${name}` : name, values);
-    }
+    const md = toGrpcMetadata(req.metadata ?? req.headers ?? {}, SKIPPED);
     if (this.#o.appApiToken !== undefined) md.set('dapr-api-token', this.#o.appApiToken);
-    const bin = traceparent === undefined ? undefined : traceBin(traceparent);
-    if (traceparent !== undefined && bin !== undefined) {
-      md.set('traceparent', traceparent);
-      if (tracestate !== undefined && tracestate !== '') md.set('tracestate', tracestate);
-      md.set('grpc-trace-bin', bin);
-    } else if (grpcTraceBin !== undefined) md.set('grpc-trace-bin', Buffer.from(grpcTraceBin, 'base64'));
     return md;
   }
 
@@ -323,17 +272,8 @@ const STATUS_TRAILERS = new Set(['grpc-status', 'grpc-message', 'grpc-status-det
 /** The app's trailers added to its answer (binary values in base64, as internal metadata holds them). */
 function withTrailers(res: AppResponse, md: grpc.Metadata | undefined): AppResponse {
   if (md === undefined || res.grpcStatus === undefined) return res;
-  const trailers: Record<string, string[]> = {};
-  const all = md.toJSON();
-  let any = false;
-  for (const key of Object.keys(all)) {
-    if (STATUS_TRAILERS.has(key)) continue;
-    const values = (all[key] ?? []).map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : v));
-    if (values.length === 0) continue;
-    trailers[key] = values;
-    any = true;
-  }
-  return any ? { ...res, grpcStatus: { ...res.grpcStatus, trailers } } : res;
+  const trailers = fromGrpcMetadata(md, STATUS_TRAILERS);
+  return Object.keys(trailers).length > 0 ? { ...res, grpcStatus: { ...res.grpcStatus, trailers } } : res;
 }
 
 /** The error details an app sent in `grpc-status-details-bin` (none when absent or unreadable). */
@@ -350,55 +290,12 @@ function statusDetails(trailers: grpc.Metadata | undefined): readonly AnyValue[]
 /** The request body whole, or its length when it is over `max` (the rest is read and dropped). */
 async function readBody(body: AppRequest['body'], max: number): Promise<Buffer | number> {
   if (body === undefined) return EMPTY;
-  if (!(body instanceof Readable)) {
-    const b = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    return b.length > max ? b.length : b;
-  }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const c of body) {
-    const chunk = c as Buffer;
-    total += chunk.length;
-    if (total <= max) chunks.push(chunk);
-    else chunks.length = 0;
-  }
-  return total > max ? total : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-}
-
-function addAll(md: grpc.Metadata, key: string, values: readonly string[]): void {
-  const binary = key.endsWith('-bin');
-  try {
-    for (const v of values) md.add(key, binary ? Buffer.from(v, 'base64') : v);
-  } catch {
-    // A name or value gRPC metadata cannot carry (e.g. non-ASCII): left out, as grpc-go would refuse the call.
-  }
+  if (body instanceof Readable) return await readBounded(body, max);
+  const b = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  return b.length > max ? b.length : b;
 }
 
 /** The app's response header metadata as headers: content-type is the InvokeResponse's, binary values in base64. */
 function responseHeaders(md: grpc.Metadata): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  const all = md.toJSON();
-  for (const key of Object.keys(all)) {
-    if (key === 'content-type' || RESERVED_RESPONSE.has(key)) continue;
-    const values = (all[key] ?? []).map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : v));
-    if (values.length > 0) out[key] = values.length === 1 ? (values[0] as string) : values;
-  }
-  return out;
-}
-
-/**
- * OpenCensus' binary trace context (`grpc-trace-bin`) for a W3C traceparent: version 0, then
- * field 0 the 16-byte trace id, field 1 the 8-byte span id, field 2 the options byte.
- */
-export function traceBin(traceparent: string): Buffer | undefined {
-  const m = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})/.exec(traceparent);
-  if (m === null) return undefined;
-  const out = Buffer.alloc(29);
-  out[1] = 0;
-  out.write(m[1] as string, 2, 'hex');
-  out[18] = 1;
-  out.write(m[2] as string, 19, 'hex');
-  out[27] = 2;
-  out.write(m[3] as string, 28, 'hex');
-  return out;
+  return singleValued(fromGrpcMetadata(md, RESERVED_RESPONSE));
 }

@@ -73,6 +73,11 @@ export interface InvokeResult {
    * status the code maps to, and `body` the app's data (empty unless the code is OK).
    */
   readonly grpcStatus?: GrpcAppStatus;
+  /**
+   * A gRPC app's response header metadata as it travelled (binary values in base64). `headers` is
+   * its HTTP form, which leaves binary entries out; the gRPC API answers with these.
+   */
+  readonly metadata?: Readonly<Metadata>;
 }
 
 function discard(r: InvokeResult): void {
@@ -90,11 +95,18 @@ function failedStatus(r: InvokeResult): number | undefined {
 const NO_BODY = Buffer.alloc(0);
 
 /** A gRPC app's answer: OK carries the data; an error status carries no body (the status is the answer). */
+/** The metadata with the answer's content type in it, unless it holds one already. */
+function withContentType(md: Readonly<Metadata>, contentType: string): Readonly<Metadata> {
+  return contentType === '' || md['content-type'] !== undefined
+    ? md
+    : { ...md, 'content-type': [contentType] };
+}
+
 function fromGrpcApp(
   code: number,
   message: string,
   details: readonly AnyValue[] | undefined,
-  headers: Record<string, string | string[]>,
+  metadata: Readonly<Metadata>,
   body: Buffer | Readable,
   trailers: Readonly<Metadata> | undefined,
 ): InvokeResult {
@@ -102,9 +114,10 @@ function fromGrpcApp(
     trailers === undefined
       ? { code, message, details: details ?? [] }
       : { code, message, details: details ?? [], trailers };
-  if (code === 0) return { status: 200, headers, body, grpcStatus };
+  const headers = metadataToHeaders(metadata);
+  if (code === 0) return { status: 200, headers, body, grpcStatus, metadata };
   if (!Buffer.isBuffer(body)) body.resume();
-  return { status: httpStatusFromGrpc(code), headers, body: NO_BODY, grpcStatus };
+  return { status: httpStatusFromGrpc(code), headers, body: NO_BODY, grpcStatus, metadata };
 }
 
 /**
@@ -307,19 +320,19 @@ export class ServiceInvoker {
       try {
         const res = await this.#o.client.callStream(address, head, body, signal);
         this.#recv(t.appId, String(res.head.status), streaming, started);
-        const headers = metadataToHeaders(res.head.headers);
-        if (res.head.contentType !== '' && headers['content-type'] === undefined)
-          headers['content-type'] = res.head.contentType;
         // An HTTP app answers with an HTTP status; a gRPC app's status is a gRPC code (below 100).
         if (res.head.status < 100)
           return fromGrpcApp(
             res.head.status,
             res.head.message,
             res.head.details,
-            headers,
+            withContentType(res.head.headers, res.head.contentType),
             res.body,
             res.head.trailers,
           );
+        const headers = metadataToHeaders(res.head.headers);
+        if (res.head.contentType !== '' && headers['content-type'] === undefined)
+          headers['content-type'] = res.head.contentType;
         return { status: res.head.status, headers, body: res.body };
       } catch (err) {
         lastErr = err;
@@ -369,11 +382,11 @@ export class ServiceInvoker {
       contentType: firstHeaderValue(req.headers['content-type']),
       metadata: md,
     });
-    const headers = metadataToHeaders(stripHop(res.headers));
+    const metadata = stripHop(res.headers);
     const grpc = res.grpcStatus;
     if (grpc !== undefined)
-      return fromGrpcApp(grpc.code, grpc.message, grpc.details, headers, res.body, grpc.trailers);
-    return { status: res.status, headers, body: res.body };
+      return fromGrpcApp(grpc.code, grpc.message, grpc.details, metadata, res.body, grpc.trailers);
+    return { status: res.status, headers: metadataToHeaders(metadata), body: res.body };
   }
 
   #toDaprError(targetId: string, err: unknown): DaprError {

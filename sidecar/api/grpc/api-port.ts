@@ -11,7 +11,7 @@
  */
 import { type AddressInfo, createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import type { AppChannel } from '../../channel/app-channel.js';
-import { traceBin } from '../../channel/grpc-channel.js';
+import { traceBin } from '../../channel/grpc-metadata.js';
 import type { Logger } from '../../components/component.js';
 import { CALLEE_ID_HEADER, CALLER_ID_HEADER, newTraceparent } from '../../invoke/headers.js';
 import { invokeChannels } from '../../invoke/invoke-events.js';

@@ -11,7 +11,13 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import type { Cancellation } from '../../channel/cancellation.js';
-import { PERMANENT_HEADERS, traceBin } from '../../channel/grpc-channel.js';
+import {
+  fromGrpcMetadata,
+  readBounded,
+  singleValued,
+  toGrpcMetadata,
+  toGrpcTrailers,
+} from '../../channel/grpc-metadata.js';
 import { DaprError } from '../../errors/dapr-error.js';
 import { newTraceparent } from '../../invoke/headers.js';
 import type { InvokeResult, ServiceInvoker } from '../../invoke/invoker.js';
@@ -37,88 +43,20 @@ const EMPTY = Buffer.alloc(0);
 
 /** The caller's metadata as request headers (binary values in base64, as daprd's internal metadata holds them). */
 function requestHeaders(md: grpc.Metadata, contentType: string): IncomingHttpHeaders {
-  const headers: IncomingHttpHeaders = {};
-  const all = md.toJSON();
-  for (const key of Object.keys(all)) {
-    const values = (all[key] ?? []).map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : v));
-    if (values.length > 0) headers[key] = values.length === 1 ? values[0] : values;
-  }
+  const headers: IncomingHttpHeaders = singleValued(fromGrpcMetadata(md));
   // The message's content type is the body's (the transport's `application/grpc` is not).
   if (contentType === '') delete headers['content-type'];
   else headers['content-type'] = contentType;
   return headers;
 }
 
-function add(md: grpc.Metadata, key: string, value: string): void {
-  try {
-    md.add(key, value);
-  } catch {
-    // A name or value gRPC metadata cannot carry (e.g. non-ASCII): left out.
-  }
-}
-
-/**
- * The callee's headers as response metadata (daprd's InternalMetadataToGrpcMetadata with HTTP
- * header conversion): permanent HTTP headers get a `dapr-` prefix, and the trace context goes
- * back as `traceparent`/`tracestate` and `grpc-trace-bin`.
- */
-function responseMetadata(
-  headers: Record<string, string | string[]>,
-  requestTraceparent: string,
-): grpc.Metadata {
-  const md = new grpc.Metadata();
-  let traceparent = requestTraceparent;
-  let tracestate: string | undefined;
-  for (const key of Object.keys(headers)) {
-    const raw = headers[key];
-    if (raw === undefined) continue;
-    const values = typeof raw === 'string' ? [raw] : raw;
-    const name = key.toLowerCase();
-    if (name === 'traceparent') traceparent = values[0] ?? traceparent;
-    else if (name === 'tracestate') tracestate = values[0];
-    else if (name !== 'grpc-trace-bin' && name !== 'destination-app-id')
-      for (const v of values) add(md, PERMANENT_HEADERS.has(name) ? `dapr-${name}` : name, v);
-  }
-  const bin = traceBin(traceparent);
-  if (bin !== undefined) {
-    md.set('traceparent', traceparent);
-    if (tracestate !== undefined && tracestate !== '') md.set('tracestate', tracestate);
-    md.set('grpc-trace-bin', bin);
-  }
-  return md;
-}
-
-/** A gRPC app's trailers as gRPC metadata (daprd converts them without the HTTP renaming). */
-function trailerMetadata(
-  trailers: Readonly<Record<string, string[]>> | undefined,
-): grpc.Metadata | undefined {
-  if (trailers === undefined) return undefined;
-  const md = new grpc.Metadata();
-  for (const key of Object.keys(trailers)) {
-    const binary = key.endsWith('-bin');
-    for (const v of trailers[key] ?? []) {
-      try {
-        if (binary) md.add(key, Buffer.from(v, 'base64'));
-        else md.add(key, v);
-      } catch {
-        // Not a name or value gRPC metadata can carry: left out.
-      }
-    }
-  }
-  return md;
-}
+/** Callee headers not returned as response metadata: daprd's routing header. */
+const NOT_RETURNED: ReadonlySet<string> = new Set(['destination-app-id']);
 
 /** The answer's body whole, or its length once it is over `max` (the rest is read and dropped). */
 async function bodyOf(result: InvokeResult, max: number): Promise<Buffer | number> {
   if (Buffer.isBuffer(result.body)) return result.body.length > max ? result.body.length : result.body;
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of result.body as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total <= max) chunks.push(chunk);
-    else chunks.length = 0;
-  }
-  return total > max ? total : chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+  return await readBounded(result.body as AsyncIterable<Buffer>, max);
 }
 
 /** Merges `extra` into the error's metadata (headers travel with an error status as trailers). */
@@ -162,7 +100,7 @@ export async function invokeOverGrpc(
     signal: call.cancel,
   });
   const body = await bodyOf(result, call.maxBodyBytes);
-  const metadata = responseMetadata(result.headers, traceparent);
+  const metadata = toGrpcMetadata(result.metadata ?? result.headers, NOT_RETURNED, traceparent);
   // The answer is one message, which the API's message limit (`--max-body-size`) bounds.
   if (typeof body === 'number')
     return {
@@ -174,7 +112,7 @@ export async function invokeOverGrpc(
       },
     };
   const app = result.grpcStatus;
-  const trailers = trailerMetadata(app?.trailers);
+  const trailers = app?.trailers === undefined ? undefined : toGrpcTrailers(app.trailers);
   if (app !== undefined) {
     if (app.code !== 0) {
       if (trailers !== undefined) metadata.merge(trailers);

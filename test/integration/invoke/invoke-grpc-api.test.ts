@@ -66,6 +66,10 @@ async function startGrpcApp(): Promise<{ port: number; stop(): Promise<void> }> 
         return;
       }
       const got = call.request.data?.value.toString() ?? '';
+      const headers = new grpc.Metadata();
+      headers.set('x-head', 'first');
+      headers.set('x-head-bin', Buffer.from([9, 8, 0, 7]));
+      call.sendMetadata(headers);
       const trailers = new grpc.Metadata();
       trailers.set('x-trail', 'done');
       trailers.set('x-trail-bin', Buffer.from([0, 1, 2, 255]));
@@ -169,12 +173,14 @@ describe('gRPC API: InvokeService', () => {
     assert.equal(bad.err?.details, 'Bad Request');
   });
 
-  it("passes a gRPC app's data, and its error status with its details", async () => {
+  it("passes a gRPC app's data, header and trailer metadata (binary too), and its error status with its details", async () => {
     const ok = await grpcCall(client, 'InvokeService', invokeRequest('g', 'say', 'NONE', 'hi', 'text/plain'));
     assert.equal(ok.err, null, ok.err?.message);
     assert.equal((ok.res?.data as { value: Buffer } | undefined)?.value.toString(), 'echo:hi');
     assert.equal(ok.res?.content_type, 'text/plain');
     assert.deepEqual(ok.headers?.get('dapr-http-status'), []);
+    assert.deepEqual(ok.headers?.get('x-head'), ['first']);
+    assert.deepEqual(ok.headers?.get('x-head-bin'), [Buffer.from([9, 8, 0, 7])]);
     assert.deepEqual(ok.trailers?.get('x-trail'), ['done']);
     assert.deepEqual(ok.trailers?.get('x-trail-bin'), [Buffer.from([0, 1, 2, 255])]);
     const missing = await grpcCall(client, 'InvokeService', invokeRequest('g', 'missing', 'NONE', '', ''));

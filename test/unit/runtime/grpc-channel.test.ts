@@ -6,7 +6,8 @@ import * as grpc from '@grpc/grpc-js';
 import { encodeAppInvokeRequest } from '../../../sidecar/api/internal/invoke-messages.js';
 import { type AppResponse, AppUnhealthyError } from '../../../sidecar/channel/app-channel.js';
 import { Cancellation } from '../../../sidecar/channel/cancellation.js';
-import { GrpcAppChannel, HEALTH_CHECK, ON_INVOKE, traceBin } from '../../../sidecar/channel/grpc-channel.js';
+import { GrpcAppChannel, HEALTH_CHECK, ON_INVOKE } from '../../../sidecar/channel/grpc-channel.js';
+import { traceBin } from '../../../sidecar/channel/grpc-metadata.js';
 import { createTestCertificateAuthority } from '../../env/pki.js';
 
 /**
