@@ -14,7 +14,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { AccessControlList } from '../../acl/access-control.js';
 import type { AppChannel, AppResponse } from '../../channel/app-channel.js';
-import { Cancellation } from '../../channel/cancellation.js';
+import type { Cancellation } from '../../channel/cancellation.js';
 import type { Logger } from '../../components/component.js';
 import { CALLER_ID_HEADER, metadataToHeaders } from '../../invoke/headers.js';
 import { invokeChannels } from '../../invoke/invoke-events.js';
@@ -22,17 +22,25 @@ import type { SpiffeId } from '../../pki/spiffe-id.js';
 import { type PeerPolicy, peerIdentity } from '../../security/peer-verification.js';
 import type { WorkloadIdentity } from '../../security/workload-identity.js';
 import { forwardedMetadata, h2Caller, h2Target, relay } from '../grpc/grpc-proxy.js';
-import { frame, GrpcStatus, GrpcStatusError, MessageReader, statusTrailers } from './grpc-framing.js';
+import { frame, GrpcStatus, GrpcStatusError, MessageReader } from './grpc-framing.js';
 import { H2Connection } from './h2/connection.js';
 import { ErrorCode } from './h2/frames.js';
-import { HpackEncoder } from './h2/hpack.js';
-import type { H2Stream, HeaderMap } from './h2/stream.js';
+import type { HeaderMap } from './h2/stream.js';
+import {
+  abortOn,
+  type Call,
+  callReceived,
+  failCall,
+  GRPC_HEADERS,
+  responseSent,
+  streamResponse,
+  TRAILERS_OK,
+} from './internal-call.js';
 import {
   appResponseHead,
   decodeInvokeRequest,
   decodeRequestChunk,
   encodeInvokeResponse,
-  frameResponseChunk,
   type InvokeHead,
 } from './invoke-messages.js';
 import { ProtoDecodeError } from './proto-wire.js';
@@ -51,25 +59,6 @@ export interface InternalServerOptions {
   /** Peers accepted over mTLS (default: the identity's own trust domain). */
   readonly peerPolicy?: PeerPolicy;
   readonly logger: Logger;
-}
-
-const encoder = new HpackEncoder();
-/** Response headers of every call (stateless HPACK: encoded once). */
-const GRPC_HEADERS = encoder.encode([
-  [':status', '200'],
-  ['content-type', 'application/grpc'],
-]);
-const TRAILERS_OK = encoder.encode([['grpc-status', '0']]);
-
-/** App responses up to this Content-Length are sent whole, in one write. */
-const WHOLE_RESPONSE_BYTES = 64 * 1024;
-
-/** A call in progress: its stream and the caller's identity (from the connection). */
-interface Call {
-  readonly stream: H2Stream;
-  readonly caller: SpiffeId | undefined;
-  /** Runs when the stream closes, after the bookkeeping. */
-  onClose: ((finished: boolean) => void) | undefined;
 }
 
 /** daprd's wording for an internal request without its message (messages.ErrInternalInvokeRequest). */
@@ -217,7 +206,7 @@ export class InternalServer {
     else if (path === CALL_LOCAL_PATH) this.#callLocal(call);
     else if (headers['dapr-app-id'] !== undefined && path !== undefined)
       this.#proxyToApp(call, path, headers);
-    else this.#fail(stream, new GrpcStatusError(GrpcStatus.UNIMPLEMENTED, `unknown method ${String(path)}`));
+    else failCall(stream, new GrpcStatusError(GrpcStatus.UNIMPLEMENTED, `unknown method ${String(path)}`));
   }
 
   /**
@@ -228,7 +217,7 @@ export class InternalServer {
     const { stream } = call;
     const target = headers['dapr-app-id'] ?? '';
     if (target.split('.')[0] !== this.#o.appId) {
-      this.#fail(
+      failCall(
         stream,
         new GrpcStatusError(
           GrpcStatus.NOT_FOUND,
@@ -239,12 +228,12 @@ export class InternalServer {
     }
     const denied = this.#authorize(call, { method: path, verb: 'NONE' }, false);
     if (denied !== undefined) {
-      this.#fail(stream, denied);
+      failCall(stream, denied);
       return;
     }
     const channel = this.#o.appChannel();
     if (channel?.proxyStream === undefined) {
-      this.#fail(
+      failCall(
         stream,
         new GrpcStatusError(
           GrpcStatus.UNAVAILABLE,
@@ -262,22 +251,11 @@ export class InternalServer {
     try {
       app = channel.proxyStream(path, forwardedMetadata(headers));
     } catch (err) {
-      this.#sent(caller, GrpcStatus.UNAVAILABLE);
-      this.#fail(stream, new GrpcStatusError(GrpcStatus.UNAVAILABLE, (err as Error).message));
+      responseSent(caller, GrpcStatus.UNAVAILABLE);
+      failCall(stream, new GrpcStatusError(GrpcStatus.UNAVAILABLE, (err as Error).message));
       return;
     }
-    relay(h2Caller(stream), h2Target(app), (code) => this.#sent(caller, code));
-  }
-
-  /** Ends the call with a status: trailers-only before the headers, trailers after. */
-  #fail(stream: H2Stream, err: GrpcStatusError): void {
-    if (stream.closed) return;
-    if (!stream.headersSent)
-      stream.sendHeaders(
-        [[':status', '200'], ['content-type', 'application/grpc'], ...statusTrailers(err)],
-        true,
-      );
-    else stream.end(undefined, statusTrailers(err));
+    relay(h2Caller(stream), h2Target(app), (code) => responseSent(caller, code));
   }
 
   #invokeApp(head: InvokeHead, body: Buffer | Readable, signal: Cancellation): Promise<AppResponse> {
@@ -296,29 +274,6 @@ export class InternalServer {
     });
   }
 
-  #received(head: InvokeHead): string {
-    const caller = head.metadata[CALLER_ID_HEADER]?.[0] ?? 'unknown';
-    if (invokeChannels.requestReceived.hasSubscribers)
-      invokeChannels.requestReceived.publish({ sourceAppId: caller });
-    return caller;
-  }
-
-  #sent(caller: string, status: number): void {
-    if (invokeChannels.responseSent.hasSubscribers)
-      invokeChannels.responseSent.publish({ sourceAppId: caller, status: String(status) });
-  }
-
-  /** A cancellation that fires when the call closes before its response was sent. */
-  #abortOn(call: Call): Cancellation {
-    const cancel = new Cancellation();
-    const previous = call.onClose;
-    call.onClose = (finished) => {
-      previous?.(finished);
-      if (!finished) cancel.cancel();
-    };
-    return cancel;
-  }
-
   #callLocal(call: Call): void {
     const { stream } = call;
     const reader = new MessageReader();
@@ -327,45 +282,45 @@ export class InternalServer {
       try {
         parts.push(...reader.push(c));
       } catch (err) {
-        this.#fail(stream, err as GrpcStatusError);
+        failCall(stream, err as GrpcStatusError);
       }
     };
     stream.onEnd = () => {
       const msg = parts[0];
       if (msg === undefined) {
-        this.#fail(stream, new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'missing request message'));
+        failCall(stream, new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'missing request message'));
         return;
       }
       let decoded: ReturnType<typeof decodeInvokeRequest>;
       try {
         decoded = decodeInvokeRequest(msg);
       } catch (err) {
-        this.#fail(stream, malformedRequest(err));
+        failCall(stream, malformedRequest(err));
         return;
       }
       const { head, body } = decoded;
       if (head.method === '') {
-        this.#fail(stream, new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, MISSING_FIELDS));
+        failCall(stream, new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, MISSING_FIELDS));
         return;
       }
       const denied = this.#authorize(call, head);
       if (denied !== undefined) {
-        this.#fail(stream, denied);
+        failCall(stream, denied);
         return;
       }
-      const caller = this.#received(head);
-      this.#invokeApp(head, body, this.#abortOn(call))
+      const caller = callReceived(head);
+      this.#invokeApp(head, body, abortOn(call))
         .then(async (res) => {
           const chunks: Buffer[] = [];
           for await (const c of res.body) chunks.push(c as Buffer);
-          this.#sent(caller, res.grpcStatus?.code ?? res.status);
+          responseSent(caller, res.grpcStatus?.code ?? res.status);
           if (stream.closed) return;
           stream.sendHeaders(GRPC_HEADERS);
           stream.end(frame(encodeInvokeResponse(appResponseHead(res), Buffer.concat(chunks))), TRAILERS_OK);
         })
         .catch((err: Error) => {
-          this.#sent(caller, GrpcStatus.INTERNAL);
-          this.#fail(
+          responseSent(caller, GrpcStatus.INTERNAL);
+          failCall(
             stream,
             new GrpcStatusError(GrpcStatus.INTERNAL, `error invoking app channel: ${err.message}`),
           );
@@ -388,11 +343,11 @@ export class InternalServer {
     let ended = false;
     let promoteScheduled = false;
     const start = (b: Buffer | PassThrough): void => {
-      this.#invokeApp(head as InvokeHead, b, this.#abortOn(call)).then(
-        (res) => this.#streamResponse(call, res, caller),
+      this.#invokeApp(head as InvokeHead, b, abortOn(call)).then(
+        (res) => streamResponse(call, res, caller),
         (err: Error) => {
-          this.#sent(caller, GrpcStatus.INTERNAL);
-          this.#fail(
+          responseSent(caller, GrpcStatus.INTERNAL);
+          failCall(
             stream,
             new GrpcStatusError(GrpcStatus.INTERNAL, `error invoking app channel: ${err.message}`),
           );
@@ -403,7 +358,7 @@ export class InternalServer {
       failed = true;
       stream.onData = undefined;
       body?.destroy(err);
-      this.#fail(stream, err);
+      failCall(stream, err);
     };
     const promote = (): void => {
       const b = new PassThrough();
@@ -435,7 +390,7 @@ export class InternalServer {
           fail(denied);
           return;
         }
-        caller = this.#received(head);
+        caller = callReceived(head);
         schedulePromote();
       } else if (chunk.head !== undefined) {
         fail(new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'request metadata found in non-leading chunk'));
@@ -493,63 +448,4 @@ export class InternalServer {
         body.destroy(new Error('the caller cancelled the call'));
     };
   }
-
-  #streamResponse(call: Call, res: AppResponse, caller: string): void {
-    const { stream } = call;
-    this.#sent(caller, res.grpcStatus?.code ?? res.status);
-    const src = res.body;
-    if (stream.closed) {
-      src.destroy();
-      return;
-    }
-    const head = appResponseHead(res);
-    const previous = call.onClose;
-    call.onClose = (finished) => {
-      previous?.(finished);
-      if (!src.destroyed) src.destroy();
-    };
-    const cl = res.headers['content-length'];
-    if (cl !== undefined && Number(cl) <= WHOLE_RESPONSE_BYTES) {
-      // A small answer of known length (the common case) goes out as one write: headers, one
-      // message and the trailers, instead of a flush per chunk and another for the trailers.
-      const chunks: Buffer[] = [];
-      src.on('data', (c: Buffer) => chunks.push(c));
-      src.once('end', () => {
-        if (stream.closed) return;
-        const data = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-        stream.sendHeaders(GRPC_HEADERS);
-        stream.end(frameResponseChunk(data.length === 0 ? { head } : { head, data, seq: 0 }), TRAILERS_OK);
-      });
-      src.once('error', (err) => this.#fail(stream, appReadError(err)));
-      return;
-    }
-    let seq = 0;
-    let trailers: Buffer | [string, string][] = TRAILERS_OK;
-    stream.onDrain = () => src.resume();
-    src.on('data', (data: Buffer) => {
-      // The headers go out with the first message rather than in a write of their own.
-      const first = !stream.headersSent;
-      if (first) stream.sendHeaders(GRPC_HEADERS);
-      if (!stream.write(frameResponseChunk(first ? { head, data, seq: seq++ } : { data, seq: seq++ })))
-        src.pause();
-    });
-    src.once('end', () => {
-      if (stream.closed) return;
-      if (stream.headersSent) stream.end(undefined, trailers);
-      else {
-        stream.sendHeaders(GRPC_HEADERS);
-        stream.end(frameResponseChunk({ head }), trailers);
-      }
-    });
-    src.once('error', (err) => {
-      trailers = statusTrailers(appReadError(err));
-      if (stream.closed || stream.writableEnded) return;
-      if (stream.headersSent) stream.end(undefined, trailers);
-      else this.#fail(stream, appReadError(err));
-    });
-  }
-}
-
-function appReadError(err: Error): GrpcStatusError {
-  return new GrpcStatusError(GrpcStatus.INTERNAL, `error reading the app response: ${err.message}`);
 }

@@ -1,0 +1,132 @@
+/**
+ * One call on the internal server: its bookkeeping (metrics events, cancellation when the caller
+ * goes), its failure as a gRPC status, and the app's answer sent back as response chunks.
+ */
+import type { AppResponse } from '../../channel/app-channel.js';
+import { Cancellation } from '../../channel/cancellation.js';
+import { CALLER_ID_HEADER } from '../../invoke/headers.js';
+import { invokeChannels } from '../../invoke/invoke-events.js';
+import type { SpiffeId } from '../../pki/spiffe-id.js';
+import { GrpcStatus, GrpcStatusError, statusTrailers } from './grpc-framing.js';
+import { HpackEncoder } from './h2/hpack.js';
+import type { H2Stream } from './h2/stream.js';
+import { appResponseHead, frameResponseChunk, type InvokeHead } from './invoke-messages.js';
+
+const encoder = new HpackEncoder();
+/** Response headers of every call (stateless HPACK: encoded once). */
+export const GRPC_HEADERS = encoder.encode([
+  [':status', '200'],
+  ['content-type', 'application/grpc'],
+]);
+/** The trailers of a call that succeeded. */
+export const TRAILERS_OK = encoder.encode([['grpc-status', '0']]);
+
+/** App responses up to this Content-Length are sent whole, in one write. */
+const WHOLE_RESPONSE_BYTES = 64 * 1024;
+
+/** A call in progress: its stream and the caller's identity (from the connection). */
+export interface Call {
+  readonly stream: H2Stream;
+  readonly caller: SpiffeId | undefined;
+  /** Runs when the stream closes, after the bookkeeping. */
+  onClose: ((finished: boolean) => void) | undefined;
+}
+
+/** Ends the call with a status: trailers-only before the headers, trailers after. */
+export function failCall(stream: H2Stream, err: GrpcStatusError): void {
+  if (stream.closed) return;
+  if (!stream.headersSent)
+    stream.sendHeaders(
+      [[':status', '200'], ['content-type', 'application/grpc'], ...statusTrailers(err)],
+      true,
+    );
+  else stream.end(undefined, statusTrailers(err));
+}
+
+/** Counts a call received from `head`'s caller; returns the caller's app id. */
+export function callReceived(head: InvokeHead): string {
+  const caller = head.metadata[CALLER_ID_HEADER]?.[0] ?? 'unknown';
+  if (invokeChannels.requestReceived.hasSubscribers)
+    invokeChannels.requestReceived.publish({ sourceAppId: caller });
+  return caller;
+}
+
+/** Counts a response sent to `caller` with its status (an HTTP status or a gRPC code). */
+export function responseSent(caller: string, status: number): void {
+  if (invokeChannels.responseSent.hasSubscribers)
+    invokeChannels.responseSent.publish({ sourceAppId: caller, status: String(status) });
+}
+
+/** A cancellation that fires when the call closes before its response was sent. */
+export function abortOn(call: Call): Cancellation {
+  const cancel = new Cancellation();
+  const previous = call.onClose;
+  call.onClose = (finished) => {
+    previous?.(finished);
+    if (!finished) cancel.cancel();
+  };
+  return cancel;
+}
+
+/**
+ * Sends the app's answer as CallLocalStream response chunks: a small answer of known length in one
+ * write, anything else chunk by chunk with backpressure, and a read error as the call's status.
+ */
+export function streamResponse(call: Call, res: AppResponse, caller: string): void {
+  const { stream } = call;
+  responseSent(caller, res.grpcStatus?.code ?? res.status);
+  const src = res.body;
+  if (stream.closed) {
+    src.destroy();
+    return;
+  }
+  const head = appResponseHead(res);
+  const previous = call.onClose;
+  call.onClose = (finished) => {
+    previous?.(finished);
+    if (!src.destroyed) src.destroy();
+  };
+  const cl = res.headers['content-length'];
+  if (cl !== undefined && Number(cl) <= WHOLE_RESPONSE_BYTES) {
+    // A small answer of known length (the common case) goes out as one write: headers, one
+    // message and the trailers, instead of a flush per chunk and another for the trailers.
+    const chunks: Buffer[] = [];
+    src.on('data', (c: Buffer) => chunks.push(c));
+    src.once('end', () => {
+      if (stream.closed) return;
+      const data = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+      stream.sendHeaders(GRPC_HEADERS);
+      stream.end(frameResponseChunk(data.length === 0 ? { head } : { head, data, seq: 0 }), TRAILERS_OK);
+    });
+    src.once('error', (err) => failCall(stream, appReadError(err)));
+    return;
+  }
+  let seq = 0;
+  let trailers: Buffer | [string, string][] = TRAILERS_OK;
+  stream.onDrain = () => src.resume();
+  src.on('data', (data: Buffer) => {
+    // The headers go out with the first message rather than in a write of their own.
+    const first = !stream.headersSent;
+    if (first) stream.sendHeaders(GRPC_HEADERS);
+    if (!stream.write(frameResponseChunk(first ? { head, data, seq: seq++ } : { data, seq: seq++ })))
+      src.pause();
+  });
+  src.once('end', () => {
+    if (stream.closed) return;
+    if (stream.headersSent) stream.end(undefined, trailers);
+    else {
+      stream.sendHeaders(GRPC_HEADERS);
+      stream.end(frameResponseChunk({ head }), trailers);
+    }
+  });
+  src.once('error', (err) => {
+    trailers = statusTrailers(appReadError(err));
+    if (stream.closed || stream.writableEnded) return;
+    if (stream.headersSent) stream.end(undefined, trailers);
+    else failCall(stream, appReadError(err));
+  });
+}
+
+function appReadError(err: Error): GrpcStatusError {
+  return new GrpcStatusError(GrpcStatus.INTERNAL, `error reading the app response: ${err.message}`);
+}
