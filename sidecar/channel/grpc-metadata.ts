@@ -153,3 +153,10 @@ export function traceBin(traceparent: string): Buffer | undefined {
   out.write(m[3] as string, 28, 'hex');
   return out;
 }
+
+/** The W3C traceparent that a `grpc-trace-bin` value carries; undefined when it is not one. */
+export function traceparentFromBin(bin: Buffer): string | undefined {
+  if (bin.length < 29 || bin[0] !== 0 || bin[1] !== 0 || bin[18] !== 1 || bin[27] !== 2) return undefined;
+  const flags = (bin[28] as number).toString(16).padStart(2, '0');
+  return `00-${bin.toString('hex', 2, 18)}-${bin.toString('hex', 19, 27)}-${flags}`;
+}

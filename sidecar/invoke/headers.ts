@@ -4,10 +4,10 @@
  * internal metadata, what daprd adds (caller/callee ids, forwarding headers, traceparent), and what
  * goes back to the caller from the app's response.
  */
-import { randomFillSync } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { hostname } from 'node:os';
 import type { Metadata } from '../api/internal/invoke-messages.js';
+import { formatTraceparent, newSpanId, newTraceId } from '../observability/tracing/trace-context.js';
 
 /** Headers daprd adds toward the callee app. */
 export const CALLER_ID_HEADER = 'dapr-caller-app-id';
@@ -38,22 +38,12 @@ export function isHopByHop(name: string): boolean {
 
 const HOST_NAME = hostname();
 
-/** Random bytes drawn 4 KiB at a time: one getrandom per 170 trace contexts, not two per call. */
-const pool = Buffer.alloc(4096);
-let poolAt = pool.length;
-
-/** A fresh W3C traceparent (version 00, sampled): 16 random bytes of trace id, 8 of span id. */
+/**
+ * A fresh W3C traceparent for a call that arrives without one and outside a span (the API
+ * servers start a span for every call, whose context is used instead): a new trace, sampled.
+ */
 export function newTraceparent(): string {
-  if (poolAt + 24 > pool.length) {
-    randomFillSync(pool);
-    poolAt = 0;
-  }
-  const at = poolAt;
-  poolAt += 24;
-  // All-zero ids are invalid; 2^-128 and 2^-64 odds, but cheap to rule out.
-  if (pool.readBigUInt64BE(at) === 0n && pool.readBigUInt64BE(at + 8) === 0n) pool[at] = 1;
-  if (pool.readBigUInt64BE(at + 16) === 0n) pool[at + 16] = 1;
-  return `00-${pool.toString('hex', at, at + 16)}-${pool.toString('hex', at + 16, at + 24)}-01`;
+  return formatTraceparent({ traceId: newTraceId(), spanId: newSpanId(), sampled: true });
 }
 
 /**

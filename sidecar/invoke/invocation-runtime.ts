@@ -16,6 +16,7 @@ import type { Logger } from '../components/component.js';
 import { validateMetadata } from '../components/metadata-schema.js';
 import { isSelfRegistering, type NameResolver } from '../components/nameresolution/name-resolver.js';
 import type { ComponentRegistry } from '../components/registry.js';
+import type { Tracer } from '../observability/tracing/tracer.js';
 import { compileResiliency, type ResiliencyProvider, resiliencyDocument } from '../resiliency/index.js';
 import type { WorkloadIdentity } from '../security/workload-identity.js';
 import type { ConfigurationResource } from '../spec/configuration.js';
@@ -47,6 +48,7 @@ export interface InvocationInputs {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly logger: Logger;
   readonly signal?: AbortSignal;
+  readonly tracer?: Tracer;
 }
 
 /** The running invocation subsystem. */
@@ -156,6 +158,7 @@ export async function startInvocation(i: InvocationInputs): Promise<Invocation> 
       httpProtocol,
       ...(acl === undefined ? {} : { acl }),
       ...(identity === undefined ? {} : { identity }),
+      ...(i.tracer === undefined ? {} : { tracer: i.tracer }),
       logger: log,
     });
     const port = await server.listen(i.internalPort);

@@ -15,6 +15,8 @@ import type { ComponentRegistry } from '../components/registry.js';
 import { reconcileComponents } from '../components/reloader.js';
 import { type Invocation, startInvocation } from '../invoke/invocation-runtime.js';
 import { createMetricsServer, SidecarMetrics } from '../observability/metrics.js';
+import { tracerFor } from '../observability/tracing/exporters.js';
+import type { Tracer } from '../observability/tracing/tracer.js';
 import type { ConfigurationResource } from '../spec/configuration.js';
 import { formatProblem, ResourceError } from '../spec/problems.js';
 import { RuntimeHealth } from './health.js';
@@ -56,6 +58,7 @@ export class Runtime {
   #onAppUnhealthy: (() => void) | undefined;
   #context: ApiContext | undefined;
   #invocation: Invocation | undefined;
+  #tracer: Tracer | undefined;
   #shutdown: Promise<void> | undefined;
   #onShutdownRequest: ((reason: string) => void) | undefined;
 
@@ -121,6 +124,11 @@ export class Runtime {
       if (o.configPaths.length > 0)
         log.info(`Loaded configuration ${this.#config.name} from ${this.#config.source}`);
       if (o.enableMetrics && this.#config.metric.enabled) await this.#startMetrics();
+      this.#tracer = tracerFor(
+        this.#config.tracing,
+        o.appId,
+        this.#deps.logger.child({ scope: 'dapr.runtime.diagnostics' }),
+      );
       this.#resources = await readResources(o.resourcesPaths);
       const dataDir = this.#deps.env.OUTRIGGER_DATA_DIR ?? join(homedir(), '.outrigger', 'data');
       await mkdir(dataDir, { recursive: true });
@@ -155,6 +163,7 @@ export class Runtime {
         env: this.#deps.env,
         logger: this.#deps.logger,
         signal: this.#stop.signal,
+        ...(this.#tracer === undefined ? {} : { tracer: this.#tracer }),
       });
       this.#context = this.#buildContext(this.#config, this.#components, this.#resources);
       await this.#startApiServers(this.#context, this.#config);
@@ -235,6 +244,7 @@ export class Runtime {
       enableApiLogging,
       logger,
       ...(o.apiToken === undefined ? {} : { apiToken: o.apiToken }),
+      ...(this.#tracer === undefined ? {} : { tracer: this.#tracer }),
     });
     await this.#apiServer.listen(o.daprHttpPort, o.listenAddresses);
     this.#log.info(`HTTP server is running on port ${o.daprHttpPort}`);
@@ -244,6 +254,7 @@ export class Runtime {
       appChannel: () => this.#channel,
       logger: this.#deps.logger.child({ scope: 'dapr.runtime.grpc.api' }),
       ...(o.apiToken === undefined ? {} : { apiToken: o.apiToken }),
+      ...(this.#tracer === undefined ? {} : { tracer: this.#tracer }),
     });
     await this.#grpcServer.listen(o.daprGrpcPort, o.listenAddresses);
     this.#log.info(`API gRPC server is running on port ${o.daprGrpcPort}`);
@@ -413,6 +424,8 @@ export class Runtime {
     if (this.#apiServer !== undefined) this.#log.info(`API servers closed after ${drainedIn} ms`);
     await this.#invocation?.close(Math.max(0, graceMs - drainedIn));
     this.#channel?.close();
+    // Every span of a call that ended is exported before the process goes.
+    await this.#tracer?.close();
     await this.#components?.closeAll();
     if (this.#metricsServer !== undefined) {
       const server = this.#metricsServer;

@@ -13,11 +13,12 @@ import { ensureKafka } from './kafka.js';
 import type { KubeBinaries } from './kube-binaries.js';
 import { ensureKubeBinaries } from './kube-binaries.js';
 import type { Progress } from './process.js';
+import { ensureZipkin } from './zipkin.js';
 
 /** The pieces `ensureAll` can provision. */
-export const ENV_PIECES = ['debian', 'kafka', 'kube'] as const;
+export const ENV_PIECES = ['debian', 'kafka', 'kube', 'zipkin'] as const;
 
-/** One provisionable piece: Debian packages, Kafka jars or Kubernetes binaries. */
+/** One provisionable piece: Debian packages, Kafka jars, Kubernetes binaries or the Zipkin jar. */
 export type EnvPiece = (typeof ENV_PIECES)[number];
 
 /** What was provisioned; a piece not asked for is absent. */
@@ -28,6 +29,8 @@ export interface EnsureResult {
   readonly kafka?: KafkaInstall;
   /** etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, helm. */
   readonly kube?: KubeBinaries;
+  /** The zipkin-server exec jar. */
+  readonly zipkin?: string;
 }
 
 /** Options for `ensureAll`. */
@@ -92,7 +95,14 @@ export async function ensureAll(options: EnsureOptions = {}): Promise<EnsureResu
         return await timed('kafka', log, (l) => ensureKafka(l));
       })()
     : undefined;
-  const settled = await Promise.allSettled([debian, kafka, kube]);
+  // After Kafka: both may install Java and Maven through apt-get.
+  const zipkin = wanted.has('zipkin')
+    ? (async () => {
+        await kafka?.catch(() => {});
+        return await timed('zipkin', log, (l) => ensureZipkin(l));
+      })()
+    : undefined;
+  const settled = await Promise.allSettled([debian, kafka, kube, zipkin]);
   const failures: Array<{ piece: EnvPiece; error: unknown }> = [];
   const value = <T>(piece: EnvPiece, s: PromiseSettledResult<T | undefined> | undefined): T | undefined => {
     if (s?.status === 'rejected') {
@@ -104,12 +114,14 @@ export async function ensureAll(options: EnsureOptions = {}): Promise<EnsureResu
   const debianTools = value('debian', settled[0]);
   const kafkaInstall = value('kafka', settled[1]);
   const kubeBinaries = value('kube', settled[2]);
+  const zipkinJar = value('zipkin', settled[3]);
   if (failures.length > 0) throw new EnsureError(failures);
   log(`all provisioned in ${((Date.now() - start) / 1000).toFixed(1)}s`);
   return {
     ...(debianTools === undefined ? {} : { debian: debianTools }),
     ...(kafkaInstall === undefined ? {} : { kafka: kafkaInstall }),
     ...(kubeBinaries === undefined ? {} : { kube: kubeBinaries }),
+    ...(zipkinJar === undefined ? {} : { zipkin: zipkinJar }),
   };
 }
 

@@ -29,6 +29,8 @@ export const VERSIONS = {
    * calls the sidecar's internal API in the wire-compatibility tests.
    */
   grpcGo: 'v1.85.0',
+  /** Zipkin server (exec jar from Maven Central, in-memory storage) for the tracing tests. */
+  zipkin: '3.6.1',
   /** Debian packages (versions are whatever the distribution ships). */
   debianPackages: ['redis-server', 'postgresql', 'nats-server'],
 } as const;

@@ -4,6 +4,7 @@
  * calls) and encodes. With an API token set (`DAPR_API_TOKEN`), every call must carry it in
  * `dapr-api-token`, as in daprd; it is removed before the call goes further.
  */
+
 import { randomBytes } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,9 +12,11 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { AppChannel } from '../../channel/app-channel.js';
 import { Cancellation } from '../../channel/cancellation.js';
+import { traceparentFromBin } from '../../channel/grpc-metadata.js';
 import type { Logger } from '../../components/component.js';
 import { DaprError } from '../../errors/dapr-error.js';
 import { channels } from '../../observability/events.js';
+import type { Span, Tracer } from '../../observability/tracing/tracer.js';
 import { GRPC_CODE_NAMES } from '../internal/grpc-framing.js';
 import type { ApiContext } from '../universal/context.js';
 import { getMetadata, type MetadataResult, setMetadata } from '../universal/metadata.js';
@@ -40,6 +43,8 @@ export interface GrpcApiServerOptions {
   /** Our app's channel: proxied gRPC calls for our own app id go to it. */
   readonly appChannel: () => AppChannel | undefined;
   readonly logger: Logger;
+  /** Spans for API calls. */
+  readonly tracer?: Tracer;
 }
 
 /** A listening gRPC server with graceful close. */
@@ -158,6 +163,30 @@ function metadataMessage(m: MetadataResult): Record<string, unknown> {
   };
 }
 
+/** The caller's trace context: `traceparent`, else OpenCensus' `grpc-trace-bin`. */
+function incomingTraceparent(md: grpc.Metadata): string | undefined {
+  const text = md.get('traceparent')[0];
+  if (typeof text === 'string') return text;
+  const bin = md.get('grpc-trace-bin')[0];
+  return Buffer.isBuffer(bin) ? traceparentFromBin(bin) : undefined;
+}
+
+/** Ends a gRPC API call's span with daprd's attributes (an invocation is `CallLocal/<app id>/<method>`). */
+function endApiSpan(span: Span, route: string, request: unknown, code: number, message: string): void {
+  const attributes: Record<string, string> = {};
+  if (route.endsWith('/InvokeService')) {
+    const req = request as Partial<InvokeServiceRequestMessage> | undefined;
+    const id = req?.id ?? '';
+    attributes['rpc.service'] = 'ServiceInvocation';
+    attributes['net.peer.name'] = id;
+    span.setName(`CallLocal/${id}/${req?.message?.method ?? ''}`);
+  }
+  attributes['dapr.protocol'] = 'grpc';
+  attributes['dapr.api'] = route;
+  attributes['dapr.status_code'] = GRPC_CODE_NAMES[code] ?? String(code);
+  span.end(attributes, code === grpc.status.OK ? undefined : message);
+}
+
 /** The Dapr gRPC API over `ctx`. */
 export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions): GrpcApiServer {
   const server = new grpc.Server({
@@ -175,8 +204,15 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
       const cancel = new Cancellation();
       inFlight.add(cancel);
       call.on('cancelled', () => cancel.cancel());
-      const finish = (code: number): void => {
+      const span = opts.tracer?.start(route, 'CLIENT', incomingTraceparent(call.metadata));
+      if (span !== undefined) {
+        // The span's context travels on (to the callee, components) in place of the caller's.
+        call.metadata.set('traceparent', span.traceparent);
+        call.metadata.remove('grpc-trace-bin');
+      }
+      const finish = (code: number, message = ''): void => {
         inFlight.delete(cancel);
+        if (span?.recording === true) endApiSpan(span, route, call.request, code, message);
         if (opts.enableApiLogging === true) {
           const fields: Record<string, unknown> = {
             method: route,
@@ -198,7 +234,7 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
           });
       };
       const fail = (error: GrpcError): void => {
-        finish(error.code);
+        finish(error.code, error.details);
         callback(error);
       };
       const denied = checkToken(call.metadata, token);

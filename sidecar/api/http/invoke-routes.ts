@@ -10,6 +10,7 @@
  * router and per-request objects, and does itself the three things the express chain would
  * (clean path, API token, the `apiRequest` metrics event).
  */
+
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Cancellation } from '../../channel/cancellation.js';
@@ -18,6 +19,7 @@ import { forHttpCaller, type InvokeResult, type ServiceInvoker } from '../../inv
 import { channels } from '../../observability/events.js';
 import { invokeService } from '../universal/invoke.js';
 import { locals } from './respond.js';
+import { markInvocation } from './tracing.js';
 
 /** The metrics/log route template of invocations. */
 export const INVOKE_ROUTE = '/v1.0/invoke/:id/method/*';
@@ -131,6 +133,7 @@ export function serveInvocation(
     sendPlainError(res, new DaprError('ERR_DIRECT_INVOKE', 'invoke API is not ready'));
     return;
   }
+  markInvocation(res, found.targetId, found.method);
   const cancel = new Cancellation();
   res.once('close', () => {
     if (!res.writableFinished) cancel.cancel();

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../components/component.js';
+import type { Tracer } from '../../observability/tracing/tracer.js';
 import type { ApiContext } from '../universal/context.js';
 import { buildApp } from './app.js';
 import { withInvokeFastPath } from './invoke-routes.js';
@@ -8,6 +9,7 @@ import type { RouteSpec } from './route.js';
 import { healthRoutes, metadataGetRoute, runtimeRoutes } from './runtime-routes.js';
 import { secretsRoutes } from './secrets-routes.js';
 import { stateRoutes } from './state-routes.js';
+import { withTracing } from './tracing.js';
 
 /** Options of the HTTP API server (flags `--max-body-size`, `--enable-api-logging`, env `DAPR_API_TOKEN`). */
 export interface HttpApiServerOptions {
@@ -15,6 +17,8 @@ export interface HttpApiServerOptions {
   readonly apiToken?: string;
   readonly enableApiLogging: boolean;
   readonly logger: Logger;
+  /** Spans for API calls (absent: none, as on the public health port). */
+  readonly tracer?: Tracer;
 }
 
 /** A listening HTTP server with graceful close. */
@@ -76,6 +80,7 @@ function serve(
           ...(opts.apiToken === undefined ? {} : { apiToken: opts.apiToken }),
         })
       : app;
+  const traced = opts.tracer === undefined ? listener : withTracing(listener, opts.tracer);
   const servers: Server[] = [];
   let active = 0;
   let closing = false;
@@ -93,7 +98,7 @@ function serve(
 
   const listenOne = (port: number, host: string | undefined): Promise<Server> =>
     new Promise((resolve, reject) => {
-      const server = createServer({ keepAliveTimeout: 30_000 }, listener);
+      const server = createServer({ keepAliveTimeout: 30_000 }, traced);
       server.on('request', track);
       const onError = (err: Error): void => reject(err);
       server.once('error', onError);

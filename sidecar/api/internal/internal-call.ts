@@ -6,8 +6,9 @@ import type { AppResponse } from '../../channel/app-channel.js';
 import { Cancellation } from '../../channel/cancellation.js';
 import { CALLER_ID_HEADER } from '../../invoke/headers.js';
 import { invokeChannels } from '../../invoke/invoke-events.js';
+import type { Tracer } from '../../observability/tracing/tracer.js';
 import type { SpiffeId } from '../../pki/spiffe-id.js';
-import { GrpcStatus, GrpcStatusError, statusTrailers } from './grpc-framing.js';
+import { GRPC_CODE_NAMES, GrpcStatus, GrpcStatusError, statusTrailers } from './grpc-framing.js';
 import { HpackEncoder } from './h2/hpack.js';
 import type { H2Stream } from './h2/stream.js';
 import { appResponseHead, frameResponseChunk, type InvokeHead } from './invoke-messages.js';
@@ -30,6 +31,8 @@ export interface Call {
   readonly caller: SpiffeId | undefined;
   /** Runs when the stream closes, after the bookkeeping. */
   onClose: ((finished: boolean) => void) | undefined;
+  /** The status answered: the app's HTTP status, or a gRPC code. */
+  status?: number;
 }
 
 /** Ends the call with a status: trailers-only before the headers, trailers after. */
@@ -52,9 +55,49 @@ export function callReceived(head: InvokeHead): string {
 }
 
 /** Counts a response sent to `caller` with its status (an HTTP status or a gRPC code). */
-export function responseSent(caller: string, status: number): void {
+export function responseSent(call: Call, caller: string, status: number): void {
+  call.status = status;
   if (invokeChannels.responseSent.hasSubscribers)
     invokeChannels.responseSent.publish({ sourceAppId: caller, status: String(status) });
+}
+
+/**
+ * The call's SERVER span (daprd's `CallLocal/<app id>/<method>`), a child of the caller sidecar's
+ * span; its context replaces the metadata's `traceparent`, so the app's call is its child. It ends
+ * when the stream closes, as an error when the call or a gRPC app failed.
+ */
+export function traceCall(
+  call: Call,
+  tracer: Tracer | undefined,
+  appId: string,
+  head: InvokeHead,
+  api: string,
+): void {
+  if (tracer === undefined) return;
+  const span = tracer.start(`CallLocal/${appId}/${head.method}`, 'SERVER', head.metadata.traceparent?.[0]);
+  head.metadata.traceparent = [span.traceparent];
+  if (!span.recording) return;
+  const previous = call.onClose;
+  call.onClose = (finished) => {
+    previous?.(finished);
+    const status = call.status;
+    // A gRPC code (below 100) other than OK; an HTTP app's status is the app's answer, not a failure.
+    const failed = status !== undefined && status < 100 && status !== 0;
+    span.end(
+      {
+        'rpc.service': 'ServiceInvocation',
+        'dapr.protocol': 'grpc',
+        'dapr.api': api,
+        'dapr.invoke_method': head.method,
+        'dapr.status_code': status === undefined ? '' : String(status),
+      },
+      !finished
+        ? 'the caller cancelled the call'
+        : failed
+          ? `Code(${GRPC_CODE_NAMES[status] ?? status})`
+          : undefined,
+    );
+  };
 }
 
 /** A cancellation that fires when the call closes before its response was sent. */
@@ -74,7 +117,7 @@ export function abortOn(call: Call): Cancellation {
  */
 export function streamResponse(call: Call, res: AppResponse, caller: string): void {
   const { stream } = call;
-  responseSent(caller, res.grpcStatus?.code ?? res.status);
+  responseSent(call, caller, res.grpcStatus?.code ?? res.status);
   const src = res.body;
   if (stream.closed) {
     src.destroy();

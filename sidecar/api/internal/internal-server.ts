@@ -18,6 +18,7 @@ import type { Cancellation } from '../../channel/cancellation.js';
 import type { Logger } from '../../components/component.js';
 import { CALLER_ID_HEADER, metadataToHeaders } from '../../invoke/headers.js';
 import { invokeChannels } from '../../invoke/invoke-events.js';
+import type { Tracer } from '../../observability/tracing/tracer.js';
 import type { SpiffeId } from '../../pki/spiffe-id.js';
 import { type PeerPolicy, peerIdentity } from '../../security/peer-verification.js';
 import type { WorkloadIdentity } from '../../security/workload-identity.js';
@@ -35,6 +36,7 @@ import {
   responseSent,
   streamResponse,
   TRAILERS_OK,
+  traceCall,
 } from './internal-call.js';
 import {
   appResponseHead,
@@ -59,6 +61,8 @@ export interface InternalServerOptions {
   /** Peers accepted over mTLS (default: the identity's own trust domain). */
   readonly peerPolicy?: PeerPolicy;
   readonly logger: Logger;
+  /** Spans for the calls received (daprd's internal gRPC server spans). */
+  readonly tracer?: Tracer;
 }
 
 /** daprd's wording for an internal request without its message (messages.ErrInternalInvokeRequest). */
@@ -251,11 +255,11 @@ export class InternalServer {
     try {
       app = channel.proxyStream(path, forwardedMetadata(headers));
     } catch (err) {
-      responseSent(caller, GrpcStatus.UNAVAILABLE);
+      responseSent(call, caller, GrpcStatus.UNAVAILABLE);
       failCall(stream, new GrpcStatusError(GrpcStatus.UNAVAILABLE, (err as Error).message));
       return;
     }
-    relay(h2Caller(stream), h2Target(app), (code) => responseSent(caller, code));
+    relay(h2Caller(stream), h2Target(app), (code) => responseSent(call, caller, code));
   }
 
   #invokeApp(head: InvokeHead, body: Buffer | Readable, signal: Cancellation): Promise<AppResponse> {
@@ -309,17 +313,18 @@ export class InternalServer {
         return;
       }
       const caller = callReceived(head);
+      traceCall(call, this.#o.tracer, this.#o.appId, head, CALL_LOCAL_PATH);
       this.#invokeApp(head, body, abortOn(call))
         .then(async (res) => {
           const chunks: Buffer[] = [];
           for await (const c of res.body) chunks.push(c as Buffer);
-          responseSent(caller, res.grpcStatus?.code ?? res.status);
+          responseSent(call, caller, res.grpcStatus?.code ?? res.status);
           if (stream.closed) return;
           stream.sendHeaders(GRPC_HEADERS);
           stream.end(frame(encodeInvokeResponse(appResponseHead(res), Buffer.concat(chunks))), TRAILERS_OK);
         })
         .catch((err: Error) => {
-          responseSent(caller, GrpcStatus.INTERNAL);
+          responseSent(call, caller, GrpcStatus.INTERNAL);
           failCall(
             stream,
             new GrpcStatusError(GrpcStatus.INTERNAL, `error invoking app channel: ${err.message}`),
@@ -346,7 +351,7 @@ export class InternalServer {
       this.#invokeApp(head as InvokeHead, b, abortOn(call)).then(
         (res) => streamResponse(call, res, caller),
         (err: Error) => {
-          responseSent(caller, GrpcStatus.INTERNAL);
+          responseSent(call, caller, GrpcStatus.INTERNAL);
           failCall(
             stream,
             new GrpcStatusError(GrpcStatus.INTERNAL, `error invoking app channel: ${err.message}`),
@@ -391,6 +396,7 @@ export class InternalServer {
           return;
         }
         caller = callReceived(head);
+        traceCall(call, this.#o.tracer, this.#o.appId, head, CALL_LOCAL_STREAM_PATH);
         schedulePromote();
       } else if (chunk.head !== undefined) {
         fail(new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'request metadata found in non-leading chunk'));

@@ -226,11 +226,16 @@ describe('invocation of a gRPC app', () => {
     assert.equal(got.metadata['dapr-content-type'], 'application/json');
     assert.equal(got.metadata['dapr-caller-app-id'], 'a');
     assert.equal(got.metadata['dapr-callee-app-id'], 'b');
-    assert.equal(got.metadata.traceparent, traceparent);
+    // The caller's trace, with the callee sidecar's span as the parent (daprd's spans per hop).
+    const received = /^00-0af7651916cd43dd8448eb211c80319c-([0-9a-f]{16})-01$/.exec(
+      got.metadata.traceparent ?? '',
+    );
+    assert.ok(received !== null, `traceparent ${got.metadata.traceparent}`);
+    assert.notEqual(received[1], 'b7ad6b7169203331');
     const bin = app.calls.at(-1)?.traceBin;
     assert.ok(bin !== undefined, 'grpc-trace-bin sent');
     assert.equal(bin.subarray(2, 18).toString('hex'), '0af7651916cd43dd8448eb211c80319c');
-    assert.equal(bin.subarray(19, 27).toString('hex'), 'b7ad6b7169203331');
+    assert.equal(bin.subarray(19, 27).toString('hex'), received[1]);
   });
 
   it('maps an error status to its HTTP status with the status as JSON, and does not retry it', async () => {

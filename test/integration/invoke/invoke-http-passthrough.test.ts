@@ -63,12 +63,24 @@ describe('HTTP service invocation through two sidecars', () => {
     }
   });
 
-  it('propagates an incoming traceparent unchanged', async () => {
+  it("continues the caller's trace: each sidecar adds its span, and the answer carries the caller sidecar's", async () => {
     const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    const got = await json(
-      await fetch(`${a.url}/v1.0/invoke/b/method/trace`, { headers: { traceparent: tp } }),
+    const res = await fetch(`${a.url}/v1.0/invoke/b/method/trace`, { headers: { traceparent: tp } });
+    const got = await json(res);
+    const TRACE = /^00-0af7651916cd43dd8448eb211c80319c-([0-9a-f]{16})-01$/;
+    const atApp = TRACE.exec((got.headers as Record<string, string>).traceparent ?? '');
+    const answered = TRACE.exec(res.headers.get('traceparent') ?? '');
+    assert.ok(
+      atApp !== null && answered !== null,
+      'same trace id and sampled flag at the app and in the answer',
     );
-    assert.equal((got.headers as Record<string, string>).traceparent, tp);
+    // Three different spans: the caller app's, sidecar A's (in the answer), sidecar B's (at the app).
+    assert.equal(new Set(['b7ad6b7169203331', atApp[1], answered[1]]).size, 3);
+    // Without a traceparent, a new trace starts at sidecar A.
+    const fresh = await fetch(`${a.url}/v1.0/invoke/b/method/trace`);
+    const freshAtApp = (await json(fresh)).headers as Record<string, string>;
+    assert.match(fresh.headers.get('traceparent') ?? '', /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+    assert.equal(freshAtApp.traceparent?.slice(3, 35), fresh.headers.get('traceparent')?.slice(3, 35));
   });
 
   it('passes the app status code and body through', async () => {
