@@ -49,6 +49,10 @@ export interface TracingSpec {
     readonly endpointAddress: string;
     readonly protocol: 'http' | 'grpc';
     readonly isSecure: boolean;
+    /** `headers`: `key=value` pairs separated by commas. */
+    readonly headers?: string;
+    /** `timeout` in milliseconds (daprd: 10000). */
+    readonly timeoutMs?: number;
   };
 }
 
@@ -170,10 +174,18 @@ function readTracing(sink: ProblemSink, t: Obj): TracingSpec {
     const protocol = (sink.str(otel, 'protocol', 'spec.tracing.otel.protocol') ?? 'http').toLowerCase();
     if (protocol !== 'http' && protocol !== 'grpc')
       sink.add('spec.tracing.otel.protocol', 'must be http or grpc');
+    const headers = sink.str(otel, 'headers', 'spec.tracing.otel.headers');
+    const timeout = otel.timeout;
+    if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout <= 0))
+      sink.add('spec.tracing.otel.timeout', 'must be a positive whole number of milliseconds');
     otelSpec = {
       endpointAddress,
       protocol: protocol === 'grpc' ? 'grpc' : 'http',
       isSecure: sink.bool(otel, 'isSecure', 'spec.tracing.otel.isSecure') ?? true,
+      ...(headers === undefined || headers === '' ? {} : { headers }),
+      ...(typeof timeout === 'number' && Number.isInteger(timeout) && timeout > 0
+        ? { timeoutMs: timeout }
+        : {}),
     };
   }
   return {

@@ -8,6 +8,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { DebianTools } from './debian.js';
 import { ensureDebianPackages } from './debian.js';
+import { ensureJaeger } from './jaeger.js';
 import type { KafkaInstall } from './kafka.js';
 import { ensureKafka } from './kafka.js';
 import type { KubeBinaries } from './kube-binaries.js';
@@ -16,9 +17,9 @@ import type { Progress } from './process.js';
 import { ensureZipkin } from './zipkin.js';
 
 /** The pieces `ensureAll` can provision. */
-export const ENV_PIECES = ['debian', 'kafka', 'kube', 'zipkin'] as const;
+export const ENV_PIECES = ['debian', 'kafka', 'kube', 'zipkin', 'jaeger'] as const;
 
-/** One provisionable piece: Debian packages, Kafka jars, Kubernetes binaries or the Zipkin jar. */
+/** One provisionable piece: Debian packages, Kafka jars, Kubernetes binaries, the Zipkin jar or Jaeger. */
 export type EnvPiece = (typeof ENV_PIECES)[number];
 
 /** What was provisioned; a piece not asked for is absent. */
@@ -31,6 +32,8 @@ export interface EnsureResult {
   readonly kube?: KubeBinaries;
   /** The zipkin-server exec jar. */
   readonly zipkin?: string;
+  /** The Jaeger binary. */
+  readonly jaeger?: string;
 }
 
 /** Options for `ensureAll`. */
@@ -102,7 +105,14 @@ export async function ensureAll(options: EnsureOptions = {}): Promise<EnsureResu
         return await timed('zipkin', log, (l) => ensureZipkin(l));
       })()
     : undefined;
-  const settled = await Promise.allSettled([debian, kafka, kube, zipkin]);
+  // After Kubernetes: both are Go builds, and they share the Go toolchain's provisioning.
+  const jaeger = wanted.has('jaeger')
+    ? (async () => {
+        await kube?.catch(() => {});
+        return await timed('jaeger', log, (l) => ensureJaeger(l));
+      })()
+    : undefined;
+  const settled = await Promise.allSettled([debian, kafka, kube, zipkin, jaeger]);
   const failures: Array<{ piece: EnvPiece; error: unknown }> = [];
   const value = <T>(piece: EnvPiece, s: PromiseSettledResult<T | undefined> | undefined): T | undefined => {
     if (s?.status === 'rejected') {
@@ -115,6 +125,7 @@ export async function ensureAll(options: EnsureOptions = {}): Promise<EnsureResu
   const kafkaInstall = value('kafka', settled[1]);
   const kubeBinaries = value('kube', settled[2]);
   const zipkinJar = value('zipkin', settled[3]);
+  const jaegerBinary = value('jaeger', settled[4]);
   if (failures.length > 0) throw new EnsureError(failures);
   log(`all provisioned in ${((Date.now() - start) / 1000).toFixed(1)}s`);
   return {
@@ -122,6 +133,7 @@ export async function ensureAll(options: EnsureOptions = {}): Promise<EnsureResu
     ...(kafkaInstall === undefined ? {} : { kafka: kafkaInstall }),
     ...(kubeBinaries === undefined ? {} : { kube: kubeBinaries }),
     ...(zipkinJar === undefined ? {} : { zipkin: zipkinJar }),
+    ...(jaegerBinary === undefined ? {} : { jaeger: jaegerBinary }),
   };
 }
 

@@ -31,6 +31,11 @@ export const VERSIONS = {
   grpcGo: 'v1.85.0',
   /** Zipkin server (exec jar from Maven Central, in-memory storage) for the tracing tests. */
   zipkin: '3.6.1',
+  /**
+   * Jaeger v2 (cmd/jaeger, the OpenTelemetry-collector build), built from the Go module proxy: an
+   * OTLP (gRPC and HTTP) receiver with a query API, for the OpenTelemetry tracing tests.
+   */
+  jaeger: 'v1.76.0',
   /** Debian packages (versions are whatever the distribution ships). */
   debianPackages: ['redis-server', 'postgresql', 'nats-server'],
 } as const;

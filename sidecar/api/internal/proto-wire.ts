@@ -6,6 +6,7 @@
 
 /** Protobuf wire types used here. */
 const VARINT = 0;
+const I64 = 1;
 const LEN = 2;
 
 /** Writes protobuf fields into one growing buffer; nested messages are written in place. */
@@ -49,6 +50,16 @@ export class ProtoWriter {
       this.#tag(field, VARINT);
       this.#varint(value);
     }
+    return this;
+  }
+
+  /** A fixed64 field (skipped when 0, as proto3 does). */
+  fixed64(field: number, value: bigint): this {
+    if (value === 0n) return this;
+    this.#tag(field, I64);
+    this.#ensure(8);
+    this.#buf.writeBigUInt64LE(value, this.#pos);
+    this.#pos += 8;
     return this;
   }
 

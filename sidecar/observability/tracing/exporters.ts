@@ -4,6 +4,7 @@
  */
 import type { Logger } from '../../components/component.js';
 import type { TracingSpec } from '../../spec/configuration.js';
+import { OtlpExporter } from './otlp-exporter.js';
 import { type FinishedSpan, type SpanExporter, Tracer } from './tracer.js';
 
 /** Zipkin v2 span (https://zipkin.io/zipkin-api/#/default/post_spans). */
@@ -86,8 +87,6 @@ export function tracerFor(spec: TracingSpec | undefined, appId: string, logger: 
     exporters.push(new ZipkinExporter(spec.zipkinEndpoint, appId));
   if (spec?.stdout === true) exporters.push(new StdoutExporter(appId));
   if (spec?.otel !== undefined && spec.otel.endpointAddress !== '')
-    logger.warn(
-      `spec.tracing.otel (${spec.otel.endpointAddress}) is not supported yet; spans are not exported to it`,
-    );
+    exporters.push(new OtlpExporter(spec.otel, appId));
   return new Tracer({ samplingRate: spec?.samplingRate ?? 1e-4, exporters, logger });
 }

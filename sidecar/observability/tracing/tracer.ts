@@ -39,6 +39,8 @@ export interface FinishedSpan {
 export interface SpanExporter {
   /** Sends one batch; rejects when the backend refused it. */
   export(spans: readonly FinishedSpan[]): Promise<void>;
+  /** Releases connections after the last export. */
+  close?(): void;
 }
 
 /** One span in progress. */
@@ -196,5 +198,6 @@ export class Tracer {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.flush();
+    for (const e of this.#o.exporters) e.close?.();
   }
 }
