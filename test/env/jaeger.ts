@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type ProgressLog, runGo } from './go-build.js';
 import { ensureGoToolchain } from './go-toolchain.js';
 import { provisionCached, testbinRoot } from './kube-binaries.js';
-import { freePort, ManagedProcess, makeTempDir, removeTempDir, waitUntil } from './process.js';
+import { freePort, ManagedProcess, makeTempDir, readyOrStopped, removeTempDir } from './process.js';
 import { VERSIONS } from './versions.js';
 
 /** Builds the pinned Jaeger binary once; returns its path. */
@@ -119,18 +119,13 @@ export async function startJaeger(): Promise<JaegerServer> {
     cwd: dir,
   });
   const query = `http://127.0.0.1:${ports.query}`;
-  try {
-    await waitUntil(
-      `jaeger's query API on port ${ports.query}`,
-      async () => (await fetch(`${query}/api/services`)).ok,
-      60_000,
-      { process: proc },
-    );
-  } catch (err) {
-    await proc.stop(2_000);
-    await removeTempDir(dir);
-    throw err;
-  }
+  await readyOrStopped(
+    proc,
+    dir,
+    `jaeger's query API on port ${ports.query}`,
+    async () => (await fetch(`${query}/api/services`)).ok,
+    60_000,
+  );
   return {
     otlpGrpc: `127.0.0.1:${ports.grpc}`,
     otlpHttp: `127.0.0.1:${ports.http}`,

@@ -262,6 +262,26 @@ export async function waitUntil(
   }
 }
 
+/**
+ * Waits until a service that was just started answers `check`; when it does not (or exits), stops
+ * it and removes its folder before the error goes on, so a failed start leaves nothing running.
+ */
+export async function readyOrStopped(
+  proc: ManagedProcess,
+  dir: string,
+  description: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  try {
+    await waitUntil(description, check, timeoutMs, { process: proc });
+  } catch (err) {
+    await proc.stop(2_000);
+    await removeTempDir(dir);
+    throw err;
+  }
+}
+
 /** Resolves true if a TCP connection to host:port succeeds right now. */
 export async function canConnect(host: string, port: number): Promise<boolean> {
   return await new Promise<boolean>((resolve) => {

@@ -12,10 +12,10 @@ import {
   ManagedProcess,
   makeTempDir,
   type Progress,
+  readyOrStopped,
   removeTempDir,
   runCommand,
   testbinDir,
-  waitUntil,
 } from './process.js';
 import { VERSIONS } from './versions.js';
 
@@ -107,18 +107,13 @@ export async function startZipkin(): Promise<ZipkinServer> {
     cwd: dir,
     env: { ...process.env, QUERY_PORT: String(port), STORAGE_TYPE: 'mem', SELF_TRACING_ENABLED: 'false' },
   });
-  try {
-    await waitUntil(
-      `zipkin on port ${port} to report UP`,
-      async () => (await getJson<{ status: string }>(`${base}/health`)).status === 'UP',
-      90_000,
-      { process: proc },
-    );
-  } catch (err) {
-    await proc.stop(2_000);
-    await removeTempDir(dir);
-    throw err;
-  }
+  await readyOrStopped(
+    proc,
+    dir,
+    `zipkin on port ${port} to report UP`,
+    async () => (await getJson<{ status: string }>(`${base}/health`)).status === 'UP',
+    90_000,
+  );
   return {
     endpointAddress: `${base}/api/v2/spans`,
     async trace(traceId) {

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { traceBin, traceparentFromBin } from '../../../sidecar/channel/grpc-metadata.js';
-import type { Logger } from '../../../sidecar/components/component.js';
 import { StdoutExporter } from '../../../sidecar/observability/tracing/exporters.js';
 import {
   formatTraceparent,
@@ -14,18 +13,12 @@ import {
   type SpanExporter,
   Tracer,
 } from '../../../sidecar/observability/tracing/tracer.js';
+import { recordingLogger } from '../recording-logger.js';
 
 const TRACE = '0af7651916cd43dd8448eb211c80319c';
 const SPAN = 'b7ad6b7169203331';
 
-const warnings: string[] = [];
-const logger = {
-  debug: () => {},
-  info: () => {},
-  warn: (msg: string) => warnings.push(msg),
-  error: () => {},
-  child: () => logger,
-} as unknown as Logger;
+const { logger, warnings } = recordingLogger();
 
 class Collected implements SpanExporter {
   readonly batches: FinishedSpan[][] = [];

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { ConstantBackoff, ExponentialBackoff } from '../../../sidecar/resiliency/backoff.js';
 import { BuiltInPolicies } from '../../../sidecar/resiliency/built-ins.js';
 import { compileResiliency } from '../../../sidecar/resiliency/provider.js';
+import { recordingLogger } from '../recording-logger.js';
 import { FakeClock, flaky, resiliency } from './fake-clock.js';
 
 const grpcError = (code: number) => Object.assign(new Error(`grpc ${code}`), { code });
@@ -73,14 +74,7 @@ describe('built-in retries and their overrides', () => {
   });
 
   it('an override with fewer than 3 retries is raised to 3 (with a warning)', () => {
-    const warnings: string[] = [];
-    const logger = {
-      debug: () => {},
-      info: () => {},
-      warn: (m: string) => warnings.push(m),
-      error: () => {},
-      child: () => logger,
-    };
+    const { logger, warnings } = recordingLogger();
     const provider = compileResiliency(
       [
         resiliency('weak', {

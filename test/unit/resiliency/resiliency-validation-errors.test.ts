@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { parseResiliencyDuration } from '../../../sidecar/resiliency/durations.js';
 import { ResiliencyValidationError } from '../../../sidecar/resiliency/errors.js';
 import { compileResiliency } from '../../../sidecar/resiliency/provider.js';
+import { recordingLogger } from '../recording-logger.js';
 import { resiliency } from './fake-clock.js';
 
 function problemsOf(resources: unknown[]): { resource: string; path: string; rule: string }[] {
@@ -171,14 +172,7 @@ describe('resiliency validation errors', () => {
   });
 
   it('with skipInvalid, invalid resources are dropped (as daprd does) and the rest apply', () => {
-    const errors: string[] = [];
-    const logger = {
-      debug: () => {},
-      info: () => {},
-      warn: () => {},
-      error: (m: string) => errors.push(m),
-      child: () => logger,
-    };
+    const { logger, errors } = recordingLogger();
     const p = compileResiliency(
       [
         resiliency('good', {
@@ -208,14 +202,7 @@ describe('resiliency validation errors', () => {
   });
 
   it('unknown fields are ignored with a warning, as Dapr ignores them', () => {
-    const warnings: string[] = [];
-    const logger = {
-      debug: () => {},
-      info: () => {},
-      warn: (m: string) => warnings.push(m),
-      error: () => {},
-      child: () => logger,
-    };
+    const { logger, warnings } = recordingLogger();
     compileResiliency([resiliency('typo', { policies: { retries: { r: { maxRetry: 3 } } }, targets: {} })], {
       appId: 'me',
       logger,
