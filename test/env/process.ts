@@ -229,6 +229,16 @@ export interface WaitOptions {
   readonly intervalMs?: number;
 }
 
+/**
+ * The error, also written to stderr: node's test runner prints a test file's stderr ahead of its
+ * results, where a summary that shows only part of the output still has it (a failed `before`
+ * hook's own error comes last, after every test it cancelled).
+ */
+function reported(err: Error): Error {
+  console.error(`[test env] ${err.message.slice(0, 4000)}`);
+  return err;
+}
+
 /** Polls `check` until it returns true; throws after `timeoutMs` or when `process` exits. */
 export async function waitUntil(
   description: string,
@@ -242,9 +252,11 @@ export async function waitUntil(
     const proc = options.process;
     if (proc !== undefined && !proc.running) {
       const exit = proc.exitStatus;
-      throw new Error(
-        `${proc.name} exited (code ${exit?.code}, signal ${exit?.signal}) while waiting for ${description}; ` +
-          `log ${proc.logFile}:\n${proc.tail()}`,
+      throw reported(
+        new Error(
+          `${proc.name} exited (code ${exit?.code}, signal ${exit?.signal}) while waiting for ${description}; ` +
+            `log ${proc.logFile}:\n${proc.tail()}`,
+        ),
       );
     }
     try {
@@ -254,9 +266,9 @@ export async function waitUntil(
     }
     if (Date.now() >= deadline) {
       const log = proc === undefined ? '' : `; log ${proc.logFile}:\n${proc.tail()}`;
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}${log}`, {
-        cause: lastError,
-      });
+      throw reported(
+        new Error(`timed out after ${timeoutMs} ms waiting for ${description}${log}`, { cause: lastError }),
+      );
     }
     await sleep(options.intervalMs ?? 100);
   }

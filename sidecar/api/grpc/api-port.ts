@@ -9,13 +9,14 @@
  * The port speaks HTTP/2 through our own layer (internal/h2), as the sidecar hop does: a relay
  * through node:http2's streams cost ~0.6 ms of CPU per call (sidecar/invoke/README.md).
  */
+
 import { type AddressInfo, createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import type { AppChannel } from '../../channel/app-channel.js';
-import { traceBin } from '../../channel/grpc-metadata.js';
 import type { Logger } from '../../components/component.js';
-import { CALLEE_ID_HEADER, CALLER_ID_HEADER, newTraceparent } from '../../invoke/headers.js';
+import { CALLEE_ID_HEADER, CALLER_ID_HEADER } from '../../invoke/headers.js';
 import { invokeChannels } from '../../invoke/invoke-events.js';
 import type { ServiceInvoker } from '../../invoke/invoker.js';
+import type { Tracer } from '../../observability/tracing/tracer.js';
 import type { ResiliencyProvider } from '../../resiliency/provider.js';
 import { GrpcStatus } from '../internal/grpc-framing.js';
 import { H2Connection } from '../internal/h2/connection.js';
@@ -35,6 +36,7 @@ import {
   statusFields,
   type TargetSide,
 } from './grpc-proxy.js';
+import { traceProxiedCall } from './proxy-tracing.js';
 
 /** The header that tells the in-process Dapr service the caller's address (the port overwrites any sent). */
 export const PEER_ADDRESS_HEADER = 'outrigger-peer-address';
@@ -54,6 +56,8 @@ export interface ApiPortOptions {
   /** `--max-body-size`: what a unary call held for its policy may carry each way. */
   readonly maxBodyBytes: number;
   readonly logger: Logger;
+  /** Spans for proxied calls. */
+  readonly tracer?: Tracer | undefined;
 }
 
 const SERVICE_PREFIX = `/${DAPR_SERVICE_NAME}/`;
@@ -245,25 +249,20 @@ export class ApiPort {
         });
         return;
       }
-      relay(caller, h2Target(channel.proxyStream(path, metadata)));
+      // A call for our own app is the call's last hop: a server span.
+      const ended = traceProxiedCall(this.#o.tracer, 'SERVER', path, this.#o.appId, headers, metadata);
+      relay(caller, h2Target(channel.proxyStream(path, metadata)), ended);
       return;
     }
     metadata.push([CALLER_ID_HEADER, this.#o.appId], [CALLEE_ID_HEADER, route.appId]);
-    // The call's trace context, as daprd adds its span's: W3C and gRPC's binary form.
-    let traceparent = headers.traceparent;
-    if (traceparent === undefined) {
-      traceparent = newTraceparent();
-      metadata.push(['traceparent', traceparent]);
-    }
-    const bin = traceBin(traceparent);
-    if (headers['grpc-trace-bin'] === undefined && bin !== undefined)
-      metadata.push(['grpc-trace-bin', bin.toString('base64')]);
+    const ended = traceProxiedCall(this.#o.tracer, 'CLIENT', path, route.appId, headers, metadata);
     // daprd counts a call marked `dapr-stream: true` as streaming.
     const streaming = /^(1|true|yes|on|y)$/i.test(String(headers['dapr-stream'] ?? ''));
     const started = performance.now();
     if (invokeChannels.requestSent.hasSubscribers)
       invokeChannels.requestSent.publish({ destinationAppId: route.appId, streaming });
     const done = (code: number): void => {
+      ended(code);
       if (invokeChannels.responseReceived.hasSubscribers)
         invokeChannels.responseReceived.publish({
           destinationAppId: route.appId,

@@ -307,6 +307,7 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
     resiliency: ctx.resiliency,
     maxBodyBytes: opts.maxBodyBytes,
     logger: opts.logger,
+    tracer: opts.tracer,
     ...(token === undefined ? {} : { apiToken: token }),
   });
 

@@ -23,6 +23,7 @@ import type { SpiffeId } from '../../pki/spiffe-id.js';
 import { type PeerPolicy, peerIdentity } from '../../security/peer-verification.js';
 import type { WorkloadIdentity } from '../../security/workload-identity.js';
 import { forwardedMetadata, h2Caller, h2Target, relay } from '../grpc/grpc-proxy.js';
+import { traceProxiedCall } from '../grpc/proxy-tracing.js';
 import { frame, GrpcStatus, GrpcStatusError, MessageReader } from './grpc-framing.js';
 import { H2Connection } from './h2/connection.js';
 import { ErrorCode } from './h2/frames.js';
@@ -251,15 +252,21 @@ export class InternalServer {
     const caller = headers[CALLER_ID_HEADER] ?? 'unknown';
     if (invokeChannels.requestReceived.hasSubscribers)
       invokeChannels.requestReceived.publish({ sourceAppId: caller });
+    const metadata = forwardedMetadata(headers);
+    const ended = traceProxiedCall(this.#o.tracer, 'SERVER', path, caller, headers, metadata);
+    const answered = (code: number): void => {
+      ended(code);
+      responseSent(call, caller, code);
+    };
     let app: ReturnType<NonNullable<AppChannel['proxyStream']>>;
     try {
-      app = channel.proxyStream(path, forwardedMetadata(headers));
+      app = channel.proxyStream(path, metadata);
     } catch (err) {
-      responseSent(call, caller, GrpcStatus.UNAVAILABLE);
+      answered(GrpcStatus.UNAVAILABLE);
       failCall(stream, new GrpcStatusError(GrpcStatus.UNAVAILABLE, (err as Error).message));
       return;
     }
-    relay(h2Caller(stream), h2Target(app), (code) => responseSent(call, caller, code));
+    relay(h2Caller(stream), h2Target(app), answered);
   }
 
   #invokeApp(head: InvokeHead, body: Buffer | Readable, signal: Cancellation): Promise<AppResponse> {

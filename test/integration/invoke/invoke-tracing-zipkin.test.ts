@@ -19,8 +19,11 @@ import { startAppSidecar, startTestApp, type TestApp } from './invoke-fixture.js
 let home = '';
 let zipkin: ZipkinServer;
 let app: TestApp;
+let pinger: { port: number; seen: grpc.Metadata[]; stop(): Promise<void> };
 let a: Sidecar;
 let b: Sidecar;
+/** The sidecar of a gRPC app that the sidecars know nothing about (gRPC proxying). */
+let g: Sidecar;
 /** A sidecar that samples nothing on its own (`samplingRate: "0"`). */
 let quiet: Sidecar;
 
@@ -39,6 +42,40 @@ async function tracingConfig(name: string, samplingRate: string): Promise<string
   );
 }
 
+const PING = '/outrigger.test.Pinger/Ping';
+
+/** A gRPC app with one method on raw bytes: it answers what it got and keeps the metadata. */
+async function startPinger(): Promise<typeof pinger> {
+  const server = new grpc.Server();
+  const seen: grpc.Metadata[] = [];
+  const raw = (b: Buffer): Buffer => b;
+  server.addService(
+    {
+      Ping: {
+        path: PING,
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: raw,
+        requestDeserialize: raw,
+        responseSerialize: raw,
+        responseDeserialize: raw,
+      },
+    },
+    {
+      Ping(call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) {
+        seen.push(call.metadata);
+        cb(null, call.request);
+      },
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err === null ? resolve(p) : reject(err),
+    ),
+  );
+  return { port, seen, stop: () => new Promise<void>((r) => server.tryShutdown(() => r())) };
+}
+
 before(async () => {
   home = await makeTempDir('invoke-tracing');
   zipkin = await startZipkin();
@@ -47,11 +84,19 @@ before(async () => {
   b = await startAppSidecar(home, { appId: 'b', appPort: app.port, configPath: traced });
   a = await startAppSidecar(home, { appId: 'a', configPath: traced });
   quiet = await startAppSidecar(home, { appId: 'quiet', configPath: await tracingConfig('quiet', '0') });
+  pinger = await startPinger();
+  g = await startAppSidecar(home, {
+    appId: 'g',
+    appPort: pinger.port,
+    configPath: traced,
+    args: ['--app-protocol', 'grpc'],
+  });
 });
 
 after(async () => {
-  for (const s of [a, b, quiet]) await s?.stop();
+  for (const s of [a, b, quiet, g]) await s?.stop();
   await app?.close();
+  await pinger?.stop();
   await zipkin?.stop();
   await removeTempDir(home);
 });
@@ -211,6 +256,41 @@ describe('tracing of service invocation, exported to Zipkin', () => {
       only.map((s) => s.localEndpoint?.serviceName),
       ['b'],
     );
+  });
+
+  it('traces a proxied gRPC call: a client span at the caller, a server span at the callee', async () => {
+    const traceId = newTraceId();
+    const callerSpan = newSpanId();
+    const md = new grpc.Metadata();
+    md.set('dapr-app-id', 'g');
+    md.set('traceparent', `00-${traceId}-${callerSpan}-01`);
+    const client = new grpc.Client(`127.0.0.1:${a.grpcPort}`, grpc.credentials.createInsecure());
+    try {
+      const answer = await new Promise<Buffer>((resolve, reject) =>
+        client.makeUnaryRequest(
+          PING,
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          Buffer.from('ping'),
+          md,
+          (err, res) => (err === null && res !== undefined ? resolve(res) : reject(err)),
+        ),
+      );
+      assert.equal(answer.toString(), 'ping');
+    } finally {
+      client.close();
+    }
+    const spans = await spansOf(traceId, 2);
+    const caller = spanOf(spans, 'a');
+    const callee = spanOf(spans, 'g');
+    assert.equal(caller.name, PING.toLowerCase());
+    assert.equal(caller.kind, 'CLIENT');
+    assert.equal(caller.parentId, callerSpan);
+    assert.equal(caller.tags?.['dapr.status_code'], 'OK');
+    assert.equal(caller.tags?.['net.peer.name'], 'g');
+    assert.equal(callee.kind, 'SERVER');
+    assert.equal(callee.parentId, caller.id);
+    assert.equal(pinger.seen.at(-1)?.get('traceparent')[0], `00-${traceId}-${callee.id}-01`);
   });
 
   it('exports the spans still queued when the sidecar gets SIGTERM', async () => {
