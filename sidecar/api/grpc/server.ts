@@ -171,10 +171,27 @@ function incomingTraceparent(md: grpc.Metadata): string | undefined {
   return Buffer.isBuffer(bin) ? traceparentFromBin(bin) : undefined;
 }
 
+/** The state or secret store a request names (`store_name`, or `storeName` in a transaction). */
+function storeOf(method: string, request: unknown): { kind: string; name: string } | undefined {
+  const kind = method.includes('Secret') ? 'secrets' : method.includes('State') ? 'state' : undefined;
+  if (kind === undefined || request === null || typeof request !== 'object') return undefined;
+  const r = request as { store_name?: unknown; storeName?: unknown };
+  const name = r.store_name ?? r.storeName;
+  return typeof name === 'string' ? { kind, name } : undefined;
+}
+
 /** Ends a gRPC API call's span with daprd's attributes (an invocation is `CallLocal/<app id>/<method>`). */
 function endApiSpan(span: Span, route: string, request: unknown, code: number, message: string): void {
   const attributes: Record<string, string> = {};
-  if (route.endsWith('/InvokeService')) {
+  const method = route.slice(route.lastIndexOf('/') + 1);
+  const store = storeOf(method, request);
+  if (store !== undefined) {
+    // daprd's AppendSpanAttributes of the state and secret requests.
+    attributes['db.system'] = store.kind;
+    attributes['db.name'] = store.name;
+    attributes['db.statement'] = route;
+    attributes['db.connection_string'] = store.kind;
+  } else if (method === 'InvokeService') {
     const req = request as Partial<InvokeServiceRequestMessage> | undefined;
     const id = req?.id ?? '';
     attributes['rpc.service'] = 'ServiceInvocation';

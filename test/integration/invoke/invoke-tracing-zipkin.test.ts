@@ -233,6 +233,28 @@ describe('tracing of service invocation, exported to Zipkin', () => {
     assert.equal(spanOf(spans, 'b').parentId, api.id);
   });
 
+  it('names the store of a state call on the gRPC API in its span, and marks the failure', async () => {
+    const traceId = newTraceId();
+    const md = new grpc.Metadata();
+    md.set('traceparent', `00-${traceId}-${newSpanId()}-01`);
+    const client = dialDapr(a.grpcPort);
+    let out: Awaited<ReturnType<typeof grpcCall>>;
+    try {
+      out = await grpcCall(client, 'GetState', { store_name: 'nostore', key: 'k' }, md);
+      // No state store at all on this sidecar: daprd's ERR_STATE_STORES_NOT_CONFIGURED.
+      assert.equal(out.err?.code, grpc.status.FAILED_PRECONDITION);
+    } finally {
+      client.close();
+    }
+    const span = spanOf(await spansOf(traceId, 1), 'a');
+    assert.equal(span.name, '/dapr.proto.runtime.v1.dapr/getstate');
+    assert.deepEqual(
+      [span.tags?.['db.system'], span.tags?.['db.name'], span.tags?.['dapr.status_code']],
+      ['state', 'nostore', 'FailedPrecondition'],
+    );
+    assert.equal(span.tags?.error, out.err?.details);
+  });
+
   it("samples as daprd: a sampled caller is followed at rate 0, an unsampled one is left to the sidecar's rate", async () => {
     const followed = newTraceId();
     const r1 = await fetch(`${quiet.url}/v1.0/invoke/b/method/sampled`, {
