@@ -4,15 +4,12 @@
  * a file and are stopped by their own PID — never by name.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-/** Ports this process handed out; never offered twice (two sidecar ports once came out equal). */
-const handedOut = new Set<number>();
 
 /**
  * Where test ports come from: below the kernel's ephemeral range (32768–60999 by default), so an
@@ -22,19 +19,52 @@ const handedOut = new Set<number>();
  */
 const PORT_RANGE = { low: 20_000, high: 32_000 };
 
+/** One file per port handed out, holding the pid of the test process that took it. */
+const RESERVATIONS = join(tmpdir(), 'outrigger-test-ports');
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
- * A port that is free right now: a random one from PORT_RANGE that this process has not handed
- * out and that can be listened on (checked by listening and closing again). Random picks keep the
- * test processes that run side by side from offering each other the same port.
+ * Reserves `port` for this process among every test process on the machine: the test files run
+ * side by side (and CI may run beside a developer's run), and two of them once picked the same
+ * port between its check and its bind. A reservation whose process has ended is taken over.
+ */
+function reserve(port: number): boolean {
+  const file = join(RESERVATIONS, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number(readFileSync(file, 'utf8'));
+      if (owner === process.pid || (Number.isInteger(owner) && owner > 0 && processAlive(owner)))
+        return false;
+      rmSync(file, { force: true });
+    }
+  }
+  return false;
+}
+
+/**
+ * A port that is free right now and no other test process holds: a random one from PORT_RANGE,
+ * reserved (see `reserve`), then checked by listening on it and closing again. Never the same
+ * port twice in one process.
  */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
+  mkdirSync(RESERVATIONS, { recursive: true });
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = PORT_RANGE.low + Math.floor(Math.random() * (PORT_RANGE.high - PORT_RANGE.low));
-    if (handedOut.has(port)) continue;
-    if (await canListen(host, port)) {
-      handedOut.add(port);
-      return port;
-    }
+    if (!reserve(port)) continue;
+    // Servers here listen on 127.0.0.1 or on every address; either conflicts with what holds the port.
+    if ((await canListen(host, port)) && (await canListen('::', port))) return port;
   }
   throw new Error(`no free port in ${PORT_RANGE.low}-${PORT_RANGE.high} after 200 tries`);
 }
@@ -43,7 +73,10 @@ function canListen(host: string, port: number): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const server = createServer();
     server.unref();
-    server.once('error', () => resolve(false));
+    // Only a port in use counts: a machine without IPv6 cannot check '::', and needs not to.
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      resolve(err.code !== 'EADDRINUSE' && err.code !== 'EACCES'),
+    );
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
   });
 }

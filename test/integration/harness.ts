@@ -125,7 +125,8 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       );
       return sidecar;
     } catch (err) {
-      const portTaken = !sidecar.proc.running && /could not listen on any endpoint/.test(sidecar.logs());
+      const portTaken =
+        !sidecar.proc.running && /could not listen on any endpoint|EADDRINUSE/.test(sidecar.logs());
       await sidecar.stop(2_000);
       if (!portTaken || attempt === 3) throw err;
     }
