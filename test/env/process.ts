@@ -10,6 +10,7 @@ import { createConnection, createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { processAlive } from '../../sidecar/runtime/process-alive.js';
 
 /**
  * Where test ports come from: below the kernel's ephemeral range (32768–60999 by default), so an
@@ -21,15 +22,6 @@ const PORT_RANGE = { low: 20_000, high: 32_000 };
 
 /** One file per port handed out, holding the pid of the test process that took it. */
 const RESERVATIONS = join(tmpdir(), 'outrigger-test-ports');
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Reserves `port` for this process among every test process on the machine: the test files run

@@ -17,6 +17,7 @@ import type { Logger } from '../../components/component.js';
 import { DaprError } from '../../errors/dapr-error.js';
 import { channels } from '../../observability/events.js';
 import type { Span, Tracer } from '../../observability/tracing/tracer.js';
+import { processAlive } from '../../runtime/process-alive.js';
 import { GRPC_CODE_NAMES } from '../internal/grpc-framing.js';
 import type { ApiContext } from '../universal/context.js';
 import { getMetadata, type MetadataResult, setMetadata } from '../universal/metadata.js';
@@ -68,15 +69,6 @@ type Handler<Req> = (
 
 const SOCKET_NAME = /^outrigger-grpc-(\d+)-[0-9a-f]+\.sock$/;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Removes the unix sockets of sidecars that ended without closing (killed, or crashed). */
 async function sweepStaleSockets(): Promise<void> {
   const dir = tmpdir();
@@ -88,7 +80,7 @@ async function sweepStaleSockets(): Promise<void> {
   }
   for (const name of names) {
     const m = SOCKET_NAME.exec(name);
-    if (m !== null && !alive(Number(m[1]))) await rm(join(dir, name), { force: true });
+    if (m !== null && !processAlive(Number(m[1]))) await rm(join(dir, name), { force: true });
   }
 }
 

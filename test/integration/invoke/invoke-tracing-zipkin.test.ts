@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
+import { rawUnaryMethod } from '../../env/grpc-raw.js';
 import { makeTempDir, removeTempDir, waitUntil } from '../../env/process.js';
 import { startZipkin, type ZipkinServer, type ZipkinSpan } from '../../env/zipkin.js';
 import { dialDapr, grpcCall } from '../grpc-api-client.js';
@@ -48,19 +49,8 @@ const PING = '/outrigger.test.Pinger/Ping';
 async function startPinger(): Promise<typeof pinger> {
   const server = new grpc.Server();
   const seen: grpc.Metadata[] = [];
-  const raw = (b: Buffer): Buffer => b;
   server.addService(
-    {
-      Ping: {
-        path: PING,
-        requestStream: false,
-        responseStream: false,
-        requestSerialize: raw,
-        requestDeserialize: raw,
-        responseSerialize: raw,
-        responseDeserialize: raw,
-      },
-    },
+    { Ping: rawUnaryMethod(PING) },
     {
       Ping(call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) {
         seen.push(call.metadata);

@@ -8,6 +8,7 @@ import { type AppResponse, AppUnhealthyError } from '../../../sidecar/channel/ap
 import { Cancellation } from '../../../sidecar/channel/cancellation.js';
 import { GrpcAppChannel, HEALTH_CHECK, ON_INVOKE } from '../../../sidecar/channel/grpc-channel.js';
 import { traceBin } from '../../../sidecar/channel/grpc-metadata.js';
+import { rawUnaryMethod } from '../../env/grpc-raw.js';
 import { createTestCertificateAuthority } from '../../env/pki.js';
 
 /**
@@ -16,7 +17,6 @@ import { createTestCertificateAuthority } from '../../env/pki.js';
  */
 
 type Handler = (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => void;
-const raw = (b: Buffer): Buffer => b;
 const alwaysHealthy: Handler = (_call, cb) => cb(null, Buffer.alloc(0));
 
 async function rawServer(
@@ -25,17 +25,8 @@ async function rawServer(
   options: { tls?: { cert: string; key: string }; health?: Handler } = {},
 ): Promise<number> {
   const server = new grpc.Server();
-  const method = (path: string) => ({
-    path,
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: raw,
-    requestDeserialize: raw,
-    responseSerialize: raw,
-    responseDeserialize: raw,
-  });
   server.addService(
-    { OnInvoke: method(ON_INVOKE), HealthCheck: method(HEALTH_CHECK) },
+    { OnInvoke: rawUnaryMethod(ON_INVOKE), HealthCheck: rawUnaryMethod(HEALTH_CHECK) },
     { OnInvoke: onInvoke, HealthCheck: options.health ?? alwaysHealthy },
   );
   const creds =

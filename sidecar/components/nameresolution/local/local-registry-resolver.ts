@@ -8,6 +8,7 @@
  */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processAlive } from '../../../runtime/process-alive.js';
 import type { ComponentInit } from '../../component.js';
 import type { MetadataSchema } from '../../metadata-schema.js';
 import type { NameResolver, ResolveRequest, SelfInstance, SelfRegistering } from '../name-resolver.js';
@@ -22,15 +23,6 @@ export const LOCAL_REGISTRY_SCHEMA: MetadataSchema = {
 };
 
 const SAFE = /^[A-Za-z0-9._-]+$/;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** File-registry resolver for one machine. */
 export class LocalRegistryResolver implements NameResolver, SelfRegistering {
@@ -78,7 +70,7 @@ export class LocalRegistryResolver implements NameResolver, SelfRegistering {
       try {
         const e = JSON.parse(await readFile(join(folder, name), 'utf8')) as Partial<SelfInstance>;
         if (typeof e.pid !== 'number' || typeof e.port !== 'number' || typeof e.host !== 'string') continue;
-        if (!alive(e.pid)) {
+        if (!processAlive(e.pid)) {
           await rm(join(folder, name), { force: true });
           continue;
         }
