@@ -5,6 +5,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { processAlive } from '../runtime/process-alive.js';
 
 /** One running app, as `outrigger list --output json` prints it. */
 export interface RunEntry {
@@ -24,17 +25,6 @@ export interface RunEntry {
   readonly command: string;
   /** ISO-8601 start time. */
   readonly started: string;
-}
-
-/** True if a process with this PID exists (signal 0 probes without signalling). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function entryPath(runDir: string, appId: string): string {
@@ -137,7 +127,7 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 export async function findEntry(runDir: string, appId: string): Promise<RunEntry | undefined> {
   const entry = await readEntry(runDir, appId);
   if (entry === undefined) return undefined;
-  if (!isAlive(entry.cliPid)) {
+  if (!processAlive(entry.cliPid)) {
     await reapOrphans(entry);
     await rm(entryPath(runDir, appId), { force: true });
     return undefined;

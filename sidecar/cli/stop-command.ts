@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { processAlive } from '../runtime/process-alive.js';
 import { resolveHome } from './home.js';
-import { findEntry, isAlive } from './registry.js';
+import { findEntry } from './registry.js';
 import type { CliContext } from './run-command.js';
 
 /** How long `outrigger stop` waits for a run to wind down before reporting. */
@@ -28,8 +29,8 @@ export async function stopApps(appIds: readonly string[], ctx: CliContext): Prom
       continue;
     }
     const deadline = Date.now() + STOP_WAIT_MS;
-    while (isAlive(entry.cliPid) && Date.now() < deadline) await sleep(100);
-    if (isAlive(entry.cliPid)) {
+    while (processAlive(entry.cliPid) && Date.now() < deadline) await sleep(100);
+    if (processAlive(entry.cliPid)) {
       ctx.stderr.write(
         `outrigger: error: app "${appId}" (pid ${entry.cliPid}) is still stopping after ${STOP_WAIT_MS / 1000}s\n`,
       );

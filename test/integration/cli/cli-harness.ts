@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunEntry } from '../../../sidecar/cli/registry.js';
+import { processAlive } from '../../../sidecar/runtime/process-alive.js';
 import {
   type CommandResult,
   freePort,
@@ -104,14 +105,7 @@ export async function waitForListed(home: string, appId: string, cli: ManagedPro
 }
 
 /** True while a process with this PID exists. */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export const pidAlive = processAlive;
 
 /** Teardown safety net: SIGKILL any of these PIDs still alive (by PID, never by name). */
 export function killLeftovers(pids: readonly (number | undefined)[]): void {
