@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { DaprClient } from '@dapr/dapr';
 import * as grpc from '@grpc/grpc-js';
@@ -13,7 +11,8 @@ import {
   startSdkGrpcClient,
   statusDetails,
 } from '../grpc-api-client.js';
-import { component, type Sidecar, startSidecar, writeResources } from '../harness.js';
+import { type Sidecar, startSidecar } from '../harness.js';
+import { writeSecretsFixture } from './secrets-fixture.js';
 
 /**
  * The Secrets API on the sidecar's gRPC port: local.file stores and Configuration secret scopes,
@@ -31,35 +30,10 @@ const call = (method: string, req: unknown) => grpcCall(raw, method, req, TOKEN)
 
 before(async () => {
   dir = await makeTempDir('secrets-grpc');
-  const file = join(dir, 'secrets.json');
-  await writeFile(
-    file,
-    JSON.stringify({ db: { user: 'admin', password: 's3cret' }, apiKey: 'k-123', hidden: 'no' }),
-  );
-  await writeResources(dir, [
-    component('files', 'secretstores.local.file', { secretsFile: file, nestedSeparator: ':' }),
-    component('multi', 'secretstores.local.file', { secretsFile: file, multiValued: 'true' }),
-  ]);
-  const config = join(dir, 'config.yaml');
-  await writeFile(
-    config,
-    [
-      'apiVersion: dapr.io/v1alpha1',
-      'kind: Configuration',
-      'metadata:',
-      '  name: secretscopes',
-      'spec:',
-      '  secrets:',
-      '    scopes:',
-      '      - storeName: files',
-      '        defaultAccess: allow',
-      '        deniedSecrets: ["hidden"]',
-      '',
-    ].join('\n'),
-  );
+  const { resources, config } = await writeSecretsFixture(dir);
   sidecar = await startSidecar({
     appId: 'grpcsecrets',
-    resourcesPaths: [join(dir, 'resources.yaml')],
+    resourcesPaths: [resources],
     configPath: config,
     env: { DAPR_API_TOKEN: TOKEN },
   });

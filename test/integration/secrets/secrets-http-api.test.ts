@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeTempDir, removeTempDir } from '../../env/process.js';
-import { component, type Sidecar, startSidecar, writeResources } from '../harness.js';
+import { component, type Sidecar, startSidecar } from '../harness.js';
 import { assertDaprError, call } from '../state/http-call.js';
+import { writeSecretsFixture } from './secrets-fixture.js';
 
 /** The Secrets API through outriggerd: local.file, local.env and Configuration secret scopes. */
 
@@ -13,39 +12,13 @@ let sidecar: Sidecar;
 
 before(async () => {
   dir = await makeTempDir('secrets-api');
-  const file = join(dir, 'secrets.json');
-  await writeFile(
-    file,
-    JSON.stringify({ db: { user: 'admin', password: 's3cret' }, apiKey: 'k-123', hidden: 'no' }),
-  );
-  await writeResources(dir, [
-    component('files', 'secretstores.local.file', { secretsFile: file, nestedSeparator: ':' }),
-    component('multi', 'secretstores.local.file', { secretsFile: file, multiValued: 'true' }),
-    component('envstore', 'secretstores.local.env'),
-  ]);
-  const config = join(dir, 'config.yaml');
-  await writeFile(
-    config,
-    [
-      'apiVersion: dapr.io/v1alpha1',
-      'kind: Configuration',
-      'metadata:',
-      '  name: secretscopes',
-      'spec:',
-      '  secrets:',
-      '    scopes:',
-      '      - storeName: files',
-      '        defaultAccess: allow',
-      '        deniedSecrets: ["hidden"]',
-      '      - storeName: envstore',
-      '        defaultAccess: deny',
-      '        allowedSecrets: ["OUTRIGGER_TEST_SECRET"]',
-      '',
-    ].join('\n'),
-  );
+  const { resources, config } = await writeSecretsFixture(dir, {
+    components: [component('envstore', 'secretstores.local.env')],
+    scopes: [{ storeName: 'envstore', defaultAccess: 'deny', allowedSecrets: ['OUTRIGGER_TEST_SECRET'] }],
+  });
   sidecar = await startSidecar({
     appId: 'secretsapp',
-    resourcesPaths: [join(dir, 'resources.yaml')],
+    resourcesPaths: [resources],
     configPath: config,
     env: { OUTRIGGER_TEST_SECRET: 'from-env', OUTRIGGER_OTHER_SECRET: 'not-allowed' },
   });
