@@ -22,7 +22,7 @@ import { H2Client } from '../api/internal/h2/h2-client.js';
 import type { H2Stream } from '../api/internal/h2/stream.js';
 import { decodeAppInvokeResponse, encodeAppInvokeRequest } from '../api/internal/invoke-messages.js';
 import { type AnyValue, decodeRpcStatus } from '../api/internal/rpc-status.js';
-import { channels } from '../observability/events.js';
+import { type AppGrpcCallEvent, channels } from '../observability/events.js';
 import {
   type AppChannel,
   type AppRequest,
@@ -150,7 +150,7 @@ export class GrpcAppChannel implements AppChannel {
           off();
           if (err !== null) {
             const code = typeof err.code === 'number' ? err.code : GrpcStatus.UNKNOWN;
-            this.#emit(code, started);
+            this.#emit(code, started, message.length, 0);
             settle(answer(code, err.details ?? err.message, headers, EMPTY, statusDetails(err.metadata)));
             return;
           }
@@ -158,7 +158,7 @@ export class GrpcAppChannel implements AppChannel {
           try {
             decoded = decodeAppInvokeResponse(value ?? EMPTY);
           } catch (e) {
-            this.#emit(GrpcStatus.INTERNAL, started);
+            this.#emit(GrpcStatus.INTERNAL, started, message.length, value?.length ?? 0);
             settle(
               answer(
                 GrpcStatus.INTERNAL,
@@ -169,7 +169,7 @@ export class GrpcAppChannel implements AppChannel {
             );
             return;
           }
-          this.#emit(GrpcStatus.OK, started);
+          this.#emit(GrpcStatus.OK, started, message.length, value?.length ?? 0);
           // Data packed with a type URL is a protobuf message, whatever content_type says (daprd).
           const contentType = decoded.typeUrl === '' ? decoded.contentType : PROTOBUF_CONTENT_TYPE;
           if (contentType !== '') headers['content-type'] = contentType;
@@ -193,13 +193,17 @@ export class GrpcAppChannel implements AppChannel {
     return md;
   }
 
-  #emit(code: number, started: number): void {
-    if (channels.appGrpcCall.hasSubscribers)
-      channels.appGrpcCall.publish({
+  #emit(code: number, started: number, sentBytes: number, receivedBytes: number): void {
+    if (channels.appGrpcCall.hasSubscribers) {
+      const event: AppGrpcCallEvent = {
         method: ON_INVOKE,
         status: GRPC_CODE_NAMES[code] ?? `Code(${code})`,
         durationMs: performance.now() - started,
-      });
+        sentBytes,
+        receivedBytes,
+      };
+      channels.appGrpcCall.publish(event);
+    }
   }
 
   /** `AppCallbackHealthCheck/HealthCheck` (the path does not apply): OK within `timeoutMs` is healthy. */

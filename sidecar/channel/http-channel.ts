@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
-import { channels } from '../observability/events.js';
+import { type AppCallEvent, channels } from '../observability/events.js';
 import { type AppChannel, type AppRequest, type AppResponse, AppUnhealthyError } from './app-channel.js';
 import { abortError, onCancel, throwIfCancelled } from './cancellation.js';
 import { H2cClient } from './h2c-client.js';
@@ -122,7 +122,7 @@ export class HttpAppChannel implements AppChannel {
     } catch (err) {
       off?.();
       release();
-      this.#emit(req, 0, started);
+      this.#emit(req, 0, started, undefined);
       throw err;
     }
     let finished = false;
@@ -131,7 +131,7 @@ export class HttpAppChannel implements AppChannel {
       finished = true;
       off?.();
       release();
-      this.#emit(req, res.statusCode ?? 0, started);
+      this.#emit(req, res.statusCode ?? 0, started, res.headers['content-length']);
     };
     res.body.once('end', once);
     res.body.once('close', once);
@@ -139,14 +139,23 @@ export class HttpAppChannel implements AppChannel {
     return { status: res.statusCode ?? 0, headers: res.headers, body: res.body };
   }
 
-  #emit(req: AppRequest, status: number, started: number): void {
+  #emit(req: AppRequest, status: number, started: number, responseLength: string | undefined): void {
     if (channels.appCall.hasSubscribers) {
-      channels.appCall.publish({
+      const body = req.body;
+      const event: AppCallEvent = {
         method: req.method,
         path: req.path,
         status,
         durationMs: performance.now() - started,
-      });
+        sentBytes:
+          body === undefined
+            ? 0
+            : body instanceof Readable
+              ? lengthOf(req.headers?.['content-length'])
+              : body.byteLength,
+        receivedBytes: lengthOf(responseLength),
+      };
+      channels.appCall.publish(event);
     }
   }
 
@@ -184,4 +193,10 @@ export class HttpAppChannel implements AppChannel {
     this.#h2c?.close();
     this.#pool?.close();
   }
+}
+
+/** A Content-Length header's value; 0 when absent or not a length. */
+function lengthOf(header: string | readonly string[] | undefined): number {
+  const n = Number(typeof header === 'string' ? header : undefined);
+  return Number.isSafeInteger(n) && n > 0 ? n : 0;
 }

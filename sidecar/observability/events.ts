@@ -15,16 +15,25 @@ export const channels = {
   appCall: diagnosticsChannel.channel('outrigger:app:call'),
   /** A gRPC call to the app finished: {method, status (code name), durationMs}. */
   appGrpcCall: diagnosticsChannel.channel('outrigger:app:grpc-call'),
+  /** A building block's call to a component finished: ComponentCallEvent. */
+  componentCall: diagnosticsChannel.channel('outrigger:component:call'),
 } as const;
 
 /** Payload of `apiRequest`. */
 export interface ApiRequestEvent {
   readonly protocol: 'http' | 'grpc';
   readonly method: string;
+  /** The route template (HTTP) or the full method (gRPC). */
   readonly route: string;
+  /** The request path, cleaned, without the query (HTTP); the full method (gRPC). */
+  readonly path: string;
   readonly status: number;
   readonly durationMs: number;
   readonly appId: string;
+  /** HTTP: the request's Content-Length (0 when absent); gRPC: the request message's size. */
+  readonly requestBytes: number;
+  /** HTTP: the response body's size; gRPC: the response message's size (0 on error). */
+  readonly responseBytes: number;
 }
 
 /** Payload of `apiError`. */
@@ -46,6 +55,10 @@ export interface AppCallEvent {
   readonly path: string;
   readonly status: number;
   readonly durationMs: number;
+  /** The request body's size when known up front (0 for a stream of unknown length). */
+  readonly sentBytes: number;
+  /** The response's Content-Length (0 when absent or on error). */
+  readonly receivedBytes: number;
 }
 
 /** Payload of `appGrpcCall`. */
@@ -54,5 +67,29 @@ export interface AppGrpcCallEvent {
   readonly method: string;
   /** Status code name as grpc-go prints it (`OK`, `NotFound`, ...). */
   readonly status: string;
+  readonly durationMs: number;
+  /** The request message's size. */
+  readonly sentBytes: number;
+  /** The response message's size (0 on error). */
+  readonly receivedBytes: number;
+}
+
+/** daprd's component operation names (`operation` label of `dapr_component_*`). */
+export type ComponentOperation =
+  | 'get'
+  | 'set'
+  | 'delete'
+  | 'query'
+  | 'transaction'
+  | 'bulk_get'
+  | 'bulk_delete';
+
+/** Payload of `componentCall`. */
+export interface ComponentCallEvent {
+  readonly kind: 'state' | 'secret';
+  /** The component's name. */
+  readonly component: string;
+  readonly operation: ComponentOperation;
+  readonly success: boolean;
   readonly durationMs: number;
 }

@@ -8,9 +8,11 @@ import {
   type ApiRequestEvent,
   type AppCallEvent,
   type AppGrpcCallEvent,
+  type ComponentCallEvent,
   type ComponentLoadedEvent,
   channels,
 } from './events.js';
+import { HttpMetricLabels, type HttpMetricsSpec } from './http-metric-labels.js';
 import { registerSecurityMetrics } from './security-metrics.js';
 
 /**
@@ -24,127 +26,271 @@ const LATENCY_BUCKETS_MS = [
   800, 1000, 2000, 5000, 10000, 20000, 50000, 100000,
 ];
 
+/** Body and message size buckets in bytes (daprd's default size distribution, 1 KiB to 4 GiB). */
+const SIZE_BUCKETS = [
+  1024, 2048, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864, 268435456, 1073741824,
+  4294967296,
+];
+
 /** Options for `SidecarMetrics`. */
 export interface MetricsOptions {
   readonly appId: string;
+  /** The sidecar's namespace (`namespace` label of the component metrics). */
+  readonly namespace?: string;
   /** Configuration `spec.metric.latencyDistributionBuckets` when given. */
   readonly latencyBucketsMs?: readonly number[];
-  /** Configuration `spec.metric.recordErrorCodes` (daprd default false); Outrigger records by default. */
+  /** Configuration `spec.metric.recordErrorCodes` (daprd's default: false). */
   readonly recordErrorCodes?: boolean;
+  /** Configuration `spec.metric.http` (daprd's defaults: increased cardinality, no path matching). */
+  readonly http?: HttpMetricsSpec;
 }
 
 /** The sidecar's metrics: a registry, the Dapr metric families, and the channel subscriptions. */
 export class SidecarMetrics {
   /** The registry `/metrics` renders. */
   readonly registry = new Registry();
-  readonly #appId: string;
   readonly #unsubscribe: (() => void)[] = [];
 
   constructor(options: MetricsOptions) {
-    this.#appId = options.appId;
+    const appId = options.appId;
     const buckets =
       options.latencyBucketsMs !== undefined && options.latencyBucketsMs.length > 0
         ? [...options.latencyBucketsMs]
         : LATENCY_BUCKETS_MS;
+    const labeler = new HttpMetricLabels(
+      options.http ?? { increasedCardinality: true, pathMatching: [], excludeVerbs: false },
+    );
     const registers = [this.registry];
-    const requestCount = new Counter({
-      name: 'dapr_http_server_request_count',
-      help: 'Number of HTTP requests started in server.',
-      labelNames: ['app_id', 'method', 'path', 'status'] as const,
-      registers,
-    });
-    const latency = new Histogram({
-      name: 'dapr_http_server_latency',
-      help: 'HTTP request end-to-end latency in server, in milliseconds.',
-      labelNames: ['app_id', 'method', 'path', 'status'] as const,
-      buckets,
-      registers,
-    });
-    const grpcCount = new Counter({
-      name: 'dapr_grpc_io_server_completed_rpcs',
-      help: 'Count of RPCs by method and status.',
-      labelNames: ['app_id', 'grpc_server_method', 'grpc_server_status'] as const,
-      registers,
-    });
-    const componentLoaded = new Counter({
-      name: 'dapr_runtime_component_loaded',
-      help: 'The number of successfully loaded components.',
-      labelNames: ['app_id', 'success'] as const,
-      registers,
-    });
-    const componentInitFail = new Counter({
-      name: 'dapr_runtime_component_init_fail_total',
-      help: 'The number of component initialization failures.',
-      labelNames: ['app_id', 'component', 'reason'] as const,
-      registers,
-    });
-    const errorCodes = new Counter({
-      name: 'dapr_error_code_total',
-      help: 'Number of times an error with a specific error code was returned.',
-      labelNames: ['app_id', 'category', 'error_code'] as const,
-      registers,
-    });
-    const clientCount = new Counter({
-      name: 'dapr_http_client_completed_count',
-      help: 'Count of completed requests to the app.',
-      labelNames: ['app_id', 'method', 'path', 'status'] as const,
-      registers,
-    });
-    const clientLatency = new Histogram({
-      name: 'dapr_http_client_roundtrip_latency',
-      help: 'Time between first byte of request headers sent to the app and last byte of response received, in milliseconds.',
-      labelNames: ['app_id', 'method', 'path', 'status'] as const,
-      buckets,
-      registers,
-    });
-    const grpcClientCount = new Counter({
-      name: 'dapr_grpc_io_client_completed_rpcs',
-      help: 'Count of RPCs by method and status.',
-      labelNames: ['app_id', 'grpc_client_method', 'grpc_client_status'] as const,
-      registers,
-    });
-    const grpcClientLatency = new Histogram({
-      name: 'dapr_grpc_io_client_roundtrip_latency',
-      help: 'Distribution of round-trip latency, by method, in milliseconds.',
-      labelNames: ['app_id', 'grpc_client_method', 'grpc_client_status'] as const,
-      buckets,
-      registers,
-    });
+    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+      new Counter<L>({ name, help, labelNames, registers });
+    const histogram = <L extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly L[],
+      bucketList: readonly number[],
+    ) => new Histogram<L>({ name, help, labelNames, buckets: [...bucketList], registers });
+
+    const httpLabels = ['app_id', 'method', 'path', 'status'] as const;
+    const http = {
+      requestCount: counter(
+        'dapr_http_server_request_count',
+        'Number of HTTP requests started in server.',
+        httpLabels,
+      ),
+      responseCount: counter('dapr_http_server_response_count', 'The number of HTTP responses.', httpLabels),
+      latency: histogram(
+        'dapr_http_server_latency',
+        'HTTP request end-to-end latency in server, in milliseconds.',
+        httpLabels,
+        buckets,
+      ),
+      requestBytes: histogram(
+        'dapr_http_server_request_bytes',
+        'HTTP request body size if set as ContentLength (uncompressed) in server.',
+        ['app_id'],
+        SIZE_BUCKETS,
+      ),
+      responseBytes: histogram(
+        'dapr_http_server_response_bytes',
+        'HTTP response body size (uncompressed) in server.',
+        ['app_id'],
+        SIZE_BUCKETS,
+      ),
+    };
+    const app = {
+      completed: counter(
+        'dapr_http_client_completed_count',
+        'Count of completed requests to the app.',
+        httpLabels,
+      ),
+      latency: histogram(
+        'dapr_http_client_roundtrip_latency',
+        'Time between first byte of request headers sent to the app and last byte of response received, in milliseconds.',
+        httpLabels,
+        buckets,
+      ),
+      sentBytes: histogram(
+        'dapr_http_client_sent_bytes',
+        'Total bytes sent in request body (not including headers).',
+        httpLabels,
+        SIZE_BUCKETS,
+      ),
+      receivedBytes: histogram(
+        'dapr_http_client_received_bytes',
+        'Total bytes received in response bodies (not including headers but including error responses with bodies).',
+        ['app_id'],
+        SIZE_BUCKETS,
+      ),
+    };
+    const grpcServerLabels = ['app_id', 'grpc_server_method', 'grpc_server_status'] as const;
+    const grpcServer = {
+      completed: counter(
+        'dapr_grpc_io_server_completed_rpcs',
+        'Count of RPCs by method and status.',
+        grpcServerLabels,
+      ),
+      latency: histogram(
+        'dapr_grpc_io_server_server_latency',
+        'Distribution of server latency in milliseconds, by method.',
+        grpcServerLabels,
+        buckets,
+      ),
+      receivedBytes: histogram(
+        'dapr_grpc_io_server_received_bytes_per_rpc',
+        'Distribution of received bytes per RPC, by method.',
+        ['app_id', 'grpc_server_method'],
+        SIZE_BUCKETS,
+      ),
+      sentBytes: histogram(
+        'dapr_grpc_io_server_sent_bytes_per_rpc',
+        'Distribution of total sent bytes per RPC, by method.',
+        ['app_id', 'grpc_server_method'],
+        SIZE_BUCKETS,
+      ),
+    };
+    const grpcClientLabels = ['app_id', 'grpc_client_method', 'grpc_client_status'] as const;
+    const grpcClient = {
+      completed: counter(
+        'dapr_grpc_io_client_completed_rpcs',
+        'Count of RPCs by method and status.',
+        grpcClientLabels,
+      ),
+      latency: histogram(
+        'dapr_grpc_io_client_roundtrip_latency',
+        'Distribution of round-trip latency, by method, in milliseconds.',
+        grpcClientLabels,
+        buckets,
+      ),
+      sentBytes: histogram(
+        'dapr_grpc_io_client_sent_bytes_per_rpc',
+        'Distribution of bytes sent per RPC, by method.',
+        ['app_id', 'grpc_client_method'],
+        SIZE_BUCKETS,
+      ),
+      receivedBytes: histogram(
+        'dapr_grpc_io_client_received_bytes_per_rpc',
+        'Distribution of bytes received per RPC, by method.',
+        ['app_id', 'grpc_client_method'],
+        SIZE_BUCKETS,
+      ),
+    };
+    const components = {
+      loaded: counter('dapr_runtime_component_loaded', 'The number of successfully loaded components.', [
+        'app_id',
+      ]),
+      initialized: counter('dapr_runtime_component_init_total', 'The number of initialized components.', [
+        'app_id',
+        'component',
+      ]),
+      initFailed: counter(
+        'dapr_runtime_component_init_fail_total',
+        'The number of component initialization failures.',
+        ['app_id', 'component', 'reason'],
+      ),
+    };
+    const componentCallLabels = ['app_id', 'component', 'namespace', 'operation', 'success'] as const;
+    const componentCalls = {
+      state: {
+        count: counter(
+          'dapr_component_state_count',
+          'The number of operations performed on the state component.',
+          componentCallLabels,
+        ),
+        latency: histogram(
+          'dapr_component_state_latencies',
+          'The latency of the response from the state component.',
+          componentCallLabels,
+          buckets,
+        ),
+      },
+      secret: {
+        count: counter(
+          'dapr_component_secret_count',
+          'The number of operations performed on the secret component.',
+          componentCallLabels,
+        ),
+        latency: histogram(
+          'dapr_component_secret_latencies',
+          'The latency of the response from the secret component.',
+          componentCallLabels,
+          buckets,
+        ),
+      },
+    };
+    const errorCodes = counter(
+      'dapr_error_code_total',
+      'Number of times an error with a specific error code was returned.',
+      ['app_id', 'category', 'error_code'],
+    );
     collectDefaultMetrics({ register: this.registry });
-    this.#unsubscribe.push(registerInvocationMetrics(this.registry, this.#appId, buckets));
-    this.#unsubscribe.push(registerSecurityMetrics(this.registry, this.#appId));
+    this.#unsubscribe.push(registerInvocationMetrics(this.registry, appId, buckets));
+    this.#unsubscribe.push(registerSecurityMetrics(this.registry, appId));
 
     this.#on(channels.apiRequest, (e: ApiRequestEvent) => {
       if (e.protocol === 'grpc') {
-        grpcCount.inc({
-          app_id: this.#appId,
-          grpc_server_method: e.route,
-          grpc_server_status: GRPC_CODE_NAMES[e.status] ?? String(e.status),
-        });
+        const status = GRPC_CODE_NAMES[e.status] ?? String(e.status);
+        const labels = { app_id: appId, grpc_server_method: e.route, grpc_server_status: status };
+        grpcServer.completed.inc(labels);
+        grpcServer.latency.observe(labels, e.durationMs);
+        const byMethod = { app_id: appId, grpc_server_method: e.route };
+        grpcServer.receivedBytes.observe(byMethod, e.requestBytes);
+        grpcServer.sentBytes.observe(byMethod, e.responseBytes);
         return;
       }
-      const labels = { app_id: this.#appId, method: e.method, path: e.route, status: String(e.status) };
-      requestCount.inc(labels);
-      latency.observe(labels, e.durationMs);
+      const labels = {
+        app_id: appId,
+        method: labeler.method(e.method),
+        path: labeler.apiPath(e.path),
+        status: String(e.status),
+      };
+      http.requestCount.inc(labels);
+      http.responseCount.inc(labels);
+      http.latency.observe(labels, e.durationMs);
+      const byApp = { app_id: appId };
+      http.requestBytes.observe(byApp, e.requestBytes);
+      http.responseBytes.observe(byApp, e.responseBytes);
     });
     this.#on(channels.apiError, (e: ApiErrorEvent) => {
-      if (options.recordErrorCodes === false) return;
-      errorCodes.inc({ app_id: this.#appId, category: errorCategory(e.code), error_code: e.code });
+      if (options.recordErrorCodes !== true) return;
+      errorCodes.inc({ app_id: appId, category: errorCategory(e.code), error_code: e.code });
     });
     this.#on(channels.componentLoaded, (e: ComponentLoadedEvent) => {
-      componentLoaded.inc({ app_id: this.#appId, success: String(e.success) });
-      if (!e.success)
-        componentInitFail.inc({ app_id: this.#appId, component: `${e.name} (${e.type})`, reason: 'init' });
+      if (e.success) {
+        components.loaded.inc({ app_id: appId });
+        components.initialized.inc({ app_id: appId, component: e.type });
+      } else components.initFailed.inc({ app_id: appId, component: e.type, reason: 'init' });
     });
     this.#on(channels.appCall, (e: AppCallEvent) => {
-      const labels = { app_id: this.#appId, method: e.method, path: e.path, status: String(e.status) };
-      clientCount.inc(labels);
-      clientLatency.observe(labels, e.durationMs);
+      const method = labeler.method(e.method);
+      const path = labeler.appPath(e.path);
+      const labels = { app_id: appId, method, path, status: String(e.status) };
+      app.completed.inc(labels);
+      app.latency.observe(labels, e.durationMs);
+      app.sentBytes.observe({ app_id: appId, method, path, status: '' }, e.sentBytes);
+      app.receivedBytes.observe({ app_id: appId }, e.receivedBytes);
     });
     this.#on(channels.appGrpcCall, (e: AppGrpcCallEvent) => {
-      const labels = { app_id: this.#appId, grpc_client_method: e.method, grpc_client_status: e.status };
-      grpcClientCount.inc(labels);
-      grpcClientLatency.observe(labels, e.durationMs);
+      const labels = { app_id: appId, grpc_client_method: e.method, grpc_client_status: e.status };
+      grpcClient.completed.inc(labels);
+      grpcClient.latency.observe(labels, e.durationMs);
+      const byMethod = { app_id: appId, grpc_client_method: e.method };
+      grpcClient.sentBytes.observe(byMethod, e.sentBytes);
+      grpcClient.receivedBytes.observe(byMethod, e.receivedBytes);
+    });
+    const namespace = options.namespace ?? '';
+    this.#on(channels.componentCall, (e: ComponentCallEvent) => {
+      const family = componentCalls[e.kind];
+      const labels = {
+        app_id: appId,
+        component: e.component,
+        namespace,
+        operation: e.operation,
+        success: String(e.success),
+      };
+      family.count.inc(labels);
+      // daprd records whole milliseconds, and no latency for a call under one.
+      const ms = Math.floor(e.durationMs);
+      if (ms > 0) family.latency.observe(labels, ms);
     });
   }
 

@@ -6,36 +6,44 @@ import {
 } from '../security/security-events.js';
 
 /**
- * Workload-certificate metrics, fed from the security module's diagnostics channels. daprd has no
- * metric for its own SVID expiry, so these carry Outrigger's prefix rather than a made-up Dapr name.
+ * Workload-certificate metrics, fed from the security module's diagnostics channels: daprd's
+ * `dapr_runtime_mtls_*` families, plus the certificate's expiry, for which daprd has no metric
+ * (so it carries Outrigger's prefix rather than a made-up Dapr name).
  */
 export function registerSecurityMetrics(registry: Registry, appId: string): () => void {
+  const registers = [registry];
   const expiry = new Gauge({
     name: 'outrigger_runtime_workload_cert_expiry_timestamp',
     help: 'Unix time (seconds) at which the workload certificate in use expires.',
     labelNames: ['app_id'] as const,
-    registers: [registry],
+    registers,
   });
-  const renewals = new Counter({
-    name: 'outrigger_runtime_workload_cert_issued_total',
-    help: 'Workload certificates obtained from sentry (first one and renewals).',
+  const initialized = new Counter({
+    name: 'dapr_runtime_mtls_init_total',
+    help: 'The number of successful mTLS authenticator initialization.',
     labelNames: ['app_id'] as const,
-    registers: [registry],
+    registers,
   });
-  const failures = new Counter({
-    name: 'outrigger_runtime_workload_cert_request_failed_total',
-    help: 'Failed certificate requests to sentry (each is retried with backoff).',
+  const rotated = new Counter({
+    name: 'dapr_runtime_mtls_workload_cert_rotated_total',
+    help: 'The number of the successful workload certificate rotations.',
     labelNames: ['app_id'] as const,
-    registers: [registry],
+    registers,
+  });
+  const rotationFailed = new Counter({
+    name: 'dapr_runtime_mtls_workload_cert_rotated_fail_total',
+    help: 'The number of the failed workload certificate rotations.',
+    labelNames: ['app_id', 'reason'] as const,
+    registers,
   });
   const onIssued = (message: unknown): void => {
     const e = message as CertificateIssuedEvent;
     expiry.set({ app_id: appId }, e.expiryTimestampSeconds);
-    renewals.inc({ app_id: appId });
+    (e.rotation ? rotated : initialized).inc({ app_id: appId });
   };
   const onFailed = (message: unknown): void => {
-    void (message as CertificateRequestFailedEvent);
-    failures.inc({ app_id: appId });
+    const e = message as CertificateRequestFailedEvent;
+    rotationFailed.inc({ app_id: appId, reason: e.reason });
   };
   securityChannels.certificateIssued.subscribe(onIssued);
   securityChannels.certificateRequestFailed.subscribe(onFailed);

@@ -214,7 +214,18 @@ export class Runtime {
     const metric = this.#config?.metric;
     this.#metrics = new SidecarMetrics({
       appId: o.appId,
-      ...(metric === undefined ? {} : { latencyBucketsMs: metric.latencyDistributionBuckets }),
+      namespace: o.namespace,
+      ...(metric === undefined
+        ? {}
+        : {
+            latencyBucketsMs: metric.latencyDistributionBuckets,
+            recordErrorCodes: metric.recordErrorCodes,
+            http: {
+              increasedCardinality: metric.increasedCardinality,
+              pathMatching: metric.pathMatching,
+              excludeVerbs: metric.excludeVerbs,
+            },
+          }),
     });
     const server = createMetricsServer(this.#metrics);
     await new Promise<void>((resolve, reject) => {

@@ -22,11 +22,15 @@ export interface CertificateIssuedEvent {
   readonly expiryTimestampSeconds: number;
   /** When the next renewal is planned. */
   readonly renewAt: Date;
+  /** False for the sidecar's first certificate, true for a rotation. */
+  readonly rotation: boolean;
 }
 
 /** Payload of `certificateRequestFailed`. */
 export interface CertificateRequestFailedEvent {
   readonly error: string;
+  /** daprd's reason label: `sentry_conn` (sentry not reached) or `sign` (sentry refused). */
+  readonly reason: 'sentry_conn' | 'sign';
   readonly failures: number;
   readonly retryInMs: number;
   /** Expiry of the certificate still being served, if any. */

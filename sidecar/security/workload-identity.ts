@@ -25,7 +25,7 @@ import type {
 } from './security-events.js';
 import { securityChannels } from './security-events.js';
 import type { CertificateRequest, IssuedCertificate, SentryEndpoint } from './sentry-client.js';
-import { requestCertificate } from './sentry-client.js';
+import { requestCertificate, SentryRequestError } from './sentry-client.js';
 
 /** Default location of the projected sentry token (Dapr pkg/security/token.go). */
 export const DEFAULT_SENTRY_TOKEN_FILE = '/var/run/secrets/dapr.io/sentrytoken/token';
@@ -191,6 +191,7 @@ export class WorkloadIdentity {
       const retryInMs = this.#nextRetryDelay();
       const event: CertificateRequestFailedEvent = {
         error: (err as Error).message,
+        reason: failureReason(err),
         failures: this.#failures,
         retryInMs,
         currentNotAfter: this.#current?.notAfter ?? null,
@@ -206,6 +207,7 @@ export class WorkloadIdentity {
   }
 
   #install(certChainPem: string, privateKey: KeyObject): void {
+    const rotation = this.#current !== undefined;
     const chain = parseCertificates(certChainPem);
     const leaf = chain[0];
     if (leaf === undefined) throw new Error('sentry returned no certificate');
@@ -229,6 +231,7 @@ export class WorkloadIdentity {
       notAfter,
       expiryTimestampSeconds: Math.floor(notAfter.getTime() / 1000),
       renewAt: new Date(renewAt),
+      rotation,
     };
     securityChannels.certificateIssued.publish(event);
     this.#o.logger.info('Workload certificate installed', {
@@ -433,4 +436,11 @@ export function identityOptionsFromEnvironment(input: IdentityEnvironmentInput):
     ...(input.trustAnchorsFile === undefined ? {} : { trustAnchorsFile: input.trustAnchorsFile }),
     logger: input.logger,
   };
+}
+
+/** daprd's failure reason: sentry not reached (no gRPC status, or Unavailable/DeadlineExceeded), or refused. */
+function failureReason(err: unknown): 'sentry_conn' | 'sign' {
+  if (!(err instanceof SentryRequestError)) return 'sentry_conn';
+  const code = err.grpcCode;
+  return code === undefined || code === 14 || code === 4 ? 'sentry_conn' : 'sign';
 }

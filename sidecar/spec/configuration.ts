@@ -60,8 +60,10 @@ export interface TracingSpec {
 export interface MetricSpec {
   readonly enabled: boolean;
   readonly recordErrorCodes: boolean;
+  /** `http.increasedCardinality` (daprd's default: true). */
   readonly increasedCardinality: boolean;
   readonly pathMatching: readonly string[];
+  readonly excludeVerbs: boolean;
   readonly latencyDistributionBuckets: readonly number[];
 }
 
@@ -209,8 +211,9 @@ function readMetric(sink: ProblemSink, spec: Obj): MetricSpec {
     enabled: sink.bool(m, 'enabled', `spec.${key}.enabled`) ?? true,
     recordErrorCodes: sink.bool(m, 'recordErrorCodes', `spec.${key}.recordErrorCodes`) ?? false,
     increasedCardinality:
-      sink.bool(http, 'increasedCardinality', `spec.${key}.http.increasedCardinality`) ?? false,
+      sink.bool(http, 'increasedCardinality', `spec.${key}.http.increasedCardinality`) ?? true,
     pathMatching: sink.strings(http, 'pathMatching', `spec.${key}.http.pathMatching`),
+    excludeVerbs: sink.bool(http, 'excludeVerbs', `spec.${key}.http.excludeVerbs`) ?? false,
     latencyDistributionBuckets: buckets,
   };
 }
@@ -288,8 +291,9 @@ export function defaultConfiguration(): ConfigurationResource {
     metric: {
       enabled: true,
       recordErrorCodes: false,
-      increasedCardinality: false,
+      increasedCardinality: true,
       pathMatching: [],
+      excludeVerbs: false,
       latencyDistributionBuckets: [],
     },
     apiLoggingOmitHealthChecks: false,

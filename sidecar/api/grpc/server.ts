@@ -15,7 +15,7 @@ import { Cancellation } from '../../channel/cancellation.js';
 import { traceparentFromBin } from '../../channel/grpc-metadata.js';
 import type { Logger } from '../../components/component.js';
 import { DaprError } from '../../errors/dapr-error.js';
-import { channels } from '../../observability/events.js';
+import { type ApiRequestEvent, channels } from '../../observability/events.js';
 import type { Span, Tracer } from '../../observability/tracing/tracer.js';
 import { processAlive } from '../../runtime/process-alive.js';
 import { GRPC_CODE_NAMES } from '../internal/grpc-framing.js';
@@ -31,6 +31,7 @@ import {
 } from './dapr-proto.js';
 import { fromDaprError, fromHttpStatus, type GrpcError } from './grpc-errors.js';
 import { invokeOverGrpc } from './invoke-service.js';
+import { measuredService, messageSize } from './message-size.js';
 import { secretsMethods } from './secrets-service.js';
 import { stateMethods } from './state-service.js';
 
@@ -219,7 +220,7 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
         call.metadata.set('traceparent', span.traceparent);
         call.metadata.remove('grpc-trace-bin');
       }
-      const finish = (code: number, message = ''): void => {
+      const finish = (code: number, message = '', response?: unknown): void => {
         inFlight.delete(cancel);
         if (span?.recording === true) endApiSpan(span, route, call.request, code, message);
         if (opts.enableApiLogging === true) {
@@ -232,15 +233,20 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
           if (typeof ua === 'string') fields.useragent = ua;
           opts.logger.info('gRPC API Called', fields);
         }
-        if (channels.apiRequest.hasSubscribers)
-          channels.apiRequest.publish({
+        if (channels.apiRequest.hasSubscribers) {
+          const event: ApiRequestEvent = {
             protocol: 'grpc',
             method: 'POST',
             route,
+            path: route,
             status: code,
             durationMs: performance.now() - started,
             appId: ctx.appId,
-          });
+            requestBytes: messageSize(call.request),
+            responseBytes: messageSize(response),
+          };
+          channels.apiRequest.publish(event);
+        }
       };
       const fail = (error: GrpcError): void => {
         finish(error.code, error.details);
@@ -257,9 +263,10 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
             fail(out.error);
             return;
           }
-          finish(grpc.status.OK);
           if (out.metadata !== undefined) call.sendMetadata(out.metadata);
+          // grpc-js serializes the answer inside the callback: its size is known after it.
           callback(null, out.response, out.trailers);
+          finish(grpc.status.OK, '', out.response);
         },
         (err: unknown) => {
           const error = toGrpcError(err);
@@ -272,7 +279,7 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
 
   const state = stateMethods(ctx);
   const secrets = secretsMethods(ctx);
-  server.addService(loadDaprService(), {
+  server.addService(measuredService(loadDaprService()), {
     InvokeService: unary<InvokeServiceRequestMessage>('InvokeService', async (req, call, cancel) => {
       const out = await invokeOverGrpc(ctx.invoker?.(), req, {
         metadata: call.metadata,

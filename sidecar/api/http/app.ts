@@ -3,6 +3,7 @@ import type { Logger } from '../../components/component.js';
 import { DaprError } from '../../errors/dapr-error.js';
 import type { ServiceInvoker } from '../../invoke/invoker.js';
 import { type ApiRequestEvent, channels } from '../../observability/events.js';
+import { plainText, requestBytes, responseBytes } from './body-size.js';
 import { invokeMiddleware } from './invoke-routes.js';
 import { locals, sendError } from './respond.js';
 import type { RouteSpec } from './route.js';
@@ -58,9 +59,12 @@ function observe(opts: AppOptions) {
           protocol: 'http',
           method: req.method,
           route,
+          path: req.path,
           status: res.statusCode,
           durationMs,
           appId: opts.appId,
+          requestBytes: requestBytes(req),
+          responseBytes: responseBytes(res),
         };
         channels.apiRequest.publish(event);
       }
@@ -87,10 +91,7 @@ function requireToken(token: string) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const given = req.headers[API_TOKEN_HEADER];
     if (given !== token && !exemptFromToken(req.method, req.path)) {
-      res.status(401);
-      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-      res.setHeader('X-Content-Type-Options', 'nosniff');
-      res.end('invalid api token\n');
+      plainText(res.status(401), 'invalid api token\n');
       return;
     }
     // The token goes no further than the sidecar.
@@ -143,10 +144,7 @@ export function buildApp(routes: readonly RouteSpec[], opts: AppOptions): Expres
   }
   // Go's net/http NotFound body, which is what daprd's chi router sends for unknown routes.
   app.use((_req: Request, res: Response) => {
-    res.status(404);
-    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.end('404 page not found\n');
+    plainText(res.status(404), '404 page not found\n');
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     // Express reports undecodable path parameters as a 400 error; daprd answers those 400 too.

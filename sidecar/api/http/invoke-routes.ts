@@ -16,8 +16,9 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Cancellation } from '../../channel/cancellation.js';
 import { DaprError } from '../../errors/dapr-error.js';
 import { forHttpCaller, type InvokeResult, type ServiceInvoker } from '../../invoke/invoker.js';
-import { channels } from '../../observability/events.js';
+import { type ApiRequestEvent, channels } from '../../observability/events.js';
 import { invokeService } from '../universal/invoke.js';
+import { countStreamedBody, noteResponseBytes, requestBytes, responseBytes } from './body-size.js';
 import { locals } from './respond.js';
 import { markInvocation } from './tracing.js';
 
@@ -92,11 +93,13 @@ function sendPlainError(res: ServerResponse, err: unknown): void {
     return;
   }
   const body = JSON.stringify(e.toJSON());
+  const length = Buffer.byteLength(body);
   res.writeHead(e.httpStatus, {
     ...e.headers,
     'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
+    'content-length': length,
   });
+  noteResponseBytes(res, length);
   res.end(body);
 }
 
@@ -163,9 +166,12 @@ export function serveInvocation(
       }
       res.writeHead(result.status, result.headers);
       const body = result.body;
-      if (Buffer.isBuffer(body)) res.end(body);
-      else {
+      if (Buffer.isBuffer(body)) {
+        noteResponseBytes(res, body.length);
+        res.end(body);
+      } else {
         body.on('error', () => res.destroy());
+        countStreamedBody(res, body);
         body.pipe(res);
       }
     },
@@ -228,16 +234,20 @@ export function withInvokeFastPath(app: RequestListener, opts: FastPathOptions):
     const cleanUrl = q < 0 ? path : path + url.slice(q);
     if (channels.apiRequest.hasSubscribers) {
       const start = performance.now();
-      res.once('finish', () =>
-        channels.apiRequest.publish({
+      res.once('finish', () => {
+        const event: ApiRequestEvent = {
           protocol: 'http',
           method: req.method ?? '',
           route: INVOKE_ROUTE,
+          path,
           status: res.statusCode,
           durationMs: performance.now() - start,
           appId: opts.appId,
-        }),
-      );
+          requestBytes: requestBytes(req),
+          responseBytes: responseBytes(res),
+        };
+        channels.apiRequest.publish(event);
+      });
     }
     serveInvocation(opts.invoker(), found, cleanUrl, req, res);
   };

@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import { DaprError, isDaprError } from '../../errors/dapr-error.js';
 import { type ApiErrorEvent, channels } from '../../observability/events.js';
+import { noteResponseBytes } from './body-size.js';
 
 /** Response helpers with daprd's conventions (pkg/api/http/responses.go). */
 
@@ -35,13 +36,12 @@ export function sendData(
   contentType = JSON_CONTENT_TYPE,
 ): void {
   if (res.getHeader('content-type') === undefined) res.setHeader('Content-Type', contentType);
-  res
-    .status(status)
-    .end(
-      typeof body === 'string'
-        ? Buffer.from(body, 'utf8')
-        : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-    );
+  const bytes =
+    typeof body === 'string'
+      ? Buffer.from(body, 'utf8')
+      : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  noteResponseBytes(res, bytes.length);
+  res.status(status).end(bytes);
 }
 
 /** An object encoded as JSON. */

@@ -1,4 +1,5 @@
 import { DaprError, errorInfo } from '../../errors/dapr-error.js';
+import { componentCall } from './component-calls.js';
 import type { ApiContext, LoadedSecretStore, SecretScope } from './context.js';
 import { errorText } from './state-errors.js';
 
@@ -73,7 +74,9 @@ export async function getSecret(ctx: ApiContext, req: GetSecretRequest): Promise
     );
   let data: Record<string, string> | undefined;
   try {
-    data = await loaded.store.getSecret(req.key, req.metadata);
+    data = await componentCall('secret', req.storeName, 'get', () =>
+      outbound(ctx, req.storeName, () => loaded.store.getSecret(req.key, req.metadata)),
+    );
   } catch (err) {
     throw fail(errorText(err), err);
   }
@@ -89,7 +92,9 @@ export async function getBulkSecret(
   const loaded = resolveSecretStore(ctx, req.storeName);
   let all: Record<string, Record<string, string>>;
   try {
-    all = await loaded.store.bulkGetSecret(req.metadata);
+    all = await componentCall('secret', req.storeName, 'bulk_get', () =>
+      outbound(ctx, req.storeName, () => loaded.store.bulkGetSecret(req.metadata)),
+    );
   } catch (err) {
     throw new DaprError(
       'ERR_SECRET_GET',
@@ -106,4 +111,10 @@ export async function getBulkSecret(
     if (isSecretAllowed(scope, name)) out[name] = value;
   }
   return out;
+}
+
+/** Runs a secret-store call under the store's outbound resiliency policy, as daprd does. */
+function outbound<T>(ctx: ApiContext, storeName: string, fn: () => Promise<T>): Promise<T> {
+  const policy = ctx.resiliency?.forComponentOutbound(storeName, 'secretstores');
+  return policy === undefined || policy.isEmpty ? fn() : policy.execute(() => fn());
 }

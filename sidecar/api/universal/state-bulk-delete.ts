@@ -1,6 +1,7 @@
 import { isDaprError } from '../../errors/dapr-error.js';
+import { componentCall } from './component-calls.js';
 import type { ApiContext } from './context.js';
-import { type DeleteStateRequest, deleteState, keyScopeOf, resolveStateStore } from './state.js';
+import { type DeleteStateRequest, deleteOne, keyScopeOf, resolveStateStore } from './state.js';
 import { errorText, storeFailure } from './state-errors.js';
 import { modifiedStateKey } from './state-keys.js';
 
@@ -28,15 +29,18 @@ export async function deleteBulkState(ctx: ApiContext, req: DeleteBulkStateReque
   // Every key is checked before anything is deleted, as daprd builds all requests first.
   const scope = keyScopeOf(ctx, loaded);
   for (const item of req.items) modifiedStateKey(item.key, scope);
-  const results = await Promise.allSettled(
-    req.items.map((item) => deleteState(ctx, { ...item, storeName: req.storeName })),
-  );
-  const errors = results.flatMap((r) => (r.status === 'rejected' ? [storeError(r.reason)] : []));
-  if (errors.length === 0) return;
-  const err = errors.length === 1 ? errors[0] : new AggregateError(errors, errors.map(errorText).join('\n'));
-  throw storeFailure(
-    err,
-    'ERR_STATE_BULK_DELETE',
-    (d) => `failed deleting state in state store ${req.storeName}: ${d}`,
-  );
+  await componentCall('state', req.storeName, 'bulk_delete', async () => {
+    const results = await Promise.allSettled(
+      req.items.map((item) => deleteOne(ctx, loaded, { ...item, storeName: req.storeName })),
+    );
+    const errors = results.flatMap((r) => (r.status === 'rejected' ? [storeError(r.reason)] : []));
+    if (errors.length === 0) return;
+    const err =
+      errors.length === 1 ? errors[0] : new AggregateError(errors, errors.map(errorText).join('\n'));
+    throw storeFailure(
+      err,
+      'ERR_STATE_BULK_DELETE',
+      (d) => `failed deleting state in state store ${req.storeName}: ${d}`,
+    );
+  });
 }

@@ -4,8 +4,9 @@ import {
   type RequestMetadata,
   type StateQuery,
 } from '../../state/state-store.js';
+import { componentCall } from './component-calls.js';
 import type { ApiContext } from './context.js';
-import { keyScopeOf, resolveStateStore } from './state.js';
+import { keyScopeOf, outbound, resolveStateStore } from './state.js';
 import { errorText, queryFailed, queryNotSupported } from './state-errors.js';
 import { KEY_SEPARATOR, keyPrefixOf, originalStateKey } from './state-keys.js';
 
@@ -138,7 +139,9 @@ export async function queryState(ctx: ApiContext, req: QueryStateRequest): Promi
     prefix === undefined ? req.metadata : { ...req.metadata, keyPrefix: `${prefix}${KEY_SEPARATOR}` };
   let res: Awaited<ReturnType<typeof store.query>>;
   try {
-    res = await store.query(query, metadata);
+    res = await componentCall('state', req.storeName, 'query', () =>
+      outbound(ctx, req.storeName, () => store.query(query, metadata)),
+    );
   } catch (err) {
     throw queryFailed(req.storeName, errorText(err), err);
   }

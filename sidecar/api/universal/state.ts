@@ -11,6 +11,7 @@ import {
   type StateStore,
   type TransactionOperation,
 } from '../../state/state-store.js';
+import { componentCall } from './component-calls.js';
 import type { ApiContext, LoadedStateStore } from './context.js';
 import {
   errorText,
@@ -125,7 +126,7 @@ function withOptions<T extends object>(
  * Runs a store call under the store's outbound resiliency policy (daprd wraps every state call in
  * `forComponentOutbound`); ETag conflicts are final, never retried.
  */
-function outbound<T>(ctx: ApiContext, storeName: string, fn: () => Promise<T>): Promise<T> {
+export function outbound<T>(ctx: ApiContext, storeName: string, fn: () => Promise<T>): Promise<T> {
   const policy = ctx.resiliency?.forComponentOutbound(storeName, 'state');
   if (policy === undefined || policy.isEmpty) return fn();
   return policy.execute(() => fn(), { shouldRetry: (err) => !(err instanceof ETagError) });
@@ -141,7 +142,9 @@ export async function getState(ctx: ApiContext, req: GetStateRequest): Promise<G
   );
   let res: Awaited<ReturnType<StateStore['get']>>;
   try {
-    res = await outbound(ctx, req.storeName, () => loaded.store.get(getReq));
+    res = await componentCall('state', req.storeName, 'get', () =>
+      outbound(ctx, req.storeName, () => loaded.store.get(getReq)),
+    );
   } catch (err) {
     throw storeFailure(
       err,
@@ -169,14 +172,16 @@ export async function getBulkState(ctx: ApiContext, req: BulkGetStateRequest): P
   }));
   let items: BulkGetItem[];
   try {
-    items = await outbound(ctx, req.storeName, () =>
-      loaded.store.bulkGet !== undefined
-        ? loaded.store.bulkGet(gets)
-        : parallelGets(
-            loaded.store,
-            gets,
-            req.parallelism > 0 ? req.parallelism : DEFAULT_BULK_GET_PARALLELISM,
-          ),
+    items = await componentCall('state', req.storeName, 'bulk_get', () =>
+      outbound(ctx, req.storeName, () =>
+        loaded.store.bulkGet !== undefined
+          ? loaded.store.bulkGet(gets)
+          : parallelGets(
+              loaded.store,
+              gets,
+              req.parallelism > 0 ? req.parallelism : DEFAULT_BULK_GET_PARALLELISM,
+            ),
+      ),
     );
   } catch (err) {
     throw storeFailure(err, 'ERR_STATE_BULK_GET', (d) => d);
@@ -257,26 +262,37 @@ export async function saveState(ctx: ApiContext, req: SaveStateRequest): Promise
   });
   const fail = (err: unknown) =>
     storeFailure(err, 'ERR_STATE_SAVE', (d) => `failed saving state in state store ${req.storeName}: ${d}`);
-  if (sets.length === 1) {
-    try {
-      await outbound(ctx, req.storeName, () => loaded.store.set(sets[0] as SetRequest));
-    } catch (err) {
-      throw fail(err);
+  await componentCall('state', req.storeName, 'set', async () => {
+    if (sets.length === 1) {
+      try {
+        await outbound(ctx, req.storeName, () => loaded.store.set(sets[0] as SetRequest));
+      } catch (err) {
+        throw fail(err);
+      }
+      return;
     }
-    return;
-  }
-  // contrib's default BulkSet: every item is attempted; the errors are reported together.
-  const results = await Promise.allSettled(
-    sets.map((s) => outbound(ctx, req.storeName, () => loaded.store.set(s))),
-  );
-  const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
-  if (errors.length === 1) throw fail(errors[0]);
-  if (errors.length > 1) throw fail(new AggregateError(errors, errors.map(errorText).join('\n')));
+    // contrib's default BulkSet: every item is attempted; the errors are reported together.
+    const results = await Promise.allSettled(
+      sets.map((s) => outbound(ctx, req.storeName, () => loaded.store.set(s))),
+    );
+    const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    if (errors.length === 1) throw fail(errors[0]);
+    if (errors.length > 1) throw fail(new AggregateError(errors, errors.map(errorText).join('\n')));
+  });
 }
 
 /** Deletes one key; with an ETag the delete is conditional. */
 export async function deleteState(ctx: ApiContext, req: DeleteStateRequest): Promise<void> {
   const loaded = resolveStateStore(ctx, req.storeName);
+  return componentCall('state', req.storeName, 'delete', () => deleteOne(ctx, loaded, req));
+}
+
+/** One delete, without the operation's metrics (a bulk delete counts once, as `bulk_delete`). */
+export async function deleteOne(
+  ctx: ApiContext,
+  loaded: LoadedStateStore,
+  req: DeleteStateRequest,
+): Promise<void> {
   const key = modifiedStateKey(req.key, keyScopeOf(ctx, loaded));
   try {
     await outbound(ctx, req.storeName, () => loaded.store.delete(toDeleteRequest(req, key)));
@@ -315,7 +331,9 @@ export async function executeStateTransaction(ctx: ApiContext, req: StateTransac
         },
   );
   try {
-    await outbound(ctx, req.storeName, () => store.multi(ops, req.metadata));
+    await componentCall('state', req.storeName, 'transaction', () =>
+      outbound(ctx, req.storeName, () => store.multi(ops, req.metadata)),
+    );
   } catch (err) {
     throw storeFailure(err, 'ERR_STATE_TRANSACTION', (d) => `error while executing state transaction: ${d}`, {
       mapETag: false,

@@ -64,7 +64,7 @@ describe('HTTP app channel', () => {
     const seen: IncomingMessage[] = [];
     const { server, port } = await listen((req, res) => {
       seen.push(req);
-      res.writeHead(418, { 'x-app': 'yes' }).end('teapot');
+      res.writeHead(418, { 'x-app': 'yes', 'content-length': 6 }).end('teapot');
     });
     t.after(() => close(server));
     const events: unknown[] = [];
@@ -92,7 +92,7 @@ describe('HTTP app channel', () => {
     assert.equal(seen[0]?.url, '/orders?id=7');
     assert.deepEqual(
       events.map((e) => ({ ...(e as object), durationMs: 0 })),
-      [{ method: 'GET', path: '/orders', status: 418, durationMs: 0 }],
+      [{ method: 'GET', path: '/orders', status: 418, durationMs: 0, sentBytes: 0, receivedBytes: 6 }],
     );
   });
 });
