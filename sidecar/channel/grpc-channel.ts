@@ -22,7 +22,7 @@ import { H2Client } from '../api/internal/h2/h2-client.js';
 import type { H2Stream } from '../api/internal/h2/stream.js';
 import { decodeAppInvokeResponse, encodeAppInvokeRequest } from '../api/internal/invoke-messages.js';
 import { type AnyValue, decodeRpcStatus } from '../api/internal/rpc-status.js';
-import { type AppGrpcCallEvent, channels } from '../observability/events.js';
+import { type AppGrpcCallEvent, type AppHealthProbeEvent, channels } from '../observability/events.js';
 import {
   type AppChannel,
   type AppRequest,
@@ -210,6 +210,7 @@ export class GrpcAppChannel implements AppChannel {
   probeHealth(_path: string, timeoutMs: number): Promise<boolean> {
     const md = new grpc.Metadata();
     if (this.#o.appApiToken !== undefined) md.set('dapr-api-token', this.#o.appApiToken);
+    const started = performance.now();
     return new Promise<boolean>((resolve) => {
       this.#client.makeUnaryRequest(
         HEALTH_CHECK,
@@ -218,7 +219,18 @@ export class GrpcAppChannel implements AppChannel {
         EMPTY,
         md,
         { deadline: Date.now() + timeoutMs },
-        (err: grpc.ServiceError | null) => resolve(err === null),
+        (err: grpc.ServiceError | null) => {
+          if (channels.appHealthProbe.hasSubscribers) {
+            const code = err === null ? GrpcStatus.OK : err.code;
+            const event: AppHealthProbeEvent = {
+              protocol: 'grpc',
+              status: GRPC_CODE_NAMES[code] ?? `Code(${code})`,
+              durationMs: performance.now() - started,
+            };
+            channels.appHealthProbe.publish(event);
+          }
+          resolve(err === null);
+        },
       );
     });
   }

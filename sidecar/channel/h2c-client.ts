@@ -97,9 +97,9 @@ export class H2cClient {
     });
   }
 
-  /** GET `path`: true on a 2xx within `timeoutMs`. */
-  probe(path: string, timeoutMs: number, headers: OutgoingHttpHeaders): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
+  /** GET `path`: the status answered within `timeoutMs`, or 0 (no answer). */
+  probe(path: string, timeoutMs: number, headers: OutgoingHttpHeaders): Promise<number> {
+    return new Promise<number>((resolve) => {
       let stream: ClientHttp2Stream;
       try {
         stream = this.#connect().request(
@@ -107,19 +107,18 @@ export class H2cClient {
           { endStream: true },
         );
       } catch {
-        resolve(false);
+        resolve(0);
         return;
       }
       const timer = setTimeout(() => stream.close(constants.NGHTTP2_CANCEL), timeoutMs);
       stream.once('response', (h) => {
-        const status = Number(h[':status']);
         stream.resume();
-        resolve(status >= 200 && status < 300);
+        resolve(Number(h[':status']));
       });
-      stream.on('error', () => resolve(false));
+      stream.on('error', () => resolve(0));
       stream.once('close', () => {
         clearTimeout(timer);
-        resolve(false);
+        resolve(0);
       });
     });
   }

@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
-import { type AppCallEvent, channels } from '../observability/events.js';
+import { type AppCallEvent, type AppHealthProbeEvent, channels } from '../observability/events.js';
 import { type AppChannel, type AppRequest, type AppResponse, AppUnhealthyError } from './app-channel.js';
 import { abortError, onCancel, throwIfCancelled } from './cancellation.js';
 import { H2cClient } from './h2c-client.js';
@@ -160,11 +160,27 @@ export class HttpAppChannel implements AppChannel {
   }
 
   /** GET `path`: a 2xx within `timeoutMs` is healthy. */
-  probeHealth(path: string, timeoutMs: number): Promise<boolean> {
+  async probeHealth(path: string, timeoutMs: number): Promise<boolean> {
+    const started = performance.now();
+    const status = await this.#probe(path, timeoutMs);
+    if (channels.appHealthProbe.hasSubscribers) {
+      // daprd counts a probe without an answer as a 500.
+      const event: AppHealthProbeEvent = {
+        protocol: 'http',
+        status: String(status === 0 ? 500 : status),
+        durationMs: performance.now() - started,
+      };
+      channels.appHealthProbe.publish(event);
+    }
+    return status >= 200 && status < 300;
+  }
+
+  /** The status of GET `path` within `timeoutMs`, or 0 (no answer). */
+  #probe(path: string, timeoutMs: number): Promise<number> {
     const token = this.#options.appApiToken;
     if (this.#h2c !== undefined)
       return this.#h2c.probe(path, timeoutMs, token === undefined ? {} : { 'dapr-api-token': token });
-    return new Promise<boolean>((resolve) => {
+    return new Promise<number>((resolve) => {
       const tls = this.#options.tls === true;
       const req = (tls ? httpsRequest : httpRequest)(
         {
@@ -178,12 +194,11 @@ export class HttpAppChannel implements AppChannel {
         },
         (res) => {
           res.resume();
-          const status = res.statusCode ?? 0;
-          resolve(status >= 200 && status < 300);
+          resolve(res.statusCode ?? 0);
         },
       );
       req.once('timeout', () => req.destroy(new Error('timeout')));
-      req.once('error', () => resolve(false));
+      req.once('error', () => resolve(0));
       req.end();
     });
   }

@@ -15,6 +15,8 @@ export const channels = {
   appCall: diagnosticsChannel.channel('outrigger:app:call'),
   /** A gRPC call to the app finished: {method, status (code name), durationMs}. */
   appGrpcCall: diagnosticsChannel.channel('outrigger:app:grpc-call'),
+  /** A health probe of the app finished: AppHealthProbeEvent. */
+  appHealthProbe: diagnosticsChannel.channel('outrigger:app:health-probe'),
   /** A building block's call to a component finished: ComponentCallEvent. */
   componentCall: diagnosticsChannel.channel('outrigger:component:call'),
 } as const;
@@ -72,6 +74,14 @@ export interface AppGrpcCallEvent {
   readonly sentBytes: number;
   /** The response message's size (0 on error). */
   readonly receivedBytes: number;
+}
+
+/** Payload of `appHealthProbe`. */
+export interface AppHealthProbeEvent {
+  readonly protocol: 'http' | 'grpc';
+  /** The HTTP status (500 when the app did not answer), or the gRPC status code name. */
+  readonly status: string;
+  readonly durationMs: number;
 }
 
 /** daprd's component operation names (`operation` label of `dapr_component_*`). */

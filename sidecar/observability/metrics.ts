@@ -8,6 +8,7 @@ import {
   type ApiRequestEvent,
   type AppCallEvent,
   type AppGrpcCallEvent,
+  type AppHealthProbeEvent,
   type ComponentCallEvent,
   type ComponentLoadedEvent,
   channels,
@@ -174,6 +175,34 @@ export class SidecarMetrics {
         SIZE_BUCKETS,
       ),
     };
+    const probes = {
+      http: {
+        completed: counter(
+          'dapr_http_healthprobes_completed_count',
+          'Count of completed health probes to the app.',
+          ['app_id', 'status'],
+        ),
+        latency: histogram(
+          'dapr_http_healthprobes_roundtrip_latency',
+          'Time between first byte of health probes headers sent to last byte of response received, in milliseconds.',
+          ['app_id', 'status'],
+          buckets,
+        ),
+      },
+      grpc: {
+        completed: counter(
+          'dapr_grpc_io_healthprobes_completed_count',
+          'Count of completed health probes to the app.',
+          ['app_id', 'grpc_client_status'],
+        ),
+        latency: histogram(
+          'dapr_grpc_io_healthprobes_roundtrip_latency',
+          'Distribution of health probe round-trip latency, in milliseconds.',
+          ['app_id', 'grpc_client_status'],
+          buckets,
+        ),
+      },
+    };
     const components = {
       loaded: counter('dapr_runtime_component_loaded', 'The number of successfully loaded components.', [
         'app_id',
@@ -276,6 +305,17 @@ export class SidecarMetrics {
       const byMethod = { app_id: appId, grpc_client_method: e.method };
       grpcClient.sentBytes.observe(byMethod, e.sentBytes);
       grpcClient.receivedBytes.observe(byMethod, e.receivedBytes);
+    });
+    this.#on(channels.appHealthProbe, (e: AppHealthProbeEvent) => {
+      if (e.protocol === 'http') {
+        const labels = { app_id: appId, status: e.status };
+        probes.http.completed.inc(labels);
+        probes.http.latency.observe(labels, e.durationMs);
+      } else {
+        const labels = { app_id: appId, grpc_client_status: e.status };
+        probes.grpc.completed.inc(labels);
+        probes.grpc.latency.observe(labels, e.durationMs);
+      }
     });
     const namespace = options.namespace ?? '';
     this.#on(channels.componentCall, (e: ComponentCallEvent) => {

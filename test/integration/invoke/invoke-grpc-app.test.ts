@@ -322,6 +322,16 @@ describe('invocation of a gRPC app', () => {
       /dapr_grpc_io_client_completed_rpcs\{app_id="b",grpc_client_method="\/dapr\.proto\.runtime\.v1\.AppCallback\/OnInvoke",grpc_client_status="OK"\} [1-9]/,
     );
     assert.match(text, /grpc_client_status="NotFound"\} [1-9]/);
+    // The probes are in their own families, not in the client ones.
+    assert.match(
+      text,
+      /dapr_grpc_io_healthprobes_completed_count\{app_id="b",grpc_client_status="OK"\} [1-9]/,
+    );
+    assert.match(
+      text,
+      /dapr_grpc_io_healthprobes_completed_count\{app_id="b",grpc_client_status="Unavailable"\} [1-9]/,
+    );
+    assert.doesNotMatch(text, /grpc_client_method="[^"]*HealthCheck"/);
   });
 
   it('answers Unavailable (503) when the app is gone', async () => {

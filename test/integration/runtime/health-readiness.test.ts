@@ -95,6 +95,20 @@ describe('healthz semantics', () => {
       20_000,
       { process: sidecar.proc },
     );
+    // daprd's probe metrics: one series per status the app answered.
+    const metrics = await (await fetch(`http://127.0.0.1:${sidecar.metricsPort}/metrics`)).text();
+    for (const code of ['503', '200', '500']) {
+      assert.match(
+        metrics,
+        new RegExp(`dapr_http_healthprobes_completed_count\\{app_id="probed",status="${code}"\\} [1-9]`),
+      );
+      assert.match(
+        metrics,
+        new RegExp(
+          `dapr_http_healthprobes_roundtrip_latency_count\\{app_id="probed",status="${code}"\\} [1-9]`,
+        ),
+      );
+    }
   });
 
   it('the public port serves health without the API token, the API port requires it', async (t) => {
