@@ -36,6 +36,8 @@ export interface ApiRequestEvent {
   readonly requestBytes: number;
   /** HTTP: the response body's size; gRPC: the response message's size (0 on error). */
   readonly responseBytes: number;
+  /** A proxied gRPC call (daprd counts it and its latency, not its sizes). */
+  readonly proxied?: boolean;
 }
 
 /** Payload of `apiError`. */
@@ -74,6 +76,8 @@ export interface AppGrpcCallEvent {
   readonly sentBytes: number;
   /** The response message's size (0 on error). */
   readonly receivedBytes: number;
+  /** A proxied gRPC call (daprd counts it and its latency, not its sizes). */
+  readonly proxied?: boolean;
 }
 
 /** Payload of `appHealthProbe`. */

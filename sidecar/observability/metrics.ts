@@ -261,6 +261,7 @@ export class SidecarMetrics {
         const labels = { app_id: appId, grpc_server_method: e.route, grpc_server_status: status };
         grpcServer.completed.inc(labels);
         grpcServer.latency.observe(labels, e.durationMs);
+        if (e.proxied === true) return;
         const byMethod = { app_id: appId, grpc_server_method: e.route };
         grpcServer.receivedBytes.observe(byMethod, e.requestBytes);
         grpcServer.sentBytes.observe(byMethod, e.responseBytes);
@@ -302,6 +303,7 @@ export class SidecarMetrics {
       const labels = { app_id: appId, grpc_client_method: e.method, grpc_client_status: e.status };
       grpcClient.completed.inc(labels);
       grpcClient.latency.observe(labels, e.durationMs);
+      if (e.proxied === true) return;
       const byMethod = { app_id: appId, grpc_client_method: e.method };
       grpcClient.sentBytes.observe(byMethod, e.sentBytes);
       grpcClient.receivedBytes.observe(byMethod, e.receivedBytes);

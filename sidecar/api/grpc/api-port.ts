@@ -23,6 +23,7 @@ import { H2Connection } from '../internal/h2/connection.js';
 import { ErrorCode } from '../internal/h2/frames.js';
 import { H2Client } from '../internal/h2/h2-client.js';
 import type { H2Stream, HeaderMap } from '../internal/h2/stream.js';
+import { allOf, meterProxiedCall } from './call-metrics.js';
 import { DAPR_SERVICE_NAME } from './dapr-proto.js';
 import { fromHttpStatus, type GrpcError } from './grpc-errors.js';
 import {
@@ -250,12 +251,18 @@ export class ApiPort {
         return;
       }
       // A call for our own app is the call's last hop: a server span.
-      const ended = traceProxiedCall(this.#o.tracer, 'SERVER', path, this.#o.appId, headers, metadata);
+      const ended = allOf(
+        traceProxiedCall(this.#o.tracer, 'SERVER', path, this.#o.appId, headers, metadata),
+        meterProxiedCall('server', path, this.#o.appId),
+      );
       relay(caller, h2Target(channel.proxyStream(path, metadata)), ended);
       return;
     }
     metadata.push([CALLER_ID_HEADER, this.#o.appId], [CALLEE_ID_HEADER, route.appId]);
-    const ended = traceProxiedCall(this.#o.tracer, 'CLIENT', path, route.appId, headers, metadata);
+    const ended = allOf(
+      traceProxiedCall(this.#o.tracer, 'CLIENT', path, route.appId, headers, metadata),
+      meterProxiedCall('server', path, this.#o.appId),
+    );
     // daprd counts a call marked `dapr-stream: true` as streaming.
     const streaming = /^(1|true|yes|on|y)$/i.test(String(headers['dapr-stream'] ?? ''));
     const started = performance.now();

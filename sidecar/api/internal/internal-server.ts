@@ -22,6 +22,7 @@ import type { Tracer } from '../../observability/tracing/tracer.js';
 import type { SpiffeId } from '../../pki/spiffe-id.js';
 import { type PeerPolicy, peerIdentity } from '../../security/peer-verification.js';
 import type { WorkloadIdentity } from '../../security/workload-identity.js';
+import { allOf, meterProxiedCall, meterUnaryCall } from '../grpc/call-metrics.js';
 import { forwardedMetadata, h2Caller, h2Target, relay } from '../grpc/grpc-proxy.js';
 import { traceProxiedCall } from '../grpc/proxy-tracing.js';
 import { frame, GrpcStatus, GrpcStatusError, MessageReader } from './grpc-framing.js';
@@ -253,7 +254,10 @@ export class InternalServer {
     if (invokeChannels.requestReceived.hasSubscribers)
       invokeChannels.requestReceived.publish({ sourceAppId: caller });
     const metadata = forwardedMetadata(headers);
-    const ended = traceProxiedCall(this.#o.tracer, 'SERVER', path, caller, headers, metadata);
+    const ended = allOf(
+      traceProxiedCall(this.#o.tracer, 'SERVER', path, caller, headers, metadata),
+      meterProxiedCall('client', path, this.#o.appId),
+    );
     const answered = (code: number): void => {
       ended(code);
       responseSent(call, caller, code);
@@ -298,25 +302,30 @@ export class InternalServer {
     };
     stream.onEnd = () => {
       const msg = parts[0];
+      const metered = meterUnaryCall(CALL_LOCAL_PATH, this.#o.appId, msg?.length ?? 0);
+      const fail = (err: GrpcStatusError): void => {
+        metered(err.code, 0);
+        failCall(stream, err);
+      };
       if (msg === undefined) {
-        failCall(stream, new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'missing request message'));
+        fail(new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'missing request message'));
         return;
       }
       let decoded: ReturnType<typeof decodeInvokeRequest>;
       try {
         decoded = decodeInvokeRequest(msg);
       } catch (err) {
-        failCall(stream, malformedRequest(err));
+        fail(malformedRequest(err));
         return;
       }
       const { head, body } = decoded;
       if (head.method === '') {
-        failCall(stream, new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, MISSING_FIELDS));
+        fail(new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, MISSING_FIELDS));
         return;
       }
       const denied = this.#authorize(call, head);
       if (denied !== undefined) {
-        failCall(stream, denied);
+        fail(denied);
         return;
       }
       const caller = callReceived(head);
@@ -327,15 +336,14 @@ export class InternalServer {
           for await (const c of res.body) chunks.push(c as Buffer);
           responseSent(call, caller, res.grpcStatus?.code ?? res.status);
           if (stream.closed) return;
+          const answer = encodeInvokeResponse(appResponseHead(res), Buffer.concat(chunks));
+          metered(GrpcStatus.OK, answer.length);
           stream.sendHeaders(GRPC_HEADERS);
-          stream.end(frame(encodeInvokeResponse(appResponseHead(res), Buffer.concat(chunks))), TRAILERS_OK);
+          stream.end(frame(answer), TRAILERS_OK);
         })
         .catch((err: Error) => {
           responseSent(call, caller, GrpcStatus.INTERNAL);
-          failCall(
-            stream,
-            new GrpcStatusError(GrpcStatus.INTERNAL, `error invoking app channel: ${err.message}`),
-          );
+          fail(new GrpcStatusError(GrpcStatus.INTERNAL, `error invoking app channel: ${err.message}`));
         });
     };
   }

@@ -10,6 +10,7 @@ import {
 } from '../../../sidecar/api/internal/service-definition.js';
 import { HttpAppChannel } from '../../../sidecar/channel/http-channel.js';
 import type { Logger } from '../../../sidecar/components/component.js';
+import { type ApiRequestEvent, channels } from '../../../sidecar/observability/events.js';
 import { assertDescribed, startTestApp, type TestApp } from './invoke-fixture.js';
 
 /**
@@ -76,6 +77,36 @@ describe('internal API wire compatibility with a gRPC library', () => {
     for await (const c of call) chunks.push(c as ResponseChunk);
     assert.equal(chunks[0]?.head?.status, 200);
     assert.equal(Buffer.concat(chunks.map((c) => c.data ?? Buffer.alloc(0))).toString(), 'abcdef');
+  });
+
+  it("publishes unary CallLocal for daprd's gRPC server metrics, and not CallLocalStream", async (t) => {
+    const seen: ApiRequestEvent[] = [];
+    const listener = (m: unknown): void => void seen.push(m as ApiRequestEvent);
+    channels.apiRequest.subscribe(listener);
+    t.after(() => channels.apiRequest.unsubscribe(listener));
+    await new Promise<UnaryResponse>((resolve, reject) =>
+      (
+        client as unknown as Record<
+          string,
+          (r: UnaryRequest, cb: (e: Error | null, v: UnaryResponse) => void) => void
+        >
+      ).CallLocal?.({ head: head('metered', 'POST'), body: Buffer.from('12345') }, (err, v) =>
+        err ? reject(err) : resolve(v),
+      ),
+    );
+    const call = (
+      client as unknown as Record<string, () => grpc.ClientDuplexStream<RequestChunk, ResponseChunk>>
+    ).CallLocalStream?.() as grpc.ClientDuplexStream<RequestChunk, ResponseChunk>;
+    call.write({ head: head('echo', 'POST') });
+    call.end();
+    for await (const _ of call) void _;
+    assert.equal(seen.length, 1);
+    const e = seen[0] as ApiRequestEvent;
+    assert.equal(e.protocol, 'grpc');
+    assert.equal(e.route, '/dapr.proto.internals.v1.ServiceInvocation/CallLocal');
+    assert.equal(e.status, grpc.status.OK);
+    assert.ok(e.requestBytes > 5, `request ${e.requestBytes} bytes`);
+    assert.ok(e.responseBytes > 0, `response ${e.responseBytes} bytes`);
   });
 
   it('answers UNIMPLEMENTED for other methods', async () => {

@@ -357,6 +357,30 @@ describe('gRPC proxying (dapr-app-id metadata on the gRPC port)', () => {
       callee,
       /dapr_runtime_service_invocation_res_sent_total\{app_id="greeter",src_app_id="a",status="0"\} [1-9]/,
     );
+    // daprd's stream interceptors: the app's call on the caller's API port, the call to the app on
+    // the callee's side; counts and latency, no message sizes.
+    const method = 'grpc_server_method="/outrigger.test.Greeter/SayHello"';
+    assert.match(
+      caller,
+      new RegExp(
+        `dapr_grpc_io_server_completed_rpcs\\{app_id="a",${method},grpc_server_status="OK"\\} [1-9]`,
+      ),
+    );
+    assert.match(
+      caller,
+      new RegExp(
+        `dapr_grpc_io_server_server_latency_count\\{app_id="a",${method},grpc_server_status="OK"\\} [1-9]`,
+      ),
+    );
+    assert.doesNotMatch(caller, /dapr_grpc_io_server_received_bytes_per_rpc_count\{[^}]*outrigger\.test/);
+    assert.match(
+      callee,
+      /dapr_grpc_io_client_completed_rpcs\{app_id="greeter",grpc_client_method="\/outrigger\.test\.Greeter\/SayHello",grpc_client_status="OK"\} [1-9]/,
+    );
+    assert.match(
+      callee,
+      /dapr_grpc_io_client_roundtrip_latency_count\{app_id="greeter",grpc_client_method="\/outrigger\.test\.Greeter\/SayHello"/,
+    );
   });
 
   it('requires the API token, and does not pass it on', async () => {
