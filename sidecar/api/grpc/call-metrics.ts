@@ -19,20 +19,7 @@ export function meterProxiedCall(
   return (code) => {
     const durationMs = performance.now() - started;
     if (side === 'server') {
-      if (!channels.apiRequest.hasSubscribers) return;
-      const event: ApiRequestEvent = {
-        protocol: 'grpc',
-        method: 'POST',
-        route: method,
-        path: method,
-        status: code,
-        durationMs,
-        appId,
-        requestBytes: 0,
-        responseBytes: 0,
-        proxied: true,
-      };
-      channels.apiRequest.publish(event);
+      publishGrpcServerCall(method, appId, code, durationMs, 0, 0, true);
     } else if (channels.appGrpcCall.hasSubscribers) {
       const event: AppGrpcCallEvent = {
         method,
@@ -65,19 +52,32 @@ export function meterUnaryCall(
   requestBytes: number,
 ): (code: number, responseBytes: number) => void {
   const started = performance.now();
-  return (code, responseBytes) => {
-    if (!channels.apiRequest.hasSubscribers) return;
-    const event: ApiRequestEvent = {
-      protocol: 'grpc',
-      method: 'POST',
-      route: method,
-      path: method,
-      status: code,
-      durationMs: performance.now() - started,
-      appId,
-      requestBytes,
-      responseBytes,
-    };
-    channels.apiRequest.publish(event);
+  return (code, responseBytes) =>
+    publishGrpcServerCall(method, appId, code, performance.now() - started, requestBytes, responseBytes);
+}
+
+/** Publishes one call a gRPC server of the sidecar answered (`apiRequest`, protocol grpc). */
+export function publishGrpcServerCall(
+  method: string,
+  appId: string,
+  code: number,
+  durationMs: number,
+  requestBytes: number,
+  responseBytes: number,
+  proxied = false,
+): void {
+  if (!channels.apiRequest.hasSubscribers) return;
+  const event: ApiRequestEvent = {
+    protocol: 'grpc',
+    method: 'POST',
+    route: method,
+    path: method,
+    status: code,
+    durationMs,
+    appId,
+    requestBytes,
+    responseBytes,
+    ...(proxied ? { proxied } : {}),
   };
+  channels.apiRequest.publish(event);
 }

@@ -15,7 +15,7 @@ import { Cancellation } from '../../channel/cancellation.js';
 import { traceparentFromBin } from '../../channel/grpc-metadata.js';
 import type { Logger } from '../../components/component.js';
 import { DaprError } from '../../errors/dapr-error.js';
-import { type ApiRequestEvent, channels } from '../../observability/events.js';
+import { channels } from '../../observability/events.js';
 import type { Span, Tracer } from '../../observability/tracing/tracer.js';
 import { processAlive } from '../../runtime/process-alive.js';
 import { GRPC_CODE_NAMES } from '../internal/grpc-framing.js';
@@ -23,6 +23,7 @@ import type { ApiContext } from '../universal/context.js';
 import { getMetadata, type MetadataResult, setMetadata } from '../universal/metadata.js';
 import { shutdown } from '../universal/shutdown.js';
 import { ApiPort, LOCAL_ADDRESS_HEADER, PEER_ADDRESS_HEADER } from './api-port.js';
+import { publishGrpcServerCall } from './call-metrics.js';
 import {
   DAPR_SERVICE_NAME,
   type InvokeServiceRequestMessage,
@@ -233,20 +234,15 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
           if (typeof ua === 'string') fields.useragent = ua;
           opts.logger.info('gRPC API Called', fields);
         }
-        if (channels.apiRequest.hasSubscribers) {
-          const event: ApiRequestEvent = {
-            protocol: 'grpc',
-            method: 'POST',
+        if (channels.apiRequest.hasSubscribers)
+          publishGrpcServerCall(
             route,
-            path: route,
-            status: code,
-            durationMs: performance.now() - started,
-            appId: ctx.appId,
-            requestBytes: messageSize(call.request),
-            responseBytes: messageSize(response),
-          };
-          channels.apiRequest.publish(event);
-        }
+            ctx.appId,
+            code,
+            performance.now() - started,
+            messageSize(call.request),
+            messageSize(response),
+          );
       };
       const fail = (error: GrpcError): void => {
         finish(error.code, error.details);
