@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { GRPC_CODE_NAMES } from '../api/internal/grpc-framing.js';
 import { registerInvocationMetrics } from '../invoke/invoke-metrics.js';
+import type { MetricRuleSpec } from '../spec/configuration.js';
 import {
   type ApiErrorEvent,
   type ApiRequestEvent,
@@ -14,6 +15,7 @@ import {
   channels,
 } from './events.js';
 import { HttpMetricLabels, type HttpMetricsSpec } from './http-metric-labels.js';
+import { applyMetricRules } from './metric-rules.js';
 import { registerSecurityMetrics } from './security-metrics.js';
 
 /**
@@ -44,12 +46,16 @@ export interface MetricsOptions {
   readonly recordErrorCodes?: boolean;
   /** Configuration `spec.metric.http` (daprd's defaults: increased cardinality, no path matching). */
   readonly http?: HttpMetricsSpec;
+  /** Configuration `spec.metric.rules`. */
+  readonly rules?: readonly MetricRuleSpec[];
 }
 
 /** The sidecar's metrics: a registry, the Dapr metric families, and the channel subscriptions. */
 export class SidecarMetrics {
   /** The registry `/metrics` renders. */
   readonly registry = new Registry();
+  /** Names in `rules` that no metric has. */
+  readonly unknownRuleMetrics: readonly string[];
   readonly #unsubscribe: (() => void)[] = [];
 
   constructor(options: MetricsOptions) {
@@ -254,6 +260,7 @@ export class SidecarMetrics {
     collectDefaultMetrics({ register: this.registry });
     this.#unsubscribe.push(registerInvocationMetrics(this.registry, appId, buckets));
     this.#unsubscribe.push(registerSecurityMetrics(this.registry, appId));
+    this.unknownRuleMetrics = applyMetricRules(this.registry, options.rules ?? []);
 
     this.#on(channels.apiRequest, (e: ApiRequestEvent) => {
       if (e.protocol === 'grpc') {

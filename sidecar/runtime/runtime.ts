@@ -225,8 +225,13 @@ export class Runtime {
               pathMatching: metric.pathMatching,
               excludeVerbs: metric.excludeVerbs,
             },
+            rules: metric.rules,
           }),
     });
+    for (const name of this.#metrics.unknownRuleMetrics)
+      this.#log.warn(`metrics rule for ${name}: no such metric; the rule does nothing`, {
+        scope: 'dapr.metrics',
+      });
     const server = createMetricsServer(this.#metrics);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

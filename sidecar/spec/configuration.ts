@@ -65,6 +65,19 @@ export interface MetricSpec {
   readonly pathMatching: readonly string[];
   readonly excludeVerbs: boolean;
   readonly latencyDistributionBuckets: readonly number[];
+  /** `rules`: label values rewritten per metric. */
+  readonly rules: readonly MetricRuleSpec[];
+}
+
+/** One `spec.metrics.rules[]` entry: a metric's labels whose values a pattern rewrites. */
+export interface MetricRuleSpec {
+  /** The metric's Prometheus name, e.g. `dapr_runtime_service_invocation_req_sent_total`. */
+  readonly name: string;
+  readonly labels: readonly {
+    readonly name: string;
+    /** Replacement → regular expression; a value the expression matches becomes the replacement. */
+    readonly regex: readonly (readonly [string, RegExp])[];
+  }[];
 }
 
 /** A parsed `Configuration` resource. */
@@ -207,6 +220,38 @@ function readMetric(sink: ProblemSink, spec: Obj): MetricSpec {
     if (typeof b === 'number' && b > 0) buckets.push(b);
     else sink.add(`spec.${key}.latencyDistributionBuckets[${i}]`, 'must be a positive number');
   });
+  const rules: MetricRuleSpec[] = [];
+  sink.arr(m, 'rules', `spec.${key}.rules`).forEach((r, i) => {
+    const path = `spec.${key}.rules[${i}]`;
+    if (!isObj(r)) {
+      sink.add(path, 'must be an object');
+      return;
+    }
+    const name = sink.str(r, 'name', `${path}.name`, true);
+    const labels: MetricRuleSpec['labels'][number][] = [];
+    sink.arr(r, 'labels', `${path}.labels`).forEach((l, j) => {
+      const lpath = `${path}.labels[${j}]`;
+      if (!isObj(l)) {
+        sink.add(lpath, 'must be an object');
+        return;
+      }
+      const label = sink.str(l, 'name', `${lpath}.name`, true);
+      const regex: [string, RegExp][] = [];
+      for (const [replacement, pattern] of Object.entries(sink.obj(l, 'regex', `${lpath}.regex`) ?? {})) {
+        try {
+          if (typeof pattern !== 'string') throw new Error('must be a string');
+          regex.push([replacement, new RegExp(pattern)]);
+        } catch (err) {
+          sink.add(
+            `${lpath}.regex.${replacement}`,
+            `not a valid regular expression: ${(err as Error).message}`,
+          );
+        }
+      }
+      if (label !== undefined) labels.push({ name: label, regex });
+    });
+    if (name !== undefined) rules.push({ name, labels });
+  });
   return {
     enabled: sink.bool(m, 'enabled', `spec.${key}.enabled`) ?? true,
     recordErrorCodes: sink.bool(m, 'recordErrorCodes', `spec.${key}.recordErrorCodes`) ?? false,
@@ -215,6 +260,7 @@ function readMetric(sink: ProblemSink, spec: Obj): MetricSpec {
     pathMatching: sink.strings(http, 'pathMatching', `spec.${key}.http.pathMatching`),
     excludeVerbs: sink.bool(http, 'excludeVerbs', `spec.${key}.http.excludeVerbs`) ?? false,
     latencyDistributionBuckets: buckets,
+    rules,
   };
 }
 
@@ -295,6 +341,7 @@ export function defaultConfiguration(): ConfigurationResource {
       pathMatching: [],
       excludeVerbs: false,
       latencyDistributionBuckets: [],
+      rules: [],
     },
     apiLoggingOmitHealthChecks: false,
     deniedComponents: [],

@@ -135,12 +135,15 @@ describe('metrics endpoint', () => {
     }
   });
 
-  it('follows spec.metrics: recordErrorCodes, low cardinality, excludeVerbs and pathMatching', async (t) => {
+  it('follows spec.metrics: recordErrorCodes, low cardinality, excludeVerbs, pathMatching and rules', async (t) => {
     const dir = await makeResourcesDir([component('statestore', 'state.in-memory')]);
     t.after(() => removeTempDir(dir));
     const configPath = await metricsConfig(t, {
       recordErrorCodes: true,
       http: { increasedCardinality: false, excludeVerbs: true, pathMatching: ['/v1.0/state/{store}/{key}'] },
+      rules: [
+        { name: 'dapr_component_state_count', labels: [{ name: 'component', regex: { stores: '^state' } }] },
+      ],
     });
     const sidecar = await startSidecar({ appId: 'lowcard', resourcesPaths: [dir], configPath });
     t.after(() => sidecar.stop());
@@ -184,6 +187,9 @@ describe('metrics endpoint', () => {
       series(text, 'dapr_error_code_total', 'category="state"', 'error_code="ERR_STATE_STORE_NOT_FOUND"'),
       1,
     );
+    // The rule renames the component in the count, not in the latencies.
+    assert.equal(series(text, 'dapr_component_state_count', 'component="stores"', 'operation="set"'), 1);
+    assert.doesNotMatch(text, /dapr_component_state_count\{[^}]*component="statestore"/);
   });
 
   it("counts calls to the app in daprd's HTTP client families, with body sizes", async (t) => {
