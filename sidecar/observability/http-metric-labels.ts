@@ -1,8 +1,9 @@
 /**
  * The `method` and `path` labels of daprd's HTTP metrics, as Configuration `spec.metrics.http`
  * sets them (dapr docs: operations/observability/metrics/metrics-overview):
- * - `increasedCardinality` (default true): the path with the ids daprd knows of cut out (state and
- *   secret keys, actor ids, workflow instance ids); false: an empty path.
+ * - `increasedCardinality` (default true): an API path with the ids daprd knows of cut out (state
+ *   and secret keys, actor ids, workflow instance ids); false: an empty one. A call to the app
+ *   keeps its path either way.
  * - `pathMatching`: the first of the given patterns (Go ServeMux syntax: `{name}` matches one
  *   segment, `{name...}` the rest, a trailing `/` a subtree; the most specific one wins) that
  *   matches names the path; a pattern outside `/v1.0/invoke/` also matches under
@@ -67,13 +68,15 @@ export class HttpMetricLabels {
     return this.#spec.increasedCardinality ? apiPathLabel(path) : '';
   }
 
-  /** The `path` label of a call to the app. */
+  /**
+   * The `path` label of a call to the app: the pattern it matches, else the path itself, in either
+   * cardinality (daprd's low-cardinality mode keeps app paths such as `/dapr/config`).
+   */
   appPath(path: string): string {
-    if (this.#patterns.length > 0) return this.#matched(path);
-    return this.#spec.increasedCardinality ? path : '';
+    return this.#patterns.length > 0 ? this.#matched(path, true) : path;
   }
 
-  #matched(path: string): string {
+  #matched(path: string, keepUnmatched = this.#spec.increasedCardinality): string {
     const normalized = normalizePath(path);
     const segments = splitSegments(normalized);
     let best: PathPattern | undefined;
@@ -82,7 +85,7 @@ export class HttpMetricLabels {
         best = p;
     }
     if (best !== undefined) return best.label;
-    return this.#spec.increasedCardinality ? normalized : '';
+    return keepUnmatched ? normalized : '';
   }
 }
 

@@ -32,6 +32,7 @@ describe('HTTP metric labels', () => {
 
   it('gives an empty path without increased cardinality, and the path matched with pathMatching', () => {
     assert.equal(labels({ increasedCardinality: false }).apiPath('/v1.0/state/s/k'), '');
+    assert.equal(labels({ increasedCardinality: false }).appPath('/dapr/config'), '/dapr/config');
     const matching = labels({
       increasedCardinality: false,
       pathMatching: ['/orders/{orderID}', '/orders/{orderID}/items/{itemID}', '/v1.0/state/{store}/{key}'],
@@ -64,6 +65,9 @@ describe('HTTP metric labels', () => {
     assert.equal(m.appPath('/orders/7/lines'), '/orders/');
     assert.equal(m.appPath('/files/a/b/c'), '/files/{rest...}');
     assert.equal(m.appPath('/elsewhere'), '/');
+    const noCatchAll = labels({ increasedCardinality: false, pathMatching: ['/orders/{id}'] });
+    assert.equal(noCatchAll.appPath('/payments/1'), '/payments/1');
+    assert.equal(noCatchAll.apiPath('/v1.0/invoke/a/method/payments/1'), '');
   });
 
   it('keeps RFC 9110 methods, calls others UNKNOWN, and drops them all with excludeVerbs', () => {
