@@ -2,6 +2,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import {
   type CertificateIssuedEvent,
   type CertificateRequestFailedEvent,
+  type IdentityInitFailedEvent,
   securityChannels,
 } from '../security/security-events.js';
 
@@ -22,6 +23,12 @@ export function registerSecurityMetrics(registry: Registry, appId: string): () =
     name: 'dapr_runtime_mtls_init_total',
     help: 'The number of successful mTLS authenticator initialization.',
     labelNames: ['app_id'] as const,
+    registers,
+  });
+  const initFailed = new Counter({
+    name: 'dapr_runtime_mtls_init_fail_total',
+    help: 'The number of mTLS authenticator init failures.',
+    labelNames: ['app_id', 'reason'] as const,
     registers,
   });
   const rotated = new Counter({
@@ -45,10 +52,15 @@ export function registerSecurityMetrics(registry: Registry, appId: string): () =
     const e = message as CertificateRequestFailedEvent;
     rotationFailed.inc({ app_id: appId, reason: e.reason });
   };
+  const onInitFailed = (message: unknown): void => {
+    initFailed.inc({ app_id: appId, reason: (message as IdentityInitFailedEvent).reason });
+  };
   securityChannels.certificateIssued.subscribe(onIssued);
   securityChannels.certificateRequestFailed.subscribe(onFailed);
+  securityChannels.identityInitFailed.subscribe(onInitFailed);
   return () => {
     securityChannels.certificateIssued.unsubscribe(onIssued);
     securityChannels.certificateRequestFailed.unsubscribe(onFailed);
+    securityChannels.identityInitFailed.unsubscribe(onInitFailed);
   };
 }

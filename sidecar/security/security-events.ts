@@ -10,6 +10,8 @@ export const securityChannels = {
   certificateIssued: diagnosticsChannel.channel('outrigger:security:certificate'),
   /** A certificate request failed and will be retried: {@link CertificateRequestFailedEvent}. */
   certificateRequestFailed: diagnosticsChannel.channel('outrigger:security:certificate-failed'),
+  /** A key or CSR for a certificate request could not be made: {@link IdentityInitFailedEvent}. */
+  identityInitFailed: diagnosticsChannel.channel('outrigger:security:identity-init-failed'),
   /** The trust bundle changed: {@link TrustBundleChangedEvent}. */
   trustBundleChanged: diagnosticsChannel.channel('outrigger:security:trust-bundle'),
 } as const;
@@ -35,6 +37,12 @@ export interface CertificateRequestFailedEvent {
   readonly retryInMs: number;
   /** Expiry of the certificate still being served, if any. */
   readonly currentNotAfter: Date | null;
+}
+
+/** Payload of `identityInitFailed`; the reason is daprd's label (`prikeygen`, `csr`). */
+export interface IdentityInitFailedEvent {
+  readonly reason: 'prikeygen' | 'csr';
+  readonly error: string;
 }
 
 /** Payload of `trustBundleChanged`. */

@@ -21,6 +21,7 @@ import { renewalTime, retryDelay } from './renewal-time.js';
 import type {
   CertificateIssuedEvent,
   CertificateRequestFailedEvent,
+  IdentityInitFailedEvent,
   TrustBundleChangedEvent,
 } from './security-events.js';
 import { securityChannels } from './security-events.js';
@@ -173,13 +174,14 @@ export class WorkloadIdentity {
   }
 
   async #renew(): Promise<void> {
-    const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const keys = localStep('prikeygen', () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }));
+    const csrPem = localStep('csr', () => createCsr(keys.privateKey, keys.publicKey));
     const token = await readToken(this.#o.tokenFile);
     const request = this.#o.request ?? requestCertificate;
     let issued: IssuedCertificate;
     try {
       issued = await request(this.#o.sentry, this.#anchorsPem, {
-        csrPem: createCsr(keys.privateKey, keys.publicKey),
+        csrPem,
         token,
         id: this.#o.appId,
         namespace: this.#o.namespace,
@@ -436,6 +438,17 @@ export function identityOptionsFromEnvironment(input: IdentityEnvironmentInput):
     ...(input.trustAnchorsFile === undefined ? {} : { trustAnchorsFile: input.trustAnchorsFile }),
     logger: input.logger,
   };
+}
+
+/** Runs a step of making a certificate request; its failure is published with daprd's reason. */
+function localStep<T>(reason: IdentityInitFailedEvent['reason'], step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    const event: IdentityInitFailedEvent = { reason, error: (err as Error).message };
+    securityChannels.identityInitFailed.publish(event);
+    throw err;
+  }
 }
 
 /** daprd's failure reason: sentry not reached (no gRPC status, or Unavailable/DeadlineExceeded), or refused. */

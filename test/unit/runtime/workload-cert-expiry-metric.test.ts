@@ -30,6 +30,7 @@ test("certificates feed daprd's mTLS metrics and the expiry gauge", async () => 
     securityChannels.certificateRequestFailed.publish(failed('sentry_conn'));
     securityChannels.certificateRequestFailed.publish(failed('sign'));
     securityChannels.certificateIssued.publish(issued(new Date('2026-11-28T12:00:00Z'), true));
+    securityChannels.identityInitFailed.publish({ reason: 'csr', error: 'no CSR' });
     const text = await metrics.registry.metrics();
     assert.match(text, /outrigger_runtime_workload_cert_expiry_timestamp\{app_id="orders"\} 1795867200/);
     assert.match(text, /dapr_runtime_mtls_init_total\{app_id="orders"\} 1\n/);
@@ -42,6 +43,7 @@ test("certificates feed daprd's mTLS metrics and the expiry gauge", async () => 
       text,
       /dapr_runtime_mtls_workload_cert_rotated_fail_total\{app_id="orders",reason="sign"\} 1\n/,
     );
+    assert.match(text, /dapr_runtime_mtls_init_fail_total\{app_id="orders",reason="csr"\} 1\n/);
   } finally {
     metrics.close();
   }
