@@ -5,7 +5,8 @@
  * `dapr_runtime_service_invocation_req_sent_total`). Fed only from diagnostics channels.
  */
 import type diagnosticsChannel from 'node:diagnostics_channel';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { familyMakers } from '../observability/metric-families.js';
 import { type ResiliencyPolicyEvent, resiliencyChannels } from '../resiliency/events.js';
 import {
   type AclDecisionEvent,
@@ -24,38 +25,33 @@ export function registerInvocationMetrics(
   appId: string,
   bucketsMs: readonly number[],
 ): () => void {
-  const registers = [registry];
-  const reqSent = new Counter({
-    name: 'dapr_runtime_service_invocation_req_sent_total',
-    help: 'The number of requests sent via service invocation.',
-    labelNames: ['app_id', 'dst_app_id', 'type'] as const,
-    registers,
-  });
-  const reqRecv = new Counter({
-    name: 'dapr_runtime_service_invocation_req_recv_total',
-    help: 'The number of requests received via service invocation.',
-    labelNames: ['app_id', 'src_app_id'] as const,
-    registers,
-  });
-  const resSent = new Counter({
-    name: 'dapr_runtime_service_invocation_res_sent_total',
-    help: 'The number of responses sent via service invocation.',
-    labelNames: ['app_id', 'src_app_id', 'status'] as const,
-    registers,
-  });
-  const resRecv = new Counter({
-    name: 'dapr_runtime_service_invocation_res_recv_total',
-    help: 'The number of responses received via service invocation.',
-    labelNames: ['app_id', 'dst_app_id', 'status', 'type'] as const,
-    registers,
-  });
-  const resRecvLatency = new Histogram({
-    name: 'dapr_runtime_service_invocation_res_recv_latency_ms',
-    help: 'The latency of service invocation response.',
-    labelNames: ['app_id', 'dst_app_id', 'status'] as const,
-    buckets: [...bucketsMs],
-    registers,
-  });
+  const { counter, gauge, histogram } = familyMakers(registry);
+  const reqSent = counter(
+    'dapr_runtime_service_invocation_req_sent_total',
+    'The number of requests sent via service invocation.',
+    ['app_id', 'dst_app_id', 'type'],
+  );
+  const reqRecv = counter(
+    'dapr_runtime_service_invocation_req_recv_total',
+    'The number of requests received via service invocation.',
+    ['app_id', 'src_app_id'],
+  );
+  const resSent = counter(
+    'dapr_runtime_service_invocation_res_sent_total',
+    'The number of responses sent via service invocation.',
+    ['app_id', 'src_app_id', 'status'],
+  );
+  const resRecv = counter(
+    'dapr_runtime_service_invocation_res_recv_total',
+    'The number of responses received via service invocation.',
+    ['app_id', 'dst_app_id', 'status', 'type'],
+  );
+  const resRecvLatency = histogram(
+    'dapr_runtime_service_invocation_res_recv_latency_ms',
+    'The latency of service invocation response.',
+    ['app_id', 'dst_app_id', 'status'],
+    bucketsMs,
+  );
   const policyLabels = [
     'app_id',
     'name',
@@ -65,57 +61,49 @@ export function registerInvocationMetrics(
     'target',
     'status',
   ] as const;
-  const resLoaded = new Gauge({
-    name: 'dapr_resiliency_loaded',
-    help: 'Number of resiliency policies loaded.',
-    labelNames: ['app_id', 'name', 'namespace'] as const,
-    registers,
-  });
-  const resCount = new Counter({
-    name: 'dapr_resiliency_count',
-    help: 'Number of times a resiliency policy has been applied to a building block.',
-    labelNames: policyLabels,
-    registers,
-  });
-  const resActivations = new Counter({
-    name: 'dapr_resiliency_activations_total',
-    help: 'Number of times a resiliency policy has been activated in a building block after a failure or after a state change.',
-    labelNames: policyLabels,
-    registers,
-  });
-  const cbState = new Gauge({
-    name: 'dapr_resiliency_cb_state',
-    help: 'A resiliency policy circuit breaker state.',
-    labelNames: policyLabels,
-    registers,
-  });
+  const resLoaded = gauge('dapr_resiliency_loaded', 'Number of resiliency policies loaded.', [
+    'app_id',
+    'name',
+    'namespace',
+  ]);
+  const resCount = counter(
+    'dapr_resiliency_count',
+    'Number of times a resiliency policy has been applied to a building block.',
+    policyLabels,
+  );
+  const resActivations = counter(
+    'dapr_resiliency_activations_total',
+    'Number of times a resiliency policy has been activated in a building block after a failure or after a state change.',
+    policyLabels,
+  );
+  const cbState = gauge(
+    'dapr_resiliency_cb_state',
+    'A resiliency policy circuit breaker state.',
+    policyLabels,
+  );
   // Access control (daprd runtime/acl/*): labelled with the caller's SPIFFE identity.
   const aclLabels = ['app_id', 'trustDomain', 'namespace'] as const;
   const acl = {
-    appAllowed: new Counter({
-      name: 'dapr_runtime_acl_app_policy_action_allowed_total',
-      help: 'The number of requests allowed by the app specific action specified in the access control policy.',
-      labelNames: aclLabels,
-      registers,
-    }),
-    appBlocked: new Counter({
-      name: 'dapr_runtime_acl_app_policy_action_blocked_total',
-      help: 'The number of requests blocked by the app specific action specified in the access control policy.',
-      labelNames: aclLabels,
-      registers,
-    }),
-    globalAllowed: new Counter({
-      name: 'dapr_runtime_acl_global_policy_action_allowed_total',
-      help: 'The number of requests allowed by the global action specified in the access control policy.',
-      labelNames: aclLabels,
-      registers,
-    }),
-    globalBlocked: new Counter({
-      name: 'dapr_runtime_acl_global_policy_action_blocked_total',
-      help: 'The number of requests blocked by the global action specified in the access control policy.',
-      labelNames: aclLabels,
-      registers,
-    }),
+    appAllowed: counter(
+      'dapr_runtime_acl_app_policy_action_allowed_total',
+      'The number of requests allowed by the app specific action specified in the access control policy.',
+      aclLabels,
+    ),
+    appBlocked: counter(
+      'dapr_runtime_acl_app_policy_action_blocked_total',
+      'The number of requests blocked by the app specific action specified in the access control policy.',
+      aclLabels,
+    ),
+    globalAllowed: counter(
+      'dapr_runtime_acl_global_policy_action_allowed_total',
+      'The number of requests allowed by the global action specified in the access control policy.',
+      aclLabels,
+    ),
+    globalBlocked: counter(
+      'dapr_runtime_acl_global_policy_action_blocked_total',
+      'The number of requests blocked by the global action specified in the access control policy.',
+      aclLabels,
+    ),
   };
   const type = (streaming: boolean): string => (streaming ? 'streaming' : 'unary');
   const offs: (() => void)[] = [];

@@ -1,6 +1,6 @@
 import type diagnosticsChannel from 'node:diagnostics_channel';
 import { createServer, type Server } from 'node:http';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { GRPC_CODE_NAMES } from '../api/internal/grpc-framing.js';
 import { registerInvocationMetrics } from '../invoke/invoke-metrics.js';
 import type { MetricRuleSpec } from '../spec/configuration.js';
@@ -15,6 +15,7 @@ import {
   channels,
 } from './events.js';
 import { HttpMetricLabels, type HttpMetricsSpec } from './http-metric-labels.js';
+import { familyMakers } from './metric-families.js';
 import { applyMetricRules } from './metric-rules.js';
 import { registerSecurityMetrics } from './security-metrics.js';
 
@@ -67,15 +68,7 @@ export class SidecarMetrics {
     const labeler = new HttpMetricLabels(
       options.http ?? { increasedCardinality: true, pathMatching: [], excludeVerbs: false },
     );
-    const registers = [this.registry];
-    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
-      new Counter<L>({ name, help, labelNames, registers });
-    const histogram = <L extends string>(
-      name: string,
-      help: string,
-      labelNames: readonly L[],
-      bucketList: readonly number[],
-    ) => new Histogram<L>({ name, help, labelNames, buckets: [...bucketList], registers });
+    const { counter, histogram } = familyMakers(this.registry);
 
     const httpLabels = ['app_id', 'method', 'path', 'status'] as const;
     const http = {

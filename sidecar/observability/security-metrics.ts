@@ -1,10 +1,11 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import {
   type CertificateIssuedEvent,
   type CertificateRequestFailedEvent,
   type IdentityInitFailedEvent,
   securityChannels,
 } from '../security/security-events.js';
+import { familyMakers } from './metric-families.js';
 
 /**
  * Workload-certificate metrics, fed from the security module's diagnostics channels: daprd's
@@ -12,37 +13,32 @@ import {
  * (so it carries Outrigger's prefix rather than a made-up Dapr name).
  */
 export function registerSecurityMetrics(registry: Registry, appId: string): () => void {
-  const registers = [registry];
-  const expiry = new Gauge({
-    name: 'outrigger_runtime_workload_cert_expiry_timestamp',
-    help: 'Unix time (seconds) at which the workload certificate in use expires.',
-    labelNames: ['app_id'] as const,
-    registers,
-  });
-  const initialized = new Counter({
-    name: 'dapr_runtime_mtls_init_total',
-    help: 'The number of successful mTLS authenticator initialization.',
-    labelNames: ['app_id'] as const,
-    registers,
-  });
-  const initFailed = new Counter({
-    name: 'dapr_runtime_mtls_init_fail_total',
-    help: 'The number of mTLS authenticator init failures.',
-    labelNames: ['app_id', 'reason'] as const,
-    registers,
-  });
-  const rotated = new Counter({
-    name: 'dapr_runtime_mtls_workload_cert_rotated_total',
-    help: 'The number of the successful workload certificate rotations.',
-    labelNames: ['app_id'] as const,
-    registers,
-  });
-  const rotationFailed = new Counter({
-    name: 'dapr_runtime_mtls_workload_cert_rotated_fail_total',
-    help: 'The number of the failed workload certificate rotations.',
-    labelNames: ['app_id', 'reason'] as const,
-    registers,
-  });
+  const { counter, gauge } = familyMakers(registry);
+  const expiry = gauge(
+    'outrigger_runtime_workload_cert_expiry_timestamp',
+    'Unix time (seconds) at which the workload certificate in use expires.',
+    ['app_id'],
+  );
+  const initialized = counter(
+    'dapr_runtime_mtls_init_total',
+    'The number of successful mTLS authenticator initialization.',
+    ['app_id'],
+  );
+  const initFailed = counter(
+    'dapr_runtime_mtls_init_fail_total',
+    'The number of mTLS authenticator init failures.',
+    ['app_id', 'reason'],
+  );
+  const rotated = counter(
+    'dapr_runtime_mtls_workload_cert_rotated_total',
+    'The number of the successful workload certificate rotations.',
+    ['app_id'],
+  );
+  const rotationFailed = counter(
+    'dapr_runtime_mtls_workload_cert_rotated_fail_total',
+    'The number of the failed workload certificate rotations.',
+    ['app_id', 'reason'],
+  );
   const onIssued = (message: unknown): void => {
     const e = message as CertificateIssuedEvent;
     expiry.set({ app_id: appId }, e.expiryTimestampSeconds);
