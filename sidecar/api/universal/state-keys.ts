@@ -1,4 +1,4 @@
-import { DaprError, errorInfo } from '../../errors/dapr-error.js';
+import { DaprError, errorInfo, resourceInfo } from '../../errors/dapr-error.js';
 import type { KeyPrefixStrategy } from './context.js';
 
 /**
@@ -45,6 +45,7 @@ export function modifiedStateKey(key: string, scope: KeyScope): string {
     throw new DaprError('ERR_MALFORMED_REQUEST', message, {
       details: [
         errorInfo('DAPR_STATE_ILLEGAL_KEY'),
+        resourceInfo('state', scope.storeName),
         {
           '@type': 'type.googleapis.com/google.rpc.BadRequest',
           field_violations: [{ field: key, description: message }],
