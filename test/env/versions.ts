@@ -29,6 +29,11 @@ export const VERSIONS = {
    * calls the sidecar's internal API in the wire-compatibility tests.
    */
   grpcGo: 'v1.85.0',
+  /**
+   * The official Dapr Go SDK (github.com/dapr/go-sdk), built unchanged into test/env/go-sdk-probe for
+   * the Go SDK compatibility tests; the newest release the module proxy serves.
+   */
+  goSdk: 'v1.13.0',
   /** Zipkin server (exec jar from Maven Central, in-memory storage) for the tracing tests. */
   zipkin: '3.6.1',
   /**
@@ -36,6 +41,11 @@ export const VERSIONS = {
    * OTLP (gRPC and HTTP) receiver with a query API, for the OpenTelemetry tracing tests.
    */
   jaeger: 'v1.76.0',
+  /**
+   * The official Dapr Python SDK, from PyPI, with its `grpc` extra (the gRPC app server,
+   * `dapr.ext.grpc`, which ships in the core wheel since 1.19), for the SDK compatibility tests.
+   */
+  pythonDaprSdk: '1.19.0',
   /** Debian packages (versions are whatever the distribution ships). */
   debianPackages: ['redis-server', 'postgresql', 'nats-server'],
 } as const;
