@@ -6,7 +6,7 @@
  * decided here: the empty-key and operation-type errors, and bulk-get failures passed through bare.
  */
 import * as grpc from '@grpc/grpc-js';
-import { DaprError, isDaprError } from '../../errors/dapr-error.js';
+import { DaprError, errorInfo, isDaprError } from '../../errors/dapr-error.js';
 import { GrpcCode } from '../../errors/grpc-code.js';
 import type { StateOptions } from '../../state/state-store.js';
 import type { ApiContext } from '../universal/context.js';
@@ -110,9 +110,41 @@ function jsonValue(item: StateItemMessage): Uint8Array | GrpcError {
 
 const isGrpcError = (v: Uint8Array | GrpcError): v is GrpcError => !(v instanceof Uint8Array);
 
+/** The codes daprd's gRPC state handlers build with apierrors.Basic (pkg/api/grpc/grpc.go, v1.16). */
+const BASIC_CODES: ReadonlySet<string> = new Set([
+  'ERR_STATE_GET',
+  'ERR_STATE_SAVE',
+  'ERR_STATE_DELETE',
+  'ERR_STATE_BULK_DELETE',
+  'ERR_STATE_TRANSACTION',
+  'ERR_NOT_SUPPORTED_STATE_OPERATION',
+]);
+
+/**
+ * daprd's gRPC handlers answer these failures with ErrorInfo{reason: <the ERR_* code>, domain:
+ * dapr.io} (apierrors.Basic), while its HTTP handlers send the bare `{errorCode, message}`: the
+ * detail is added here, on the gRPC side only. Found by the Go SDK tests (status details).
+ */
+function withReason<Req>(fn: (req: Req) => Promise<GrpcOutcome>): (req: Req) => Promise<GrpcOutcome> {
+  return async (req) => {
+    try {
+      return await fn(req);
+    } catch (err) {
+      if (!isDaprError(err) || err.details.length > 0 || !BASIC_CODES.has(err.code)) throw err;
+      throw new DaprError(err.code, err.message, {
+        httpStatus: err.httpStatus,
+        grpcCode: err.grpcCode,
+        details: [errorInfo(err.code)],
+        cause: err.cause,
+        headers: err.headers,
+      });
+    }
+  };
+}
+
 /** The State API handlers over `ctx`, keyed by method name. */
 export function stateMethods(ctx: ApiContext) {
-  return {
+  const methods = {
     async GetState(req: GetStateRequestMessage): Promise<GrpcOutcome> {
       const consistency = consistencyOf(req.consistency);
       const got = await getState(ctx, {
@@ -236,5 +268,13 @@ export function stateMethods(ctx: ApiContext) {
         },
       };
     },
+  };
+  return {
+    ...methods,
+    GetState: withReason(methods.GetState),
+    SaveState: withReason(methods.SaveState),
+    DeleteState: withReason(methods.DeleteState),
+    DeleteBulkState: withReason(methods.DeleteBulkState),
+    ExecuteStateTransaction: withReason(methods.ExecuteStateTransaction),
   };
 }
