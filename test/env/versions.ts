@@ -46,6 +46,11 @@ export const VERSIONS = {
    * `dapr.ext.grpc`, which ships in the core wheel since 1.19), for the SDK compatibility tests.
    */
   pythonDaprSdk: '1.19.0',
+  /**
+   * The official Dapr Java SDK (io.dapr:dapr-sdk) and its runtime jars, from Maven Central, for the
+   * SDK compatibility tests (test/env/java-sdk.ts). 1.18.1's parent POM is not served here.
+   */
+  javaDaprSdk: '1.17.1',
   /** Debian packages (versions are whatever the distribution ships). */
   debianPackages: ['redis-server', 'postgresql', 'nats-server'],
 } as const;
