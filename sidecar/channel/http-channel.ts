@@ -65,6 +65,11 @@ export class HttpAppChannel implements AppChannel {
   }
 
   async invoke(req: AppRequest): Promise<AppResponse> {
+    // daprd's HTTP channel refuses, before anything else, a call without an HTTP verb (a gRPC
+    // caller's NONE, e.g. the Go SDK given a verb it does not know) and CONNECT, which net/http
+    // cannot send (pkg/channel/http InvokeMethod); the callee reports it as an app-channel error.
+    if (req.verb === 'NONE' || req.verb === 'CONNECT')
+      throw new Error('rpc error: code = InvalidArgument desc = invalid HTTP verb');
     if (this.#options.isHealthy?.() === false) throw new AppUnhealthyError();
     const signal = req.signal;
     const release = this.#limit.unlimited ? NO_RELEASE : await this.#limit.acquire(signal);
