@@ -252,10 +252,16 @@ function emitLoaded(event: ComponentLoadedEvent): void {
   if (channels.componentLoaded.hasSubscribers) channels.componentLoaded.publish(event);
 }
 
+/**
+ * The capabilities the metadata API lists: the component's features, plus ACTOR for a state store
+ * with ETags and transactions, which daprd adds whether or not it is the actor store
+ * (runtime.getComponentsCapabilitesMap), and for the actor store itself.
+ */
 function capabilitiesOf(component: Component, p: Planned): string[] {
   const features = (component as { features?: ReadonlySet<string> }).features;
   const caps = features === undefined ? [] : [...features];
-  if (p.actorStateStore && !caps.includes('ACTOR')) caps.push('ACTOR');
+  const actorCapable = caps.includes('ETAG') && caps.includes('TRANSACTIONAL');
+  if ((p.actorStateStore || actorCapable) && !caps.includes('ACTOR')) caps.push('ACTOR');
   return caps;
 }
 
