@@ -280,7 +280,11 @@ export class ServiceInvoker {
     if (parts.length === 1) return { appId: targetId, namespace: this.#o.namespace };
     if (parts.length === 2 && parts[0] !== '' && parts[1] !== '')
       return { appId: parts[0] as string, namespace: parts[1] as string };
-    throw new DaprError('ERR_DIRECT_INVOKE', `failed to invoke, id: ${targetId}, err: invalid app id`);
+    // daprd's requestAppIDAndNamespace: "invalid app id <id>".
+    throw new DaprError(
+      'ERR_DIRECT_INVOKE',
+      `failed to invoke, id: ${targetId}, err: invalid app id ${targetId}`,
+    );
   }
 
   async #callApp(
