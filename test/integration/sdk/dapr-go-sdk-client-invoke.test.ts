@@ -172,6 +172,32 @@ describe('Go SDK client: malformed and edge invocations', () => {
     );
   });
 
+  it("an app id with more than one dot fails with daprd's invalid app id message", async () => {
+    const err = await sdk.fails({ op: 'invokeMethod', appId: 'orders.default.x', method: 'x', verb: 'GET' });
+    assert.equal(err.code, 'Internal');
+    assert.equal(
+      err.statusMessage,
+      'failed to invoke, id: orders.default.x, err: invalid app id orders.default.x',
+    );
+  });
+
+  it('an app id with its namespace (<app>.<namespace>) reaches the app', async () => {
+    const seen = JSON.parse(
+      await sdk.ok<string>({ op: 'invokeMethod', appId: 'orders.default', method: 'orders/5', verb: 'GET' }),
+    ) as Seen;
+    assert.equal(seen.url, '/orders/5');
+    const other = await sdk.fails({
+      op: 'invokeMethod',
+      appId: 'orders.elsewhere',
+      method: 'x',
+      verb: 'GET',
+    });
+    assert.equal(
+      other.statusMessage,
+      "failed to invoke, id: orders.elsewhere, err: couldn't find service: orders",
+    );
+  });
+
   it('a verb the SDK does not know reaches the HTTP app as no verb, which the callee refuses', async () => {
     const err = await sdk.fails({ op: 'invokeMethod', appId: 'orders', method: 'orders/1', verb: 'FETCH' });
     assert.equal(err.code, 'Internal');
