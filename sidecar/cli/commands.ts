@@ -3,10 +3,11 @@
  * `main.ts` calls. Bad usage prints a clear message plus a hint and resolves with status 1.
  */
 import { RUNTIME_VERSION } from '../runtime/version.js';
-import { type FlagSpec, formatFlags, parseFlags } from './flag-parser.js';
+import { type FlagSpec, formatFlags, type ParsedFlags, parseFlags } from './flag-parser.js';
 import { LIST_FORMATS, type ListFormat, listApps } from './list-command.js';
 import { type CliContext, type RunSettings, runApp } from './run-command.js';
-import { stopApps } from './stop-command.js';
+import { runTemplate } from './run-template-runner.js';
+import { stopApps, stopTemplate } from './stop-command.js';
 
 const HELP_FLAG: FlagSpec = { type: 'boolean', short: 'h', help: 'show help for this command' };
 
@@ -45,6 +46,13 @@ export const RUN_FLAGS: Readonly<Record<string, FlagSpec>> = {
     help: 'sidecar log level (default info)',
   },
   'enable-api-logging': { type: 'boolean', help: 'log every API call the app makes' },
+  'run-file': {
+    type: 'string',
+    short: 'f',
+    arg: '<dir|file>',
+    help: 'run every app of a Multi-App Run template (a folder means its dapr.yaml)',
+  },
+  kubernetes: { type: 'boolean', short: 'k', help: 'run the template on Kubernetes (not supported)' },
   help: HELP_FLAG,
 };
 
@@ -63,6 +71,13 @@ export const LIST_FLAGS: Readonly<Record<string, FlagSpec>> = {
 /** Flags of `outrigger stop`. */
 export const STOP_FLAGS: Readonly<Record<string, FlagSpec>> = {
   'app-id': { type: 'string', short: 'a', repeatable: true, arg: '<id>', help: 'app id to stop' },
+  'run-file': {
+    type: 'string',
+    short: 'f',
+    arg: '<dir|file>',
+    help: 'stop every app started by "outrigger run -f" from this template',
+  },
+  kubernetes: { type: 'boolean', short: 'k', help: 'stop a template run on Kubernetes (not supported)' },
   help: HELP_FLAG,
 };
 
@@ -70,8 +85,10 @@ const USAGE = `outrigger: run apps with an Outrigger (Dapr-compatible) sidecar o
 
 Usage:
   outrigger run --app-id <id> [flags] -- <command> [args...]
+  outrigger run -f <dir|dapr.yaml>
   outrigger list [--output table|json]
   outrigger stop --app-id <id>
+  outrigger stop -f <dir|dapr.yaml>
 
 Commands:
   run     start outriggerd and an app next to it
@@ -89,18 +106,23 @@ Run "outrigger <command> --help" for a command's flags.
 `;
 
 const RUN_USAGE = `Usage: outrigger run --app-id <id> [flags] -- <command> [args...]
+       outrigger run -f <dir|dapr.yaml>
 
 Starts outriggerd on free ports, waits until it is ready, then starts the app with
 DAPR_HTTP_PORT, DAPR_GRPC_PORT, APP_ID (and APP_PORT) in its environment. Ctrl-C stops both.
 Without --resources-path the embedded defaults are used: state store "statestore" on SQLite
 under $OUTRIGGER_HOME (~/.outrigger).
 
+With -f, reads a Dapr Multi-App Run template (version, common, apps[] with appID, appDirPath,
+appPort, command, env, resourcesPath, ...) and runs every app with its own sidecar. Logs go to
+<appDirPath>/.dapr/logs. Ctrl-C or "outrigger stop -f <same path>" stops them all.
+
 Flags:
 ${formatFlags(RUN_FLAGS)}
 `;
 
 const LIST_USAGE = `Usage: outrigger list [--output table|json]\n\nFlags:\n${formatFlags(LIST_FLAGS)}\n`;
-const STOP_USAGE = `Usage: outrigger stop --app-id <id> [--app-id <id>...]\n\nFlags:\n${formatFlags(STOP_FLAGS)}\n`;
+const STOP_USAGE = `Usage: outrigger stop --app-id <id> [--app-id <id>...]\n       outrigger stop -f <dir|dapr.yaml>\n\nFlags:\n${formatFlags(STOP_FLAGS)}\n`;
 
 // Dots separate app id and namespace in invocation targets, so an app id has none.
 const APP_ID = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
@@ -122,6 +144,10 @@ async function runCommand(argv: readonly string[], ctx: CliContext): Promise<num
     return 0;
   }
   const errors = [...parsed.errors];
+  const runFile = parsed.values['run-file'];
+  if (typeof runFile === 'string') return await runFileCommand(runFile, parsed, ctx);
+  if (parsed.values.kubernetes === true)
+    errors.push('-k/--kubernetes is only used with -f, and is not supported');
   const appId = parsed.values['app-id'];
   if (typeof appId !== 'string') errors.push('--app-id is required');
   else {
@@ -149,6 +175,27 @@ async function runCommand(argv: readonly string[], ctx: CliContext): Promise<num
   return await runApp(settings, ctx);
 }
 
+/**
+ * `run -f`: like dapr, other run flags and a trailing command are ignored with a warning (they
+ * belong in the template); `-k` is refused, as Outrigger does not deploy templates to Kubernetes.
+ */
+async function runFileCommand(runFile: string, parsed: ParsedFlags, ctx: CliContext): Promise<number> {
+  const errors = [...parsed.errors];
+  if (parsed.values.kubernetes === true)
+    errors.push('-k/--kubernetes (running a template on Kubernetes) is not supported by outrigger');
+  if (errors.length > 0) return usageError(ctx, errors, 'run ');
+  const ignored = Object.keys(parsed.values).filter((k) => k !== 'run-file');
+  if (ignored.length > 0)
+    ctx.stdout.write(
+      `outrigger: warning: these flags are ignored with --run-file; set them in the template instead: ${ignored.join(', ')}\n`,
+    );
+  if (parsed.rest.length > 0)
+    ctx.stdout.write(
+      `outrigger: warning: the command after the flags is ignored with --run-file: ${parsed.rest.join(' ')}\n`,
+    );
+  return await runTemplate(runFile, ctx);
+}
+
 async function listCommand(argv: readonly string[], ctx: CliContext): Promise<number> {
   const parsed = parseFlags(argv, LIST_FLAGS, false);
   if (parsed.values.help === true) {
@@ -166,8 +213,16 @@ async function stopCommand(argv: readonly string[], ctx: CliContext): Promise<nu
     return 0;
   }
   const errors = [...parsed.errors];
+  if (parsed.values.kubernetes === true)
+    errors.push('-k/--kubernetes (stopping template runs on Kubernetes) is not supported by outrigger');
+  const runFile = parsed.values['run-file'];
+  if (typeof runFile === 'string' && errors.length === 0) {
+    const ids = (parsed.values['app-id'] as string[] | undefined) ?? [];
+    const status = await stopTemplate(runFile, ctx);
+    return ids.length === 0 ? status : Math.max(status, await stopApps(ids, ctx));
+  }
   const ids = (parsed.values['app-id'] as string[] | undefined) ?? [];
-  if (ids.length === 0 && errors.length === 0) errors.push('--app-id is required');
+  if (ids.length === 0 && errors.length === 0) errors.push('--app-id or -f is required');
   for (const id of ids) {
     const bad = validAppId(id);
     if (bad !== undefined) errors.push(bad);

@@ -17,13 +17,18 @@ export function formatAge(startedIso: string, now: Date): string {
   return `${Math.floor(seconds / 86_400)}d`;
 }
 
-/** Renders entries as an aligned text table. */
+/**
+ * Renders entries as an aligned text table. A RUN_TEMPLATE_PATH column (dapr list's name) is
+ * added when any app was started by `outrigger run -f`.
+ */
 export function formatTable(entries: readonly RunEntry[], now: Date): string {
+  const withTemplate = entries.some((e) => e.runTemplatePath !== undefined);
   const header = ['APP ID', 'HTTP PORT', 'GRPC PORT', 'APP PORT', 'COMMAND', 'AGE', 'PID'];
+  if (withTemplate) header.push('RUN_TEMPLATE_PATH');
   const rows = entries.map((e) => {
     // One line per app, even for a command with newlines in it (e.g. `node -e` source).
     const command = e.command.replace(/\s+/g, ' ').trim();
-    return [
+    const row = [
       e.appId,
       String(e.httpPort),
       String(e.grpcPort),
@@ -32,6 +37,8 @@ export function formatTable(entries: readonly RunEntry[], now: Date): string {
       formatAge(e.started, now),
       String(e.cliPid),
     ];
+    if (withTemplate) row.push(e.runTemplatePath ?? '');
+    return row;
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>

@@ -25,6 +25,14 @@ export interface RunEntry {
   readonly command: string;
   /** ISO-8601 start time. */
   readonly started: string;
+  /** Absolute path of the run template (`outrigger run -f`), as dapr list's RUN_TEMPLATE_PATH. */
+  readonly runTemplatePath?: string;
+  /** The template's `name`, when it has one. */
+  readonly runTemplateName?: string;
+  /** The app's log file, when its output goes to a file (`outrigger run -f`). */
+  readonly appLogPath?: string;
+  /** The sidecar's log file, when its output goes to a file (`outrigger run -f`). */
+  readonly daprdLogPath?: string;
 }
 
 function entryPath(runDir: string, appId: string): string {
@@ -96,20 +104,25 @@ async function procArgv(pid: number): Promise<string[] | undefined> {
 }
 
 /**
- * Ends what a dead CLI left behind (it was SIGKILLed, so it could not stop its children). A PID is
- * only signalled when /proc shows it is still the same process: the sidecar's argv carries
- * `--app-id <id>`, the app's argv is the recorded command. A reused PID is never touched.
+ * Sends `sig` to an entry's app, then its sidecar. A PID is only signalled when /proc shows it is
+ * still the same process: the sidecar's argv carries `--app-id <id>`, the app's argv is the
+ * recorded command. A reused PID is never touched.
  */
-async function reapOrphans(entry: RunEntry): Promise<void> {
+export async function signalChildren(entry: RunEntry, sig: NodeJS.Signals): Promise<void> {
+  if (entry.appPid !== undefined) {
+    const argv = await procArgv(entry.appPid);
+    if (argv !== undefined && argv.join(' ') === entry.command) signal(entry.appPid, sig);
+  }
   if (entry.sidecarPid !== undefined) {
     const argv = await procArgv(entry.sidecarPid);
     const at = argv?.indexOf('--app-id') ?? -1;
-    if (argv !== undefined && at >= 0 && argv[at + 1] === entry.appId) signal(entry.sidecarPid, 'SIGTERM');
+    if (argv !== undefined && at >= 0 && argv[at + 1] === entry.appId) signal(entry.sidecarPid, sig);
   }
-  if (entry.appPid !== undefined) {
-    const argv = await procArgv(entry.appPid);
-    if (argv !== undefined && argv.join(' ') === entry.command) signal(entry.appPid, 'SIGTERM');
-  }
+}
+
+/** Ends what a dead CLI left behind (it was SIGKILLed, so it could not stop its children). */
+async function reapOrphans(entry: RunEntry): Promise<void> {
+  await signalChildren(entry, 'SIGTERM');
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {

@@ -29,6 +29,8 @@ export interface RunSettings {
   readonly config?: string;
   readonly logLevel?: string;
   readonly enableApiLogging?: boolean;
+  /** Further daprd flags, appended as given (e.g. from a run template). */
+  readonly extraArgs?: readonly string[];
   /** The app's argv; empty runs the sidecar alone until stopped. */
   readonly command: readonly string[];
 }
@@ -42,11 +44,11 @@ export interface CliContext {
 }
 
 /** How long to wait for the sidecar's outbound health before giving up. */
-const SIDECAR_READY_TIMEOUT_MS = 60_000;
+export const SIDECAR_READY_TIMEOUT_MS = 60_000;
 /** Grace for the app after SIGTERM/SIGINT before SIGKILL. */
-const APP_GRACE_MS = 10_000;
+export const APP_GRACE_MS = 10_000;
 /** Grace for outriggerd: its own drain (`--dapr-graceful-shutdown-seconds`, 5 s) plus margin. */
-const SIDECAR_GRACE_MS = 15_000;
+export const SIDECAR_GRACE_MS = 15_000;
 
 /** Path of the compiled `outriggerd` entry, next to this CLI in the build output. */
 export function sidecarEntry(): string {
@@ -78,6 +80,7 @@ export function sidecarArgs(
   if (s.config !== undefined) args.push('--config', s.config);
   if (s.logLevel !== undefined) args.push('--log-level', s.logLevel);
   if (s.enableApiLogging === true) args.push('--enable-api-logging');
+  if (s.extraArgs !== undefined) args.push(...s.extraArgs);
   return args;
 }
 
@@ -97,7 +100,7 @@ async function outboundHealthy(port: number): Promise<boolean> {
 const OUTPUT_SETTLE_MS = 2_000;
 
 /** Waits for the output copies to finish, but not for longer than `OUTPUT_SETTLE_MS`. */
-async function settle(outputs: readonly Promise<void>[]): Promise<void> {
+export async function settle(outputs: readonly Promise<void>[]): Promise<void> {
   const ac = new AbortController();
   await Promise.race([
     Promise.all(outputs),
@@ -107,7 +110,11 @@ async function settle(outputs: readonly Promise<void>[]): Promise<void> {
 }
 
 /** Polls the sidecar's outbound health until 204; false if the sidecar exited or the wait timed out. */
-async function waitForSidecar(sidecar: Child, port: number, stopping: () => boolean): Promise<boolean> {
+export async function waitForSidecar(
+  sidecar: Child,
+  port: number,
+  stopping: () => boolean,
+): Promise<boolean> {
   const deadline = Date.now() + SIDECAR_READY_TIMEOUT_MS;
   while (Date.now() < deadline && sidecar.running && !stopping()) {
     if (await outboundHealthy(port)) return true;
