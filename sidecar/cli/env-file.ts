@@ -6,11 +6,20 @@
 
 const LINE = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*[=:]\s*(.*)$/;
 
+/** The closing quote's index, skipping backslash-escaped characters inside double quotes. */
+function closingQuote(value: string, quote: string): number {
+  for (let i = 1; i < value.length; i++) {
+    if (quote === '"' && value[i] === '\\') i++;
+    else if (value[i] === quote) return i;
+  }
+  return -1;
+}
+
 function unquote(raw: string): string {
   const value = raw.trim();
   const quote = value[0];
   if ((quote === '"' || quote === "'") && value.length >= 2) {
-    const end = value.indexOf(quote, 1);
+    const end = closingQuote(value, quote);
     const inner = end === -1 ? value.slice(1) : value.slice(1, end);
     if (quote === "'") return inner;
     return inner.replace(/\\([nt"\\])/g, (_, c: string) =>
