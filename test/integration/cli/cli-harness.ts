@@ -60,11 +60,12 @@ export async function tempHome(): Promise<{ home: string; cleanup: () => Promise
   return { home, cleanup: () => removeTempDir(home) };
 }
 
-/** Starts a long-running `outrigger run ...` whose output goes to `<home>/cli.log`. */
+/** Starts a long-running `outrigger run ...` whose output goes to `<home>/<name>.log`. */
 export async function startCli(
   args: readonly string[],
   home: string,
   name = 'outrigger-run',
+  extraEnv: NodeJS.ProcessEnv = {},
 ): Promise<ManagedProcess> {
   return await ManagedProcess.start({
     name,
@@ -72,7 +73,7 @@ export async function startCli(
     args: [CLI_ENTRY, ...args],
     logFile: join(home, `${name}.log`),
     cwd: repoRoot(),
-    env: cliEnv(home),
+    env: { ...cliEnv(home), ...extraEnv },
   });
 }
 
