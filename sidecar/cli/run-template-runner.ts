@@ -123,7 +123,10 @@ export async function runTemplate(arg: string, ctx: CliContext): Promise<number>
     });
     void r.sidecar?.exited.then(async (exit) => {
       if (stopping) return;
-      warn(`outriggerd for app "${r.app.appId}" exited with status ${exitStatus(exit)}; stopping that app`);
+      const status = exitStatus(exit);
+      (status === 0 ? say : warn)(
+        `outriggerd for app "${r.app.appId}" exited with status ${status}; stopping that app`,
+      );
       await r.process?.stop(forwarded, APP_GRACE_MS);
       await removeEntry(home.runDir, r.app.appId, process.pid);
       if (runs.every((o) => o.sidecar !== undefined && !o.sidecar.running)) {

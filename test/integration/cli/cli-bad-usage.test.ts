@@ -28,7 +28,7 @@ const BAD: readonly { args: string[]; message: RegExp }[] = [
   { args: ['run', '--app-id'], message: /flag --app-id needs a value/ },
   { args: ['list', '--output', 'yaml'], message: /--output must be one of table, json/ },
   { args: ['list', 'extra'], message: /unexpected argument "extra"/ },
-  { args: ['stop'], message: /--app-id is required/ },
+  { args: ['stop'], message: /--app-id or -f is required/ },
   { args: ['stop', '--app-id', 'not-running'], message: /no running app with id "not-running"/ },
   { args: ['launch'], message: /unknown command "launch"/ },
 ];
