@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { processAlive } from '../../sidecar/runtime/process-alive.js';
 import { type ProgressLog, runGo } from './go-build.js';
 import { ensureGoToolchain } from './go-toolchain.js';
 import { provisionCached, testbinRoot } from './kube-binaries.js';
@@ -28,6 +30,36 @@ function sourceDir(): string {
 }
 
 /**
+ * Runs `fn` holding `lock` (a file with our pid) against the other test processes: several Go SDK
+ * test files start together, and one cold build of the SDK is enough. A dead holder's lock is
+ * taken over.
+ */
+async function withBuildLock<T>(lock: string, fn: () => Promise<T>): Promise<T> {
+  for (let unreadable = 0; ; ) {
+    try {
+      await writeFile(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
+    // An empty file is a holder between its create and its write; one that stays empty is stale.
+    const valid = Number.isInteger(holder) && holder > 0;
+    if ((valid && !processAlive(holder)) || (!valid && ++unreadable > 20)) {
+      await rm(lock, { force: true });
+      unreadable = 0;
+      continue;
+    }
+    await sleep(500);
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lock, { force: true });
+  }
+}
+
+/**
  * Builds (once per go-sdk version and source; cached in the testbin folder) the program that
  * drives the official Dapr Go SDK, unchanged, for the Go SDK compatibility tests, and returns its
  * path. A machine without Go >= 1.24 gets the pinned toolchain first.
@@ -44,16 +76,20 @@ export async function ensureGoSdkProbe(log: ProgressLog = () => {}): Promise<str
       .update('\0')
       .update(await readFile(join(source, f)));
   const version = `${VERSIONS.goSdk}-${hash.digest('hex').slice(0, 12)}`;
-  const dir = await provisionCached('go-sdk-probe', version, root, ['go-sdk-probe'], log, async (out) => {
-    const go = await ensureGoToolchain(root, log);
-    const mod = join(out, 'src');
-    await mkdir(mod, { recursive: true });
-    for (const f of files) await copyFile(join(source, f), join(mod, f));
-    await writeFile(join(mod, 'go.mod'), 'module outrigger.test/gosdkprobe\n\ngo 1.24\n');
-    await runGo(['get', `github.com/dapr/go-sdk@${VERSIONS.goSdk}`], { cwd: mod, log, go });
-    await runGo(['mod', 'tidy'], { cwd: mod, log, go });
-    await runGo(['build', '-o', join(out, 'go-sdk-probe'), '.'], { cwd: mod, log, go });
-  });
+  const build = (): Promise<string> =>
+    provisionCached('go-sdk-probe', version, root, ['go-sdk-probe'], log, async (out) => {
+      const go = await ensureGoToolchain(root, log);
+      const mod = join(out, 'src');
+      await mkdir(mod, { recursive: true });
+      for (const f of files) await copyFile(join(source, f), join(mod, f));
+      await writeFile(join(mod, 'go.mod'), 'module outrigger.test/gosdkprobe\n\ngo 1.24\n');
+      await runGo(['get', `github.com/dapr/go-sdk@${VERSIONS.goSdk}`], { cwd: mod, log, go });
+      await runGo(['mod', 'tidy'], { cwd: mod, log, go });
+      await runGo(['build', '-o', join(out, 'go-sdk-probe'), '.'], { cwd: mod, log, go });
+    });
+  const binary = join(root, `go-sdk-probe-${version}`, 'go-sdk-probe');
+  if (existsSync(binary)) return binary;
+  const dir = await withBuildLock(join(root, `go-sdk-probe-${version}.lock`), build);
   return join(dir, 'go-sdk-probe');
 }
 
