@@ -164,18 +164,24 @@ export async function runGoSdkOp(probe: string, sidecar: GoSdkClientEnv, op: GoS
 /**
  * Starts the probe's app (`echo`, `reply` and `fail` invocation handlers) on the Go SDK's gRPC
  * (`service/grpc`) or HTTP (`service/http`) service on 127.0.0.1:`port`, and waits until it listens.
+ * `appApiToken` is the app's `APP_API_TOKEN`: the SDK's services then refuse calls without it.
  */
 export async function startGoSdkApp(
   probe: string,
   kind: 'grpc' | 'http',
   port: number,
   logFile: string,
+  appApiToken?: string,
 ): Promise<ManagedProcess> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.APP_API_TOKEN;
+  if (appApiToken !== undefined) env.APP_API_TOKEN = appApiToken;
   const proc = await ManagedProcess.start({
     name: `go-sdk-probe ${kind}-app`,
     command: probe,
     args: [`${kind}-app`, '-port', String(port)],
     logFile,
+    env,
   });
   try {
     await waitForPort('127.0.0.1', port, 30_000, { process: proc });

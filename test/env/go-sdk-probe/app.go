@@ -27,6 +27,8 @@ type seen struct {
 	Query       string `json:"query"`
 	// CallerAppID is the dapr-caller-app-id metadata (gRPC) or header (HTTP) the sidecar sent.
 	CallerAppID string `json:"callerAppId"`
+	// Traceparent is the W3C trace context the sidecar sent.
+	Traceparent string `json:"traceparent"`
 }
 
 // echo answers, as JSON, what the SDK handed the handler.
@@ -41,6 +43,9 @@ func echo(ctx context.Context, in *common.InvocationEvent) (*common.Content, err
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if v := md.Get("dapr-caller-app-id"); len(v) > 0 {
 			out.CallerAppID = v[0]
+		}
+		if v := md.Get("traceparent"); len(v) > 0 {
+			out.Traceparent = v[0]
 		}
 	}
 	body, err := json.Marshal(out)

@@ -44,6 +44,8 @@ type op struct {
 	Query       string            `json:"query"`
 	Parallelism int32             `json:"parallelism"`
 	TimeoutMs   int               `json:"timeoutMs"`
+	// TraceID is a W3C traceparent the call carries (client.WithTraceID).
+	TraceID string `json:"traceId"`
 }
 
 // stateItem is one item of SaveBulkState.
@@ -132,6 +134,7 @@ type stateOut struct {
 
 // runOp performs one operation through the SDK client.
 func runOp(ctx context.Context, c dapr.Client, o op) (any, error) {
+	ctx = c.WithTraceID(ctx, o.TraceID)
 	switch o.Op {
 	case "wait":
 		return nil, c.Wait(ctx, time.Duration(o.TimeoutMs)*time.Millisecond)

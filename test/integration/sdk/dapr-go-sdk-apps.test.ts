@@ -16,9 +16,12 @@ import { startAppSidecar } from '../invoke/invoke-fixture.js';
  * Callee apps written with the official Dapr Go SDK's services (github.com/dapr/go-sdk
  * `service/grpc` behind `--app-protocol grpc`, and `service/http`), unchanged, each with
  * `AddServiceInvocationHandler` handlers `echo`, `reply` and `fail`, invoked through two sidecars
- * by the SDK's client. Expected errors are daprd v1.16's: a gRPC app's status passes through as
- * it is; an HTTP app's error status becomes invokev1.ErrorFromHTTPResponseCode.
+ * by the SDK's client. The apps run with APP_API_TOKEN, which the SDK's services check on every
+ * call, and their sidecars send it. Expected errors are daprd v1.16's: a gRPC app's status passes
+ * through as it is; an HTTP app's error status becomes invokev1.ErrorFromHTTPResponseCode.
  */
+
+const APP_TOKEN = 'go-app-token';
 
 let home = '';
 const apps: ManagedProcess[] = [];
@@ -33,6 +36,7 @@ interface HandlerSaw {
   verb: string;
   query: string;
   callerAppId: string;
+  traceparent: string;
 }
 
 before(async () => {
@@ -40,11 +44,12 @@ before(async () => {
   home = await makeTempDir('go-sdk-apps');
   for (const kind of ['grpc', 'http'] as const) {
     const port = await freePort();
-    apps.push(await startGoSdkApp(probe, kind, port, join(home, `${kind}-app.log`)));
+    apps.push(await startGoSdkApp(probe, kind, port, join(home, `${kind}-app.log`), APP_TOKEN));
     sidecars.push(
       await startAppSidecar(home, {
         appId: `go${kind}`,
         appPort: port,
+        env: { APP_API_TOKEN: APP_TOKEN },
         ...(kind === 'grpc' ? { args: ['--app-protocol', 'grpc'] } : {}),
       }),
     );
@@ -64,7 +69,7 @@ for (const kind of ['grpc', 'http'] as const) {
   const appId = `go${kind}`;
   describe(`a Go SDK ${kind} service app called by the Go SDK client through two sidecars`, () => {
     it('hands the handler the data, content type, verb, query and caller app id', async () => {
-      const saw = JSON.parse(
+      const { traceparent, ...saw } = JSON.parse(
         await sdk.ok<string>({
           op: 'invokeMethodWithContent',
           appId,
@@ -82,6 +87,21 @@ for (const kind of ['grpc', 'http'] as const) {
         query: 'region=eu&n=2',
         callerAppId: 'gocaller',
       });
+      assert.match(traceparent, /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+    });
+
+    it("continues the trace the SDK's WithTraceID started", async () => {
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const saw = JSON.parse(
+        await sdk.ok<string>({
+          op: 'invokeMethod',
+          appId,
+          method: 'echo',
+          verb: 'GET',
+          traceId: `00-${traceId}-00f067aa0ba902b7-01`,
+        }),
+      ) as HandlerSaw;
+      assert.equal(saw.traceparent.split('-')[1], traceId);
     });
 
     it('hands over a JSON value with its content type (InvokeMethodWithCustomContent)', async () => {
