@@ -10,7 +10,6 @@
  * errors, and every problem is reported at once, each naming the app and the field.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { parseEnvFile } from './env-file.js';
@@ -22,6 +21,7 @@ import {
   TEMPLATE_FIELDS,
   TOP_LEVEL_FIELDS,
 } from './run-template-fields.js';
+import { expandHome, TemplateError } from './run-template-path.js';
 
 /** An app of the template, merged with `common` and resolved: what the runner starts. */
 export interface TemplateApp {
@@ -59,20 +59,6 @@ export interface RunTemplate {
   readonly apps: readonly TemplateApp[];
 }
 
-/** Everything wrong with a template, one full sentence per problem. */
-export class TemplateError extends Error {
-  /** The problems, in file order. */
-  readonly problems: readonly string[];
-  constructor(problems: readonly string[]) {
-    super(problems.join('\n'));
-    this.name = 'TemplateError';
-    this.problems = problems;
-  }
-}
-
-/** The file `-f <dir>` looks for, as the dapr CLI's `defaultRunTemplateFileName`. */
-export const DEFAULT_TEMPLATE_FILE = 'dapr.yaml';
-
 /** Same app id rule as `outrigger run --app-id`. */
 const APP_ID = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
@@ -86,30 +72,6 @@ const POSITIVE_ONLY = new Set([
   'app-health-threshold',
   'app-max-concurrency',
 ]);
-
-/** Resolves `-f <arg>`: a folder means its `dapr.yaml`; a file must end in .yaml or .yml. */
-export function resolveTemplatePath(arg: string, cwd: string): string {
-  if (arg === '-') throw new TemplateError(['reading the run template from stdin (-f -) is not supported']);
-  const abs = resolve(cwd, expandHome(arg));
-  let isDir: boolean;
-  try {
-    isDir = statSync(abs).isDirectory();
-  } catch {
-    throw new TemplateError([`run template "${arg}" not found (looked for ${abs})`]);
-  }
-  if (isDir) {
-    const file = join(abs, DEFAULT_TEMPLATE_FILE);
-    if (!existsSync(file))
-      throw new TemplateError([`no ${DEFAULT_TEMPLATE_FILE} in directory "${arg}" (looked for ${file})`]);
-    return file;
-  }
-  if (!/\.ya?ml$/.test(abs)) throw new TemplateError([`file "${arg}" is not a YAML file (.yaml or .yml)`]);
-  return abs;
-}
-
-function expandHome(path: string): string {
-  return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
-}
 
 /** The entries of `o` that are defined, typed as optional properties. */
 function defined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
@@ -189,6 +151,13 @@ function resourcePaths(section: Section, base: string, where: string, problems: 
 function optionalPath(section: Section, key: string, base: string, where: string, problems: string[]) {
   const p = section.get(key) as string | undefined;
   return p === undefined || p.trim() === '' ? undefined : existingPath(base, p, where, key, problems);
+}
+
+/** The protocol the app gets in APP_PROTOCOL: the deprecated appSSL turns http/grpc into https/grpcs. */
+function withAppSsl(protocol: string | undefined, appSsl: boolean): string | undefined {
+  if (!appSsl) return protocol;
+  if (protocol === undefined || protocol === 'http') return 'https';
+  return protocol === 'grpc' ? 'grpcs' : protocol;
 }
 
 /** Builds the extra daprd flags from the merged shared and per-app fields. */
@@ -288,7 +257,7 @@ export function parseRunTemplate(text: string, path: string): RunTemplate {
     const optional = {
       configFile,
       appPort: num('appPort'),
-      appProtocol: str('appProtocol'),
+      appProtocol: withAppSsl(str('appProtocol'), merged.get('appSSL') === true),
       appChannelAddress: str('appChannelAddress'),
       httpPort: num('daprHTTPPort'),
       grpcPort: num('daprGRPCPort'),

@@ -14,12 +14,8 @@ import { logsDir } from './log-file.js';
 import { freePorts } from './ports.js';
 import { claimEntry, removeEntry, removeEntrySync, writeEntry } from './registry.js';
 import { APP_GRACE_MS, type CliContext, SIDECAR_GRACE_MS, settle, sidecarEntry } from './run-command.js';
-import {
-  loadRunTemplate,
-  type RunTemplate,
-  resolveTemplatePath,
-  TemplateError,
-} from './run-template-parser.js';
+import { loadRunTemplate, type RunTemplate } from './run-template-parser.js';
+import { resolveTemplatePath, TemplateError } from './run-template-path.js';
 import { type SidecarPorts, TemplateAppRun, type TemplateRunContext } from './template-app-run.js';
 
 /** Parses `-f <arg>`; prints every problem and resolves undefined when the template is unusable. */
@@ -141,6 +137,7 @@ export async function runTemplate(arg: string, ctx: CliContext): Promise<number>
     for (const r of runs) {
       if (stopping) break;
       say(`validating config and starting app "${r.app.appId}" in ${r.app.appDirPath}`);
+      say(`app "${r.app.appId}" resources: ${r.resourcesPaths.join(', ')}`);
       const problem = (await r.startSidecar(() => stopping)) ?? (stopping ? undefined : await r.startApp());
       if (problem !== undefined) {
         warn(problem);

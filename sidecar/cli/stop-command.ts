@@ -9,7 +9,7 @@ import { processAlive } from '../runtime/process-alive.js';
 import { resolveHome } from './home.js';
 import { findEntry, listEntries, type RunEntry, signalChildren } from './registry.js';
 import type { CliContext } from './run-command.js';
-import { resolveTemplatePath, TemplateError } from './run-template-parser.js';
+import { resolveTemplatePath, TemplateError } from './run-template-path.js';
 
 /** How long `outrigger stop` waits for a run to wind down before reporting. */
 const STOP_WAIT_MS = 30_000;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parseEnvFile } from '../../../sidecar/cli/env-file.js';
 import { logFileName, logsDir, logTimestamp } from '../../../sidecar/cli/log-file.js';
-import { resolveTemplatePath, TemplateError } from '../../../sidecar/cli/run-template-parser.js';
+import { resolveTemplatePath, TemplateError } from '../../../sidecar/cli/run-template-path.js';
 
 const root = mkdtempSync(join(tmpdir(), 'run-template-files-'));
 after(() => rmSync(root, { recursive: true, force: true }));

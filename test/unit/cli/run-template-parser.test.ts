@@ -3,11 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import {
-  parseRunTemplate,
-  type TemplateApp,
-  TemplateError,
-} from '../../../sidecar/cli/run-template-parser.js';
+import { parseRunTemplate, type TemplateApp } from '../../../sidecar/cli/run-template-parser.js';
+import { TemplateError } from '../../../sidecar/cli/run-template-path.js';
 
 const root = mkdtempSync(join(tmpdir(), 'run-template-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -163,6 +160,17 @@ apps:
     assert.equal(b.logLevel, 'debug');
     assert.equal(b.appProtocol, 'http');
     assert.equal(b.daprdLogDestination, 'fileAndConsole');
+  });
+
+  test('the deprecated appSSL is passed to daprd and turns http / grpc into https / grpcs for the app', () => {
+    const dir = tree({ 'a/': '', 'b/': '' });
+    const t = parse(
+      dir,
+      'version: 1\ncommon:\n  appSSL: true\napps:\n  - appDirPath: a\n  - appDirPath: b\n    appProtocol: grpc\n',
+    );
+    assert.equal(app(t.apps, 'a').appProtocol, 'https');
+    assert.equal(app(t.apps, 'b').appProtocol, 'grpcs');
+    assert.deepEqual(app(t.apps, 'a').daprdArgs, ['--app-ssl']);
   });
 
   test('env: the app wins over common.envFile, which wins over common.env; scalars become strings', () => {
