@@ -75,7 +75,10 @@ export class HttpAppChannel implements AppChannel {
     const release = this.#limit.unlimited ? NO_RELEASE : await this.#limit.acquire(signal);
     throwIfCancelled(signal);
     const started = performance.now();
-    const path = req.query === undefined || req.query === '' ? req.path : `${req.path}?${req.query}`;
+    // The path is '/' + the invoked method; daprd adds that '/' only when the method has none
+    // (constructRequest), so a method given as "/x" reaches the app as /x, not //x.
+    const target = req.path.startsWith('//') ? req.path.slice(1) : req.path;
+    const path = req.query === undefined || req.query === '' ? target : `${target}?${req.query}`;
     const headers: OutgoingHttpHeaders = {};
     const given = req.headers;
     if (given !== undefined) for (const k in given) headers[k] = given[k] as OutgoingHttpHeaders[string];
