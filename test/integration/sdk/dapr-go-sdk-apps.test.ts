@@ -190,6 +190,16 @@ describe('handler errors as the Go SDK client sees them', () => {
     assert.equal(errorInfoOf(err)?.metadata?.['http.error_message'], text.slice(0, 63));
   });
 
+  it('a method given with a leading slash reaches the HTTP route; a gRPC app gets it as it was sent', async () => {
+    const saw = JSON.parse(
+      await sdk.ok<string>({ op: 'invokeMethod', appId: 'gohttp', method: '/echo?x=1', verb: 'GET' }),
+    ) as HandlerSaw;
+    assert.equal(saw.query, 'x=1');
+    // daprd passes the method to a gRPC app unchanged; the SDK's service has no "/echo" handler.
+    const err = await sdk.fails({ op: 'invokeMethod', appId: 'gogrpc', method: '/echo', verb: 'GET' });
+    assert.equal(err.statusMessage, 'method not implemented: /echo');
+  });
+
   it('a route the HTTP service does not have is NotFound with its 404 body', async () => {
     const err = await sdk.fails({ op: 'invokeMethod', appId: 'gohttp', method: 'nosuch', verb: 'GET' });
     assert.equal(err.code, 'NotFound');

@@ -104,6 +104,15 @@ describe('Go SDK client: service invocation of an HTTP app through two sidecars'
     assert.equal(seen.headers['content-type'], 'application/json');
   });
 
+  it('reaches the same path whether the method starts with a slash or not (daprd adds one only when missing)', async () => {
+    for (const method of ['orders/77', '/orders/77']) {
+      const seen = JSON.parse(
+        await sdk.ok<string>({ op: 'invokeMethod', appId: 'orders', method, verb: 'GET' }),
+      ) as Seen;
+      assert.equal(seen.url, '/orders/77', method);
+    }
+  });
+
   it("returns the app's answer bytes unchanged", async () => {
     const echoed = await sdk.ok<string>({
       op: 'invokeMethodWithContent',
