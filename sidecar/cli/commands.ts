@@ -50,7 +50,7 @@ export const RUN_FLAGS: Readonly<Record<string, FlagSpec>> = {
     type: 'string',
     short: 'f',
     arg: '<dir|file>',
-    help: 'run every app of a Multi-App Run template (a folder means its dapr.yaml)',
+    help: 'run every app of a Multi-App Run template (a folder means its dapr.yaml, - reads stdin)',
   },
   kubernetes: { type: 'boolean', short: 'k', help: 'run the template on Kubernetes (not supported)' },
   help: HELP_FLAG,

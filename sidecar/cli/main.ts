@@ -5,6 +5,7 @@ import { runCli } from './commands.js';
 let status: number;
 try {
   status = await runCli(process.argv.slice(2), {
+    stdin: process.stdin,
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,

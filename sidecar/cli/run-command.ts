@@ -37,6 +37,8 @@ export interface RunSettings {
 
 /** The CLI's surroundings, passed in rather than read from globals. */
 export interface CliContext {
+  /** Where `run -f -` reads its template from. */
+  readonly stdin?: NodeJS.ReadableStream;
   readonly stdout: Writable;
   readonly stderr: Writable;
   readonly env: NodeJS.ProcessEnv;

@@ -21,9 +21,17 @@ export class TemplateError extends Error {
 /** The file `-f <dir>` looks for, as the dapr CLI's `defaultRunTemplateFileName`. */
 export const DEFAULT_TEMPLATE_FILE = 'dapr.yaml';
 
-/** Resolves `-f <arg>`: a folder means its `dapr.yaml`; a file must end in .yaml or .yml. */
+/** The path a template read from stdin (`-f -`) is known by: `<cwd>/-`, as the dapr CLI's `filepath.Abs("-")`. */
+export function stdinTemplatePath(cwd: string): string {
+  return join(cwd, '-');
+}
+
+/**
+ * Resolves `-f <arg>`: a folder means its `dapr.yaml`; a file must end in .yaml or .yml; `-` (the
+ * template comes from stdin) is `stdinTemplatePath(cwd)`.
+ */
 export function resolveTemplatePath(arg: string, cwd: string): string {
-  if (arg === '-') throw new TemplateError(['reading the run template from stdin (-f -) is not supported']);
+  if (arg === '-') return stdinTemplatePath(cwd);
   const abs = resolve(cwd, expandHome(arg));
   let isDir: boolean;
   try {

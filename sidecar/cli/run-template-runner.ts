@@ -14,13 +14,26 @@ import { logsDir } from './log-file.js';
 import { freePorts } from './ports.js';
 import { claimEntry, removeEntry, removeEntrySync, writeEntry } from './registry.js';
 import { APP_GRACE_MS, type CliContext, SIDECAR_GRACE_MS, settle, sidecarEntry } from './run-command.js';
-import { loadRunTemplate, type RunTemplate } from './run-template-parser.js';
-import { resolveTemplatePath, TemplateError } from './run-template-path.js';
+import { loadRunTemplate, parseRunTemplate, type RunTemplate } from './run-template-parser.js';
+import { resolveTemplatePath, stdinTemplatePath, TemplateError } from './run-template-path.js';
 import { type SidecarPorts, TemplateAppRun, type TemplateRunContext } from './template-app-run.js';
 
-/** Parses `-f <arg>`; prints every problem and resolves undefined when the template is unusable. */
-export function readTemplate(arg: string, ctx: CliContext): RunTemplate | undefined {
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Parses `-f <arg>` (`-`: from stdin, paths relative to the cwd, as `cat t.yaml | envsubst | dapr
+ * run -f -`); prints every problem and resolves undefined when the template is unusable.
+ */
+export async function readTemplate(arg: string, ctx: CliContext): Promise<RunTemplate | undefined> {
   try {
+    if (arg === '-') {
+      if (ctx.stdin === undefined) throw new TemplateError(['-f -: no stdin to read the template from']);
+      return parseRunTemplate(await readAll(ctx.stdin), stdinTemplatePath(ctx.cwd));
+    }
     return loadRunTemplate(resolveTemplatePath(arg, ctx.cwd));
   } catch (err) {
     if (!(err instanceof TemplateError)) throw err;
@@ -53,7 +66,7 @@ export async function runTemplate(arg: string, ctx: CliContext): Promise<number>
   const warn = (line: string): void => {
     ctx.stderr.write(`outrigger: error: ${line}\n`);
   };
-  const template = readTemplate(arg, ctx);
+  const template = await readTemplate(arg, ctx);
   if (template === undefined) return 1;
   if (!existsSync(sidecarEntry())) {
     warn(`outriggerd not found at ${sidecarEntry()}; build the project first (npm run build)`);

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { listJson, runCli, tempHome } from './cli-harness.js';
+import { CLI_ENTRY, cliEnv, listJson, runCli, tempHome } from './cli-harness.js';
 
 /** A temp home with a template folder holding `dapr.yaml` (when given) and an `app/` folder. */
 async function templateDir(t: { after(fn: () => unknown): void }, yaml?: string) {
@@ -104,5 +105,21 @@ test('when an app of the template cannot start, the apps already started are sto
   assert.deepEqual(
     (await readdir(join(home, 'run'))).filter((n) => n.endsWith('.json')),
     [],
+  );
+});
+
+test('run -f - reads the template from stdin, with paths relative to the cwd (as dapr)', async (t) => {
+  const { home, dir } = await templateDir(t);
+  const res = spawnSync(process.execPath, [CLI_ENTRY, 'run', '-f', '-'], {
+    cwd: dir,
+    env: cliEnv(home),
+    input: 'version: 1\napps:\n  - appDirPath: app\n    appPort: nope\n',
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(res.status, 1, res.stderr);
+  assert.equal(
+    res.stderr,
+    `outrigger: error: ${join(dir, '-')}: apps[0]: field "appPort" must be a port number between 1 and 65535, got "nope"\n`,
   );
 });

@@ -20,7 +20,7 @@ function problem(fn: () => unknown): string {
   assert.fail('expected a TemplateError');
 }
 
-test('-f <dir> means <dir>/dapr.yaml; -f <file> takes .yaml or .yml, relative to the cwd', () => {
+test('-f <dir> means <dir>/dapr.yaml; -f <file> takes .yaml or .yml, relative to the cwd; -f - is <cwd>/-', () => {
   const dir = join(root, 'app');
   mkdirSync(dir);
   writeFileSync(join(dir, 'dapr.yaml'), 'version: 1');
@@ -43,10 +43,7 @@ test('-f <dir> means <dir>/dapr.yaml; -f <file> takes .yaml or .yml, relative to
     problem(() => resolveTemplatePath(empty, root)),
     /no dapr.yaml in directory/,
   );
-  assert.match(
-    problem(() => resolveTemplatePath('-', root)),
-    /stdin \(-f -\) is not supported/,
-  );
+  assert.equal(resolveTemplatePath('-', root), join(root, '-'), 'stdin: known as <cwd>/-, as dapr');
 });
 
 test('log files are named <appID>_<app|daprd>_<YYYYMMDDhhmmss>.log under <appDirPath>/.dapr/logs', () => {
