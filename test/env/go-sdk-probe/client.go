@@ -196,6 +196,12 @@ func runOp(ctx context.Context, c dapr.Client, o op) (any, error) {
 		return nil, c.DeleteState(ctx, o.Store, o.Key, o.Metadata)
 	case "deleteBulkState":
 		return nil, c.DeleteBulkState(ctx, o.Store, o.Keys, o.Metadata)
+	case "deleteBulkStateItems":
+		items := make([]*dapr.DeleteStateItem, 0, len(o.Items))
+		for _, it := range o.Items {
+			items = append(items, (*dapr.DeleteStateItem)(it.toSetStateItem()))
+		}
+		return nil, c.DeleteBulkStateItems(ctx, o.Store, items)
 	case "executeStateTransaction":
 		ops := make([]*dapr.StateOperation, 0, len(o.Ops))
 		for _, t := range o.Ops {

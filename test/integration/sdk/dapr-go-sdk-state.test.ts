@@ -191,6 +191,36 @@ for (const store of ['mem', 'lite']) {
       ]);
     });
 
+    it('deletes items in bulk with their ETags, refusing a stale one (DeleteBulkStateItems)', async () => {
+      await sdk.ok({ op: 'saveState', store, key: 'e1', value: '1' });
+      await sdk.ok({ op: 'saveState', store, key: 'e2', value: '2' });
+      const [e1, e2] = await bulk(store, ['e1', 'e2']).then((items) =>
+        ['e1', 'e2'].map((k) => items.find((i) => i.key === k)?.etag ?? ''),
+      );
+      await sdk.ok({ op: 'saveState', store, key: 'e2', value: '2b' });
+      const err = await sdk.fails({
+        op: 'deleteBulkStateItems',
+        store,
+        items: [{ key: 'e2', etag: e2, concurrency: 'first-write' }],
+      });
+      assert.equal(err.code, 'Aborted');
+      assert.match(
+        err.statusMessage,
+        new RegExp(`^failed deleting state in state store ${store}: ${MISMATCH}`),
+      );
+      assert.deepEqual(errorInfoOf(err), { reason: 'ERR_STATE_BULK_DELETE', domain: 'dapr.io' });
+      await sdk.ok({
+        op: 'deleteBulkStateItems',
+        store,
+        items: [{ key: 'e1', etag: e1, concurrency: 'first-write' }],
+      });
+      const left = await bulk(store, ['e1', 'e2']);
+      assert.deepEqual(left.map((i) => [i.key, i.value]).sort(), [
+        ['e1', ''],
+        ['e2', '2b'],
+      ]);
+    });
+
     it('executes a transaction of upserts and a delete, and fails a stale-ETag one as a whole', async () => {
       await sdk.ok({ op: 'saveState', store, key: 'tx-old', value: 'old' });
       await sdk.ok({
