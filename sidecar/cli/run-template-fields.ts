@@ -2,7 +2,8 @@
  * The fields of a Multi-App Run template (`dapr.yaml`), named as the dapr CLI's YAML tags
  * (dapr/cli pkg/standalone/run.go `RunConfig`/`SharedRunConfig`, pkg/runfileconfig
  * `App`/`Common`): which section may hold each, how its value is checked, and the daprd flag it
- * becomes. Fields that the dapr CLI reads but Outrigger cannot honour carry the reason.
+ * becomes. Fields that the dapr CLI reads but Outrigger cannot honour carry the reason; fields that
+ * only matter elsewhere (Kubernetes, a separate runtime install) are ignored with a warning.
  */
 import { parseByteQuantity } from '../runtime/quantity.js';
 
@@ -32,6 +33,8 @@ export interface FieldSpec {
   readonly flag?: string;
   /** Set when Outrigger cannot honour the field: why, for the error message. */
   readonly unsupported?: string;
+  /** Set when the field does not apply to a local run and is ignored: why, for the warning. */
+  readonly ignored?: string;
 }
 
 /** The log destinations of `appLogDestination` / `daprdLogDestination` (dapr's LogDestType). */
@@ -46,7 +49,7 @@ export const TEMPLATE_APP_PROTOCOLS = ['http', 'https', 'grpc', 'grpcs', 'h2c'] 
 /** Log levels daprd accepts (`--log-level`). */
 export const TEMPLATE_LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
 
-const KUBERNETES_ONLY = 'it is only used by "dapr run -f -k" (Kubernetes), which outrigger does not support';
+const KUBERNETES_ONLY = 'it is only read by "dapr run -f -k" (Kubernetes)';
 
 /** Every field the dapr CLI reads from a template section, keyed by its YAML name. */
 export const TEMPLATE_FIELDS: Readonly<Record<string, FieldSpec>> = {
@@ -77,9 +80,9 @@ export const TEMPLATE_FIELDS: Readonly<Record<string, FieldSpec>> = {
   appLogDestination: { kind: 'logDestination', scope: 'shared' },
   daprdLogDestination: { kind: 'logDestination', scope: 'shared' },
   runtimePath: {
-    kind: 'path',
+    kind: 'string',
     scope: 'shared',
-    unsupported: 'outriggerd ships with the outrigger CLI; there is no separate runtime install to point at',
+    ignored: 'outriggerd ships with the outrigger CLI; there is no separate runtime install to point at',
   },
   // Common only (dapr/cli runfileconfig.Common).
   envFile: { kind: 'path', scope: 'common' },
@@ -99,9 +102,9 @@ export const TEMPLATE_FIELDS: Readonly<Record<string, FieldSpec>> = {
     scope: 'app',
     unsupported: 'outriggerd serves its APIs on TCP ports only (no Unix domain sockets)',
   },
-  containerImage: { kind: 'string', scope: 'app', unsupported: KUBERNETES_ONLY },
-  containerImagePullPolicy: { kind: 'string', scope: 'app', unsupported: KUBERNETES_ONLY },
-  createService: { kind: 'bool', scope: 'app', unsupported: KUBERNETES_ONLY },
+  containerImage: { kind: 'string', scope: 'app', ignored: KUBERNETES_ONLY },
+  containerImagePullPolicy: { kind: 'string', scope: 'app', ignored: KUBERNETES_ONLY },
+  createService: { kind: 'bool', scope: 'app', ignored: KUBERNETES_ONLY },
 };
 
 /** Top-level keys of a template. */

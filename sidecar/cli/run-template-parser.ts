@@ -6,8 +6,9 @@
  * `env` merges with the app's keys first, then `common.envFile`, then `common.env`; a missing
  * `appID` becomes the base name of `appDirPath`. Resources and config follow dapr's precedence:
  * the app's own paths > `<appDirPath>/.dapr/resources` (`.dapr/config.yaml`) > `common` > the
- * CLI's defaults. Unlike the dapr CLI, unknown fields and fields Outrigger cannot honour are
- * errors, and every problem is reported at once, each naming the app and the field.
+ * CLI's defaults. As the dapr CLI, a local run ignores unknown fields and Kubernetes-only ones,
+ * but names each in a warning; unlike it, a field Outrigger cannot honour (`unixDomainSocket`) or
+ * a bad value is an error, and every problem is reported at once, naming the app and the field.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -57,6 +58,8 @@ export interface RunTemplate {
   /** The template's optional `name`. */
   readonly name?: string;
   readonly apps: readonly TemplateApp[];
+  /** Fields ignored, each naming its app: unknown ones and those of a Kubernetes run. */
+  readonly warnings: readonly string[];
 }
 
 /** Same app id rule as `outrigger run --app-id`. */
@@ -88,8 +91,15 @@ function isZero(value: FieldValue | undefined): boolean {
 
 type Section = Map<string, FieldValue>;
 
-/** Checks one section's keys and values; problems are recorded, good values returned. */
-function readSection(raw: unknown, where: string, scope: 'common' | 'app', problems: string[]): Section {
+/** What a parse found wrong: errors stop the run, warnings are printed. */
+interface Findings {
+  readonly problems: string[];
+  readonly warnings: string[];
+}
+
+/** Checks one section's keys and values; findings are recorded, good values returned. */
+function readSection(raw: unknown, where: string, scope: 'common' | 'app', findings: Findings): Section {
+  const { problems, warnings } = findings;
   const out: Section = new Map();
   if (raw === undefined || raw === null) return out;
   if (typeof raw !== 'object' || Array.isArray(raw)) {
@@ -100,9 +110,13 @@ function readSection(raw: unknown, where: string, scope: 'common' | 'app', probl
     const spec = TEMPLATE_FIELDS[key];
     if (spec === undefined) {
       const hint = suggestField(key, Object.keys(TEMPLATE_FIELDS));
-      problems.push(
-        `${where}: unknown field "${key}"${hint === undefined ? '' : ` (did you mean "${hint}"?)`}`,
+      warnings.push(
+        `${where}: unknown field "${key}" ignored${hint === undefined ? '' : ` (did you mean "${hint}"?)`}`,
       );
+      continue;
+    }
+    if (spec.ignored !== undefined) {
+      warnings.push(`${where}: field "${key}" ignored: ${spec.ignored}`);
       continue;
     }
     if (spec.unsupported !== undefined) {
@@ -187,16 +201,18 @@ export function parseRunTemplate(text: string, path: string): RunTemplate {
     throw new TemplateError([`${path}: a run template is a map with version, common and apps`]);
   const top = doc as Record<string, unknown>;
   const problems: string[] = [];
+  const warnings: string[] = [];
+  const findings: Findings = { problems, warnings };
   for (const key of Object.keys(top)) {
     if (!(TOP_LEVEL_FIELDS as readonly string[]).includes(key))
-      problems.push(`unknown top-level field "${key}" (expected ${TOP_LEVEL_FIELDS.join(', ')})`);
+      warnings.push(`unknown top-level field "${key}" ignored (expected ${TOP_LEVEL_FIELDS.join(', ')})`);
   }
   if (top.version === undefined || top.version === null || top.version === 0)
     problems.push(`required field "version" not found (use version: 1)`);
   else if (top.version !== 1) problems.push(`field "version" must be 1, got ${JSON.stringify(top.version)}`);
   if (top.name !== undefined && typeof top.name !== 'string') problems.push('field "name" must be a string');
   const baseDir = resolve(path, '..');
-  const common = readSection(top.common, 'common', 'common', problems);
+  const common = readSection(top.common, 'common', 'common', findings);
   const commonResources = resourcePaths(common, baseDir, 'common', problems);
   const commonConfig = optionalPath(common, 'configFilePath', baseDir, 'common', problems);
   let fileEnv: Record<string, string> = {};
@@ -217,7 +233,7 @@ export function parseRunTemplate(text: string, path: string): RunTemplate {
   rawApps.forEach((raw: unknown, i) => {
     const id = (raw as { appID?: unknown } | null)?.appID;
     const where = `apps[${i}]${typeof id === 'string' ? ` (appID "${id}")` : ''}`;
-    const app = readSection(raw, where, 'app', problems);
+    const app = readSection(raw, where, 'app', findings);
     const dir = app.get('appDirPath') as string | undefined;
     if (dir === undefined || dir.trim() === '') {
       problems.push(`${where}: required field "appDirPath" not found`);
@@ -285,6 +301,7 @@ export function parseRunTemplate(text: string, path: string): RunTemplate {
     path,
     ...(typeof top.name === 'string' ? { name: top.name } : {}),
     apps: Object.freeze(apps),
+    warnings: Object.freeze(warnings.map((w) => `${path}: ${w}`)),
   });
 }
 

@@ -68,6 +68,7 @@ export async function runTemplate(arg: string, ctx: CliContext): Promise<number>
   };
   const template = await readTemplate(arg, ctx);
   if (template === undefined) return 1;
+  for (const w of template.warnings) ctx.stderr.write(`outrigger: warning: ${w}\n`);
   if (!existsSync(sidecarEntry())) {
     warn(`outriggerd not found at ${sidecarEntry()}; build the project first (npm run build)`);
     return 1;

@@ -54,8 +54,6 @@ test('run -f reports a missing appDirPath and bad fields by app and field, and s
     `outrigger: error: ${file}: apps[0] (appID "first"): required field "appDirPath" not found`,
     `outrigger: error: ${file}: apps[1] (appID "second"): field "appPort" must be a port number between 1 and 65535, got "abc"`,
     `outrigger: error: ${file}: apps[1] (appID "second"): field "appLogDestination" must be one of console, file, fileAndConsole, got "screen"`,
-    `outrigger: error: ${file}: apps[1] (appID "second"): field "containerImage" is not supported: it is only used by "dapr run -f -k" (Kubernetes), which outrigger does not support`,
-    `outrigger: error: ${file}: apps[1] (appID "second"): unknown field "appid" (did you mean "appID"?)`,
   ]);
   assert.equal(existsSync(join(home, 'run')), false, 'nothing was registered');
   assert.equal(existsSync(join(dir, 'app', '.dapr')), false, 'no log folder was made');

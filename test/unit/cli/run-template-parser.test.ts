@@ -284,7 +284,7 @@ describe('run template errors name the app and the field', () => {
     );
   });
 
-  test('bad values, unknown and misplaced fields, all reported at once', () => {
+  test('bad values and misplaced fields, all reported at once', () => {
     const found = problems(
       dir,
       `version: 1
@@ -310,7 +310,6 @@ apps:
       'common: field "appLogDestination" must be one of console, file, fileAndConsole, got "somewhere"',
       'apps[0] (appID "web"): field "appPort" must be a port number between 1 and 65535, got "abc"',
       'apps[0] (appID "web"): field "daprGRPCPort" must be a port number between 1 and 65535, got 70000',
-      'apps[0] (appID "web"): unknown field "appId" (did you mean "appID"?)',
       'apps[0] (appID "web"): field "appProtocol" must be one of http, https, grpc, grpcs, h2c, got "soap"',
       'apps[0] (appID "web"): field "command" must be a list of strings, got "node app.js"',
       'apps[0] (appID "web"): field "env" must be a map of NAME: value, got [{"DEBUG":true}]',
@@ -319,30 +318,41 @@ apps:
     ]);
   });
 
-  test('fields outrigger cannot honour are errors, not ignored', () => {
-    const found = problems(
+  test('unknown and Kubernetes-only fields are ignored with a warning, as the dapr CLI ignores them', () => {
+    const template = parse(
       dir,
       `version: 1
+kind: Template
 common:
   runtimePath: /opt/dapr
 apps:
   - appDirPath: a
+    appId: typo
     containerImage: ghcr.io/me/app:1
-    unixDomainSocket: /tmp/sock
+    createService: true
 `,
-    ).join('\n');
-    assert.match(
-      found,
-      /common: field "runtimePath" is not supported: outriggerd ships with the outrigger CLI/,
     );
-    assert.match(
-      found,
-      /apps\[0\]: field "containerImage" is not supported: .*"dapr run -f -k" \(Kubernetes\)/,
+    assert.equal(template.apps[0]?.appId, 'a', 'the misspelt appId is not read');
+    assert.deepEqual(
+      template.warnings.map((w) => w.slice(join(dir, 'dapr.yaml').length + 2)),
+      [
+        'unknown top-level field "kind" ignored (expected version, name, common, apps)',
+        'common: field "runtimePath" ignored: outriggerd ships with the outrigger CLI; there is no separate runtime install to point at',
+        'apps[0]: unknown field "appId" ignored (did you mean "appID"?)',
+        'apps[0]: field "containerImage" ignored: it is only read by "dapr run -f -k" (Kubernetes)',
+        'apps[0]: field "createService" ignored: it is only read by "dapr run -f -k" (Kubernetes)',
+      ],
     );
-    assert.match(found, /apps\[0\]: field "unixDomainSocket" is not supported: .*TCP ports only/);
   });
 
-  test('duplicate app ids, invalid app ids, no apps, unknown top-level keys, bad YAML', () => {
+  test('a field outrigger cannot honour is an error', () => {
+    assert.match(
+      problems(dir, 'version: 1\napps:\n  - appDirPath: a\n    unixDomainSocket: /tmp/sock\n').join('\n'),
+      /apps\[0\]: field "unixDomainSocket" is not supported: .*TCP ports only/,
+    );
+  });
+
+  test('duplicate app ids, invalid app ids, no apps, bad YAML', () => {
     assert.match(
       problems(dir, 'version: 1\napps:\n  - appDirPath: a\n  - appDirPath: ./a/\n')[0] ?? '',
       /apps\[1\]: app id "a" is also used by apps\[0\]/,
@@ -352,10 +362,6 @@ apps:
       /app id "my.app" is invalid/,
     );
     assert.match(problems(dir, 'version: 1\napps: []\n')[0] ?? '', /field "apps" must list at least one app/);
-    assert.match(
-      problems(dir, 'version: 1\nkind: Template\napps:\n  - appDirPath: a\n')[0] ?? '',
-      /unknown top-level field "kind"/,
-    );
     assert.match(problems(dir, 'version: 1\napps: [\n')[0] ?? '', /not valid YAML/);
   });
 });
