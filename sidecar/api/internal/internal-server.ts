@@ -205,7 +205,14 @@ export class InternalServer {
     const ct = headers['content-type'] ?? '';
     stream.onClose = () => call.onClose?.(stream.endSent);
     if (!ct.startsWith('application/grpc')) {
-      stream.sendHeaders([[':status', '415']], true);
+      // Not a gRPC client: an HTTP answer, read to the end of the request (no NO_ERROR reset, so
+      // the connection goes on checking the request's frames: RFC 9113 §8.1 makes that reset a MAY).
+      stream.drainRequest = true;
+      stream.sendHeaders([
+        [':status', '415'],
+        ['content-type', 'text/plain; charset=utf-8'],
+      ]);
+      stream.end(Buffer.from(`invalid gRPC request content-type "${ct}"\n`));
       return;
     }
     if (path === CALL_LOCAL_STREAM_PATH) this.#callLocalStream(call);

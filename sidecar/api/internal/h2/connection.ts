@@ -7,7 +7,8 @@
  * event-loop turn per call before anything is written); see bench/invoke.ts.
  *
  * Implemented: SETTINGS (window, frame size, concurrency), flow control with WINDOW_UPDATE,
- * CONTINUATION, padding, PING, RST_STREAM, GOAWAY (graceful close both ways), trailers.
+ * CONTINUATION, padding, PING, RST_STREAM, GOAWAY (graceful close both ways), trailers, the
+ * stream states of §5.1 (stream-states.ts) and the message rules of §8 (header-validation.ts).
  * Out of scope, as gRPC never uses them: server push (disabled in our SETTINGS; a PUSH_PROMISE
  * is a protocol error) and priorities (PRIORITY frames and flags are parsed and ignored, as
  * RFC 9113 §5.3.2 allows).
@@ -25,6 +26,7 @@ import {
   goawayFrame,
   H2ConnectionError,
   MAX_WINDOW,
+  priorityError,
   readGoaway,
   readRstStream,
   readSettings,
@@ -35,7 +37,8 @@ import {
   unpad,
   windowUpdateFrame,
 } from './frames.js';
-import { HeaderBlockAssembler, toHeaderMap } from './header-block.js';
+import { HeaderBlockAssembler } from './header-block.js';
+import { countData, declaredLength, laterHeaders, requestHeaders } from './header-validation.js';
 import {
   DEFAULT_MAX_HEADER_LIST_SIZE,
   type HeaderField,
@@ -44,6 +47,7 @@ import {
   HpackError,
 } from './hpack.js';
 import { H2Stream, H2StreamError, type HeaderMap, type StreamHost } from './stream.js';
+import { Closed, lateFrameResets, StreamHistory } from './stream-states.js';
 import { StreamTable } from './stream-table.js';
 
 /** Options of `H2Connection`. */
@@ -73,6 +77,8 @@ export class H2Connection implements StreamHost {
   readonly #client: boolean;
   readonly #onStream: ((stream: H2Stream, headers: HeaderMap) => void) | undefined;
   readonly #streams = new StreamTable();
+  /** How the client-initiated streams closed (§5.1), for frames that arrive after. */
+  readonly #history = new StreamHistory();
   readonly #waiting: H2Stream[] = [];
   readonly #reader: FrameReader;
   readonly #out: FrameWriter;
@@ -170,6 +176,7 @@ export class H2Connection implements StreamHost {
   #start(stream: H2Stream): void {
     stream.id = this.#nextId;
     this.#nextId += 2;
+    this.#history.opened(stream.id);
     this.#streams.add(stream);
     const block = stream.requestBlock as Buffer;
     stream.requestBlock = undefined;
@@ -277,7 +284,17 @@ export class H2Connection implements StreamHost {
       const i = this.#waiting.indexOf(stream);
       if (i >= 0) this.#waiting.splice(i, 1);
     }
-    this.#closeStream(stream, new H2StreamError('ERR_H2_CANCELLED', code, 'stream reset locally'));
+    this.#closeStream(
+      stream,
+      new H2StreamError('ERR_H2_CANCELLED', code, 'stream reset locally'),
+      Closed.RST_SENT,
+    );
+  }
+
+  /** A stream error (§5.4.2): RST_STREAM with `code`, and the stream closes with ERR_H2_PROTOCOL_ERROR. */
+  #streamError(stream: H2Stream, code: number, message: string): void {
+    this.#out.write(rstStreamFrame(stream.id, code));
+    this.#closeStream(stream, new H2StreamError('ERR_H2_PROTOCOL_ERROR', code, message), Closed.RST_SENT);
   }
 
   /** @internal StreamHost: returns the receive credit a paused stream held back. */
@@ -296,16 +313,18 @@ export class H2Connection implements StreamHost {
   #localEnded(stream: H2Stream): void {
     stream.endSent = true;
     if (stream.remoteEnded) this.#closeStream(stream, undefined);
-    else if (!this.#client) {
+    else if (!this.#client && !stream.drainRequest) {
       // A complete response ends the exchange: tell the client to stop sending (RFC 9113 §8.1).
       this.#out.write(rstStreamFrame(stream.id, ErrorCode.NO_ERROR));
-      this.#closeStream(stream, undefined);
+      this.#closeStream(stream, undefined, Closed.RST_SENT);
     }
   }
 
-  #closeStream(stream: H2Stream, err: H2StreamError | undefined): void {
+  /** `how`: bits of `Closed` for the history (END_STREAM received is read from the stream). */
+  #closeStream(stream: H2Stream, err: H2StreamError | undefined, how = 0): void {
     if (stream.closed) return;
     stream.closed = true;
+    if (stream.id !== 0) this.#history.mark(stream.id, how | (stream.remoteEnded ? Closed.PEER_ENDED : 0));
     this.#streams.delete(stream);
     stream.queue.length = 0;
     stream.queuedBytes = 0;
@@ -384,13 +403,37 @@ export class H2Connection implements StreamHost {
         return;
       case FrameType.PUSH_PROMISE:
         throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'server push is disabled');
+      case FrameType.PRIORITY:
+        this.#onPriority(id, payload);
+        return;
       default:
-        return; // PRIORITY and unknown frame types are ignored.
+        return; // unknown frame types are ignored (§5.5).
     }
+  }
+
+  /** A well-formed PRIORITY is ignored (§5.3.2); a malformed one is a stream error. */
+  #onPriority(id: number, payload: Buffer): void {
+    const code = priorityError(id, payload);
+    if (code === 0) return;
+    const stream = this.#streams.get(id);
+    if (stream !== undefined) this.#streamError(stream, code, 'malformed PRIORITY');
+    // No RST_STREAM on an idle stream (§6.4): the error ends the connection instead (§5.4.1).
+    else if (this.#isIdle(id)) throw new H2ConnectionError(code, `malformed PRIORITY on idle stream ${id}`);
+    else this.#out.write(rstStreamFrame(id, code));
+  }
+
+  /** DATA or HEADERS on stream `id`, which is not open: the reaction depends on how it closed. */
+  #onLateFrame(id: number, what: string): void {
+    if (this.#isIdle(id))
+      throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `${what} on idle stream ${id}`);
+    if (lateFrameResets(this.#history.state(id), what, id))
+      this.#out.write(rstStreamFrame(id, ErrorCode.STREAM_CLOSED));
   }
 
   #onDataFrame(flags: number, id: number, payload: Buffer): void {
     if (id === 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'DATA on stream 0');
+    // Padding is checked whatever the stream's state: a bad pad length is a connection error (§6.1).
+    const content = unpad(payload, flags);
     const len = payload.length;
     this.#recvUnacked += len;
     if (this.#recvUnacked >= this.#connWindow / 2) {
@@ -398,28 +441,27 @@ export class H2Connection implements StreamHost {
       this.#recvUnacked = 0;
     }
     const stream = this.#streams.get(id);
-    if (stream === undefined || stream.remoteEnded) {
-      if (this.#isIdle(id))
-        throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `DATA on idle stream ${id}`);
-      return; // a stream we closed or reset: ignore what was in flight.
+    if (stream === undefined) {
+      this.#onLateFrame(id, 'DATA');
+      return;
     }
-    const content = unpad(payload, flags);
+    if (stream.remoteEnded) {
+      this.#streamError(stream, ErrorCode.STREAM_CLOSED, 'DATA after END_STREAM'); // §5.1 half-closed (remote)
+      return;
+    }
     stream.recvWindow -= len;
     if (stream.recvWindow < 0) {
-      this.#out.write(rstStreamFrame(id, ErrorCode.FLOW_CONTROL_ERROR));
-      this.#closeStream(
-        stream,
-        new H2StreamError(
-          'ERR_H2_STREAM_RESET',
-          ErrorCode.FLOW_CONTROL_ERROR,
-          'peer exceeded the stream window',
-        ),
-      );
+      this.#streamError(stream, ErrorCode.FLOW_CONTROL_ERROR, 'peer exceeded the stream window');
+      return;
+    }
+    const end = (flags & Flag.END_STREAM) !== 0;
+    if (stream.contentLength >= 0 && !countData(stream, content.length, end)) {
+      this.#streamError(stream, ErrorCode.PROTOCOL_ERROR, 'DATA differs from content-length'); // §8.1.1
       return;
     }
     if (content.length > 0) stream.onData?.(content);
     if (stream.closed) return;
-    if ((flags & Flag.END_STREAM) !== 0) {
+    if (end) {
       this.#remoteEnded(stream);
       return;
     }
@@ -430,42 +472,63 @@ export class H2Connection implements StreamHost {
   #onHeaderBlock(id: number, flags: number, block: Buffer): void {
     // Decode even for streams we ignore: the HPACK table must stay in step with the peer's.
     const fields = this.#decoder.decode(block);
-    const endStream = (flags & Flag.END_STREAM) !== 0;
     const existing = this.#streams.get(id);
-    if (existing !== undefined) {
-      if (existing.remoteEnded) return;
-      if (this.#client && !existing.gotHeaders) {
-        const status = fields.find((f) => f[0] === ':status')?.[1] ?? '';
-        if (status.length === 3 && status.startsWith('1') && !endStream) return; // informational
-      } else if (!endStream)
-        throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'trailers without END_STREAM');
-      existing.gotHeaders = true;
-      existing.onHeaders?.(toHeaderMap(fields), endStream);
-      if (endStream && !existing.closed) this.#remoteEnded(existing);
-      return;
-    }
-    if (this.#client) {
-      if (this.#isIdle(id))
-        throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `HEADERS on idle stream ${id}`);
-      return;
-    }
-    if (id % 2 === 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `client stream id ${id} is even`);
-    if (id <= this.#lastPeerId) return; // a stream we already closed
+    if (existing !== undefined) this.#onStreamHeaders(existing, flags, fields);
+    else if (this.#client) this.#onLateFrame(id, 'HEADERS');
+    else if (id % 2 === 0)
+      throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `client stream id ${id} is even`);
+    else if (id <= this.#lastPeerId)
+      this.#onLateFrame(id, 'HEADERS'); // §5.1.1: ids only grow
+    else this.#onRequest(id, flags, fields);
+  }
+
+  /** Server: HEADERS that open stream `id`. */
+  #onRequest(id: number, flags: number, fields: HeaderField[]): void {
+    const endStream = (flags & Flag.END_STREAM) !== 0;
     this.#lastPeerId = id;
-    if (this.#goawaySent || this.#streams.size >= this.#maxStreams) {
-      this.#out.write(rstStreamFrame(id, ErrorCode.REFUSED_STREAM));
+    this.#history.opened(id);
+    const refused = this.#goawaySent || this.#streams.size >= this.#maxStreams;
+    const headers = refused ? 'refused' : requestHeaders(fields, flags);
+    if (typeof headers === 'string') {
+      this.#out.write(rstStreamFrame(id, refused ? ErrorCode.REFUSED_STREAM : ErrorCode.PROTOCOL_ERROR));
+      this.#history.mark(id, Closed.RST_SENT | (endStream ? Closed.PEER_ENDED : 0));
       return;
     }
     const stream = new H2Stream(this, this.#peerInitialWindow, this.#streamWindow);
     stream.id = id;
     stream.gotHeaders = true;
+    stream.contentLength = declaredLength(headers);
+    // Ended before the handler runs: a response it sends at once then completes the exchange.
+    stream.remoteEnded = endStream;
     this.#streams.add(stream);
-    this.#onStream?.(stream, toHeaderMap(fields));
+    this.#onStream?.(stream, headers);
+    if (endStream && !stream.closed) this.#ended(stream);
+  }
+
+  /** HEADERS on an open stream: a client's response (after any 1xx), or trailers. */
+  #onStreamHeaders(stream: H2Stream, flags: number, fields: HeaderField[]): void {
+    const endStream = (flags & Flag.END_STREAM) !== 0;
+    if (stream.remoteEnded) {
+      this.#streamError(stream, ErrorCode.STREAM_CLOSED, 'HEADERS after END_STREAM'); // §5.1
+      return;
+    }
+    const headers = laterHeaders(stream, fields, endStream, this.#client);
+    if (headers === undefined) return; // informational: the final response follows
+    if (typeof headers === 'string') {
+      this.#streamError(stream, ErrorCode.PROTOCOL_ERROR, `malformed message: ${headers}`);
+      return;
+    }
+    stream.gotHeaders = true;
+    stream.onHeaders?.(headers, endStream);
     if (endStream && !stream.closed) this.#remoteEnded(stream);
   }
 
   #remoteEnded(stream: H2Stream): void {
     stream.remoteEnded = true;
+    this.#ended(stream);
+  }
+
+  #ended(stream: H2Stream): void {
     stream.onEnd?.();
     if (stream.endSent && !stream.closed) this.#closeStream(stream, undefined);
   }
@@ -473,9 +536,14 @@ export class H2Connection implements StreamHost {
   #onRst(id: number, payload: Buffer): void {
     const code = readRstStream(id, payload);
     const stream = this.#streams.get(id);
-    if (stream === undefined) return;
+    if (stream === undefined) {
+      if (this.#isIdle(id))
+        throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `RST_STREAM on idle stream ${id}`);
+      this.#history.mark(id, Closed.RST_RECEIVED);
+      return;
+    }
     if (code === ErrorCode.NO_ERROR && stream.remoteEnded) {
-      this.#closeStream(stream, undefined);
+      this.#closeStream(stream, undefined, Closed.RST_RECEIVED);
       return;
     }
     const refused = code === ErrorCode.REFUSED_STREAM;
@@ -486,17 +554,22 @@ export class H2Connection implements StreamHost {
         code,
         `stream reset by the peer with code ${code}`,
       ),
+      Closed.RST_RECEIVED,
     );
   }
 
   #onSettings(flags: number, id: number, payload: Buffer): void {
-    const settings = readSettings(id, flags, payload);
+    const settings = readSettings(id, flags, payload, this.#client);
     if (settings === undefined) return; // an acknowledgement
     const { initialWindow, maxFrame, maxStreams } = settings;
     if (initialWindow !== undefined) {
       const delta = initialWindow - this.#peerInitialWindow;
       this.#peerInitialWindow = initialWindow;
-      for (const s of this.#streams.values()) s.sendWindow += delta;
+      for (const s of this.#streams.values()) {
+        s.sendWindow += delta;
+        if (s.sendWindow > MAX_WINDOW)
+          throw new H2ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'window overflow'); // §6.9.2
+      }
       for (const s of this.#waiting) s.sendWindow += delta;
     }
     if (maxFrame !== undefined) this.#out.maxFrame = maxFrame;
@@ -534,24 +607,25 @@ export class H2Connection implements StreamHost {
       return;
     }
     const stream = this.#streams.get(id);
-    if (stream === undefined) return;
-    if (inc === 0 || stream.sendWindow + inc > MAX_WINDOW) {
-      this.#out.write(
-        rstStreamFrame(id, inc === 0 ? ErrorCode.PROTOCOL_ERROR : ErrorCode.FLOW_CONTROL_ERROR),
-      );
-      this.#closeStream(
-        stream,
-        new H2StreamError('ERR_H2_STREAM_RESET', ErrorCode.FLOW_CONTROL_ERROR, 'bad window update'),
-      );
+    if (stream === undefined) {
+      // Allowed on a closed stream (§5.1), not on one that never opened.
+      if (this.#isIdle(id))
+        throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `WINDOW_UPDATE on idle stream ${id}`);
       return;
     }
-    stream.sendWindow += inc;
-    this.flush(stream);
+    if (inc === 0)
+      this.#streamError(stream, ErrorCode.PROTOCOL_ERROR, 'zero window increment'); // §6.9
+    else if (stream.sendWindow + inc > MAX_WINDOW)
+      this.#streamError(stream, ErrorCode.FLOW_CONTROL_ERROR, 'window overflow'); // §6.9.1
+    else {
+      stream.sendWindow += inc;
+      this.flush(stream);
+    }
   }
 
-  /** A stream id the peer could not have used yet. */
+  /** A stream id in the idle state: above every client-initiated one opened, or server-initiated (we push none). */
   #isIdle(id: number): boolean {
-    return this.#client ? id >= this.#nextId : id > this.#lastPeerId;
+    return id % 2 === 0 || id > this.#history.highest;
   }
 }
 

@@ -215,9 +215,19 @@ export function unpad(payload: Buffer, flags: number): Buffer {
 
 /** The error code of an RST_STREAM frame (RFC 9113 §6.4). */
 export function readRstStream(streamId: number, payload: Buffer): number {
-  if (streamId === 0 || payload.length !== 4)
-    throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'bad RST_STREAM');
+  if (streamId === 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'RST_STREAM on stream 0');
+  if (payload.length !== 4) throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'bad RST_STREAM length');
   return payload.readUInt32BE(0);
+}
+
+/**
+ * Checks a PRIORITY frame (RFC 9113 §6.3, §5.3.1): 0 when it is well formed (its content is then
+ * ignored, §5.3.2), else the code of the stream error it causes. Stream 0 is a connection error.
+ */
+export function priorityError(streamId: number, payload: Buffer): number {
+  if (streamId === 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'PRIORITY on stream 0');
+  if (payload.length !== 5) return ErrorCode.FRAME_SIZE_ERROR;
+  return (payload.readUInt32BE(0) & MAX_WINDOW) === streamId ? ErrorCode.PROTOCOL_ERROR : 0;
 }
 
 /** The last stream id of a GOAWAY frame (RFC 9113 §6.8). */
@@ -241,12 +251,22 @@ export interface PeerSettings {
 }
 
 /**
- * The settings of a SETTINGS frame (RFC 9113 §6.5), or undefined for an acknowledgement. Values
- * out of their range are connection errors; unknown settings are ignored.
+ * The settings of a SETTINGS frame (RFC 9113 §6.5), or undefined for an acknowledgement (which
+ * must be empty). Values out of their range are connection errors, as is push enabled by a server
+ * (`fromServer`); unknown settings are ignored.
  */
-export function readSettings(streamId: number, flags: number, payload: Buffer): PeerSettings | undefined {
+export function readSettings(
+  streamId: number,
+  flags: number,
+  payload: Buffer,
+  fromServer: boolean,
+): PeerSettings | undefined {
   if (streamId !== 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'SETTINGS on a stream');
-  if ((flags & Flag.ACK) !== 0) return undefined;
+  if ((flags & Flag.ACK) !== 0) {
+    if (payload.length !== 0)
+      throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'SETTINGS acknowledgement with a payload');
+    return undefined;
+  }
   if (payload.length % 6 !== 0)
     throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'bad SETTINGS length');
   const out: PeerSettings = {};
@@ -261,6 +281,8 @@ export function readSettings(streamId: number, flags: number, payload: Buffer): 
         throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'bad SETTINGS_MAX_FRAME_SIZE');
       out.maxFrame = value;
     } else if (key === Setting.MAX_CONCURRENT_STREAMS) out.maxStreams = value;
+    else if (key === Setting.ENABLE_PUSH && (value > 1 || (fromServer && value !== 0)))
+      throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'bad SETTINGS_ENABLE_PUSH');
   }
   return out;
 }

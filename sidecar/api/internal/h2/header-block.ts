@@ -10,6 +10,13 @@ import type { HeaderMap } from './stream.js';
 /** Largest header block we accept (a larger one is ENHANCE_YOUR_CALM). */
 const MAX_HEADER_BLOCK = 256 * 1024;
 
+/**
+ * Added to a block's flags when its HEADERS frame gives the stream itself as its dependency: a
+ * stream error of type PROTOCOL_ERROR (RFC 9113 §5.3.1), reported once the block is decoded (the
+ * HPACK table must stay in step whatever happens to the stream).
+ */
+export const SELF_DEPENDENT = 0x100;
+
 /** Receives a complete header block with the flags of the HEADERS frame that began it. */
 export type HeaderBlockHandler = (streamId: number, flags: number, block: Buffer) => void;
 
@@ -29,11 +36,13 @@ export class HeaderBlockAssembler {
   }
 
   /** A HEADERS frame. */
-  headers(flags: number, streamId: number, payload: Buffer): void {
+  headers(frameFlags: number, streamId: number, payload: Buffer): void {
     if (streamId === 0) throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, 'HEADERS on stream 0');
+    let flags = frameFlags;
     let block = unpad(payload, flags);
     if ((flags & Flag.PRIORITY) !== 0) {
       if (block.length < 5) throw new H2ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'short HEADERS priority');
+      if ((block.readUInt32BE(0) & 0x7fff_ffff) === streamId) flags |= SELF_DEPENDENT;
       block = block.subarray(5);
     }
     if ((flags & Flag.END_HEADERS) !== 0) this.#onBlock(streamId, flags, block);

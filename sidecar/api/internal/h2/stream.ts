@@ -14,7 +14,9 @@ export class H2StreamError extends Error {
   /**
    * `code` names the cause: `ERR_H2_STREAM_RESET` (the peer reset the stream with `h2code`),
    * `ERR_H2_REFUSED_STREAM` (the peer did not process it: safe to retry), `ERR_H2_CANCELLED`
-   * (we reset it), `ERR_H2_CONNECTION_CLOSED`, or the socket's own code (`ECONNREFUSED`, ...).
+   * (we reset it), `ERR_H2_PROTOCOL_ERROR` (the peer broke a stream rule, e.g. a malformed message,
+   * and we reset it with `h2code`), `ERR_H2_CONNECTION_CLOSED`, or the socket's own code
+   * (`ECONNREFUSED`, ...).
    */
   constructor(
     readonly code: string,
@@ -74,6 +76,15 @@ export class H2Stream {
   readonly queue: Buffer[] = [];
   queuedBytes = 0;
   trailers: readonly HeaderField[] | Buffer | undefined;
+  /**
+   * Server: after a complete response sent before the request ended, read the request to its end
+   * (and discard it) instead of resetting the stream with NO_ERROR, which RFC 9113 §8.1 leaves
+   * optional. The stream then keeps checking what the peer sends.
+   */
+  drainRequest = false;
+  /** The peer's declared content-length (-1: none), and the DATA octets received against it. */
+  contentLength = -1;
+  received = 0;
   /** A client stream's encoded request headers until it starts. */
   requestBlock: Buffer | undefined;
   readonly #host: StreamHost;
