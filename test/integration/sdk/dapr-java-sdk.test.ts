@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ensureJavaSdkProbe, type JavaSdkProbe } from '../../env/java-sdk.js';
 import { makeTempDir, removeTempDir, runCommand } from '../../env/process.js';
-import { component, type Sidecar, writeResources } from '../harness.js';
+import type { Sidecar } from '../harness.js';
 import { startAppSidecar, startTestApp, type TestApp } from '../invoke/invoke-fixture.js';
+import { startSdkCaller } from './sdk-fixture.js';
 
 /**
  * The official Dapr Java SDK (`io.dapr:dapr-sdk` from Maven Central), unchanged, against
@@ -28,17 +27,7 @@ before(async () => {
   home = await makeTempDir('sdk-java');
   app = await startTestApp();
   orders = await startAppSidecar(home, { appId: 'orders', appPort: app.port });
-  const secretsFile = join(home, 'secrets.json');
-  await writeFile(secretsFile, JSON.stringify({ apiKey: 'k-123', dbPassword: 'pw-1' }));
-  const resources = await writeResources(home, [
-    component('statestore', 'state.sqlite', { connectionString: join(home, 'state.db') }),
-    component('secretstore', 'secretstores.local.file', { secretsFile }),
-  ]);
-  shop = await startAppSidecar(home, {
-    appId: 'shop',
-    resourcesPaths: [resources],
-    env: { DAPR_API_TOKEN: TOKEN },
-  });
+  shop = await startSdkCaller(home, TOKEN);
 });
 
 after(async () => {

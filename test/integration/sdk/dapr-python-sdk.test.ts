@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -11,8 +10,9 @@ import {
   waitForPort,
 } from '../../env/process.js';
 import { ensurePythonSdk, PYTHON_SDK_PROBE, type PythonSdk } from '../../env/python-sdk.js';
-import { component, type Sidecar, writeResources } from '../harness.js';
+import type { Sidecar } from '../harness.js';
 import { startAppSidecar, startTestApp, type TestApp } from '../invoke/invoke-fixture.js';
+import { startSdkCaller } from './sdk-fixture.js';
 
 /**
  * The official Dapr Python SDK (`dapr` from PyPI), unchanged, against outriggerd, the way a
@@ -53,17 +53,7 @@ before(async () => {
     args: ['--app-protocol', 'grpc'],
   });
 
-  const secretsFile = join(home, 'secrets.json');
-  await writeFile(secretsFile, JSON.stringify({ apiKey: 'k-123', dbPassword: 'pw-1' }));
-  const resources = await writeResources(home, [
-    component('statestore', 'state.sqlite', { connectionString: join(home, 'state.db') }),
-    component('secretstore', 'secretstores.local.file', { secretsFile }),
-  ]);
-  shop = await startAppSidecar(home, {
-    appId: 'shop',
-    resourcesPaths: [resources],
-    env: { DAPR_API_TOKEN: TOKEN },
-  });
+  shop = await startSdkCaller(home, TOKEN);
 });
 
 after(async () => {
