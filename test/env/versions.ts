@@ -51,6 +51,11 @@ export const VERSIONS = {
    * SDK compatibility tests (test/env/java-sdk.ts). 1.18.1's parent POM is not served here.
    */
   javaDaprSdk: '1.17.1',
+  /**
+   * h2spec, the HTTP/2 conformance tester (RFC 9113 / RFC 7541 cases), built from the Go module
+   * proxy (the repository has no go.mod, hence +incompatible) and run against the internal API port.
+   */
+  h2spec: 'v2.2.1+incompatible',
   /** Debian packages (versions are whatever the distribution ships). */
   debianPackages: ['redis-server', 'postgresql', 'nats-server'],
 } as const;
