@@ -71,8 +71,8 @@ describe('H2Connection server: malformed request headers are a stream error', ()
     { name: 'an empty field name', fields: [...GET, ['', 'ok']] },
     { name: 'CR LF in a field value', fields: [...GET, ['x-test', 'a\r\nx-injected: 1']] },
     { name: 'NUL in a field value', fields: [...GET, ['x-test', 'a\0b']] },
-    { name: 'a leading space in a field value', fields: [...GET, ['x-test', ' ok']] },
-    { name: 'a trailing tab in a field value', fields: [...GET, ['x-test', 'ok\t']] },
+    { name: 'a control character in a field value', fields: [...GET, ['x-test', 'a\x01b']] },
+    { name: 'DEL in a field value', fields: [...GET, ['x-test', 'a\x7fb']] },
     { name: 'an unknown pseudo-header', fields: [...GET, [':test', 'ok']] },
     { name: 'a response pseudo-header', fields: [...GET, [':status', '200']] },
     { name: 'a pseudo-header after a regular field', fields: [['x-test', 'ok'], ...GET] },
@@ -121,7 +121,7 @@ describe('H2Connection server: malformed request headers are a stream error', ()
     });
   }
 
-  test('valid unusual fields pass: te "trailers", tchar names, inner spaces and tabs, empty values, a matching content-length', async () => {
+  test('valid unusual fields pass: te "trailers", tchar names, spaces and tabs, empty values, a matching content-length', async () => {
     const rec = recording();
     const served = await serve(rec.handler);
     const peer = await RawPeer.connect(served.port);
@@ -134,6 +134,8 @@ describe('H2Connection server: malformed request headers are a stream error', ()
             ['te', 'trailers'],
             ["x-a.b_c~!#$%&'*+^`|", 'v'],
             ['x-inner', 'a b\tc'],
+            // Not rejected, as grpc-go does not: its peers send e.g. a grpc-message ending in a space.
+            ['x-edges', ' v\t'],
             ['x-empty', ''],
             ['content-length', '5'],
           ],
@@ -145,6 +147,7 @@ describe('H2Connection server: malformed request headers are a stream error', ()
       const end = await peer.ended(1);
       assert.equal(end.type, FrameType.HEADERS);
       assert.equal(rec.seen[0]?.['x-inner'], 'a b\tc');
+      assert.equal(rec.seen[0]?.['x-edges'], ' v\t');
       assert.deepEqual(rec.errors, [undefined]);
       assert.equal(
         peer.frames.find((f) => f.type === FrameType.RST_STREAM && f.payload.readUInt32BE(0) !== 0),

@@ -6,7 +6,8 @@
  *
  * - Field names (§8.2.1, §8.2): lower-case HTTP tokens (RFC 9110 §5.1), so no uppercase, no
  *   controls, no space, no colon outside pseudo-headers.
- * - Field values (§8.2.1): no NUL, CR or LF, no leading or trailing space or tab.
+ * - Field values (§8.2.1): no NUL, CR, LF or other control character but HTAB (leading and
+ *   trailing whitespace is let through: see `validValue`).
  * - Connection-specific fields (§8.2.2): `connection`, `proxy-connection`, `keep-alive`,
  *   `transfer-encoding`, `upgrade`; `te` only in a request and only as "trailers".
  * - Pseudo-headers (§8.3): only the defined ones for the message kind, each once, all before the
@@ -145,18 +146,15 @@ function checkRegular(name: string, value: string, kind: MessageKind): Malformed
   }
 }
 
-/** No NUL, CR or LF anywhere, no space or tab at either end (§8.2.1). */
+/**
+ * No control character but HTAB (so no NUL, CR or LF, §8.2.1; nor DEL). Leading and trailing SP or
+ * HTAB are let through, as grpc-go (x/net/http2) does: its peers send them, e.g. a `grpc-message`
+ * ending in a space goes out unencoded, and refusing it would turn an app's status into a reset.
+ */
 function validValue(value: string): boolean {
-  const n = value.length;
-  if (n === 0) return true;
-  let c = value.charCodeAt(0);
-  if (c === 0x20 || c === 0x09) return false;
-  c = value.charCodeAt(n - 1);
-  if (c === 0x20 || c === 0x09) return false;
-  for (let i = 0; i < n; i++) {
-    c = value.charCodeAt(i);
-    // 0x2401: bits 0 (NUL), 10 (LF) and 13 (CR).
-    if (c <= 13 && ((1 << c) & 0x2401) !== 0) return false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 ? c !== 0x09 : c === 0x7f) return false;
   }
   return true;
 }
