@@ -488,7 +488,7 @@ export class H2Connection implements StreamHost {
     this.#lastPeerId = id;
     this.#history.opened(id);
     const refused = this.#goawaySent || this.#streams.size >= this.#maxStreams;
-    const headers = refused ? 'refused' : requestHeaders(fields, flags);
+    const headers = refused ? 'refused' : requestHeaders(fields, flags, this.#decoder.invalid);
     if (typeof headers === 'string') {
       this.#out.write(rstStreamFrame(id, refused ? ErrorCode.REFUSED_STREAM : ErrorCode.PROTOCOL_ERROR));
       this.#history.mark(id, Closed.RST_SENT | (endStream ? Closed.PEER_ENDED : 0));
@@ -512,7 +512,7 @@ export class H2Connection implements StreamHost {
       this.#streamError(stream, ErrorCode.STREAM_CLOSED, 'HEADERS after END_STREAM'); // §5.1
       return;
     }
-    const headers = laterHeaders(stream, fields, endStream, this.#client);
+    const headers = laterHeaders(stream, fields, endStream, this.#client, this.#decoder.invalid);
     if (headers === undefined) return; // informational: the final response follows
     if (typeof headers === 'string') {
       this.#streamError(stream, ErrorCode.PROTOCOL_ERROR, `malformed message: ${headers}`);

@@ -2,12 +2,15 @@
  * Field rules of HTTP/2 messages (RFC 9113 §8.1–8.3), checked while the decoded field list becomes
  * a `HeaderMap`, in the same single pass: a malformed message is a stream error of type
  * PROTOCOL_ERROR (§8.1.1), never a connection error. Each check is a table lookup or a character
- * comparison on the strings HPACK produced; nothing is allocated beyond the map itself.
+ * comparison on the strings HPACK produced, whose octets the decoder checked as it read them
+ * (`HpackDecoder.invalid`); nothing is allocated beyond the map itself.
  *
  * - Field names (§8.2.1, §8.2): lower-case HTTP tokens (RFC 9110 §5.1), so no uppercase, no
- *   controls, no space, no colon outside pseudo-headers.
- * - Field values (§8.2.1): no NUL, CR, LF or other control character but HTAB (leading and
- *   trailing whitespace is let through: see `validValue`).
+ *   controls, no space, no colon outside pseudo-headers (checked by the HPACK decoder).
+ * - Field values (§8.2.1): no NUL, CR, LF or other control character but HTAB (checked by the
+ *   HPACK decoder). Leading and trailing whitespace is let through, as grpc-go (x/net/http2) does:
+ *   its peers send it (a `grpc-message` ending in a space goes out unencoded), and refusing it
+ *   would turn an app's status into a reset.
  * - Connection-specific fields (§8.2.2): `connection`, `proxy-connection`, `keep-alive`,
  *   `transfer-encoding`, `upgrade`; `te` only in a request and only as "trailers".
  * - Pseudo-headers (§8.3): only the defined ones for the message kind, each once, all before the
@@ -17,7 +20,7 @@
  */
 import { Flag } from './frames.js';
 import { SELF_DEPENDENT } from './header-block.js';
-import type { HeaderField } from './hpack.js';
+import { type HeaderField, InvalidField } from './hpack.js';
 import type { H2Stream, HeaderMap } from './stream.js';
 
 /** Why a message is malformed (a constant string: the rejection allocates nothing). */
@@ -27,12 +30,6 @@ export type Malformed = string;
 export const MessageKind = { REQUEST: 0, RESPONSE: 1, TRAILERS: 2 } as const;
 /** One of `MessageKind`. */
 export type MessageKind = (typeof MessageKind)[keyof typeof MessageKind];
-
-/** tchar (RFC 9110 §5.6.2) without uppercase: 1 where a regular field name may use the code. */
-const NAME_CHAR = new Uint8Array(128);
-for (let c = 0x21; c < 0x7f; c++) NAME_CHAR[c] = 1;
-for (const c of '"(),/:;<=>?@[\\]{}') NAME_CHAR[c.charCodeAt(0)] = 0;
-for (let c = 0x41; c <= 0x5a; c++) NAME_CHAR[c] = 0;
 
 /** Bits of a request's pseudo-headers, to find duplicates and missing ones without a lookup. */
 const METHOD = 1;
@@ -44,9 +41,16 @@ const STATUS = 1;
 
 /**
  * Checks `fields` as a message of `kind` and returns them as a map (repeated fields joined with
- * ", "), or the reason the message is malformed.
+ * ", "), or the reason the message is malformed. `invalid` holds the decoder's `InvalidField` bits
+ * for the block: the octets of names and values were checked as HPACK read them.
  */
-export function checkedHeaderMap(fields: readonly HeaderField[], kind: MessageKind): HeaderMap | Malformed {
+export function checkedHeaderMap(
+  fields: readonly HeaderField[],
+  kind: MessageKind,
+  invalid: number,
+): HeaderMap | Malformed {
+  if (invalid !== 0)
+    return (invalid & InvalidField.NAME) !== 0 ? 'invalid field name' : 'invalid character in a field value';
   const map: HeaderMap = {};
   let seen = 0;
   let regular = false;
@@ -54,7 +58,6 @@ export function checkedHeaderMap(fields: readonly HeaderField[], kind: MessageKi
     const field = fields[i] as HeaderField;
     const name = field[0];
     const value = field[1];
-    if (!validValue(value)) return 'invalid character in a field value';
     if (name.charCodeAt(0) === 0x3a) {
       if (regular) return 'pseudo-header after a regular field';
       const bit = pseudoBit(name, kind);
@@ -119,14 +122,9 @@ function pseudoBit(name: string, kind: MessageKind): number {
   return kind === MessageKind.RESPONSE && name === ':status' ? STATUS : 0;
 }
 
-/** A regular field's name and connection-specific rules; undefined when it is fine. */
+/** A regular field's connection-specific rules (§8.2.2); undefined when it is fine. */
 function checkRegular(name: string, value: string, kind: MessageKind): Malformed | undefined {
   const n = name.length;
-  if (n === 0) return 'empty field name';
-  for (let i = 0; i < n; i++) {
-    const c = name.charCodeAt(i);
-    if (c >= 128 || NAME_CHAR[c] === 0) return 'invalid field name';
-  }
   // Only names of these lengths can be connection-specific: most fields pass on one comparison.
   switch (n) {
     case 2:
@@ -146,19 +144,6 @@ function checkRegular(name: string, value: string, kind: MessageKind): Malformed
   }
 }
 
-/**
- * No control character but HTAB (so no NUL, CR or LF, §8.2.1; nor DEL). Leading and trailing SP or
- * HTAB are let through, as grpc-go (x/net/http2) does: its peers send them, e.g. a `grpc-message`
- * ending in a space goes out unencoded, and refusing it would turn an app's status into a reset.
- */
-function validValue(value: string): boolean {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x20 ? c !== 0x09 : c === 0x7f) return false;
-  }
-  return true;
-}
-
 function digits(text: string): boolean {
   if (text.length === 0) return false;
   for (let i = 0; i < text.length; i++) {
@@ -175,9 +160,13 @@ export function declaredLength(map: HeaderMap): number {
 }
 
 /** A server's request HEADERS (`flags` as the header block assembler gives them). */
-export function requestHeaders(fields: readonly HeaderField[], flags: number): HeaderMap | Malformed {
+export function requestHeaders(
+  fields: readonly HeaderField[],
+  flags: number,
+  invalid: number,
+): HeaderMap | Malformed {
   if ((flags & SELF_DEPENDENT) !== 0) return 'stream depends on itself'; // §5.3.1
-  const headers = checkedHeaderMap(fields, MessageKind.REQUEST);
+  const headers = checkedHeaderMap(fields, MessageKind.REQUEST, invalid);
   if (typeof headers === 'string' || (flags & Flag.END_STREAM) === 0 || declaredLength(headers) <= 0)
     return headers;
   return 'content-length without DATA';
@@ -192,11 +181,12 @@ export function laterHeaders(
   fields: readonly HeaderField[],
   endStream: boolean,
   client: boolean,
+  invalid: number,
 ): HeaderMap | Malformed | undefined {
   const response = client && !stream.gotHeaders;
   // After the request's or the final response's HEADERS, only trailers with END_STREAM (§8.1).
   if (!response && !endStream) return 'trailers without END_STREAM';
-  const headers = checkedHeaderMap(fields, response ? MessageKind.RESPONSE : MessageKind.TRAILERS);
+  const headers = checkedHeaderMap(fields, response ? MessageKind.RESPONSE : MessageKind.TRAILERS, invalid);
   if (typeof headers === 'string') return headers;
   if (response) {
     const status = headers[':status'] as string;

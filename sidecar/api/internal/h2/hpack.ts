@@ -29,6 +29,39 @@ const EMPTY = Buffer.alloc(0);
 export const DEFAULT_MAX_HEADER_LIST_SIZE = 1024 * 1024;
 /** RFC 7541 §4.1 size of each static entry, by index - 1 (static names and values are ASCII). */
 const STATIC_SIZES = STATIC_TABLE.map(([name, value]) => ENTRY_OVERHEAD + name.length + value.length);
+/**
+ * Bits of `HpackDecoder.invalid`: a decoded field name or value holds an octet HTTP/2 forbids there
+ * (RFC 9113 §8.2.1). The decoder finds them on the octets it reads anyway; what a block carries is
+ * the connection's to judge (a malformed message, not a compression error).
+ */
+export const InvalidField = { NAME: 1, VALUE: 2 } as const;
+/** Marks an octet >= 0x80 (the string is not ASCII); not an error in a value. */
+const HIGH = 4;
+/** Per octet: what it makes a field name (a lower-case token, RFC 9110 §5.6.2) or value break. */
+const NAME_OCTETS = new Uint8Array(256).fill(InvalidField.NAME);
+const VALUE_OCTETS = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const tchar =
+    (c >= 0x61 && c <= 0x7a) ||
+    (c >= 0x30 && c <= 0x39) ||
+    "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c));
+  if (tchar) NAME_OCTETS[c] = 0;
+  if (c >= 0x80) NAME_OCTETS[c] = InvalidField.NAME | HIGH;
+  // Control characters but HTAB, and DEL (grpc-go's rule; leading/trailing whitespace passes).
+  VALUE_OCTETS[c] = c >= 0x80 ? HIGH : (c < 0x20 && c !== 0x09) || c === 0x7f ? InvalidField.VALUE : 0;
+}
+
+/** The `InvalidField` bits (and HIGH) of octets `[from, to)` of `buf` as a field name or value. */
+function checkOctets(buf: Buffer, from: number, to: number, name: boolean): number {
+  let bits = 0;
+  if (name) {
+    if (to === from) return InvalidField.NAME;
+    let i = buf[from] === 0x3a ? from + 1 : from; // a pseudo-header's colon
+    for (; i < to; i++) bits |= NAME_OCTETS[buf[i]!]!;
+  } else for (let i = from; i < to; i++) bits |= VALUE_OCTETS[buf[i]!]!;
+  return bits;
+}
+
 /** Strings up to this many UTF-16 units are written by the encoder's hand-rolled ASCII path. */
 const SHORT_STRING = 64;
 
@@ -43,6 +76,8 @@ export class HpackDecoder {
   #entries: (HeaderField | undefined)[] = new Array(16).fill(undefined);
   #entrySizes = new Int32Array(16);
   #nameOctets = new Int32Array(16);
+  /** `InvalidField` bits of each entry. */
+  #entryInvalid = new Uint8Array(16);
   #mask = 15;
   #head = 0;
   #count = 0;
@@ -51,6 +86,10 @@ export class HpackDecoder {
   #pos = 0;
   #octets = 0;
   #literalNameOctets = 0;
+  /** `InvalidField` bits (and HIGH) of the last string read, and of the last literal field. */
+  #stringBits = 0;
+  #literalInvalid = 0;
+  #invalid = 0;
   /** The field being read goes into the dynamic table. */
   #indexing = false;
   /** latin1 copy of the whole block, made on first use. */
@@ -81,6 +120,11 @@ export class HpackDecoder {
     return this.#size;
   }
 
+  /** `InvalidField` bits of the last block decoded: 0 when every name and value is well formed. */
+  get invalid(): number {
+    return this.#invalid;
+  }
+
   /** Decodes one complete header block (HEADERS + CONTINUATION payloads concatenated). Throws HpackError. */
   decode(block: Uint8Array): HeaderField[] {
     const src = Buffer.isBuffer(block)
@@ -92,6 +136,7 @@ export class HpackDecoder {
     const fields: HeaderField[] = [];
     let sizeUpdateAllowed = true;
     let listSize = 0;
+    let invalid = 0;
     try {
       while (this.#pos < end) {
         const first = src[this.#pos]!;
@@ -99,8 +144,12 @@ export class HpackDecoder {
           // Indexed header field (§6.1).
           const index = this.#readInteger(7);
           fields.push(this.#lookup(index));
-          listSize +=
-            index <= STATIC_TABLE_LENGTH ? STATIC_SIZES[index - 1]! : this.#entrySizes[this.#slot(index)]!;
+          if (index <= STATIC_TABLE_LENGTH) listSize += STATIC_SIZES[index - 1]!;
+          else {
+            const slot = this.#slot(index);
+            listSize += this.#entrySizes[slot]!;
+            invalid |= this.#entryInvalid[slot]!;
+          }
           sizeUpdateAllowed = false;
         } else if (first >= 0x40) {
           // Literal with incremental indexing (§6.2.1).
@@ -109,6 +158,7 @@ export class HpackDecoder {
           this.#indexing = false;
           this.#insert(field, this.#literalNameOctets, this.#octets);
           fields.push(field);
+          invalid |= this.#literalInvalid;
           listSize += ENTRY_OVERHEAD + this.#literalNameOctets + this.#octets;
           sizeUpdateAllowed = false;
         } else if (first >= 0x20) {
@@ -125,6 +175,7 @@ export class HpackDecoder {
         } else {
           // Literal without indexing (0000) or never indexed (0001) (§6.2.2, §6.2.3).
           fields.push(this.#readLiteral(4));
+          invalid |= this.#literalInvalid;
           listSize += ENTRY_OVERHEAD + this.#literalNameOctets + this.#octets;
           sizeUpdateAllowed = false;
         }
@@ -133,6 +184,7 @@ export class HpackDecoder {
           throw new HpackError(`decoded header list exceeds ${this.#maxHeaderListSize} octets`);
         }
       }
+      this.#invalid = invalid;
     } finally {
       this.#src = EMPTY;
       this.#srcText = undefined;
@@ -168,20 +220,31 @@ export class HpackDecoder {
     const nameIndex = this.#readInteger(prefixBits);
     let name: string;
     let nameOctets: number;
+    let invalid = 0;
     if (nameIndex === 0) {
-      name = this.#readString();
+      name = this.#readString(true);
       nameOctets = this.#octets;
+      invalid = this.#stringBits & InvalidField.NAME;
     } else {
       name = this.#lookup(nameIndex)[0];
-      nameOctets = nameIndex <= STATIC_TABLE_LENGTH ? name.length : this.#nameOctets[this.#slot(nameIndex)]!;
+      if (nameIndex <= STATIC_TABLE_LENGTH) nameOctets = name.length;
+      else {
+        const slot = this.#slot(nameIndex);
+        nameOctets = this.#nameOctets[slot]!;
+        invalid = this.#entryInvalid[slot]! & InvalidField.NAME;
+      }
     }
-    const value = this.#readString();
+    const value = this.#readString(false);
     this.#literalNameOctets = nameOctets;
+    this.#literalInvalid = invalid | (this.#stringBits & InvalidField.VALUE);
     return [name, value];
   }
 
-  /** Reads a string literal (§5.2); sets #octets to its decoded octet count. */
-  #readString(): string {
+  /**
+   * Reads a string literal (§5.2) that is a field name or value; sets #octets to its decoded octet
+   * count and #stringBits to what its octets break (`checkOctets`).
+   */
+  #readString(name: boolean): string {
     const src = this.#src;
     if (this.#pos >= src.length) throw new HpackError('truncated string literal');
     const huffman = src[this.#pos]! >= 0x80;
@@ -191,6 +254,7 @@ export class HpackDecoder {
     this.#pos = start + length;
     if (!huffman) {
       this.#octets = length;
+      this.#stringBits = checkOctets(src, start, start + length, name);
       return this.#rawText(start, start + length);
     }
     const needed = huffmanMaxDecodedLength(length);
@@ -199,6 +263,7 @@ export class HpackDecoder {
     const decoded = huffmanDecode(src, start, start + length, this.#scratch);
     if (decoded < 0) throw new HpackError('invalid Huffman-encoded string (EOS, or bad padding)');
     this.#octets = decoded;
+    this.#stringBits = checkOctets(this.#scratch, 0, decoded, name);
     return this.#scratch.toString('utf8', 0, decoded);
   }
 
@@ -209,10 +274,9 @@ export class HpackDecoder {
    */
   #rawText(start: number, end: number): string {
     const src = this.#src;
-    if (this.#indexing || end - start < 8) return src.toString('utf8', start, end);
-    for (let i = start; i < end; i++) {
-      if (src[i]! >= 0x80) return src.toString('utf8', start, end);
-    }
+    // #stringBits says whether an octet is >= 0x80 (checkOctets has looked at each).
+    if (this.#indexing || end - start < 8 || (this.#stringBits & HIGH) !== 0)
+      return src.toString('utf8', start, end);
     if (this.#srcText === undefined) this.#srcText = src.toString('latin1');
     return this.#srcText.substring(start, end);
   }
@@ -241,6 +305,7 @@ export class HpackDecoder {
     this.#entries[slot] = Object.freeze(field);
     this.#entrySizes[slot] = size;
     this.#nameOctets[slot] = nameOctets;
+    this.#entryInvalid[slot] = this.#literalInvalid;
     this.#count++;
     this.#size += size;
   }
@@ -262,15 +327,18 @@ export class HpackDecoder {
     const entries: (HeaderField | undefined)[] = new Array(capacity).fill(undefined);
     const sizes = new Int32Array(capacity);
     const nameOctets = new Int32Array(capacity);
+    const invalid = new Uint8Array(capacity);
     for (let i = 0; i < this.#count; i++) {
       const from = (this.#head + i) & this.#mask;
       entries[i] = this.#entries[from];
       sizes[i] = this.#entrySizes[from]!;
       nameOctets[i] = this.#nameOctets[from]!;
+      invalid[i] = this.#entryInvalid[from]!;
     }
     this.#entries = entries;
     this.#entrySizes = sizes;
     this.#nameOctets = nameOctets;
+    this.#entryInvalid = invalid;
     this.#mask = capacity - 1;
     this.#head = 0;
   }
