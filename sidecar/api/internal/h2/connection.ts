@@ -47,7 +47,7 @@ import {
   HpackError,
 } from './hpack.js';
 import { H2Stream, H2StreamError, type HeaderMap, type StreamHost } from './stream.js';
-import { Closed, lateFrameResets, StreamHistory } from './stream-states.js';
+import { Closed, StreamHistory } from './stream-states.js';
 import { StreamTable } from './stream-table.js';
 
 /** Options of `H2Connection`. */
@@ -91,7 +91,6 @@ export class H2Connection implements StreamHost {
   readonly #connWindow: number;
   readonly #maxStreams: number;
   #nextId = 1;
-  #lastPeerId = 0;
   #sendWindow = DEFAULT_WINDOW;
   #recvUnacked = 0;
   #peerInitialWindow = DEFAULT_WINDOW;
@@ -196,11 +195,16 @@ export class H2Connection implements StreamHost {
     this.#maybeEnd();
   }
 
+  /** The last stream the peer opened that we took (a GOAWAY's last stream id). */
+  #lastPeerId(): number {
+    return this.#client ? 0 : this.#history.highest;
+  }
+
   /** GOAWAY after close(); a client holds it back while streams wait (a peer may end on it). */
   #sendGoaway(): void {
     if (this.#goawaySent || this.#waiting.length > 0) return;
     this.#goawaySent = true;
-    this.#out.write(goawayFrame(this.#lastPeerId, ErrorCode.NO_ERROR));
+    this.#out.write(goawayFrame(this.#lastPeerId(), ErrorCode.NO_ERROR));
   }
 
   /** Starts waiting client streams as far as the peer's SETTINGS allow. */
@@ -365,7 +369,7 @@ export class H2Connection implements StreamHost {
 
   /** A connection error: GOAWAY with its code (RFC 9113 §5.4.1), then the socket goes. */
   #fail(e: H2ConnectionError): void {
-    this.#out.write(goawayFrame(this.#lastPeerId, e.h2code, e.message));
+    this.#out.write(goawayFrame(this.#lastPeerId(), e.h2code, e.message));
     this.#out.flushNow();
     this.destroy(e);
   }
@@ -418,16 +422,14 @@ export class H2Connection implements StreamHost {
     const stream = this.#streams.get(id);
     if (stream !== undefined) this.#streamError(stream, code, 'malformed PRIORITY');
     // No RST_STREAM on an idle stream (§6.4): the error ends the connection instead (§5.4.1).
-    else if (this.#isIdle(id)) throw new H2ConnectionError(code, `malformed PRIORITY on idle stream ${id}`);
+    else if (this.#history.isIdle(id))
+      throw new H2ConnectionError(code, `malformed PRIORITY on idle stream ${id}`);
     else this.#out.write(rstStreamFrame(id, code));
   }
 
   /** DATA or HEADERS on stream `id`, which is not open: the reaction depends on how it closed. */
   #onLateFrame(id: number, what: string): void {
-    if (this.#isIdle(id))
-      throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `${what} on idle stream ${id}`);
-    if (lateFrameResets(this.#history.state(id), what, id))
-      this.#out.write(rstStreamFrame(id, ErrorCode.STREAM_CLOSED));
+    if (this.#history.late(id, what)) this.#out.write(rstStreamFrame(id, ErrorCode.STREAM_CLOSED));
   }
 
   #onDataFrame(flags: number, id: number, payload: Buffer): void {
@@ -477,7 +479,7 @@ export class H2Connection implements StreamHost {
     else if (this.#client) this.#onLateFrame(id, 'HEADERS');
     else if (id % 2 === 0)
       throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `client stream id ${id} is even`);
-    else if (id <= this.#lastPeerId)
+    else if (id <= this.#history.highest)
       this.#onLateFrame(id, 'HEADERS'); // §5.1.1: ids only grow
     else this.#onRequest(id, flags, fields);
   }
@@ -485,7 +487,6 @@ export class H2Connection implements StreamHost {
   /** Server: HEADERS that open stream `id`. */
   #onRequest(id: number, flags: number, fields: HeaderField[]): void {
     const endStream = (flags & Flag.END_STREAM) !== 0;
-    this.#lastPeerId = id;
     this.#history.opened(id);
     const refused = this.#goawaySent || this.#streams.size >= this.#maxStreams;
     const headers = refused ? 'refused' : requestHeaders(fields, flags, this.#decoder.invalid);
@@ -537,8 +538,7 @@ export class H2Connection implements StreamHost {
     const code = readRstStream(id, payload);
     const stream = this.#streams.get(id);
     if (stream === undefined) {
-      if (this.#isIdle(id))
-        throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `RST_STREAM on idle stream ${id}`);
+      this.#history.notIdle(id, 'RST_STREAM');
       this.#history.mark(id, Closed.RST_RECEIVED);
       return;
     }
@@ -608,9 +608,7 @@ export class H2Connection implements StreamHost {
     }
     const stream = this.#streams.get(id);
     if (stream === undefined) {
-      // Allowed on a closed stream (§5.1), not on one that never opened.
-      if (this.#isIdle(id))
-        throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `WINDOW_UPDATE on idle stream ${id}`);
+      this.#history.notIdle(id, 'WINDOW_UPDATE'); // allowed on a closed stream (§5.1), not on an idle one
       return;
     }
     if (inc === 0)
@@ -621,11 +619,6 @@ export class H2Connection implements StreamHost {
       stream.sendWindow += inc;
       this.flush(stream);
     }
-  }
-
-  /** A stream id in the idle state: above every client-initiated one opened, or server-initiated (we push none). */
-  #isIdle(id: number): boolean {
-    return id % 2 === 0 || id > this.#history.highest;
   }
 }
 

@@ -65,21 +65,34 @@ export class StreamHistory {
     return this.#remembered(id) ? (this.#states[(id >>> 1) & (HISTORY - 1)] as number) : Closed.FORGOTTEN;
   }
 
+  /** Whether `id` is idle: above every client-initiated id opened, or server-initiated (no push here). */
+  isIdle(id: number): boolean {
+    return id % 2 === 0 || id > this.#highest;
+  }
+
+  /** Throws the connection error a frame that may not open a stream (`what`) on idle `id` is (§5.1). */
+  notIdle(id: number, what: string): void {
+    if (this.isIdle(id))
+      throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `${what} on idle stream ${id}`);
+  }
+
+  /**
+   * DATA or HEADERS (`what`) on `id`, which is not open: throws the connection error it causes,
+   * else returns whether it is a stream error of type STREAM_CLOSED (false: ignore it).
+   */
+  late(id: number, what: string): boolean {
+    this.notIdle(id, what);
+    const state = this.state(id);
+    if (state === Closed.FORGOTTEN) return true;
+    if ((state & Closed.OPENED) === 0)
+      throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `${what} on stream ${id}, which was skipped`);
+    if ((state & Closed.PEER_ENDED) !== 0)
+      throw new H2ConnectionError(ErrorCode.STREAM_CLOSED, `${what} on stream ${id} after END_STREAM`);
+    // Reset by the peer: an error. Reset by us: frames the peer sent before it saw our RST_STREAM.
+    return (state & Closed.RST_RECEIVED) !== 0;
+  }
+
   #remembered(id: number): boolean {
     return id <= this.#highest && this.#highest - id < 2 * HISTORY;
   }
-}
-
-/**
- * DATA or HEADERS (`what`) on closed stream `id` recorded as `state`: throws the connection error
- * it causes, else returns whether it is a stream error of type STREAM_CLOSED (false: ignore it).
- */
-export function lateFrameResets(state: number, what: string, id: number): boolean {
-  if (state === Closed.FORGOTTEN) return true;
-  if ((state & Closed.OPENED) === 0)
-    throw new H2ConnectionError(ErrorCode.PROTOCOL_ERROR, `${what} on stream ${id}, which was skipped`);
-  if ((state & Closed.PEER_ENDED) !== 0)
-    throw new H2ConnectionError(ErrorCode.STREAM_CLOSED, `${what} on stream ${id} after END_STREAM`);
-  // Reset by the peer: an error. Reset by us: frames the peer sent before it saw our RST_STREAM.
-  return (state & Closed.RST_RECEIVED) !== 0;
 }
