@@ -323,7 +323,11 @@ export function describeFrames(frames: readonly RawFrame[]): string {
 }
 
 /** A HEADERS frame carrying `fields` (HPACK without the dynamic table), END_HEADERS plus `flags`. */
-export function headersFrame(id: number, fields: readonly HeaderField[], flags: number = Flag.END_STREAM): Buffer {
+export function headersFrame(
+  id: number,
+  fields: readonly HeaderField[],
+  flags: number = Flag.END_STREAM,
+): Buffer {
   return frame(FrameType.HEADERS, flags | Flag.END_HEADERS, id, new HpackEncoder().encode(fields));
 }
 
