@@ -8,6 +8,7 @@ import {
   removeTempDir,
   runCommand,
   waitForPort,
+  waitUntil,
 } from '../../env/process.js';
 import { ensurePythonSdk, PYTHON_SDK_PROBE, type PythonSdk } from '../../env/python-sdk.js';
 import type { Sidecar } from '../harness.js';
@@ -50,7 +51,8 @@ before(async () => {
   pyOrders = await startAppSidecar(home, {
     appId: 'pyorders',
     appPort: pyPort,
-    args: ['--app-protocol', 'grpc'],
+    // The App serves AppCallbackHealthCheck, which the sidecar probes every second.
+    args: ['--app-protocol', 'grpc', '--enable-app-health-check', '--app-health-probe-interval', '1'],
   });
 
   shop = await startSdkCaller(home, TOKEN);
@@ -227,6 +229,24 @@ for (const protocol of ['http', 'grpc'] as const) {
     });
   });
 }
+
+describe('the dapr.ext.grpc App behind its sidecar', () => {
+  it("answers the sidecar's health probes (AppCallbackHealthCheck)", async () => {
+    await waitUntil(
+      'a successful gRPC health probe of the Python App',
+      async () => {
+        const text = await (await fetch(`http://127.0.0.1:${pyOrders.metricsPort}/`)).text();
+        return /dapr_grpc_io_healthprobes_completed_count\{app_id="pyorders",grpc_client_status="OK"\} [1-9]/.test(
+          text,
+        );
+      },
+      20_000,
+      { process: pyOrders.proc },
+    );
+    const text = await (await fetch(`http://127.0.0.1:${pyOrders.metricsPort}/`)).text();
+    assert.doesNotMatch(text, /dapr_grpc_io_healthprobes_completed_count\{[^}]*grpc_client_status="(?!OK)/);
+  });
+});
 
 describe('Python DaprClient state, secrets and metadata (gRPC API)', () => {
   it('saves, reads, bulk-reads, transacts and deletes state, with first-write ETags', async () => {
