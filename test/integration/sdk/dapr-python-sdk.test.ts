@@ -211,6 +211,17 @@ for (const protocol of ['http', 'grpc'] as const) {
       assert.match(JSON.stringify(out.error), /the order is not valid/);
     });
 
+    if (protocol === 'grpc') {
+      // The SDK's docstring: over gRPC an HTTP callee needs http_verb, "otherwise, Dapr runtime
+      // will return error" (daprd's HTTP channel refuses a call without a verb).
+      it('is refused without an HTTP verb when the callee is an HTTP app', async () => {
+        const out = await scenario<Outcome<Invoked>>('invoke', { appId: 'orders', method: 'orders/1' }, env);
+        assert.equal(out.error?.type, 'DaprGrpcError');
+        assert.match(out.error?.details ?? '', /invalid HTTP verb/);
+        assert.equal(app.count('/orders/1'), 0, 'nothing reached the app');
+      });
+    }
+
     it('reports an app id that nobody serves', async () => {
       const out = await scenario<Outcome<Invoked>>(
         'invoke',
