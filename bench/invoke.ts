@@ -282,11 +282,12 @@ export async function startSidecar(
   appPort: number | undefined,
   extraArgs: readonly string[],
   env: Record<string, string>,
+  nodeArgs: string | undefined = process.env.BENCH_INVOKE_SIDECAR_NODE_ARGS,
 ): Promise<{ proc: ManagedProcess; port: number }> {
   const port = await freePort();
   const args = [
     // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to see where a sidecar's time goes.
-    ...(process.env.BENCH_INVOKE_SIDECAR_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? []),
+    ...(nodeArgs?.split(' ').filter((a) => a !== '') ?? []),
     ...(await sidecarArgs(appId, port)),
     ...(appPort === undefined ? [] : ['--app-port', String(appPort)]),
     ...extraArgs,
@@ -343,6 +344,21 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
     stops.push(() => pb.proc.stop());
     const pa = await startSidecar(plainDir, 'bench-a', undefined, [], {});
     stops.push(() => pa.proc.stop());
+    // BENCH_INVOKE_VARIANT_NODE_ARGS: a third mTLS pair started with these node flags, measured in
+    // the same interleaved rounds, for an A/B of a runtime setting against (c).
+    const variantArgs = process.env.BENCH_INVOKE_VARIANT_NODE_ARGS;
+    const variant =
+      variantArgs === undefined
+        ? undefined
+        : await (async () => {
+            const variantDir = join(dir, 'variant');
+            await mkdir(variantDir, { recursive: true });
+            const vb = await startSidecar(variantDir, 'bench-b', app.port, mtls, env, variantArgs);
+            stops.push(() => vb.proc.stop());
+            const va = await startSidecar(variantDir, 'bench-a', undefined, mtls, env, variantArgs);
+            stops.push(() => va.proc.stop());
+            return { a: va, b: vb, args: variantArgs };
+          })();
     const sidecarUrl = `http://127.0.0.1:${a.port}/v1.0/invoke/bench-b/method/orders`;
     const check = await fetch(sidecarUrl, { method: 'POST', body: Buffer.alloc(BODY_BYTES, 120) });
     if (check.status !== 200)
@@ -361,6 +377,15 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
         url: `http://127.0.0.1:${pa.port}/v1.0/invoke/bench-b/method/orders`,
         pids: [pa.proc.pid, pb.proc.pid],
       },
+      ...(variant === undefined
+        ? []
+        : [
+            {
+              label: `(e) outriggerd → outriggerd, mTLS, node ${variant.args}`,
+              url: `http://127.0.0.1:${variant.a.port}/v1.0/invoke/bench-b/method/orders`,
+              pids: [variant.a.proc.pid, variant.b.proc.pid],
+            },
+          ]),
     ];
     // BENCH_INVOKE_PATHS=c,d measures a subset (the direct path always runs: it is the baseline).
     const only = process.env.BENCH_INVOKE_PATHS?.split(',');
