@@ -5,28 +5,17 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { processAlive } from '../../sidecar/runtime/process-alive.js';
 import { type ProgressLog, runGo } from './go-build.js';
 import { ensureGoToolchain } from './go-toolchain.js';
 import { provisionCached, testbinRoot } from './kube-binaries.js';
 import { ManagedProcess, waitForPort } from './process.js';
+import { sourceTreePath } from './source-tree.js';
 import { VERSIONS } from './versions.js';
 
-/**
- * The probe's Go sources, in the source tree next to this file's TypeScript: the nearest folder
- * above the compiled file that holds `test/env/go-sdk-probe/main.go` (the output folder may be
- * `dist/` or a deeper `.build/<name>/`).
- */
+/** The probe's Go sources, in the source tree next to this file's TypeScript. */
 function sourceDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'test', 'env', 'go-sdk-probe');
-    if (existsSync(join(candidate, 'main.go'))) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`test/env/go-sdk-probe/main.go not found above ${import.meta.url}`);
-    dir = parent;
-  }
+  return dirname(sourceTreePath('test/env/go-sdk-probe/main.go'));
 }
 
 /**

@@ -2,14 +2,14 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type ProgressLog, runGo } from './go-build.js';
 import { ensureGoToolchain } from './go-toolchain.js';
 import { provisionCached, testbinRoot } from './kube-binaries.js';
+import { sourceTreePath } from './source-tree.js';
 import { VERSIONS } from './versions.js';
 
 /** The probe's Go source, in the source tree next to this file's TypeScript. */
-const SOURCE = fileURLToPath(new URL('../../../test/env/grpc-go-probe/main.go', import.meta.url));
+const SOURCE = sourceTreePath('test/env/grpc-go-probe/main.go');
 
 /**
  * Builds (once per grpc-go version and source; cached in the testbin folder) the grpc-go client

@@ -2,17 +2,15 @@ import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ensureJavaAndMaven, findExecutable } from './debian.js';
 import type { ProgressLog } from './go-build.js';
 import { provisionCached, testbinRoot } from './kube-binaries.js';
 import { runCommand } from './process.js';
+import { sourceTreePath } from './source-tree.js';
 import { VERSIONS } from './versions.js';
 
 /** The probe's Java source, in the source tree (compiled here, not by tsc). */
-const SOURCE = fileURLToPath(
-  new URL('../../../test/integration/sdk/java/DaprSdkProbe.java', import.meta.url),
-);
+const SOURCE = sourceTreePath('test/integration/sdk/java/DaprSdkProbe.java');
 
 /** How to run the Java SDK probe: `java -cp <classpath> DaprSdkProbe <scenario> [json]`. */
 export interface JavaSdkProbe {

@@ -1,14 +1,12 @@
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ProgressLog } from './go-build.js';
 import { provisionCached, testbinRoot } from './kube-binaries.js';
 import { runCommand } from './process.js';
+import { sourceTreePath } from './source-tree.js';
 import { VERSIONS } from './versions.js';
 
 /** The probe script, in the source tree (it is not compiled). */
-export const PYTHON_SDK_PROBE = fileURLToPath(
-  new URL('../../../test/integration/sdk/python/dapr_sdk_probe.py', import.meta.url),
-);
+export const PYTHON_SDK_PROBE = sourceTreePath('test/integration/sdk/python/dapr_sdk_probe.py');
 
 /** What runs the probe: the interpreter and the folder the SDK was installed into. */
 export interface PythonSdk {
