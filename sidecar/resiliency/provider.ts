@@ -70,8 +70,10 @@ export interface ResiliencyProviderOptions {
   readonly logger?: Logger;
   /**
    * Dapr logs an invalid resource and carries on without it. With `skipInvalid` we do the same
-   * (the whole resource is dropped, and listed in `problems`); without it, compilation throws
-   * a ResiliencyValidationError listing every problem.
+   * (the whole resource is dropped, and listed in `problems`), and a target naming a policy that
+   * no resource defines is kept with a warning and gets no policy of that kind, as in daprd.
+   * Without it, compilation throws a ResiliencyValidationError listing every problem, dangling
+   * references included.
    */
   readonly skipInvalid?: boolean;
 }
@@ -103,7 +105,7 @@ export function compileResiliency(
 ): ResiliencyProvider {
   const logger = options.logger ?? NOOP_LOGGER;
   const problems: ResiliencyProblem[] = [];
-  let specs: ResiliencySpec[] = [];
+  const specs: ResiliencySpec[] = [];
   resources.forEach((raw, index) => {
     const parsed = parseResiliencyResource(raw, index);
     for (const w of parsed.warnings) logger.warn(w);
@@ -119,30 +121,18 @@ export function compileResiliency(
     specs.push(spec);
   });
   // References may point at policies of other resources, so they are checked on the merged set.
-  // With skipInvalid a resource with a dangling reference is dropped and the rest re-merged.
-  for (;;) {
-    const merged = mergeSpecs(specs, logger);
-    const refProblems = checkReferences(merged);
-    if (!options.skipInvalid) {
-      const all = [...problems, ...refProblems];
-      if (all.length > 0) throw new ResiliencyValidationError(all);
-      return new ResiliencyProvider(merged, specs, problems, options, logger);
-    }
-    problems.push(...refProblems);
-    const bad = new Set(refProblems.map((p) => p.resource));
-    const kept = specs.filter((s) => !bad.has(s.name));
-    if (refProblems.length === 0 || kept.length === specs.length) {
-      for (const p of problems) logger.error(`Could not read resiliency policy: ${formatProblem(p)}`);
-      return new ResiliencyProvider(
-        refProblems.length === 0 ? merged : mergeSpecs(kept, logger),
-        kept,
-        problems,
-        options,
-        logger,
-      );
-    }
-    specs = kept;
+  const merged = mergeSpecs(specs, logger);
+  const refProblems = checkReferences(merged);
+  if (!options.skipInvalid) {
+    const all = [...problems, ...refProblems];
+    if (all.length > 0) throw new ResiliencyValidationError(all);
+    return new ResiliencyProvider(merged, specs, problems, options, logger);
   }
+  for (const p of problems) logger.error(`Could not read resiliency policy: ${formatProblem(p)}`);
+  // daprd keeps a target that names a missing policy: the lookup finds nothing, so the target
+  // gets no policy of that kind (and, being a named target, no default or built-in one either).
+  for (const p of refProblems) logger.warn(`${formatProblem(p)}: the target gets no such policy`);
+  return new ResiliencyProvider(merged, specs, problems, options, logger);
 }
 
 interface Resolved {

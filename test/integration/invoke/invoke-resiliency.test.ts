@@ -18,6 +18,7 @@ let app: TestApp;
 let a: Sidecar;
 let b: Sidecar;
 let c: Sidecar;
+let d: Sidecar;
 
 const RESILIENCY = {
   apiVersion: 'dapr.io/v1alpha1',
@@ -34,6 +35,8 @@ const RESILIENCY = {
       apps: {
         b: { retry: 'twice', timeout: 'short' },
         c: { circuitBreaker: 'cb' },
+        // A misspelt policy name: daprd keeps the resource and this target, with no retry.
+        d: { timeout: 'short', retry: 'twise' },
       },
     },
   },
@@ -45,6 +48,7 @@ before(async () => {
   await writeResources(home, [RESILIENCY], 'resiliency.yaml');
   b = await startAppSidecar(home, { appId: 'b', appPort: app.port });
   c = await startAppSidecar(home, { appId: 'c', appPort: app.port });
+  d = await startAppSidecar(home, { appId: 'd', appPort: app.port });
   a = await startAppSidecar(home, { appId: 'a', resourcesPaths: [`${home}/resiliency.yaml`] });
 });
 
@@ -52,6 +56,7 @@ after(async () => {
   await a?.stop();
   await b?.stop();
   await c?.stop();
+  await d?.stop();
   await app?.close();
   await removeTempDir(home);
 });
@@ -92,6 +97,21 @@ describe('resiliency on service invocation', () => {
     assert.equal(body.errorCode, 'ERR_DIRECT_INVOKE');
     assert.match(body.message, /timed out/);
     assert.equal(app.count('/slow') - before, 3, 'each attempt reached the app and was cut');
+  });
+
+  it('keeps a target that names a missing policy, as daprd does: its timeout applies, with no retry', async () => {
+    const before = app.count('/slow');
+    const res = await fetch(`${a.url}/v1.0/invoke/d/method/slow/3000`);
+    assert.equal(res.status, 500);
+    const body = (await res.json()) as { errorCode: string; message: string };
+    assert.equal(body.errorCode, 'ERR_DIRECT_INVOKE');
+    assert.match(body.message, /timed out/);
+    assert.equal(app.count('/slow') - before, 1, 'one attempt: the misspelt retry policy gives none');
+    assert.match(
+      a.logs(),
+      /spec\.targets\.apps\.d\.retry: refers to unknown retry policy \\"twise\\"/,
+      'logged as a warning',
+    );
   });
 
   it('holds a streamed answer to the attempt timeout, and lets one that ends in time through', async () => {

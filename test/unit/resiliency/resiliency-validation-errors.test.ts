@@ -183,7 +183,6 @@ describe('resiliency validation errors', () => {
           policies: { timeouts: { u: 'nope' } },
           targets: { apps: { b: { timeout: 'u' } } },
         }),
-        resiliency('dangling', { policies: {}, targets: { apps: { c: { retry: 'missing' } } } }),
       ],
       { appId: 'me', skipInvalid: true, logger },
     );
@@ -193,12 +192,51 @@ describe('resiliency validation errors', () => {
     );
     assert.equal(p.forApp('a').timeout?.timeoutMs, 1000);
     assert.equal(p.hasAppTarget('b'), false);
-    assert.equal(p.hasAppTarget('c'), false);
     assert.deepEqual(
       p.problems.map((x) => x.resource),
-      ['bad', 'dangling'],
+      ['bad'],
     );
-    assert.equal(errors.length, 2);
+    assert.equal(errors.length, 1);
+  });
+
+  it('with skipInvalid, a target naming a missing policy is kept and gets none of that kind, as in daprd', () => {
+    const { logger, errors, warnings } = recordingLogger();
+    const p = compileResiliency(
+      [
+        resiliency('dangling', {
+          policies: { timeouts: { t: '2s' }, retries: { DefaultAppRetryPolicy: { maxRetries: 7 } } },
+          targets: {
+            apps: { c: { timeout: 't', retry: 'missing' } },
+            components: { store: { outbound: { circuitBreaker: 'nocb', timeout: 't' } } },
+          },
+        }),
+      ],
+      { appId: 'me', skipInvalid: true, logger },
+    );
+    assert.deepEqual(
+      p.loaded.map((l) => l.name),
+      ['dangling'],
+    );
+    assert.deepEqual(p.problems, []);
+    assert.equal(errors.length, 0);
+    assert.ok(
+      warnings.some((w) => w.includes('spec.targets.apps.c.retry: refers to unknown retry policy "missing"')),
+    );
+    assert.ok(
+      warnings.some((w) =>
+        w.includes('spec.targets.components.store.outbound.circuitBreaker: refers to unknown'),
+      ),
+    );
+    // The named target stands: its timeout applies, and no retry, default or built-in, replaces the missing one.
+    assert.equal(p.hasAppTarget('c'), true);
+    const app = p.forApp('c');
+    assert.equal(app.timeout?.timeoutMs, 2000);
+    assert.equal(app.retry, undefined);
+    const store = p.forComponentOutbound('store', 'state');
+    assert.equal(store.circuitBreaker, undefined);
+    assert.equal(store.timeout?.timeoutMs, 2000);
+    // Apps without a target still take the default.
+    assert.equal(p.forApp('other').retry?.maxRetries, 7);
   });
 
   it('unknown fields are ignored with a warning, as Dapr ignores them', () => {
