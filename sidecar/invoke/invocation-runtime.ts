@@ -32,6 +32,8 @@ export interface InvocationInputs {
   readonly namespace: string;
   readonly mode: 'standalone' | 'kubernetes';
   readonly internalPort: number;
+  /** The internal API's bind address; undefined: all interfaces. */
+  readonly internalListenAddress?: string;
   readonly enableMtls: boolean;
   readonly sentryAddress: string | undefined;
   readonly controlPlaneTrustDomain: string;
@@ -161,12 +163,18 @@ export async function startInvocation(i: InvocationInputs): Promise<Invocation> 
       ...(i.tracer === undefined ? {} : { tracer: i.tracer }),
       logger: log,
     });
-    const port = await server.listen(i.internalPort);
+    const port = await server.listen(i.internalPort, i.internalListenAddress);
     log.info(
       `Internal gRPC server is running on port ${port}${identity === undefined ? ' (plaintext)' : ' (mTLS)'}`,
     );
     if (isSelfRegistering(resolver)) {
-      const self = { appId: i.appId, namespace: i.namespace, host: '127.0.0.1', port, pid: process.pid };
+      const self = {
+        appId: i.appId,
+        namespace: i.namespace,
+        host: registeredHost(i.internalListenAddress),
+        port,
+        pid: process.pid,
+      };
       try {
         await resolver.register(self);
       } catch (err) {
@@ -207,4 +215,14 @@ export async function startInvocation(i: InvocationInputs): Promise<Invocation> 
       await resolver.close();
     },
   };
+}
+
+/**
+ * The address other sidecars on this machine dial: loopback when the internal API listens on every
+ * interface (or on loopback), the listen address itself when it is bound to one other address.
+ */
+function registeredHost(listenAddress: string | undefined): string {
+  if (listenAddress === undefined || listenAddress === '0.0.0.0' || listenAddress === '::')
+    return '127.0.0.1';
+  return listenAddress;
 }

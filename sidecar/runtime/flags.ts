@@ -68,6 +68,7 @@ export const FLAGS: readonly FlagSpec[] = [
     'int',
     'gRPC port for the internal API (default: stable port in 47300-49347 from the app id)',
   ),
+  f('dapr-internal-grpc-listen-address', 'string', 'gRPC listen address for the Dapr Internal API'),
   f('dapr-public-port', 'int', 'Public port for health and metadata'),
   f('dapr-public-listen-address', 'string', 'Listen address for the public port'),
   f('dapr-listen-addresses', 'string', 'One or more addresses for the Dapr API to listen on, CSV limited'),
@@ -127,7 +128,6 @@ export const FLAGS: readonly FlagSpec[] = [
   inert('scheduler-job-streams', 'int', 'Number of job streams to the scheduler'),
   inert('actors-service', 'string', 'Type and address of the actors service'),
   inert('reminders-service', 'string', 'Type and address of the reminders service'),
-  inert('dapr-internal-grpc-listen-address', 'string', 'Listen address of the internal gRPC API'),
   inert('app-health-port', 'int', 'Port for app health checks [removed in daprd]'),
   inert('trust-anchors-file', 'string', 'File with the trust anchors'),
   inert('disable-init-endpoints', 'list', 'App endpoints not to call at start (config, subscribe)'),
@@ -345,6 +345,7 @@ function buildOptions(
     r.optString('namespace') ??
     (env.NAMESPACE === undefined || env.NAMESPACE === '' ? 'default' : env.NAMESPACE);
   const publicListen = r.optString('dapr-public-listen-address');
+  const internalListen = r.optString('dapr-internal-grpc-listen-address');
   const metricsListen = r.optString('metrics-listen-address');
   const sentry = r.optString('sentry-address');
   const controlPlane = r.optString('control-plane-address');
@@ -366,6 +367,9 @@ function buildOptions(
     daprGrpcPort: r.int('dapr-grpc-port', 50001, 1, PORT_MAX),
     daprInternalGrpcPort: internal ?? stablePort(INTERNAL_GRPC_PORT_START, appId, machine),
     daprInternalGrpcPortIsStable: internal === undefined,
+    ...(internalListen === undefined || internalListen === ''
+      ? {}
+      : { daprInternalGrpcListenAddress: internalListen }),
     ...(publicPort === undefined ? {} : { daprPublicPort: publicPort }),
     ...(publicListen === undefined ? {} : { daprPublicListenAddress: publicListen }),
     metricsPort: r.int('metrics-port', 9090, 1, PORT_MAX),

@@ -37,6 +37,8 @@ export interface Options {
   readonly daprInternalGrpcPort: number;
   /** True when `daprInternalGrpcPort` is daprd's stable port from the app id (not given by flag): main falls back to a free port if it is taken. */
   readonly daprInternalGrpcPortIsStable: boolean;
+  /** `--dapr-internal-grpc-listen-address`; undefined: all interfaces, as daprd's default. */
+  readonly daprInternalGrpcListenAddress?: string;
   readonly daprPublicPort?: number;
   readonly daprPublicListenAddress?: string;
   readonly metricsPort: number;

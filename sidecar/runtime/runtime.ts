@@ -148,6 +148,9 @@ export class Runtime {
         namespace: o.namespace,
         mode: o.mode,
         internalPort: o.daprInternalGrpcPort,
+        ...(o.daprInternalGrpcListenAddress === undefined
+          ? {}
+          : { internalListenAddress: o.daprInternalGrpcListenAddress }),
         enableMtls: o.enableMtls,
         sentryAddress: o.sentryAddress,
         controlPlaneTrustDomain: o.controlPlaneTrustDomain,

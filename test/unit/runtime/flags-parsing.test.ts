@@ -47,6 +47,7 @@ describe('outriggerd flags', () => {
     assert.equal(o.enableApiLogging, undefined);
     assert.equal(o.namespace, 'default');
     assert.deepEqual(o.listenAddresses, []);
+    assert.equal(o.daprInternalGrpcListenAddress, undefined);
     assert.deepEqual(o.resourcesPaths, []);
     assert.ok(Object.isFrozen(o) && Object.isFrozen(o.appHealth));
   });
@@ -160,6 +161,16 @@ describe('outriggerd flags', () => {
       'profile-port',
       'read-buffer-size',
     ]);
+  });
+
+  it('binds the internal API where --dapr-internal-grpc-listen-address says (empty: all interfaces)', () => {
+    const o = ok(['--app-id', 'a', '--dapr-internal-grpc-listen-address', '127.0.0.1']);
+    assert.equal(o.daprInternalGrpcListenAddress, '127.0.0.1');
+    assert.ok(!o.unimplementedFlags.includes('dapr-internal-grpc-listen-address'));
+    assert.equal(
+      ok(['--app-id', 'a', '--dapr-internal-grpc-listen-address=']).daprInternalGrpcListenAddress,
+      undefined,
+    );
   });
 
   it('reads --dapr-block-shutdown-duration as a Go duration', () => {
