@@ -92,6 +92,18 @@ export const FLAGS: readonly FlagSpec[] = [
     'Max request body size in MB [deprecated: use --max-body-size]',
     '4',
   ),
+  f(
+    'read-buffer-size',
+    'string',
+    'Max size of the read buffer, as a quantity (also the limit on request headers)',
+    '4Ki',
+  ),
+  f(
+    'dapr-http-read-buffer-size',
+    'int',
+    'Max size of the read buffer in KB [deprecated: use --read-buffer-size]',
+    '4',
+  ),
   f('dapr-graceful-shutdown-seconds', 'int', 'Graceful shutdown time in seconds', '5'),
   f(
     'dapr-block-shutdown-duration',
@@ -119,8 +131,6 @@ export const FLAGS: readonly FlagSpec[] = [
   inert('enable-profiling', 'bool', 'Enable profiling'),
   inert('build-info', 'bool', 'Print the build info'),
   inert('wait', 'bool', 'Wait for Dapr outbound ready'),
-  inert('read-buffer-size', 'string', 'Max size of the read buffer'),
-  inert('dapr-http-read-buffer-size', 'int', 'Max size of the read buffer in KB [deprecated]'),
   inert('unix-domain-socket', 'string', 'Directory for Unix domain sockets'),
   inert('disable-builtin-k8s-secret-store', 'bool', 'Disable the built-in Kubernetes secret store'),
   inert('allowed-origins', 'string', 'Allowed HTTP origins'),
@@ -281,6 +291,26 @@ class Reader {
 
 const PORT_MAX = 65535;
 
+/** daprd's default read buffer: 4 KiB. */
+const DEFAULT_READ_BUFFER_BYTES = 4 << 10;
+
+function readBufferBytes(r: Reader, errors: string[]): number {
+  // --read-buffer-size wins over the legacy --dapr-http-read-buffer-size (KB), like daprd.
+  if (r.has('read-buffer-size')) {
+    const text = r.string('read-buffer-size', '4Ki');
+    const bytes = parseByteQuantity(text);
+    if (bytes === undefined) {
+      errors.push(
+        `invalid value "${text}" for flag --read-buffer-size: must be a size like 4Ki, 16Ki, 1Mi or a number of bytes`,
+      );
+      return DEFAULT_READ_BUFFER_BYTES;
+    }
+    return bytes;
+  }
+  if (r.has('dapr-http-read-buffer-size')) return r.int('dapr-http-read-buffer-size', 4, 0) * 2 ** 10;
+  return DEFAULT_READ_BUFFER_BYTES;
+}
+
 function maxBodyBytes(r: Reader, errors: string[]): number {
   // --max-body-size wins over the legacy --dapr-http-max-request-size (MB), like daprd.
   if (r.has('max-body-size')) {
@@ -388,6 +418,7 @@ function buildOptions(
     ...(enableApiLogging === undefined ? {} : { enableApiLogging }),
     appMaxConcurrency: r.int('app-max-concurrency', -1, -1),
     maxBodyBytes: maxBodyBytes(r, errors),
+    readBufferBytes: readBufferBytes(r, errors),
     gracefulShutdownMs: r.int('dapr-graceful-shutdown-seconds', 5, 0) * 1000,
     ...blockShutdown(r, errors),
     appHealth: {

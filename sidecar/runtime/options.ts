@@ -58,6 +58,11 @@ export interface Options {
   readonly appMaxConcurrency: number;
   /** Max request body in bytes. */
   readonly maxBodyBytes: number;
+  /**
+   * `--read-buffer-size` (or the legacy `--dapr-http-read-buffer-size` in KB), default 4 KiB:
+   * daprd's `MaxHeaderBytes` on its HTTP servers.
+   */
+  readonly readBufferBytes: number;
   readonly gracefulShutdownMs: number;
   /** `--dapr-block-shutdown-duration`: keep serving this long after a shutdown request, or until the app turns unhealthy. */
   readonly blockShutdownMs?: number;

@@ -260,6 +260,7 @@ export class Runtime {
     const logger = this.#deps.logger.child({ scope: 'dapr.runtime.http' });
     this.#apiServer = createHttpApiServer(ctx, {
       maxBodyBytes: o.maxBodyBytes,
+      readBufferBytes: o.readBufferBytes,
       enableApiLogging,
       logger,
       ...(o.apiToken === undefined ? {} : { apiToken: o.apiToken }),
@@ -280,6 +281,7 @@ export class Runtime {
     if (o.daprPublicPort !== undefined) {
       this.#publicServer = createPublicHealthServer(ctx, {
         maxBodyBytes: o.maxBodyBytes,
+        readBufferBytes: o.readBufferBytes,
         enableApiLogging: false,
         logger,
       });

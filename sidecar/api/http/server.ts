@@ -14,6 +14,11 @@ import { withTracing } from './tracing.js';
 /** Options of the HTTP API server (flags `--max-body-size`, `--enable-api-logging`, env `DAPR_API_TOKEN`). */
 export interface HttpApiServerOptions {
   readonly maxBodyBytes: number;
+  /**
+   * `--read-buffer-size`: daprd's `MaxHeaderBytes`. Go's server reads up to that many bytes of
+   * request line and headers plus 4096 bytes of slack before it answers 431, so that is our limit.
+   */
+  readonly readBufferBytes: number;
   readonly apiToken?: string;
   readonly enableApiLogging: boolean;
   readonly logger: Logger;
@@ -52,10 +57,18 @@ export function createPublicHealthServer(ctx: ApiContext, opts: HttpApiServerOpt
   return serve(
     routes,
     ctx,
-    { maxBodyBytes: opts.maxBodyBytes, enableApiLogging: false, logger: opts.logger },
+    {
+      maxBodyBytes: opts.maxBodyBytes,
+      readBufferBytes: opts.readBufferBytes,
+      enableApiLogging: false,
+      logger: opts.logger,
+    },
     'public health',
   );
 }
+
+/** What Go's net/http reads past `MaxHeaderBytes` before it gives up on a request's headers. */
+const GO_HEADER_SLACK_BYTES = 4096;
 
 function serve(
   routes: readonly RouteSpec[],
@@ -98,7 +111,10 @@ function serve(
 
   const listenOne = (port: number, host: string | undefined): Promise<Server> =>
     new Promise((resolve, reject) => {
-      const server = createServer({ keepAliveTimeout: 30_000 }, traced);
+      const server = createServer(
+        { keepAliveTimeout: 30_000, maxHeaderSize: opts.readBufferBytes + GO_HEADER_SLACK_BYTES },
+        traced,
+      );
       server.on('request', track);
       const onError = (err: Error): void => reject(err);
       server.once('error', onError);

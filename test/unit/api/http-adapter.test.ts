@@ -28,6 +28,7 @@ before(async () => {
   });
   server = createHttpApiServer(ctx, {
     maxBodyBytes: 1024,
+    readBufferBytes: 4096,
     apiToken: 'sekret',
     enableApiLogging: true,
     logger,
@@ -143,6 +144,7 @@ describe('HTTP adapter', () => {
     const ctx = await makeContext();
     const s = createHttpApiServer(ctx, {
       maxBodyBytes: 1024,
+      readBufferBytes: 4096,
       enableApiLogging: false,
       logger: new MemoryLogger(),
     });
@@ -206,6 +208,7 @@ describe('public health server', () => {
     const ctx = await makeContext({ ready: false });
     const pub = createPublicHealthServer(ctx, {
       maxBodyBytes: 1024,
+      readBufferBytes: 4096,
       enableApiLogging: false,
       logger: new MemoryLogger(),
     });
@@ -249,6 +252,7 @@ describe('unexpected failures', () => {
     };
     const s = createHttpApiServer(failing, {
       maxBodyBytes: 1024,
+      readBufferBytes: 4096,
       enableApiLogging: false,
       logger: new MemoryLogger(),
     });
@@ -282,6 +286,7 @@ describe('aborted requests', () => {
     const ctx = await makeContext({ stateStores: [{ name: 'mem', store: await memoryStore() }] });
     const s = createHttpApiServer(ctx, {
       maxBodyBytes: 1 << 20,
+      readBufferBytes: 4096,
       enableApiLogging: false,
       logger: new MemoryLogger(),
     });
@@ -316,6 +321,7 @@ describe('graceful close', () => {
     const ctx = await makeContext({ stateStores: [{ name: 'mem', store: await memoryStore() }] });
     const s = createHttpApiServer(ctx, {
       maxBodyBytes: 1 << 20,
+      readBufferBytes: 4096,
       enableApiLogging: false,
       logger: new MemoryLogger(),
     });

@@ -150,17 +150,29 @@ describe('outriggerd flags', () => {
       '--enable-profiling',
       '--profile-port',
       '7777',
-      '--read-buffer-size',
-      '16Ki',
+      '--kubeconfig',
+      '/tmp/kubeconfig',
       '--allowed-origins',
       '*',
     ]);
     assert.deepEqual([...o.unimplementedFlags].sort(), [
       'allowed-origins',
       'enable-profiling',
+      'kubeconfig',
       'profile-port',
-      'read-buffer-size',
     ]);
+  });
+
+  it('reads --read-buffer-size quantities and the legacy KB flag, new flag first (default 4Ki)', () => {
+    assert.equal(ok(['--app-id', 'a']).readBufferBytes, 4096);
+    assert.equal(ok(['--app-id', 'a', '--read-buffer-size', '64Ki']).readBufferBytes, 65536);
+    assert.equal(ok(['--app-id', 'a', '--dapr-http-read-buffer-size', '16']).readBufferBytes, 16384);
+    assert.equal(
+      ok(['--app-id', 'a', '--dapr-http-read-buffer-size', '16', '--read-buffer-size', '8Ki'])
+        .readBufferBytes,
+      8192,
+    );
+    assert.match(errors(['--app-id', 'a', '--read-buffer-size', 'lots']).join('\n'), /--read-buffer-size/);
   });
 
   it('binds the internal API where --dapr-internal-grpc-listen-address says (empty: all interfaces)', () => {
