@@ -100,7 +100,8 @@ export const TEMPLATE_FIELDS: Readonly<Record<string, FieldSpec>> = {
   unixDomainSocket: {
     kind: 'string',
     scope: 'app',
-    unsupported: 'outriggerd serves its APIs on TCP ports only (no Unix domain sockets)',
+    unsupported:
+      'outrigger run starts sidecars on TCP ports only (outriggerd itself takes --unix-domain-socket)',
   },
   containerImage: { kind: 'string', scope: 'app', ignored: KUBERNETES_ONLY },
   containerImagePullPolicy: { kind: 'string', scope: 'app', ignored: KUBERNETES_ONLY },

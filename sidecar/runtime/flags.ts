@@ -68,6 +68,11 @@ export const FLAGS: readonly FlagSpec[] = [
     'int',
     'gRPC port for the internal API (default: stable port in 47300-49347 from the app id)',
   ),
+  f(
+    'unix-domain-socket',
+    'string',
+    'Directory for Unix domain sockets: the HTTP and gRPC APIs listen there instead of on TCP',
+  ),
   f('dapr-internal-grpc-listen-address', 'string', 'gRPC listen address for the Dapr Internal API'),
   f('dapr-public-port', 'int', 'Public port for health and metadata'),
   f('dapr-public-listen-address', 'string', 'Listen address for the public port'),
@@ -131,7 +136,6 @@ export const FLAGS: readonly FlagSpec[] = [
   inert('enable-profiling', 'bool', 'Enable profiling'),
   inert('build-info', 'bool', 'Print the build info'),
   inert('wait', 'bool', 'Wait for Dapr outbound ready'),
-  inert('unix-domain-socket', 'string', 'Directory for Unix domain sockets'),
   inert('disable-builtin-k8s-secret-store', 'bool', 'Disable the built-in Kubernetes secret store'),
   inert('allowed-origins', 'string', 'Allowed HTTP origins'),
   inert('sentry-request-jwt-audiences', 'list', 'JWT audiences for certificate signing requests'),
@@ -376,6 +380,7 @@ function buildOptions(
     (env.NAMESPACE === undefined || env.NAMESPACE === '' ? 'default' : env.NAMESPACE);
   const publicListen = r.optString('dapr-public-listen-address');
   const internalListen = r.optString('dapr-internal-grpc-listen-address');
+  const unixDomainSocket = r.optString('unix-domain-socket');
   const metricsListen = r.optString('metrics-listen-address');
   const sentry = r.optString('sentry-address');
   const controlPlane = r.optString('control-plane-address');
@@ -397,6 +402,7 @@ function buildOptions(
     daprGrpcPort: r.int('dapr-grpc-port', 50001, 1, PORT_MAX),
     daprInternalGrpcPort: internal ?? stablePort(INTERNAL_GRPC_PORT_START, appId, machine),
     daprInternalGrpcPortIsStable: internal === undefined,
+    ...(unixDomainSocket === undefined || unixDomainSocket === '' ? {} : { unixDomainSocket }),
     ...(internalListen === undefined || internalListen === ''
       ? {}
       : { daprInternalGrpcListenAddress: internalListen }),

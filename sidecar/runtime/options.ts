@@ -44,6 +44,11 @@ export interface Options {
   readonly metricsPort: number;
   readonly metricsListenAddress?: string;
   readonly enableMetrics: boolean;
+  /**
+   * `--unix-domain-socket`: a directory; the HTTP and gRPC APIs listen on
+   * `dapr-<app id>-http.socket` and `dapr-<app id>-grpc.socket` there instead of on TCP.
+   */
+  readonly unixDomainSocket?: string;
   /** `--dapr-listen-addresses` split on commas; empty means all interfaces. */
   readonly listenAddresses: readonly string[];
   readonly resourcesPaths: readonly string[];

@@ -23,6 +23,7 @@ import { RuntimeHealth } from './health.js';
 import type { Options } from './options.js';
 import { type ResourceSet, readConfiguration, readResources } from './resource-reader.js';
 import { ResourceWatcher } from './resource-watcher.js';
+import { apiSocketPath } from './unix-socket.js';
 import { RUNTIME_VERSION } from './version.js';
 
 /** What the runtime needs besides its options. */
@@ -266,8 +267,14 @@ export class Runtime {
       ...(o.apiToken === undefined ? {} : { apiToken: o.apiToken }),
       ...(this.#tracer === undefined ? {} : { tracer: this.#tracer }),
     });
-    await this.#apiServer.listen(o.daprHttpPort, o.listenAddresses);
-    this.#log.info(`HTTP server is running on port ${o.daprHttpPort}`);
+    if (o.unixDomainSocket === undefined) {
+      await this.#apiServer.listen(o.daprHttpPort, o.listenAddresses);
+      this.#log.info(`HTTP server is running on port ${o.daprHttpPort}`);
+    } else {
+      const socket = apiSocketPath(o.unixDomainSocket, o.appId, 'http');
+      await this.#apiServer.listenUnix(socket);
+      this.#log.info(`HTTP server is running on UNIX socket ${socket}`);
+    }
     this.#grpcServer = createGrpcApiServer(ctx, {
       maxBodyBytes: o.maxBodyBytes,
       enableApiLogging,
@@ -276,8 +283,14 @@ export class Runtime {
       ...(o.apiToken === undefined ? {} : { apiToken: o.apiToken }),
       ...(this.#tracer === undefined ? {} : { tracer: this.#tracer }),
     });
-    await this.#grpcServer.listen(o.daprGrpcPort, o.listenAddresses);
-    this.#log.info(`API gRPC server is running on port ${o.daprGrpcPort}`);
+    if (o.unixDomainSocket === undefined) {
+      await this.#grpcServer.listen(o.daprGrpcPort, o.listenAddresses);
+      this.#log.info(`API gRPC server is running on port ${o.daprGrpcPort}`);
+    } else {
+      const socket = apiSocketPath(o.unixDomainSocket, o.appId, 'grpc');
+      await this.#grpcServer.listenUnix(socket);
+      this.#log.info(`API gRPC server is running on UNIX socket ${socket}`);
+    }
     if (o.daprPublicPort !== undefined) {
       this.#publicServer = createPublicHealthServer(ctx, {
         maxBodyBytes: o.maxBodyBytes,

@@ -30,9 +30,10 @@ const runtime = (
   }
 ).dapr.proto.runtime.v1;
 
-/** A Dapr client on `127.0.0.1:<port>`; close it with `close()`. */
-export function dialDapr(port: number): grpc.Client {
-  return new runtime.Dapr(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+/** A Dapr client on `127.0.0.1:<port>` or on a grpc-js target (`unix:/path`); close it with `close()`. */
+export function dialDapr(target: number | string): grpc.Client {
+  const address = typeof target === 'number' ? `127.0.0.1:${target}` : target;
+  return new runtime.Dapr(address, grpc.credentials.createInsecure());
 }
 
 /** The result of one unary call, with the response's header and trailer metadata. */

@@ -4,6 +4,7 @@
  * next to this compiled file (found through `import.meta.url`, never a hard-coded dist path).
  */
 import { writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
@@ -36,6 +37,8 @@ export interface SidecarOptions {
   readonly publicPort?: boolean;
   /** How long to wait for readiness, default 30 s. */
   readonly timeoutMs?: number;
+  /** `--unix-domain-socket`: the APIs listen in this folder, and readiness is read there. */
+  readonly unixDomainSocket?: string;
 }
 
 /** A running sidecar. */
@@ -80,6 +83,7 @@ async function spawnSidecar(options: SidecarOptions): Promise<{ sidecar: Sidecar
     ...(options.appPort === undefined ? [] : ['--app-port', String(options.appPort)]),
     ...(options.resourcesPaths ?? []).flatMap((p) => ['--resources-path', p]),
     ...(options.configPath === undefined ? [] : ['--config', options.configPath]),
+    ...(options.unixDomainSocket === undefined ? [] : ['--unix-domain-socket', options.unixDomainSocket]),
     ...(options.args ?? []),
   ];
   const logFile = join(dir, 'outriggerd.log');
@@ -119,7 +123,16 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     try {
       await waitUntil(
         `outriggerd ${options.appId} /v1.0/healthz/outbound to answer 204`,
-        async () => (await fetch(`${sidecar.url}/v1.0/healthz/outbound`)).status === 204,
+        async () =>
+          (options.unixDomainSocket === undefined
+            ? (await fetch(`${sidecar.url}/v1.0/healthz/outbound`)).status
+            : (
+                await requestOverSocket(
+                  join(options.unixDomainSocket, `dapr-${options.appId}-http.socket`),
+                  'GET',
+                  '/v1.0/healthz/outbound',
+                )
+              ).status) === 204,
         options.timeoutMs ?? 30_000,
         { process: sidecar.proc },
       );
@@ -131,6 +144,25 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       if (!portTaken || attempt === 3) throw err;
     }
   }
+}
+
+/** An HTTP request over a unix socket (fetch cannot dial one); resolves the status and body. */
+export function requestOverSocket(
+  socketPath: string,
+  method: string,
+  path: string,
+  body?: string,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, method, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** Result of a sidecar run that was expected to end by itself. */

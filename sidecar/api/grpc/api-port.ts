@@ -18,6 +18,7 @@ import { invokeChannels } from '../../invoke/invoke-events.js';
 import type { ServiceInvoker } from '../../invoke/invoker.js';
 import type { Tracer } from '../../observability/tracing/tracer.js';
 import type { ResiliencyProvider } from '../../resiliency/provider.js';
+import { listenUnixSocket } from '../../runtime/unix-socket.js';
 import { GrpcStatus } from '../internal/grpc-framing.js';
 import { H2Connection } from '../internal/h2/connection.js';
 import { ErrorCode } from '../internal/h2/frames.js';
@@ -118,6 +119,15 @@ export class ApiPort {
     }
     if (this.#servers.length === 0)
       throw new Error(`could not listen on any endpoint (port ${port}, addresses ${hosts.join(',') || '*'})`);
+  }
+
+  /** Listens on the unix socket `path` instead (`--unix-domain-socket`). */
+  async listenUnix(path: string): Promise<void> {
+    const server = createServer((socket) => this.#accept(socket));
+    await listenUnixSocket(server, path);
+    server.on('error', (err) => this.#o.logger.error('gRPC API server error', { error: err.message }));
+    this.#servers.push(server);
+    this.#o.logger.info('gRPC API server listening on UNIX socket', { socket: path });
   }
 
   /** Stops accepting; open calls get `graceMs` to finish, then are cancelled. */

@@ -54,6 +54,8 @@ export interface GrpcApiServerOptions {
 export interface GrpcApiServer {
   /** Listens on `port` on every address (all interfaces when the list is empty). Port 0 picks one. */
   listen(port: number, addresses: readonly string[]): Promise<void>;
+  /** Listens on the unix socket `path` instead (`--unix-domain-socket`). */
+  listenUnix(path: string): Promise<void>;
   /** Stops accepting, waits up to `graceMs` for in-flight calls, then cancels what is left. */
   close(graceMs: number): Promise<void>;
   /** The bound port (after `listen`). */
@@ -323,15 +325,22 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
     ...(token === undefined ? {} : { apiToken: token }),
   });
 
+  const bindService = async (): Promise<void> => {
+    await sweepStaleSockets();
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(`unix:${socket}`, grpc.ServerCredentials.createInsecure(), (err) =>
+        err === null ? resolve() : reject(err),
+      ),
+    );
+  };
   return {
     async listen(portNumber, addresses) {
-      await sweepStaleSockets();
-      await new Promise<void>((resolve, reject) =>
-        server.bindAsync(`unix:${socket}`, grpc.ServerCredentials.createInsecure(), (err) =>
-          err === null ? resolve() : reject(err),
-        ),
-      );
+      await bindService();
       await port.listen(portNumber, addresses);
+    },
+    async listenUnix(path) {
+      await bindService();
+      await port.listenUnix(path);
     },
     async close(graceMs) {
       await port.close(graceMs);

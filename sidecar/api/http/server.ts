@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../components/component.js';
 import type { Tracer } from '../../observability/tracing/tracer.js';
+import { listenUnixSocket } from '../../runtime/unix-socket.js';
 import type { ApiContext } from '../universal/context.js';
 import { buildApp } from './app.js';
 import { withInvokeFastPath } from './invoke-routes.js';
@@ -30,6 +31,8 @@ export interface HttpApiServerOptions {
 export interface HttpApiServer {
   /** Listens on `port` on every address (all interfaces when the list is empty). Port 0 picks one. */
   listen(port: number, addresses: readonly string[]): Promise<void>;
+  /** Listens on the unix socket `path` instead (`--unix-domain-socket`). */
+  listenUnix(path: string): Promise<void>;
   /** Stops accepting, waits up to `graceMs` for in-flight requests, then destroys what is left. */
   close(graceMs: number): Promise<void>;
   /** Requests being served right now. */
@@ -109,13 +112,17 @@ function serve(
     });
   };
 
+  const newServer = (): Server => {
+    const server = createServer(
+      { keepAliveTimeout: 30_000, maxHeaderSize: opts.readBufferBytes + GO_HEADER_SLACK_BYTES },
+      traced,
+    );
+    server.on('request', track);
+    return server;
+  };
   const listenOne = (port: number, host: string | undefined): Promise<Server> =>
     new Promise((resolve, reject) => {
-      const server = createServer(
-        { keepAliveTimeout: 30_000, maxHeaderSize: opts.readBufferBytes + GO_HEADER_SLACK_BYTES },
-        traced,
-      );
-      server.on('request', track);
+      const server = newServer();
       const onError = (err: Error): void => reject(err);
       server.once('error', onError);
       // daprd writes IPv6 listen addresses in brackets (`[::1]`); Node wants them bare.
@@ -150,6 +157,13 @@ function serve(
         throw new Error(
           `could not listen on any endpoint (port ${port}, addresses ${hosts.join(',') || '*'})`,
         );
+    },
+    async listenUnix(path) {
+      const server = newServer();
+      await listenUnixSocket(server, path);
+      server.on('error', (err) => opts.logger.error(`${label} server error`, { error: err.message }));
+      servers.push(server);
+      opts.logger.info(`${label} server listening on UNIX socket`, { socket: path });
     },
     async close(graceMs) {
       closing = true;

@@ -348,7 +348,7 @@ apps:
   test('a field outrigger cannot honour is an error', () => {
     assert.match(
       problems(dir, 'version: 1\napps:\n  - appDirPath: a\n    unixDomainSocket: /tmp/sock\n').join('\n'),
-      /apps\[0\]: field "unixDomainSocket" is not supported: .*TCP ports only/,
+      /apps\[0\]: field "unixDomainSocket" is not supported: .*on TCP ports only/,
     );
   });
 

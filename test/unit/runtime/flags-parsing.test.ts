@@ -175,6 +175,12 @@ describe('outriggerd flags', () => {
     assert.match(errors(['--app-id', 'a', '--read-buffer-size', 'lots']).join('\n'), /--read-buffer-size/);
   });
 
+  it('reads --unix-domain-socket as a folder (empty: TCP, as without it)', () => {
+    assert.equal(ok(['--app-id', 'a', '--unix-domain-socket', '/tmp/dapr']).unixDomainSocket, '/tmp/dapr');
+    assert.equal(ok(['--app-id', 'a', '--unix-domain-socket=']).unixDomainSocket, undefined);
+    assert.equal(ok(['--app-id', 'a']).unixDomainSocket, undefined);
+  });
+
   it('binds the internal API where --dapr-internal-grpc-listen-address says (empty: all interfaces)', () => {
     const o = ok(['--app-id', 'a', '--dapr-internal-grpc-listen-address', '127.0.0.1']);
     assert.equal(o.daprInternalGrpcListenAddress, '127.0.0.1');
