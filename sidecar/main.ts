@@ -7,6 +7,7 @@ import { parseFlags } from './runtime/flags.js';
 import { stableOrFreePort } from './runtime/ports.js';
 import { Runtime } from './runtime/runtime.js';
 import { RUNTIME_VERSION } from './runtime/version.js';
+import { waitUntilOutboundReady } from './runtime/wait-command.js';
 import { formatProblem, ResourceError } from './spec/problems.js';
 
 /**
@@ -21,6 +22,13 @@ async function main(): Promise<number> {
       return 0;
     case 'version':
       process.stdout.write(`${RUNTIME_VERSION}\n`);
+      return 0;
+    case 'build-info':
+      // daprd's three lines; Outrigger builds carry no git stamp, so those two are empty.
+      process.stdout.write(`Version: ${RUNTIME_VERSION}\nGit Commit: \nGit Version: \n`);
+      return 0;
+    case 'wait':
+      await waitUntilOutboundReady(parsed.daprHttpPort);
       return 0;
     case 'errors':
       for (const e of parsed.errors) process.stderr.write(`outriggerd: ${e}\n`);

@@ -131,11 +131,11 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   f('namespace', 'string', 'Namespace of this app (default: $NAMESPACE or "default")'),
   f('version', 'bool', 'Print the runtime version'),
+  f('build-info', 'bool', 'Print the build info'),
+  f('wait', 'bool', 'Wait (up to 60 s) for the sidecar on --dapr-http-port to be outbound ready, then exit'),
   f('help', 'bool', 'Print this help'),
   inert('profile-port', 'int', 'The port for the profile server'),
   inert('enable-profiling', 'bool', 'Enable profiling'),
-  inert('build-info', 'bool', 'Print the build info'),
-  inert('wait', 'bool', 'Wait for Dapr outbound ready'),
   inert('disable-builtin-k8s-secret-store', 'bool', 'Disable the built-in Kubernetes secret store'),
   inert('allowed-origins', 'string', 'Allowed HTTP origins'),
   inert('sentry-request-jwt-audiences', 'list', 'JWT audiences for certificate signing requests'),
@@ -478,6 +478,11 @@ export function parseFlags(
   const r = new Reader(raw, errors);
   if (r.bool('help', false)) return { kind: 'help', text: helpText() };
   if (r.bool('version', false)) return { kind: 'version' };
+  if (r.bool('build-info', false)) return { kind: 'build-info' };
+  if (r.bool('wait', false)) {
+    const daprHttpPort = r.int('dapr-http-port', 3500, 1, PORT_MAX);
+    return errors.length > 0 ? { kind: 'errors', errors } : { kind: 'wait', daprHttpPort };
+  }
   const options = buildOptions(r, env, machine, errors);
   if (errors.length > 0) return { kind: 'errors', errors };
   return { kind: 'options', options: deepFreeze(options) };

@@ -93,4 +93,7 @@ export type FlagParseResult =
   | { readonly kind: 'options'; readonly options: Options }
   | { readonly kind: 'help'; readonly text: string }
   | { readonly kind: 'version' }
+  | { readonly kind: 'build-info' }
+  /** `--wait`: wait for the sidecar on `--dapr-http-port` to be outbound ready, then exit. */
+  | { readonly kind: 'wait'; readonly daprHttpPort: number }
   | { readonly kind: 'errors'; readonly errors: readonly string[] };
