@@ -68,6 +68,8 @@ export interface Options {
    * daprd's `MaxHeaderBytes` on its HTTP servers.
    */
   readonly readBufferBytes: number;
+  /** `--allowed-origins`: CORS on the HTTP API; `*` (the default) allows every origin, as daprd. */
+  readonly allowedOrigins: string;
   readonly gracefulShutdownMs: number;
   /** `--dapr-block-shutdown-duration`: keep serving this long after a shutdown request, or until the app turns unhealthy. */
   readonly blockShutdownMs?: number;

@@ -262,6 +262,7 @@ export class Runtime {
     this.#apiServer = createHttpApiServer(ctx, {
       maxBodyBytes: o.maxBodyBytes,
       readBufferBytes: o.readBufferBytes,
+      allowedOrigins: o.allowedOrigins,
       enableApiLogging,
       logger,
       ...(o.apiToken === undefined ? {} : { apiToken: o.apiToken }),

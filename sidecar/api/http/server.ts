@@ -5,6 +5,7 @@ import type { Tracer } from '../../observability/tracing/tracer.js';
 import { listenUnixSocket } from '../../runtime/unix-socket.js';
 import type { ApiContext } from '../universal/context.js';
 import { buildApp } from './app.js';
+import { AllowedOrigins, withCors } from './cors.js';
 import { withInvokeFastPath } from './invoke-routes.js';
 import type { RouteSpec } from './route.js';
 import { healthRoutes, metadataGetRoute, runtimeRoutes } from './runtime-routes.js';
@@ -21,6 +22,8 @@ export interface HttpApiServerOptions {
    */
   readonly readBufferBytes: number;
   readonly apiToken?: string;
+  /** `--allowed-origins` (CORS); absent: no CORS handling, as on daprd's public port. */
+  readonly allowedOrigins?: string;
   readonly enableApiLogging: boolean;
   readonly logger: Logger;
   /** Spans for API calls (absent: none, as on the public health port). */
@@ -96,7 +99,11 @@ function serve(
           ...(opts.apiToken === undefined ? {} : { apiToken: opts.apiToken }),
         })
       : app;
-  const traced = opts.tracer === undefined ? listener : withTracing(listener, opts.tracer);
+  const withOrigins =
+    opts.allowedOrigins === undefined
+      ? listener
+      : withCors(listener, new AllowedOrigins(opts.allowedOrigins));
+  const traced = opts.tracer === undefined ? withOrigins : withTracing(withOrigins, opts.tracer);
   const servers: Server[] = [];
   let active = 0;
   let closing = false;

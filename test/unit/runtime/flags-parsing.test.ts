@@ -48,6 +48,8 @@ describe('outriggerd flags', () => {
     assert.equal(o.namespace, 'default');
     assert.deepEqual(o.listenAddresses, []);
     assert.equal(o.daprInternalGrpcListenAddress, undefined);
+    assert.equal(o.allowedOrigins, '*');
+    assert.equal(o.readBufferBytes, 4096);
     assert.deepEqual(o.resourcesPaths, []);
     assert.ok(Object.isFrozen(o) && Object.isFrozen(o.appHealth));
   });
@@ -152,15 +154,8 @@ describe('outriggerd flags', () => {
       '7777',
       '--kubeconfig',
       '/tmp/kubeconfig',
-      '--allowed-origins',
-      '*',
     ]);
-    assert.deepEqual([...o.unimplementedFlags].sort(), [
-      'allowed-origins',
-      'enable-profiling',
-      'kubeconfig',
-      'profile-port',
-    ]);
+    assert.deepEqual([...o.unimplementedFlags].sort(), ['enable-profiling', 'kubeconfig', 'profile-port']);
   });
 
   it('reads --read-buffer-size quantities and the legacy KB flag, new flag first (default 4Ki)', () => {
