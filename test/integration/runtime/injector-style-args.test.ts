@@ -49,7 +49,7 @@ describe('daprd injector arguments', () => {
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as { level: string; msg: string });
     assert.ok(
-      logs.some((l) => l.level === 'warn' && l.msg.includes('--dapr-http-read-buffer-size')),
+      logs.some((l) => l.level === 'warn' && l.msg.includes('--disable-builtin-k8s-secret-store')),
       'warns about an accepted, unimplemented flag',
     );
     assert.ok(
