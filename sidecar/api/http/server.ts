@@ -1,4 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerOptions,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../components/component.js';
 import type { Tracer } from '../../observability/tracing/tracer.js';
@@ -76,6 +82,23 @@ export function createPublicHealthServer(ctx: ApiContext, opts: HttpApiServerOpt
 /** What Go's net/http reads past `MaxHeaderBytes` before it gives up on a request's headers. */
 const GO_HEADER_SLACK_BYTES = 4096;
 
+/**
+ * The HTTP server's limits, as daprd's `http.Server`: headers within `--read-buffer-size` (plus
+ * Go's slack) and within 10 s (`ReadHeaderTimeout`), and no limit on how long a whole request may
+ * take, so a long upload streamed to `invoke` is not cut (Node's default `requestTimeout` would end
+ * it after 5 min).
+ */
+export function apiServerLimits(readBufferBytes: number): ServerOptions {
+  return {
+    keepAliveTimeout: 30_000,
+    maxHeaderSize: readBufferBytes + GO_HEADER_SLACK_BYTES,
+    headersTimeout: 10_000,
+    requestTimeout: 0,
+    // How often Node checks headersTimeout (default 30 s, which would make 10 s up to 40 s).
+    connectionsCheckingInterval: 1_000,
+  };
+}
+
 function serve(
   routes: readonly RouteSpec[],
   ctx: ApiContext,
@@ -120,10 +143,7 @@ function serve(
   };
 
   const newServer = (): Server => {
-    const server = createServer(
-      { keepAliveTimeout: 30_000, maxHeaderSize: opts.readBufferBytes + GO_HEADER_SLACK_BYTES },
-      traced,
-    );
+    const server = createServer(apiServerLimits(opts.readBufferBytes), traced);
     server.on('request', track);
     return server;
   };

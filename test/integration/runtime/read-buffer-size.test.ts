@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type Sidecar, startSidecar } from '../harness.js';
 
@@ -44,6 +45,24 @@ describe('--read-buffer-size', () => {
     assert.equal(await getWithHeader(small.publicPort as number, '/v1.0/healthz', 9000), 431);
     // The server keeps serving after refusing.
     assert.equal(await getWithHeader(small.httpPort, '/v1.0/healthz', 10), 204);
+  });
+
+  it('drops a connection whose headers take over 10 s, as daprd’s ReadHeaderTimeout', async () => {
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: small.httpPort }, () => {
+        socket.write('GET /v1.0/healthz HTTP/1.1\r\nHost: x\r\n');
+      });
+      let got = '';
+      socket.on('data', (d: Buffer) => {
+        got += d.toString();
+      });
+      socket.once('close', () => resolve(got));
+      socket.once('error', reject);
+    });
+    const waited = Date.now() - started;
+    assert.ok(waited >= 9_000 && waited < 20_000, `closed after ${waited} ms`);
+    assert.match(answer, /^(HTTP\/1\.1 408|$)/);
   });
 
   it('takes larger headers when raised, past Node’s own 16 KiB default', async () => {
