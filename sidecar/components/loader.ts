@@ -281,7 +281,33 @@ export function inScope(c: { readonly scopes: readonly string[] }, appId: string
   return c.scopes.length === 0 || c.scopes.includes(appId);
 }
 
-/** The components this sidecar loads: in scope for the app id and not denied by the Configuration. */
+/**
+ * Dapr building blocks whose components Outrigger cannot load yet. A component of one of these
+ * types (e.g. the `pubsub.redis` that `dapr init` and the quickstarts put next to every state
+ * store) is skipped with a warning, so a resources folder made for daprd still starts the sidecar
+ * and serves what Outrigger has. An unknown type in a building block Outrigger has (`state.foo`)
+ * stays an error, as in daprd.
+ */
+const NOT_YET_BUILT: Readonly<Record<string, string>> = {
+  pubsub: 'pub/sub',
+  bindings: 'bindings',
+  configuration: 'the configuration API',
+  lock: 'distributed lock',
+  crypto: 'cryptography',
+  middleware: 'middleware pipelines',
+  conversation: 'conversation',
+};
+
+/** The building block Outrigger has not built yet that `type` belongs to, if any. */
+export function notYetBuiltBlock(type: string): string | undefined {
+  const category = type.split('.')[0] ?? '';
+  return Object.hasOwn(NOT_YET_BUILT, category) ? NOT_YET_BUILT[category] : undefined;
+}
+
+/**
+ * The components this sidecar loads: in scope for the app id, not denied by the Configuration, and
+ * of a building block Outrigger has.
+ */
 export function selectComponents(
   resources: readonly ComponentResource[],
   opts: LoaderOptions,
@@ -295,6 +321,13 @@ export function selectComponents(
     if (isDenied(c, opts.deny ?? [])) {
       log.warn(
         `Component ${c.name} (${c.type}/${c.version}) is denied by the Configuration's components.deny; not loading it`,
+      );
+      return false;
+    }
+    const block = notYetBuiltBlock(c.type);
+    if (block !== undefined) {
+      log.warn(
+        `Component ${c.name} (${c.type}/${c.version}) is not loaded: Outrigger does not implement ${block} yet`,
       );
       return false;
     }

@@ -14,6 +14,7 @@ import { ComponentRegistry } from '../../../sidecar/components/registry.js';
 import { SECRET_REGISTRATIONS } from '../../../sidecar/components/secretstores/registrations.js';
 import { readResources } from '../../../sidecar/runtime/resource-reader.js';
 import { ResourceError } from '../../../sidecar/spec/problems.js';
+import { recordingLogger } from '../recording-logger.js';
 
 /** A fake state store that records what it was initialised with. */
 class RecordingComponent implements Component {
@@ -152,6 +153,39 @@ describe('component loading', () => {
       comp('theirs', 'state.fake', '\n  - name: host\n    value: h', 'scopes: [app2]');
     const { loaded } = await load(yaml, 'app1');
     assert.deepEqual([...loaded.stateStores.keys()], ['mine']);
+  });
+
+  it('skips, with a warning, components of building blocks Outrigger has not built yet', async () => {
+    const sub = join(dir, `case-${n++}`);
+    await mkdir(sub);
+    await writeFile(
+      join(sub, 'components.yaml'),
+      [
+        comp('store', 'state.fake', '\n  - name: host\n    value: h'),
+        comp('pubsub', 'pubsub.redis', '\n  - name: redisHost\n    value: localhost:6379'),
+        comp('cron', 'bindings.cron', '\n  - name: schedule\n    value: "@every 1s"'),
+        comp('upper', 'middleware.http.uppercase', ''),
+      ].join('---'),
+    );
+    const resources = await readResources([sub]);
+    const { logger, warnings } = recordingLogger();
+    const loaded = await loadComponents(resources.components, {
+      registry,
+      appId: 'app1',
+      namespace: 'default',
+      logger,
+      dataDir: dir,
+      env: {},
+    });
+    assert.deepEqual([...loaded.stateStores.keys()], ['store']);
+    assert.deepEqual(
+      warnings.filter((w) => w.includes('is not loaded')),
+      [
+        'Component pubsub (pubsub.redis/v1) is not loaded: Outrigger does not implement pub/sub yet',
+        'Component cron (bindings.cron/v1) is not loaded: Outrigger does not implement bindings yet',
+        'Component upper (middleware.http.uppercase/v1) is not loaded: Outrigger does not implement middleware pipelines yet',
+      ],
+    );
   });
 
   it('resolves secretKeyRef through auth.secretStore, loading secret stores first', async () => {
