@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createGrpcApiServer, type GrpcApiServer } from '../api/grpc/server.js';
 import { createHttpApiServer, createPublicHealthServer, type HttpApiServer } from '../api/http/server.js';
+import { ApiAllowlist, apiRuleWarnings } from '../api/universal/api-allowlist.js';
 import type { ApiContext, SecretScope } from '../api/universal/context.js';
 import type { AppChannel } from '../channel/app-channel.js';
 import { AppHealthProber, waitForApp } from '../channel/app-readiness.js';
@@ -259,7 +260,12 @@ export class Runtime {
     const o = this.#options;
     const enableApiLogging = o.enableApiLogging ?? config.apiLoggingEnabled ?? false;
     const logger = this.#deps.logger.child({ scope: 'dapr.runtime.http' });
+    const restricted = config.apiAllowed.length > 0 || config.apiDenied.length > 0;
+    for (const w of apiRuleWarnings(config.apiAllowed, config.apiDenied)) this.#log.warn(w);
+    const apiAllowlist = restricted ? new ApiAllowlist(config.apiAllowed, config.apiDenied) : undefined;
+    const allowlisted = apiAllowlist === undefined ? {} : { apiAllowlist };
     this.#apiServer = createHttpApiServer(ctx, {
+      ...allowlisted,
       maxBodyBytes: o.maxBodyBytes,
       readBufferBytes: o.readBufferBytes,
       allowedOrigins: o.allowedOrigins,
@@ -277,6 +283,7 @@ export class Runtime {
       this.#log.info(`HTTP server is running on UNIX socket ${socket}`);
     }
     this.#grpcServer = createGrpcApiServer(ctx, {
+      ...allowlisted,
       maxBodyBytes: o.maxBodyBytes,
       enableApiLogging,
       appChannel: () => this.#channel,
@@ -294,6 +301,7 @@ export class Runtime {
     }
     if (o.daprPublicPort !== undefined) {
       this.#publicServer = createPublicHealthServer(ctx, {
+        ...allowlisted,
         maxBodyBytes: o.maxBodyBytes,
         readBufferBytes: o.readBufferBytes,
         enableApiLogging: false,

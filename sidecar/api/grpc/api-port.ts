@@ -24,6 +24,7 @@ import { H2Connection } from '../internal/h2/connection.js';
 import { ErrorCode } from '../internal/h2/frames.js';
 import { H2Client } from '../internal/h2/h2-client.js';
 import type { H2Stream, HeaderMap } from '../internal/h2/stream.js';
+import type { ApiAllowlist } from '../universal/api-allowlist.js';
 import { allOf, meterProxiedCall } from './call-metrics.js';
 import { DAPR_SERVICE_NAME } from './dapr-proto.js';
 import { fromHttpStatus, type GrpcError } from './grpc-errors.js';
@@ -60,9 +61,14 @@ export interface ApiPortOptions {
   readonly logger: Logger;
   /** Spans for proxied calls. */
   readonly tracer?: Tracer | undefined;
+  /** Configuration `spec.api`: Dapr service methods it does not serve answer Unimplemented. */
+  readonly apiAllowlist?: ApiAllowlist | undefined;
 }
 
 const SERVICE_PREFIX = `/${DAPR_SERVICE_NAME}/`;
+
+/** daprd's answer for a method the API allowlist leaves out (HTTP 501 as a gRPC status). */
+const NOT_SERVED = fromHttpStatus(501, 'requested endpoint is not available') as GrpcError;
 
 function bare(ip: string | undefined): string {
   if (ip === undefined) return '';
@@ -168,6 +174,11 @@ export class ApiPort {
       return;
     }
     if (path.startsWith(SERVICE_PREFIX)) {
+      if (this.#o.apiAllowlist !== undefined && !this.#o.apiAllowlist.servesGrpcMethod(path)) {
+        // The token is checked first, so that an unauthenticated caller learns nothing of the list.
+        this.#fail(stream, this.#checkToken(headers) ?? NOT_SERVED);
+        return;
+      }
       this.#toService(stream, headers, path, peer, local);
       return;
     }

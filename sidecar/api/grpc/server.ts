@@ -19,6 +19,7 @@ import { channels } from '../../observability/events.js';
 import type { Span, Tracer } from '../../observability/tracing/tracer.js';
 import { processAlive } from '../../runtime/process-alive.js';
 import { GRPC_CODE_NAMES } from '../internal/grpc-framing.js';
+import type { ApiAllowlist } from '../universal/api-allowlist.js';
 import type { ApiContext } from '../universal/context.js';
 import { getMetadata, type MetadataResult, setMetadata } from '../universal/metadata.js';
 import { shutdown } from '../universal/shutdown.js';
@@ -48,6 +49,8 @@ export interface GrpcApiServerOptions {
   readonly logger: Logger;
   /** Spans for API calls. */
   readonly tracer?: Tracer;
+  /** Configuration `spec.api` allow/deny lists. */
+  readonly apiAllowlist?: ApiAllowlist;
 }
 
 /** A listening gRPC server with graceful close. */
@@ -322,6 +325,7 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
     maxBodyBytes: opts.maxBodyBytes,
     logger: opts.logger,
     tracer: opts.tracer,
+    apiAllowlist: opts.apiAllowlist,
     ...(token === undefined ? {} : { apiToken: token }),
   });
 

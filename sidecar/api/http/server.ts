@@ -9,10 +9,11 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../components/component.js';
 import type { Tracer } from '../../observability/tracing/tracer.js';
 import { listenUnixSocket } from '../../runtime/unix-socket.js';
+import type { ApiAllowlist } from '../universal/api-allowlist.js';
 import type { ApiContext } from '../universal/context.js';
 import { buildApp } from './app.js';
 import { AllowedOrigins, withCors } from './cors.js';
-import { withInvokeFastPath } from './invoke-routes.js';
+import { INVOKE_ROUTE, withInvokeFastPath } from './invoke-routes.js';
 import type { RouteSpec } from './route.js';
 import { healthRoutes, metadataGetRoute, runtimeRoutes } from './runtime-routes.js';
 import { secretsRoutes } from './secrets-routes.js';
@@ -28,6 +29,8 @@ export interface HttpApiServerOptions {
    */
   readonly readBufferBytes: number;
   readonly apiToken?: string;
+  /** Configuration `spec.api` allow/deny lists: routes they leave out are not served (404). */
+  readonly apiAllowlist?: ApiAllowlist;
   /** `--allowed-origins` (CORS); absent: no CORS handling, as on daprd's public port. */
   readonly allowedOrigins?: string;
   readonly enableApiLogging: boolean;
@@ -60,12 +63,22 @@ export function createHttpApiServer(ctx: ApiContext, opts: HttpApiServerOptions)
     ...runtimeRoutes(ctx, routeOpts),
     ...healthRoutes(ctx),
   ];
-  return serve(routes, ctx, opts, 'Dapr HTTP API', true);
+  const allow = opts.apiAllowlist;
+  return serve(
+    allow === undefined ? routes : routes.filter((r) => allow.servesHttpRoute(r.path)),
+    ctx,
+    opts,
+    'Dapr HTTP API',
+    allow === undefined || allow.servesHttpRoute(INVOKE_ROUTE),
+  );
 }
 
 /** The public health port (`--dapr-public-port`): healthz, healthz/outbound and GET metadata only, no token. */
 export function createPublicHealthServer(ctx: ApiContext, opts: HttpApiServerOptions): HttpApiServer {
-  const routes: RouteSpec[] = [...healthRoutes(ctx), metadataGetRoute(ctx)];
+  const allow = opts.apiAllowlist;
+  const routes: RouteSpec[] = [...healthRoutes(ctx), metadataGetRoute(ctx)].filter(
+    (r) => allow === undefined || allow.servesHttpRoute(r.path),
+  );
   return serve(
     routes,
     ctx,
