@@ -125,6 +125,7 @@ export class Runtime {
       this.#config = await readConfiguration(o.configPaths, o.mode);
       if (o.configPaths.length > 0)
         log.info(`Loaded configuration ${this.#config.name} from ${this.#config.source}`);
+      for (const w of unappliedPipelines(this.#config)) log.warn(w);
       if (o.enableMetrics && this.#config.metric.enabled) await this.#startMetrics();
       this.#tracer = tracerFor(
         this.#config.tracing,
@@ -480,4 +481,27 @@ export class Runtime {
     this.#metrics?.close();
     this.#log.info('Dapr runtime stopped');
   }
+}
+
+/**
+ * Warnings for the Configuration's middleware pipelines (`spec.httpPipeline`,
+ * `spec.appHttpPipeline`): Outrigger has no middleware components yet, so their handlers are not
+ * applied, and a user relying on one (an auth check, a rate limit) must know it.
+ */
+function unappliedPipelines(config: ConfigurationResource): string[] {
+  const out: string[] = [];
+  for (const key of ['httpPipeline', 'appHttpPipeline']) {
+    const pipeline = config.spec[key];
+    const handlers =
+      typeof pipeline === 'object' &&
+      pipeline !== null &&
+      Array.isArray((pipeline as { handlers?: unknown }).handlers)
+        ? (pipeline as { handlers: unknown[] }).handlers
+        : [];
+    if (handlers.length > 0)
+      out.push(
+        `Configuration spec.${key} has ${handlers.length} handler(s) that are NOT applied: Outrigger does not implement middleware pipelines yet`,
+      );
+  }
+  return out;
 }

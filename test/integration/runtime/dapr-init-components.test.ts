@@ -37,6 +37,18 @@ spec:
     value: "true"
 `;
 
+/** A Configuration with an HTTP middleware pipeline, as daprd's docs show it. */
+const PIPELINE_CONFIG = `apiVersion: dapr.io/v1alpha1
+kind: Configuration
+metadata:
+  name: pipeline
+spec:
+  httpPipeline:
+    handlers:
+    - name: uppercase
+      type: middleware.http.uppercase
+`;
+
 let dir = '';
 let sidecar: Sidecar;
 
@@ -44,7 +56,8 @@ before(async () => {
   dir = await makeTempDir('dapr-init-components');
   await writeResources(dir, [PUBSUB_YAML], 'pubsub.yaml');
   await writeResources(dir, [STATESTORE_YAML], 'statestore.yaml');
-  sidecar = await startSidecar({ appId: 'quickstart', resourcesPaths: [dir] });
+  const configPath = await writeResources(dir, [PIPELINE_CONFIG], 'config.yaml');
+  sidecar = await startSidecar({ appId: 'quickstart', resourcesPaths: [dir], configPath });
 });
 
 after(async () => {
@@ -72,6 +85,13 @@ describe('a daprd resources folder with a pub/sub component', () => {
     assert.deepEqual(
       metadata.components.map((c) => `${c.name}:${c.type}`),
       ['statestore:state.in-memory'],
+    );
+  });
+
+  it('says plainly that a Configuration middleware pipeline is not applied', () => {
+    assert.match(
+      sidecar.logs(),
+      /level=warn msg="Configuration spec\.httpPipeline has 1 handler\(s\) that are NOT applied: Outrigger does not implement middleware pipelines yet"/,
     );
   });
 });
