@@ -1,6 +1,6 @@
 import type { KeyPrefixStrategy, LoadedSecretStore } from '../api/universal/context.js';
 import { type ComponentLoadedEvent, channels } from '../observability/events.js';
-import type { ComponentResource } from '../spec/component.js';
+import { type ComponentResource, DEFAULT_INIT_TIMEOUT_MS } from '../spec/component.js';
 import { ResourceError, type ResourceProblem } from '../spec/problems.js';
 import type { Component, ComponentRegistration, Logger } from './component.js';
 import { type LoadedComponents, LoadedSet } from './loaded-set.js';
@@ -279,6 +279,40 @@ export function isDenied(
 /** Filters components by `scopes` (empty = every app), like daprd. */
 export function inScope(c: { readonly scopes: readonly string[] }, appId: string): boolean {
   return c.scopes.length === 0 || c.scopes.includes(appId);
+}
+
+/** The secret store daprd provisions in Kubernetes mode, and assumes for `secretKeyRef`s there. */
+export const BUILTIN_KUBERNETES_SECRET_STORE = 'kubernetes';
+
+/**
+ * daprd's Kubernetes-mode component defaults: a built-in `kubernetes` secret store of type
+ * `secretstores.kubernetes` (unless `--disable-builtin-k8s-secret-store`, or a component already
+ * has that name), loaded with `ignoreErrors` so that a sidecar outside a pod still starts; and a
+ * component with `secretKeyRef`s but no `auth.secretStore` reads them from that store.
+ */
+export function withKubernetesDefaults(
+  components: readonly ComponentResource[],
+  options: { readonly builtinSecretStore: boolean },
+): ComponentResource[] {
+  const out = components.map((c) =>
+    c.secretStore === undefined && c.metadata.some((m) => m.secretKeyRef !== undefined)
+      ? { ...c, secretStore: BUILTIN_KUBERNETES_SECRET_STORE }
+      : c,
+  );
+  if (options.builtinSecretStore && !components.some((c) => c.name === BUILTIN_KUBERNETES_SECRET_STORE)) {
+    out.unshift({
+      kind: 'Component',
+      name: BUILTIN_KUBERNETES_SECRET_STORE,
+      type: 'secretstores.kubernetes',
+      version: 'v1',
+      initTimeoutMs: DEFAULT_INIT_TIMEOUT_MS,
+      ignoreErrors: true,
+      metadata: [],
+      scopes: [],
+      source: 'built in (Kubernetes mode)',
+    });
+  }
+  return out;
 }
 
 /**

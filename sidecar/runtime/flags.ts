@@ -90,6 +90,12 @@ export const FLAGS: readonly FlagSpec[] = [
   f('log-as-json', 'bool', 'Print logs as JSON lines', 'false'),
   f('enable-api-logging', 'bool', 'Log every API call', 'false'),
   f('app-max-concurrency', 'int', 'Max concurrent calls to the app; -1 for no limit', '-1'),
+  f(
+    'disable-builtin-k8s-secret-store',
+    'bool',
+    'Do not provision the "kubernetes" secret store in Kubernetes mode',
+    'false',
+  ),
   f('allowed-origins', 'string', 'Allowed HTTP origins (CORS), comma-separated; * allows all', '*'),
   f('max-body-size', 'string', 'Max request body size, as a quantity (4Mi, 16M, ...)', '4Mi'),
   f(
@@ -137,7 +143,6 @@ export const FLAGS: readonly FlagSpec[] = [
   f('help', 'bool', 'Print this help'),
   inert('profile-port', 'int', 'The port for the profile server'),
   inert('enable-profiling', 'bool', 'Enable profiling'),
-  inert('disable-builtin-k8s-secret-store', 'bool', 'Disable the built-in Kubernetes secret store'),
   inert('sentry-request-jwt-audiences', 'list', 'JWT audiences for certificate signing requests'),
   inert('scheduler-job-streams', 'int', 'Number of job streams to the scheduler'),
   inert('actors-service', 'string', 'Type and address of the actors service'),
@@ -426,6 +431,7 @@ function buildOptions(
     maxBodyBytes: maxBodyBytes(r, errors),
     readBufferBytes: readBufferBytes(r, errors),
     allowedOrigins: r.string('allowed-origins', '*'),
+    disableBuiltinK8sSecretStore: r.bool('disable-builtin-k8s-secret-store', false),
     gracefulShutdownMs: r.int('dapr-graceful-shutdown-seconds', 5, 0) * 1000,
     ...blockShutdown(r, errors),
     appHealth: {

@@ -11,13 +11,20 @@ import { AppHealthProber, waitForApp } from '../channel/app-readiness.js';
 import { GrpcAppChannel } from '../channel/grpc-channel.js';
 import { HttpAppChannel } from '../channel/http-channel.js';
 import type { Logger } from '../components/component.js';
-import { inScope, type LoadedComponents, type LoaderOptions, loadComponents } from '../components/loader.js';
+import {
+  inScope,
+  type LoadedComponents,
+  type LoaderOptions,
+  loadComponents,
+  withKubernetesDefaults,
+} from '../components/loader.js';
 import type { ComponentRegistry } from '../components/registry.js';
 import { reconcileComponents } from '../components/reloader.js';
 import { type Invocation, startInvocation } from '../invoke/invocation-runtime.js';
 import { createMetricsServer, SidecarMetrics } from '../observability/metrics.js';
 import { tracerFor } from '../observability/tracing/exporters.js';
 import type { Tracer } from '../observability/tracing/tracer.js';
+import type { ComponentResource } from '../spec/component.js';
 import type { ConfigurationResource } from '../spec/configuration.js';
 import { formatProblem, ResourceError } from '../spec/problems.js';
 import { RuntimeHealth } from './health.js';
@@ -144,8 +151,13 @@ export class Runtime {
         env: this.#deps.env,
         deny: this.#config.deniedComponents,
       };
-      this.#components = await loadComponents(this.#resources.components, loaderOptions);
-      if (this.#config.enabledFeatures.includes('HotReload')) this.#watchResources(loaderOptions);
+      const modeDefaults = (components: readonly ComponentResource[]): readonly ComponentResource[] =>
+        o.mode === 'kubernetes'
+          ? withKubernetesDefaults(components, { builtinSecretStore: !o.disableBuiltinK8sSecretStore })
+          : components;
+      this.#components = await loadComponents(modeDefaults(this.#resources.components), loaderOptions);
+      if (this.#config.enabledFeatures.includes('HotReload'))
+        this.#watchResources(loaderOptions, modeDefaults);
       this.#invocation = await startInvocation({
         appId: o.appId,
         namespace: o.namespace,
@@ -185,7 +197,10 @@ export class Runtime {
   }
 
   /** `HotReload` feature: components follow the files in the resources folders without a restart. */
-  #watchResources(loaderOptions: LoaderOptions): void {
+  #watchResources(
+    loaderOptions: LoaderOptions,
+    modeDefaults: (components: readonly ComponentResource[]) => readonly ComponentResource[],
+  ): void {
     const o = this.#options;
     const log = this.#log.child({ scope: 'dapr.runtime.hotreload' });
     this.#watcher = new ResourceWatcher(
@@ -204,7 +219,7 @@ export class Runtime {
           log.error(`Hot reload skipped, resources are invalid: ${detail}`);
           return;
         }
-        await reconcileComponents(components, set.components, {
+        await reconcileComponents(components, modeDefaults(set.components), {
           ...loaderOptions,
           logger: this.#deps.logger,
         });

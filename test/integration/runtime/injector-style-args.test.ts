@@ -32,6 +32,7 @@ describe('daprd injector arguments', () => {
         '8',
         '--dapr-http-read-buffer-size',
         '4',
+        '--enable-profiling',
       ],
     });
     t.after(() => sidecar.stop());
@@ -49,7 +50,7 @@ describe('daprd injector arguments', () => {
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as { level: string; msg: string });
     assert.ok(
-      logs.some((l) => l.level === 'warn' && l.msg.includes('--disable-builtin-k8s-secret-store')),
+      logs.some((l) => l.level === 'warn' && l.msg.includes('--enable-profiling')),
       'warns about an accepted, unimplemented flag',
     );
     assert.ok(

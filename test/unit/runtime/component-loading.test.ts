@@ -9,7 +9,7 @@ import type {
   ComponentRegistration,
   Logger,
 } from '../../../sidecar/components/component.js';
-import { loadComponents } from '../../../sidecar/components/loader.js';
+import { loadComponents, withKubernetesDefaults } from '../../../sidecar/components/loader.js';
 import { ComponentRegistry } from '../../../sidecar/components/registry.js';
 import { SECRET_REGISTRATIONS } from '../../../sidecar/components/secretstores/registrations.js';
 import { readResources } from '../../../sidecar/runtime/resource-reader.js';
@@ -185,6 +185,38 @@ describe('component loading', () => {
         'Component cron (bindings.cron/v1) is not loaded: Outrigger does not implement bindings yet',
         'Component upper (middleware.http.uppercase/v1) is not loaded: Outrigger does not implement middleware pipelines yet',
       ],
+    );
+  });
+
+  it("adds daprd's Kubernetes-mode defaults: the built-in kubernetes store, and it for bare secretKeyRefs", async () => {
+    const sub = join(dir, `case-${n++}`);
+    await mkdir(sub);
+    await writeFile(
+      join(sub, 'components.yaml'),
+      [
+        comp('store', 'state.fake', '\n  - name: host\n    secretKeyRef:\n      name: db\n      key: host'),
+        comp('plain', 'state.fake', '\n  - name: host\n    value: h'),
+      ].join('---'),
+    );
+    const { components } = await readResources([sub]);
+    const withBuiltin = withKubernetesDefaults(components, { builtinSecretStore: true });
+    assert.deepEqual(
+      withBuiltin.map((c) => `${c.name}:${c.type}:${c.secretStore ?? '-'}:${c.ignoreErrors}`),
+      [
+        'kubernetes:secretstores.kubernetes:-:true',
+        'store:state.fake:kubernetes:false',
+        'plain:state.fake:-:false',
+      ],
+    );
+    assert.deepEqual(
+      withKubernetesDefaults(components, { builtinSecretStore: false }).map((c) => c.name),
+      ['store', 'plain'],
+    );
+    const own = [{ ...components[1], name: 'kubernetes' } as (typeof components)[number]];
+    assert.equal(
+      withKubernetesDefaults(own, { builtinSecretStore: true }).length,
+      1,
+      'a component of that name wins',
     );
   });
 
