@@ -1,5 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import { stringify } from 'yaml';
 import type { ComponentResource } from '../spec/component.js';
 import { type ConfigurationResource, defaultConfiguration } from '../spec/configuration.js';
 import type { HttpEndpointResource } from '../spec/http-endpoint.js';
@@ -65,8 +66,9 @@ export async function readResources(paths: readonly string[]): Promise<ResourceS
 }
 
 /**
- * Reads the Configuration named by `--config` (file paths in standalone mode). With several, the
- * first one is used (daprd merges them; Outrigger does not yet; the runtime warns). None → daprd's
+ * Reads the Configuration named by `--config` (file paths in standalone mode). Several files are
+ * applied in order onto one Configuration, as daprd decodes each onto the same struct: a mapping
+ * merges key by key, a list or a scalar given later replaces the earlier one. None → daprd's
  * defaults. In Kubernetes mode `--config` names a Configuration resource served by the operator;
  * until that stream is wired, a name that is not a file yields the defaults under that name
  * (`source` says so) instead of failing the start.
@@ -81,18 +83,46 @@ export async function readConfiguration(
     return { ...defaultConfiguration(), name: first, source: KUBERNETES_CONFIG_SOURCE };
   }
   const problems: ResourceProblem[] = [];
-  const all = await readAll(paths.slice(0, 1), problems);
-  const configs = all.filter((r): r is ConfigurationResource => r.kind === 'Configuration');
-  if (problems.length === 0 && configs.length === 0) {
-    problems.push({
-      file: first,
-      resource: '(config)',
-      field: '--config',
-      rule: 'contains no dapr.io/v1alpha1 Configuration',
-    });
+  const read: ConfigurationResource[] = [];
+  for (const path of paths) {
+    const config = (await readAll([path], problems)).find(
+      (r): r is ConfigurationResource => r.kind === 'Configuration',
+    );
+    if (config !== undefined) read.push(config);
+    else if (problems.length === 0)
+      problems.push({
+        file: path,
+        resource: '(config)',
+        field: '--config',
+        rule: 'contains no dapr.io/v1alpha1 Configuration',
+      });
   }
   if (problems.length > 0) throw new ResourceError(problems);
-  return configs[0] ?? defaultConfiguration();
+  if (read.length === 1) return read[0] as ConfigurationResource;
+  const docs = read.map((c) => ({
+    apiVersion: 'dapr.io/v1alpha1',
+    kind: 'Configuration',
+    metadata: { name: c.name },
+    spec: c.spec,
+  }));
+  const merged = docs.reduce<Record<string, unknown>>((acc, d) => mergeDecoded(acc, d), {});
+  const parsed = parseResourceFile(paths.join(', '), stringify(merged));
+  if (parsed.problems.length > 0) throw new ResourceError(parsed.problems);
+  return parsed.resources[0] as ConfigurationResource;
+}
+
+/** `next` decoded onto `base` as Go's JSON decoder does onto an existing value. */
+function mergeDecoded(base: Record<string, unknown>, next: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(next)) {
+    const prev = out[k];
+    out[k] = isPlainObject(prev) && isPlainObject(v) ? mergeDecoded(prev, v) : v;
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** `source` of a Configuration named in Kubernetes mode whose operator stream is not wired yet. */

@@ -127,8 +127,6 @@ export class Runtime {
         'Kubernetes mode: resources are still read from --resources-path; the operator stream is not wired yet',
       );
     try {
-      if (o.configPaths.length > 1)
-        log.warn(`Several --config files given; only ${o.configPaths[0]} is used`);
       this.#config = await readConfiguration(o.configPaths, o.mode);
       if (o.configPaths.length > 0)
         log.info(`Loaded configuration ${this.#config.name} from ${this.#config.source}`);

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { KUBERNETES_CONFIG_SOURCE, readConfiguration } from '../../../sidecar/runtime/resource-reader.js';
 import type { ComponentResource } from '../../../sidecar/spec/component.js';
@@ -276,5 +279,59 @@ describe('--config', () => {
       return true;
     });
     assert.equal((await readConfiguration([])).name, 'default');
+  });
+
+  it('applies several files in order, as daprd decodes them onto one Configuration', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'outrigger-configs-'));
+    try {
+      const base = join(dir, 'base.yaml');
+      const override = join(dir, 'override.yaml');
+      await writeFile(
+        base,
+        `apiVersion: dapr.io/v1alpha1
+kind: Configuration
+metadata:
+  name: base
+spec:
+  tracing:
+    samplingRate: "1"
+    zipkin:
+      endpointAddress: http://zipkin:9411/api/v2/spans
+  features:
+  - name: A
+    enabled: true
+  secrets:
+    scopes:
+    - storeName: vault
+      defaultAccess: deny
+`,
+      );
+      await writeFile(
+        override,
+        `apiVersion: dapr.io/v1alpha1
+kind: Configuration
+metadata:
+  name: override
+spec:
+  tracing:
+    samplingRate: "0.5"
+  features:
+  - name: B
+    enabled: true
+  accessControl:
+    defaultAction: deny
+`,
+      );
+      const c = await readConfiguration([base, override]);
+      assert.equal(c.name, 'override');
+      assert.equal(c.tracing?.samplingRate, 0.5, 'a later scalar wins');
+      assert.equal(c.tracing?.zipkinEndpoint, 'http://zipkin:9411/api/v2/spans', 'mappings merge');
+      assert.deepEqual(c.enabledFeatures, ['B'], 'a later list replaces the earlier one');
+      assert.equal(c.secretScopes[0]?.storeName, 'vault');
+      assert.equal(c.accessControl?.defaultAction, 'deny');
+      assert.equal(c.source, `${base}, ${override}`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
