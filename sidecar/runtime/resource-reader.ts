@@ -40,11 +40,15 @@ async function filesOf(path: string, problems: ResourceProblem[]): Promise<strin
     .sort();
 }
 
-async function readAll(paths: readonly string[], problems: ResourceProblem[]): Promise<Resource[]> {
+async function readAll(
+  paths: readonly string[],
+  problems: ResourceProblem[],
+  transform: (text: string) => string = (text) => text,
+): Promise<Resource[]> {
   const out: Resource[] = [];
   for (const dir of paths) {
     for (const file of await filesOf(dir, problems)) {
-      const parsed = parseResourceFile(file, await readFile(file, 'utf8'));
+      const parsed = parseResourceFile(file, transform(await readFile(file, 'utf8')));
       out.push(...parsed.resources);
       problems.push(...parsed.problems);
     }
@@ -76,6 +80,7 @@ export async function readResources(paths: readonly string[]): Promise<ResourceS
 export async function readConfiguration(
   paths: readonly string[],
   mode: RuntimeMode = 'standalone',
+  env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<ConfigurationResource> {
   if (paths.length === 0) return defaultConfiguration();
   const first = paths[0] ?? '';
@@ -85,7 +90,7 @@ export async function readConfiguration(
   const problems: ResourceProblem[] = [];
   const read: ConfigurationResource[] = [];
   for (const path of paths) {
-    const config = (await readAll([path], problems)).find(
+    const config = (await readAll([path], problems, (text) => expandEnv(text, env))).find(
       (r): r is ConfigurationResource => r.kind === 'Configuration',
     );
     if (config !== undefined) read.push(config);
@@ -109,6 +114,43 @@ export async function readConfiguration(
   const parsed = parseResourceFile(paths.join(', '), stringify(merged));
   if (parsed.problems.length > 0) throw new ResourceError(parsed.problems);
   return parsed.resources[0] as ConfigurationResource;
+}
+
+/**
+ * Go's `os.ExpandEnv`, which daprd runs over a Configuration file before parsing it: `${NAME}` and
+ * `$NAME` become the variable's value (empty when unset), as do the shell's one-character names
+ * (`$1`, `$$`, ...); a `$` before anything else stays, and a malformed `${` or `${}` is dropped.
+ */
+export function expandEnv(text: string, env: Readonly<Record<string, string | undefined>>): string {
+  let out = '';
+  let i = 0;
+  for (let j = 0; j < text.length; j++) {
+    if (text[j] !== '$' || j + 1 >= text.length) continue;
+    out += text.slice(i, j);
+    const [name, width] = shellName(text.slice(j + 1));
+    if (name === '' && width === 0) out += '$';
+    else if (name !== '') out += env[name] ?? '';
+    j += width;
+    i = j + 1;
+  }
+  return out + text.slice(i);
+}
+
+const SHELL_SPECIAL = /^[*#$@!?\-0-9]$/;
+
+/** The variable name after a `$`, and how many characters it took (Go's getShellName). */
+function shellName(s: string): [string, number] {
+  if (s[0] === '{') {
+    if (s.length > 2 && SHELL_SPECIAL.test(s[1] ?? '') && s[2] === '}') return [s.slice(1, 2), 3];
+    const close = s.indexOf('}', 1);
+    if (close === 1) return ['', 2];
+    if (close < 0) return ['', 1];
+    return [s.slice(1, close), close + 1];
+  }
+  if (SHELL_SPECIAL.test(s[0] ?? '')) return [s.slice(0, 1), 1];
+  const m = /^[A-Za-z0-9_]*/.exec(s);
+  const name = m?.[0] ?? '';
+  return [name, name.length];
 }
 
 /** `next` decoded onto `base` as Go's JSON decoder does onto an existing value. */

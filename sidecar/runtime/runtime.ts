@@ -127,7 +127,7 @@ export class Runtime {
         'Kubernetes mode: resources are still read from --resources-path; the operator stream is not wired yet',
       );
     try {
-      this.#config = await readConfiguration(o.configPaths, o.mode);
+      this.#config = await readConfiguration(o.configPaths, o.mode, this.#deps.env);
       if (o.configPaths.length > 0)
         log.info(`Loaded configuration ${this.#config.name} from ${this.#config.source}`);
       for (const w of unappliedPipelines(this.#config)) log.warn(w);

@@ -3,7 +3,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { KUBERNETES_CONFIG_SOURCE, readConfiguration } from '../../../sidecar/runtime/resource-reader.js';
+import {
+  expandEnv,
+  KUBERNETES_CONFIG_SOURCE,
+  readConfiguration,
+} from '../../../sidecar/runtime/resource-reader.js';
 import type { ComponentResource } from '../../../sidecar/spec/component.js';
 import type { ConfigurationResource } from '../../../sidecar/spec/configuration.js';
 import type { HttpEndpointResource } from '../../../sidecar/spec/http-endpoint.js';
@@ -279,6 +283,19 @@ describe('--config', () => {
       return true;
     });
     assert.equal((await readConfiguration([])).name, 'default');
+  });
+
+  it("expands environment variables as Go's os.ExpandEnv does before parsing", () => {
+    const env = { HOST: 'zipkin', PORT: '9411', EMPTY: '' };
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell-style ${NAME} is what is tested
+    assert.equal(expandEnv('http://${HOST}:$PORT/api', env), 'http://zipkin:9411/api');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell-style ${NAME} is what is tested
+    assert.equal(expandEnv('$UNSET-${UNSET}|$EMPTY', env), '-|');
+    assert.equal(expandEnv('^/v1.0/.*$', env), '^/v1.0/.*$', 'a trailing $ stays');
+    assert.equal(expandEnv('cost: $"5" and $/x', env), 'cost: $"5" and $/x', 'a $ before a non-name stays');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell-style ${NAME} is what is tested
+    assert.equal(expandEnv('a${}b${c', env), 'abc', 'malformed braces are dropped');
+    assert.equal(expandEnv('$1x $$', env), 'x ', 'one-character shell names');
   });
 
   it('applies several files in order, as daprd decodes them onto one Configuration', async () => {
