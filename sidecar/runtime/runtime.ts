@@ -284,6 +284,8 @@ export class Runtime {
       readBufferBytes: o.readBufferBytes,
       allowedOrigins: o.allowedOrigins,
       enableApiLogging,
+      apiLoggingObfuscateUrls: config.apiLoggingObfuscateUrls,
+      apiLoggingOmitHealthChecks: config.apiLoggingOmitHealthChecks,
       logger,
       ...(o.apiToken === undefined ? {} : { apiToken: o.apiToken }),
       ...(this.#tracer === undefined ? {} : { tracer: this.#tracer }),

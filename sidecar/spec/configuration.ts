@@ -95,6 +95,8 @@ export interface ConfigurationResource {
   /** `spec.logging.apiLogging.enabled`, when given. */
   readonly apiLoggingEnabled?: boolean;
   readonly apiLoggingOmitHealthChecks: boolean;
+  /** `spec.logging.apiLogging.obfuscateURLs`: API log lines name the endpoint, not the URL. */
+  readonly apiLoggingObfuscateUrls: boolean;
   /** `spec.components.deny[]`: component types (`state.redis`) or type/version (`state.redis/v1`) not to load. */
   readonly deniedComponents: readonly string[];
   /** The whole `spec` as written, for building blocks that read more of it later. */
@@ -315,6 +317,8 @@ export function readConfiguration(doc: Obj, name: string, sink: ProblemSink): Co
     ...(apiLoggingEnabled === undefined ? {} : { apiLoggingEnabled }),
     apiLoggingOmitHealthChecks:
       sink.bool(apiLogging, 'omitHealthChecks', 'spec.logging.apiLogging.omitHealthChecks') ?? false,
+    apiLoggingObfuscateUrls:
+      sink.bool(apiLogging, 'obfuscateURLs', 'spec.logging.apiLogging.obfuscateURLs') ?? false,
     deniedComponents: sink.strings(
       sink.obj(spec, 'components', 'spec.components') ?? {},
       'deny',
@@ -344,6 +348,7 @@ export function defaultConfiguration(): ConfigurationResource {
       rules: [],
     },
     apiLoggingOmitHealthChecks: false,
+    apiLoggingObfuscateUrls: false,
     deniedComponents: [],
     spec: {},
     source: '(default)',

@@ -205,6 +205,7 @@ function endApiSpan(span: Span, route: string, request: unknown, code: number, m
 
 /** The Dapr gRPC API over `ctx`. */
 export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions): GrpcApiServer {
+  const apiLog = opts.logger.child({ scope: 'dapr.runtime.grpc.api-info' });
   const server = new grpc.Server({
     'grpc.max_receive_message_length': opts.maxBodyBytes,
     'grpc.max_send_message_length': opts.maxBodyBytes,
@@ -230,14 +231,13 @@ export function createGrpcApiServer(ctx: ApiContext, opts: GrpcApiServerOptions)
         inFlight.delete(cancel);
         if (span?.recording === true) endApiSpan(span, route, call.request, code, message);
         if (opts.enableApiLogging === true) {
-          const fields: Record<string, unknown> = {
-            method: route,
-            code: GRPC_CODE_NAMES[code] ?? String(code),
-            duration: Math.round((performance.now() - started) * 1000) / 1000,
-          };
+          // daprd's fields: the full method, user agent, whole milliseconds and the numeric code.
+          const fields: Record<string, unknown> = { method: route };
           const ua = call.metadata.get('user-agent')[0];
           if (typeof ua === 'string') fields.useragent = ua;
-          opts.logger.info('gRPC API Called', fields);
+          fields.duration = Math.trunc(performance.now() - started);
+          fields.code = code;
+          apiLog.info('gRPC API Called', fields);
         }
         if (channels.apiRequest.hasSubscribers)
           publishGrpcServerCall(

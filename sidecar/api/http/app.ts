@@ -19,6 +19,10 @@ export interface AppOptions {
   readonly appId: string;
   readonly apiToken?: string;
   readonly enableApiLogging: boolean;
+  /** `spec.logging.apiLogging.obfuscateURLs`: log the endpoint's name, not the path. */
+  readonly apiLoggingObfuscateUrls?: boolean;
+  /** `spec.logging.apiLogging.omitHealthChecks`: no API log line for health checks. */
+  readonly apiLoggingOmitHealthChecks?: boolean;
   readonly logger: Logger;
   /** Service invocation; when set, invocations are served before every other route. */
   readonly invoker?: () => ServiceInvoker | undefined;
@@ -45,6 +49,15 @@ function cleanPath(req: Request, _res: Response, next: NextFunction): void {
   next();
 }
 
+/** The request path as Go's `r.URL.Path` holds it: percent-decoded (left as sent if malformed). */
+function decodedPath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
 /** Publishes `apiRequest` and writes the API log line once the response is finished. */
 function observe(opts: AppOptions) {
   const log = opts.logger.child({ scope: 'dapr.runtime.http-info' });
@@ -68,17 +81,23 @@ function observe(opts: AppOptions) {
         };
         channels.apiRequest.publish(event);
       }
-      if (opts.enableApiLogging && l.route !== undefined && l.healthCheck !== true) {
+      if (
+        opts.enableApiLogging &&
+        l.route !== undefined &&
+        !(l.healthCheck === true && opts.apiLoggingOmitHealthChecks === true)
+      ) {
+        // daprd's fields: whole milliseconds, "VERB /path" (or the endpoint's name), status, bytes sent.
         const fields: Record<string, unknown> = {
-          method: req.method,
-          path: req.path,
-          route,
-          status: res.statusCode,
-          duration: Math.round(durationMs * 1000) / 1000,
+          duration: Math.trunc(durationMs),
+          method:
+            opts.apiLoggingObfuscateUrls === true
+              ? (l.endpointName ?? route)
+              : `${req.method} ${decodedPath(req.path)}`,
         };
         const ua = req.headers['user-agent'];
         if (ua !== undefined) fields.useragent = ua;
-        if (l.errorCode !== undefined) fields.errorCode = l.errorCode;
+        fields.code = res.statusCode;
+        fields.size = responseBytes(res);
         log.info('HTTP API Called', fields);
       }
     });
@@ -114,6 +133,7 @@ export function buildApp(routes: readonly RouteSpec[], opts: AppOptions): Expres
     const handler = async (req: Request, res: Response): Promise<void> => {
       const l = locals(res);
       l.route = spec.path;
+      l.endpointName = spec.name;
       if (spec.healthCheck === true) l.healthCheck = true;
       try {
         await spec.handler(req, res);

@@ -192,7 +192,9 @@ export function invokeMiddleware(invoker: () => ServiceInvoker | undefined): Req
       next();
       return;
     }
-    locals(res).route = INVOKE_ROUTE;
+    const l = locals(res);
+    l.route = INVOKE_ROUTE;
+    l.endpointName = `InvokeService/${found.targetId}`;
     serveInvocation(invoker(), found, url, req, res);
   };
 }

@@ -14,8 +14,10 @@ export interface ResponseLocals {
   route?: string;
   /** The Dapr error code sent, if any. */
   errorCode?: string;
-  /** True for health-check routes (not API-logged, as daprd's default). */
+  /** True for health-check routes (API-logged unless `omitHealthChecks`, as daprd). */
   healthCheck?: boolean;
+  /** daprd's endpoint name (`GetState`, `InvokeService/<app id>`), logged with `obfuscateURLs`. */
+  endpointName?: string;
 }
 
 /** Typed access to this adapter's `res.locals`. */

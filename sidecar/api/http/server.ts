@@ -34,6 +34,9 @@ export interface HttpApiServerOptions {
   /** `--allowed-origins` (CORS); absent: no CORS handling, as on daprd's public port. */
   readonly allowedOrigins?: string;
   readonly enableApiLogging: boolean;
+  /** `spec.logging.apiLogging.obfuscateURLs` and `.omitHealthChecks`. */
+  readonly apiLoggingObfuscateUrls?: boolean;
+  readonly apiLoggingOmitHealthChecks?: boolean;
   readonly logger: Logger;
   /** Spans for API calls (absent: none, as on the public health port). */
   readonly tracer?: Tracer;
@@ -123,6 +126,12 @@ function serve(
     ...(withInvoke && ctx.invoker !== undefined ? { invoker: ctx.invoker } : {}),
     appId: ctx.appId,
     enableApiLogging: opts.enableApiLogging,
+    ...(opts.apiLoggingObfuscateUrls === undefined
+      ? {}
+      : { apiLoggingObfuscateUrls: opts.apiLoggingObfuscateUrls }),
+    ...(opts.apiLoggingOmitHealthChecks === undefined
+      ? {}
+      : { apiLoggingOmitHealthChecks: opts.apiLoggingOmitHealthChecks }),
     logger: opts.logger,
     ...(opts.apiToken === undefined ? {} : { apiToken: opts.apiToken }),
   });

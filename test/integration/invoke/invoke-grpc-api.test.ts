@@ -239,7 +239,8 @@ describe('gRPC API: InvokeService', () => {
       await waitUntil('the API log line', async () => /gRPC API Called/.test(s.logs()), 5_000);
       assert.match(
         s.logs(),
-        /msg="gRPC API Called".*code=ResourceExhausted.*method=\/dapr\.proto\.runtime\.v1\.Dapr\/InvokeService|msg="gRPC API Called".*method=\/dapr\.proto\.runtime\.v1\.Dapr\/InvokeService.*code=ResourceExhausted/,
+        // daprd's numeric code: 8 is ResourceExhausted.
+        /msg="gRPC API Called".*code=8\b.*method=\/dapr\.proto\.runtime\.v1\.Dapr\/InvokeService|msg="gRPC API Called".*method=\/dapr\.proto\.runtime\.v1\.Dapr\/InvokeService.*code=8\b/,
       );
     } finally {
       sc.close();

@@ -180,8 +180,8 @@ describe('HTTP adapter', () => {
       logger.lines.some(
         (l) =>
           l.msg === 'HTTP API Called' &&
-          l.fields.path === '/v1.0/state/mem/some-key' &&
-          l.fields.status === 204,
+          l.fields.method === 'GET /v1.0/state/mem/some-key' &&
+          l.fields.code === 204,
       ),
     );
   });
