@@ -300,41 +300,56 @@ class Reader {
 
 const PORT_MAX = 65535;
 
-/** daprd's default read buffer: 4 KiB. */
-const DEFAULT_READ_BUFFER_BYTES = 4 << 10;
-
-function readBufferBytes(r: Reader, errors: string[]): number {
-  // --read-buffer-size wins over the legacy --dapr-http-read-buffer-size (KB), like daprd.
-  if (r.has('read-buffer-size')) {
-    const text = r.string('read-buffer-size', '4Ki');
+/**
+ * A size flag with daprd's pair of spellings: the quantity flag (`--max-body-size 4Mi`) wins over
+ * the legacy integer one in `legacyUnit` bytes (`--dapr-http-max-request-size 4`, in MB).
+ */
+function sizeFlag(
+  r: Reader,
+  errors: string[],
+  spec: {
+    readonly flag: string;
+    readonly legacy: string;
+    readonly legacyUnit: number;
+    readonly defaultBytes: number;
+    readonly examples: string;
+  },
+): number {
+  if (r.has(spec.flag)) {
+    const text = r.string(spec.flag, '');
     const bytes = parseByteQuantity(text);
-    if (bytes === undefined) {
-      errors.push(
-        `invalid value "${text}" for flag --read-buffer-size: must be a size like 4Ki, 16Ki, 1Mi or a number of bytes`,
-      );
-      return DEFAULT_READ_BUFFER_BYTES;
-    }
-    return bytes;
+    if (bytes !== undefined) return bytes;
+    errors.push(
+      `invalid value "${text}" for flag --${spec.flag}: must be a size like ${spec.examples} or a number of bytes`,
+    );
+    return spec.defaultBytes;
   }
-  if (r.has('dapr-http-read-buffer-size')) return r.int('dapr-http-read-buffer-size', 4, 0) * 2 ** 10;
-  return DEFAULT_READ_BUFFER_BYTES;
+  if (r.has(spec.legacy)) {
+    return r.int(spec.legacy, spec.defaultBytes / spec.legacyUnit, 0) * spec.legacyUnit;
+  }
+  return spec.defaultBytes;
 }
 
+/** `--read-buffer-size` / `--dapr-http-read-buffer-size` (KB): daprd's default is 4 KiB. */
+function readBufferBytes(r: Reader, errors: string[]): number {
+  return sizeFlag(r, errors, {
+    flag: 'read-buffer-size',
+    legacy: 'dapr-http-read-buffer-size',
+    legacyUnit: 2 ** 10,
+    defaultBytes: 4 << 10,
+    examples: '4Ki, 16Ki, 1Mi',
+  });
+}
+
+/** `--max-body-size` / `--dapr-http-max-request-size` (MB): daprd's default is 4 MiB. */
 function maxBodyBytes(r: Reader, errors: string[]): number {
-  // --max-body-size wins over the legacy --dapr-http-max-request-size (MB), like daprd.
-  if (r.has('max-body-size')) {
-    const text = r.string('max-body-size', '4Mi');
-    const bytes = parseByteQuantity(text);
-    if (bytes === undefined) {
-      errors.push(
-        `invalid value "${text}" for flag --max-body-size: must be a size like 4Mi, 512Ki, 16M or a number of bytes`,
-      );
-      return 4 << 20;
-    }
-    return bytes;
-  }
-  if (r.has('dapr-http-max-request-size')) return r.int('dapr-http-max-request-size', 4, 0) * 2 ** 20;
-  return 4 << 20;
+  return sizeFlag(r, errors, {
+    flag: 'max-body-size',
+    legacy: 'dapr-http-max-request-size',
+    legacyUnit: 2 ** 20,
+    defaultBytes: 4 << 20,
+    examples: '4Mi, 512Ki, 16M',
+  });
 }
 
 /** `--app-protocol`, with daprd's conversion of the legacy `--app-ssl` (http → https, grpc → grpcs). */

@@ -15,39 +15,24 @@ let dir = '';
 let allowing: Sidecar;
 let denying: Sidecar;
 
-const config = (name: string, api: object) => ({
-  apiVersion: 'dapr.io/v1alpha1',
-  kind: 'Configuration',
-  metadata: { name },
-  spec: { api },
-});
+/** Writes a Configuration whose `spec.api` is `api`; resolves its path. */
+const writeConfig = (name: string, api: object): Promise<string> =>
+  writeResources(
+    dir,
+    [{ apiVersion: 'dapr.io/v1alpha1', kind: 'Configuration', metadata: { name }, spec: { api } }],
+    `${name}-config.yaml`,
+  );
+
+const rule = (name: string, version: string, protocol: string) => ({ name, version, protocol });
 
 before(async () => {
   dir = await makeResourcesDir([component('statestore', 'state.in-memory')]);
-  const allowFile = await writeResources(
-    dir,
-    [
-      config('allow', {
-        allowed: [
-          { name: 'state', version: 'v1.0', protocol: 'http' },
-          { name: 'state', version: 'v1', protocol: 'grpc' },
-        ],
-      }),
-    ],
-    'allow-config.yaml',
-  );
-  const denyFile = await writeResources(
-    dir,
-    [
-      config('deny', {
-        denied: [
-          { name: 'invoke', version: 'v1.0', protocol: 'HTTP' },
-          { name: 'metadata', version: 'v1', protocol: 'grpc' },
-        ],
-      }),
-    ],
-    'deny-config.yaml',
-  );
+  const allowFile = await writeConfig('allow', {
+    allowed: [rule('state', 'v1.0', 'http'), rule('state', 'v1', 'grpc')],
+  });
+  const denyFile = await writeConfig('deny', {
+    denied: [rule('invoke', 'v1.0', 'HTTP'), rule('metadata', 'v1', 'grpc')],
+  });
   allowing = await startSidecar({
     appId: 'allowing',
     resourcesPaths: [`${dir}/resources.yaml`],
