@@ -5,10 +5,12 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
 import type { ComponentInit, Logger } from '../../../sidecar/components/component.js';
 import { validateMetadata } from '../../../sidecar/components/metadata-schema.js';
 import { SECRET_REGISTRATIONS } from '../../../sidecar/components/secretstores/registrations.js';
 import type { SecretStore } from '../../../sidecar/secrets/secret-store.js';
+import { startControlPlane } from '../../env/control-plane.js';
 import { makeTempDir, removeTempDir } from '../../env/process.js';
 
 /** The secrets every subject holds, nothing more. */
@@ -18,6 +20,11 @@ export const SEEDED: Readonly<Record<string, string>> = { conftestsecret: 'abcd'
 export interface SecretStoreSubject {
   /** `spec.type`. */
   readonly type: string;
+  /**
+   * What a get of a secret that does not exist gives, as components-contrib's store answers:
+   * nothing (`absent`), an empty value (`empty`), or the backend's not-found error (`error`).
+   */
+  readonly missing: 'absent' | 'empty' | 'error';
   /** Seeds the backend; returns raw metadata and a cleanup. */
   setup(): Promise<{ metadata: Record<string, string>; cleanup: () => Promise<void> }>;
 }
@@ -64,6 +71,7 @@ export async function openStore(
 export const SUBJECTS: readonly SecretStoreSubject[] = [
   {
     type: 'secretstores.local.file',
+    missing: 'absent',
     async setup() {
       const dir = await makeTempDir('secrets');
       const file = join(dir, 'secrets.json');
@@ -73,6 +81,7 @@ export const SUBJECTS: readonly SecretStoreSubject[] = [
   },
   {
     type: 'secretstores.local.env',
+    missing: 'empty',
     async setup() {
       // A unique prefix isolates the seeded variables from the rest of the environment.
       const prefix = `OUTRIGGER_CONFTEST_${process.pid}_`;
@@ -82,6 +91,31 @@ export const SUBJECTS: readonly SecretStoreSubject[] = [
         cleanup: async () => {
           for (const name of Object.keys(SEEDED)) delete process.env[prefix + name];
         },
+      };
+    },
+  },
+  {
+    // A real kube-apiserver (etcd + kube-apiserver from the test cache), one Secret per seeded name.
+    type: 'secretstores.kubernetes',
+    missing: 'error',
+    async setup() {
+      const cp = await startControlPlane({ log: (m: string) => process.stderr.write(`# ${m}\n`) });
+      try {
+        const core = cp.kubeConfig.makeApiClient(CoreV1Api);
+        await core.createNamespace({ body: { metadata: { name: 'conftest' } } });
+        for (const [name, value] of Object.entries(SEEDED)) {
+          await core.createNamespacedSecret({
+            namespace: 'conftest',
+            body: { metadata: { name }, data: { [name]: Buffer.from(value).toString('base64') } },
+          });
+        }
+      } catch (err) {
+        await cp.stop();
+        throw err;
+      }
+      return {
+        metadata: { kubeconfigPath: cp.kubeconfigPath, defaultNamespace: 'conftest' },
+        cleanup: () => cp.stop(),
       };
     },
   },
