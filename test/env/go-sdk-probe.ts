@@ -107,9 +107,14 @@ export interface GoSdkClientEnv {
   readonly grpcPort: number;
   readonly httpPort?: number;
   readonly token?: string;
+  /** The gRPC API's unix socket: the client is made with `dapr.NewClientWithSocket` instead. */
+  readonly unixSocket?: string;
 }
 
-/** Runs `ops` in order with one Go SDK client (`dapr.NewClient()`) and resolves their results. */
+/**
+ * Runs `ops` in order with one Go SDK client (`dapr.NewClient()`, or `dapr.NewClientWithSocket`
+ * with `unixSocket`) and resolves their results.
+ */
 export function runGoSdkClient(
   probe: string,
   sidecar: GoSdkClientEnv,
@@ -121,6 +126,7 @@ export function runGoSdkClient(
   delete env.DAPR_API_TOKEN;
   if (sidecar.httpPort !== undefined) env.DAPR_HTTP_PORT = String(sidecar.httpPort);
   if (sidecar.token !== undefined) env.DAPR_API_TOKEN = sidecar.token;
+  if (sidecar.unixSocket !== undefined) env.PROBE_DAPR_SOCKET = sidecar.unixSocket;
   return new Promise((resolve, reject) => {
     const child = execFile(
       probe,

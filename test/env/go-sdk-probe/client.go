@@ -267,7 +267,14 @@ func runClient(in io.Reader, out io.Writer) error {
 	if err := json.NewDecoder(in).Decode(&ops); err != nil {
 		return fmt.Errorf("stdin: %w", err)
 	}
-	c, err := dapr.NewClient()
+	// PROBE_DAPR_SOCKET: the sidecar's gRPC API on a unix socket (daprd's --unix-domain-socket).
+	var c dapr.Client
+	var err error
+	if socket := os.Getenv("PROBE_DAPR_SOCKET"); socket != "" {
+		c, err = dapr.NewClientWithSocket(socket)
+	} else {
+		c, err = dapr.NewClient()
+	}
 	if err != nil {
 		return err
 	}
