@@ -1,4 +1,6 @@
-import { ApiException, CoreV1Api, KubeConfig, type V1Secret } from '@kubernetes/client-node';
+// Types only: the client library costs ~75 MiB of RSS and ~0.7 s to load, so it is imported in
+// `init`, by sidecars that have a Kubernetes secret store, and by no others.
+import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import type { SecretStore } from '../../../secrets/secret-store.js';
 import type { ComponentInit } from '../../component.js';
 import type { MetadataSchema } from '../../metadata-schema.js';
@@ -35,6 +37,9 @@ export class KubernetesSecretStore implements SecretStore {
   readonly features: ReadonlySet<string> = new Set();
   readonly #env: EnvSource;
   #core: CoreV1Api | undefined;
+  #isApiException: (err: unknown) => err is { code: number; body: unknown } = (
+    _err: unknown,
+  ): _err is { code: number; body: unknown } => false;
   #defaultNamespace = '';
 
   constructor(env: EnvSource = () => process.env) {
@@ -44,6 +49,9 @@ export class KubernetesSecretStore implements SecretStore {
   /** Loads the client configuration: kubeconfigPath, KUBECONFIG, or the pod's service account. */
   async init(init: ComponentInit): Promise<void> {
     this.#defaultNamespace = String(init.metadata.defaultNamespace ?? '');
+    const { ApiException, CoreV1Api, KubeConfig } = await import('@kubernetes/client-node');
+    this.#isApiException = (err: unknown): err is { code: number; body: unknown } =>
+      err instanceof ApiException;
     const kc = new KubeConfig();
     const path = String(init.metadata.kubeconfigPath ?? '') || (this.#env().KUBECONFIG ?? '');
     if (path !== '') kc.loadFromFile(path);
@@ -61,7 +69,7 @@ export class KubernetesSecretStore implements SecretStore {
     try {
       return decoded(await this.#client().readNamespacedSecret({ name, namespace }));
     } catch (err) {
-      throw apiError(err);
+      throw this.#apiError(err);
     }
   }
 
@@ -74,7 +82,7 @@ export class KubernetesSecretStore implements SecretStore {
     try {
       items = (await this.#client().listNamespacedSecret({ namespace })).items;
     } catch (err) {
-      throw apiError(err);
+      throw this.#apiError(err);
     }
     const out: Record<string, Record<string, string>> = {};
     for (const s of items) out[s.metadata?.name ?? ''] = decoded(s);
@@ -91,6 +99,17 @@ export class KubernetesSecretStore implements SecretStore {
     return this.#core;
   }
 
+  /** The API server's own message (`secrets "x" not found`) rather than the client's wrapper text. */
+  #apiError(err: unknown): Error {
+    if (!this.#isApiException(err)) return err instanceof Error ? err : new Error(String(err));
+    const body: unknown = typeof err.body === 'string' ? safeJson(err.body) : err.body;
+    const message =
+      typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string'
+        ? (body as { message: string }).message
+        : `the Kubernetes API answered ${err.code}`;
+    return new Error(message, { cause: err });
+  }
+
   #namespace(metadata: Readonly<Record<string, string>>): string {
     const ns = metadata.namespace || this.#defaultNamespace || this.#env().NAMESPACE || '';
     if (ns === '') throw new Error('namespace is missing on metadata and NAMESPACE env variable');
@@ -103,17 +122,6 @@ function decoded(secret: V1Secret): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(secret.data ?? {})) out[k] = Buffer.from(v, 'base64').toString('utf8');
   return out;
-}
-
-/** The API server's own message (`secrets "x" not found`) rather than the client's wrapper text. */
-function apiError(err: unknown): Error {
-  if (!(err instanceof ApiException)) return err instanceof Error ? err : new Error(String(err));
-  const body: unknown = typeof err.body === 'string' ? safeJson(err.body) : err.body;
-  const message =
-    typeof body === 'object' && body !== null && typeof (body as { message?: unknown }).message === 'string'
-      ? (body as { message: string }).message
-      : `the Kubernetes API answered ${err.code}`;
-  return new Error(message, { cause: err });
 }
 
 function safeJson(text: string): unknown {
