@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { makeTempDir, removeTempDir } from '../../env/process.js';
 import { type Sidecar, type SidecarOptions, startSidecar } from '../harness.js';
 
 /** One request the app received. */
@@ -152,6 +153,34 @@ export async function startTestApp(): Promise<TestApp> {
 /** Starts outriggerd for an app id with the shared registry home. */
 export function startAppSidecar(home: string, options: SidecarOptions): Promise<Sidecar> {
   return startSidecar({ ...options, env: { OUTRIGGER_HOME: home, ...options.env } });
+}
+
+/** The usual two-sidecar setup: the test app behind sidecar `b`, and sidecar `a` (no app) calling it. */
+export interface InvokePair {
+  readonly app: TestApp;
+  readonly a: Sidecar;
+  readonly b: Sidecar;
+  /** Stops both sidecars and the app, and removes the shared registry home. */
+  close(): Promise<void>;
+}
+
+/** Starts an {@link InvokePair}; `bArgs` are extra flags for `b`. */
+export async function startInvokePair(label: string, bArgs: readonly string[] = []): Promise<InvokePair> {
+  const home = await makeTempDir(label);
+  const app = await startTestApp();
+  const b = await startAppSidecar(home, { appId: 'b', appPort: app.port, args: bArgs });
+  const a = await startAppSidecar(home, { appId: 'a' });
+  return {
+    app,
+    a,
+    b,
+    async close() {
+      await a.stop();
+      await b.stop();
+      await app.close();
+      await removeTempDir(home);
+    },
+  };
 }
 
 /** Checks the JSON description the test app answers with (the catch-all route). */

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { makeTempDir, removeTempDir } from '../../env/process.js';
 import type { Sidecar } from '../harness.js';
-import { startAppSidecar, startTestApp, type TestApp } from './invoke-fixture.js';
+import { type InvokePair, startInvokePair, type TestApp } from './invoke-fixture.js';
 
 /**
  * App A invokes app B through two real outriggerd processes (plaintext internal gRPC, local
@@ -13,23 +12,17 @@ import { startAppSidecar, startTestApp, type TestApp } from './invoke-fixture.js
  * --max-body-size streams both ways; Dapr's errors for unknown targets and missing ids.
  */
 
-let home = '';
+let pair: InvokePair;
 let app: TestApp;
 let a: Sidecar;
-let b: Sidecar;
 
 before(async () => {
-  home = await makeTempDir('invoke-home');
-  app = await startTestApp();
-  b = await startAppSidecar(home, { appId: 'b', appPort: app.port });
-  a = await startAppSidecar(home, { appId: 'a' });
+  pair = await startInvokePair('invoke-home');
+  ({ app, a } = pair);
 });
 
 after(async () => {
-  await a?.stop();
-  await b?.stop();
-  await app?.close();
-  await removeTempDir(home);
+  await pair?.close();
 });
 
 async function json(res: Response): Promise<Record<string, unknown>> {

@@ -2,17 +2,15 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import { makeTempDir, removeTempDir } from '../../env/process.js';
 import type { Sidecar } from '../harness.js';
-import { startAppSidecar, startTestApp, type TestApp } from './invoke-fixture.js';
+import { type InvokePair, startInvokePair } from './invoke-fixture.js';
 
 /**
  * `--dapr-internal-grpc-listen-address`: the sidecar-to-sidecar API binds only there (daprd's
  * default, no flag, is every interface), and sidecars on the machine still find and call it.
  */
 
-let home = '';
-let app: TestApp;
+let pair: InvokePair;
 let a: Sidecar;
 let b: Sidecar;
 
@@ -37,21 +35,12 @@ function tryConnect(host: string, port: number): Promise<string> {
 }
 
 before(async () => {
-  home = await makeTempDir('invoke-listen-home');
-  app = await startTestApp();
-  b = await startAppSidecar(home, {
-    appId: 'b',
-    appPort: app.port,
-    args: ['--dapr-internal-grpc-listen-address', '127.0.0.1'],
-  });
-  a = await startAppSidecar(home, { appId: 'a' });
+  pair = await startInvokePair('invoke-listen-home', ['--dapr-internal-grpc-listen-address', '127.0.0.1']);
+  ({ a, b } = pair);
 });
 
 after(async () => {
-  await a?.stop();
-  await b?.stop();
-  await app?.close();
-  await removeTempDir(home);
+  await pair?.close();
 });
 
 describe('--dapr-internal-grpc-listen-address', () => {
