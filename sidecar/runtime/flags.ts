@@ -96,6 +96,8 @@ export const FLAGS: readonly FlagSpec[] = [
     'Do not provision the "kubernetes" secret store in Kubernetes mode',
     'false',
   ),
+  f('enable-profiling', 'bool', 'Serve pprof profiles (CPU, heap) on --profile-port', 'false'),
+  f('profile-port', 'int', 'The port for the profile server', '7777'),
   f('allowed-origins', 'string', 'Allowed HTTP origins (CORS), comma-separated; * allows all', '*'),
   f('max-body-size', 'string', 'Max request body size, as a quantity (4Mi, 16M, ...)', '4Mi'),
   f(
@@ -141,8 +143,6 @@ export const FLAGS: readonly FlagSpec[] = [
   f('build-info', 'bool', 'Print the build info'),
   f('wait', 'bool', 'Wait (up to 60 s) for the sidecar on --dapr-http-port to be outbound ready, then exit'),
   f('help', 'bool', 'Print this help'),
-  inert('profile-port', 'int', 'The port for the profile server'),
-  inert('enable-profiling', 'bool', 'Enable profiling'),
   inert('sentry-request-jwt-audiences', 'list', 'JWT audiences for certificate signing requests'),
   inert('scheduler-job-streams', 'int', 'Number of job streams to the scheduler'),
   inert('actors-service', 'string', 'Type and address of the actors service'),
@@ -447,6 +447,8 @@ function buildOptions(
     readBufferBytes: readBufferBytes(r, errors),
     allowedOrigins: r.string('allowed-origins', '*'),
     disableBuiltinK8sSecretStore: r.bool('disable-builtin-k8s-secret-store', false),
+    enableProfiling: r.bool('enable-profiling', false),
+    profilePort: r.int('profile-port', 7777, 1, PORT_MAX),
     gracefulShutdownMs: r.int('dapr-graceful-shutdown-seconds', 5, 0) * 1000,
     ...blockShutdown(r, errors),
     appHealth: {

@@ -68,6 +68,9 @@ export interface Options {
    * daprd's `MaxHeaderBytes` on its HTTP servers.
    */
   readonly readBufferBytes: number;
+  /** `--enable-profiling`: pprof profiles on `--profile-port` (default 7777). */
+  readonly enableProfiling: boolean;
+  readonly profilePort: number;
   /** `--disable-builtin-k8s-secret-store`: no `kubernetes` secret store in Kubernetes mode. */
   readonly disableBuiltinK8sSecretStore: boolean;
   /** `--allowed-origins`: CORS on the HTTP API; `*` (the default) allows every origin, as daprd. */

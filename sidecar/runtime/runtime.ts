@@ -22,6 +22,7 @@ import type { ComponentRegistry } from '../components/registry.js';
 import { reconcileComponents } from '../components/reloader.js';
 import { type Invocation, startInvocation } from '../invoke/invocation-runtime.js';
 import { createMetricsServer, SidecarMetrics } from '../observability/metrics.js';
+import { type ProfilingServer, startProfilingServer } from '../observability/profiling/profiling-server.js';
 import { tracerFor } from '../observability/tracing/exporters.js';
 import type { Tracer } from '../observability/tracing/tracer.js';
 import type { ComponentResource } from '../spec/component.js';
@@ -60,6 +61,7 @@ export class Runtime {
   #metricsServer: Server | undefined;
   #apiServer: HttpApiServer | undefined;
   #publicServer: HttpApiServer | undefined;
+  #profiling: ProfilingServer | undefined;
   #grpcServer: GrpcApiServer | undefined;
   #channel: AppChannel | undefined;
   #prober: AppHealthProber | undefined;
@@ -329,6 +331,14 @@ export class Runtime {
       );
       this.#log.info(`Public HTTP server is running on port ${o.daprPublicPort}`);
     }
+    if (o.enableProfiling) {
+      // daprd listens for profiling on the API's listen addresses.
+      this.#profiling = await startProfilingServer(
+        o.profilePort,
+        o.listenAddresses[0],
+        this.#deps.logger.child({ scope: 'dapr.runtime.profiling' }),
+      );
+    }
   }
 
   async #connectApp(port: number): Promise<void> {
@@ -478,6 +488,7 @@ export class Runtime {
       this.#apiServer?.close(graceMs),
       this.#grpcServer?.close(graceMs),
       this.#publicServer?.close(graceMs),
+      this.#profiling?.close(),
     ]);
     const drainedIn = Date.now() - started;
     if (this.#apiServer !== undefined) this.#log.info(`API servers closed after ${drainedIn} ms`);

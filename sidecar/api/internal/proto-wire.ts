@@ -53,6 +53,13 @@ export class ProtoWriter {
     return this;
   }
 
+  /** A varint field written even when 0 (elements of repeated numbers, where position counts). */
+  uintAlways(field: number, value: number): this {
+    this.#tag(field, VARINT);
+    this.#varint(value);
+    return this;
+  }
+
   /** A fixed64 field (skipped when 0, as proto3 does). */
   fixed64(field: number, value: bigint): this {
     if (value === 0n) return this;

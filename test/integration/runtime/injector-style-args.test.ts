@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { freePort } from '../../env/process.js';
 import { startSidecar } from '../harness.js';
 
 /**
@@ -9,6 +10,7 @@ import { startSidecar } from '../harness.js';
  */
 describe('daprd injector arguments', () => {
   it('starts with the injected flag set', async (t) => {
+    const profilePort = await freePort();
     const sidecar = await startSidecar({
       appId: 'injected',
       publicPort: true,
@@ -33,6 +35,8 @@ describe('daprd injector arguments', () => {
         '--dapr-http-read-buffer-size',
         '4',
         '--enable-profiling',
+        '--profile-port',
+        String(profilePort),
       ],
     });
     t.after(() => sidecar.stop());
@@ -49,10 +53,8 @@ describe('daprd injector arguments', () => {
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as { level: string; msg: string });
-    assert.ok(
-      logs.some((l) => l.level === 'warn' && l.msg.includes('--enable-profiling')),
-      'warns about an accepted, unimplemented flag',
-    );
+    // dapr.io/enable-profiling: the pprof index answers on --profile-port.
+    assert.equal((await fetch(`http://127.0.0.1:${profilePort}/debug/pprof/`)).status, 200);
     assert.ok(
       logs.some((l) => l.msg.includes('Running in standalone mode; app id injected, namespace shop')),
     );

@@ -149,13 +149,22 @@ describe('outriggerd flags', () => {
     const o = ok([
       '--app-id',
       'a',
-      '--enable-profiling',
-      '--profile-port',
-      '7777',
+      '--actors-service',
+      'placement:localhost:50005',
       '--kubeconfig',
       '/tmp/kubeconfig',
     ]);
-    assert.deepEqual([...o.unimplementedFlags].sort(), ['enable-profiling', 'kubeconfig', 'profile-port']);
+    assert.deepEqual([...o.unimplementedFlags].sort(), ['actors-service', 'kubeconfig']);
+  });
+
+  it('reads the profiling flags (daprd: off, port 7777)', () => {
+    const defaults = ok(['--app-id', 'a']);
+    assert.equal(defaults.enableProfiling, false);
+    assert.equal(defaults.profilePort, 7777);
+    const on = ok(['--app-id', 'a', '--enable-profiling', '--profile-port', '7878']);
+    assert.equal(on.enableProfiling, true);
+    assert.equal(on.profilePort, 7878);
+    assert.deepEqual([...on.unimplementedFlags], []);
   });
 
   it('reads --read-buffer-size quantities and the legacy KB flag, new flag first (default 4Ki)', () => {
