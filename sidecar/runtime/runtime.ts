@@ -2,9 +2,6 @@ import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { createGrpcApiServer, type GrpcApiServer } from '../api/grpc/server.js';
-import { createHttpApiServer, createPublicHealthServer, type HttpApiServer } from '../api/http/server.js';
-import { ApiAllowlist, apiRuleWarnings } from '../api/universal/api-allowlist.js';
 import type { ApiContext, SecretScope } from '../api/universal/context.js';
 import type { AppChannel } from '../channel/app-channel.js';
 import { AppHealthProber, waitForApp } from '../channel/app-readiness.js';
@@ -22,17 +19,16 @@ import type { ComponentRegistry } from '../components/registry.js';
 import { reconcileComponents } from '../components/reloader.js';
 import { type Invocation, startInvocation } from '../invoke/invocation-runtime.js';
 import { createMetricsServer, SidecarMetrics } from '../observability/metrics.js';
-import { type ProfilingServer, startProfilingServer } from '../observability/profiling/profiling-server.js';
 import { tracerFor } from '../observability/tracing/exporters.js';
 import type { Tracer } from '../observability/tracing/tracer.js';
 import type { ComponentResource } from '../spec/component.js';
 import type { ConfigurationResource } from '../spec/configuration.js';
 import { formatProblem, ResourceError } from '../spec/problems.js';
+import { ApiServers } from './api-servers.js';
 import { RuntimeHealth } from './health.js';
 import type { Options } from './options.js';
 import { type ResourceSet, readConfiguration, readResources } from './resource-reader.js';
 import { ResourceWatcher } from './resource-watcher.js';
-import { apiSocketPath } from './unix-socket.js';
 import { RUNTIME_VERSION } from './version.js';
 
 /** What the runtime needs besides its options. */
@@ -59,10 +55,7 @@ export class Runtime {
   #components: LoadedComponents | undefined;
   #metrics: SidecarMetrics | undefined;
   #metricsServer: Server | undefined;
-  #apiServer: HttpApiServer | undefined;
-  #publicServer: HttpApiServer | undefined;
-  #profiling: ProfilingServer | undefined;
-  #grpcServer: GrpcApiServer | undefined;
+  readonly #servers = new ApiServers();
   #channel: AppChannel | undefined;
   #prober: AppHealthProber | undefined;
   #watcher: ResourceWatcher | undefined;
@@ -184,7 +177,14 @@ export class Runtime {
         ...(this.#tracer === undefined ? {} : { tracer: this.#tracer }),
       });
       this.#context = this.#buildContext(this.#config, this.#components, this.#resources);
-      await this.#startApiServers(this.#context, this.#config);
+      await this.#servers.start(this.#context, {
+        options: o,
+        config: this.#config,
+        logger: this.#deps.logger,
+        log: this.#log,
+        tracer: this.#tracer,
+        appChannel: () => this.#channel,
+      });
       this.health.markOutboundReady();
       log.info('Dapr outbound APIs are ready');
       if (o.appPort !== undefined) await this.#connectApp(o.appPort);
@@ -270,75 +270,6 @@ export class Runtime {
     server.on('error', (err) => this.#log.error(`metrics server error: ${err.message}`));
     this.#metricsServer = server;
     this.#log.info(`metrics server started on :${o.metricsPort}/`, { scope: 'dapr.metrics' });
-  }
-
-  async #startApiServers(ctx: ApiContext, config: ConfigurationResource): Promise<void> {
-    const o = this.#options;
-    const enableApiLogging = o.enableApiLogging ?? config.apiLoggingEnabled ?? false;
-    const logger = this.#deps.logger.child({ scope: 'dapr.runtime.http' });
-    const restricted = config.apiAllowed.length > 0 || config.apiDenied.length > 0;
-    for (const w of apiRuleWarnings(config.apiAllowed, config.apiDenied)) this.#log.warn(w);
-    const apiAllowlist = restricted ? new ApiAllowlist(config.apiAllowed, config.apiDenied) : undefined;
-    const allowlisted = apiAllowlist === undefined ? {} : { apiAllowlist };
-    this.#apiServer = createHttpApiServer(ctx, {
-      ...allowlisted,
-      maxBodyBytes: o.maxBodyBytes,
-      readBufferBytes: o.readBufferBytes,
-      allowedOrigins: o.allowedOrigins,
-      enableApiLogging,
-      apiLoggingObfuscateUrls: config.apiLoggingObfuscateUrls,
-      apiLoggingOmitHealthChecks: config.apiLoggingOmitHealthChecks,
-      logger,
-      ...(o.apiToken === undefined ? {} : { apiToken: o.apiToken }),
-      ...(this.#tracer === undefined ? {} : { tracer: this.#tracer }),
-    });
-    if (o.unixDomainSocket === undefined) {
-      await this.#apiServer.listen(o.daprHttpPort, o.listenAddresses);
-      this.#log.info(`HTTP server is running on port ${o.daprHttpPort}`);
-    } else {
-      const socket = apiSocketPath(o.unixDomainSocket, o.appId, 'http');
-      await this.#apiServer.listenUnix(socket);
-      this.#log.info(`HTTP server is running on UNIX socket ${socket}`);
-    }
-    this.#grpcServer = createGrpcApiServer(ctx, {
-      ...allowlisted,
-      maxBodyBytes: o.maxBodyBytes,
-      enableApiLogging,
-      appChannel: () => this.#channel,
-      logger: this.#deps.logger.child({ scope: 'dapr.runtime.grpc.api' }),
-      ...(o.apiToken === undefined ? {} : { apiToken: o.apiToken }),
-      ...(this.#tracer === undefined ? {} : { tracer: this.#tracer }),
-    });
-    if (o.unixDomainSocket === undefined) {
-      await this.#grpcServer.listen(o.daprGrpcPort, o.listenAddresses);
-      this.#log.info(`API gRPC server is running on port ${o.daprGrpcPort}`);
-    } else {
-      const socket = apiSocketPath(o.unixDomainSocket, o.appId, 'grpc');
-      await this.#grpcServer.listenUnix(socket);
-      this.#log.info(`API gRPC server is running on UNIX socket ${socket}`);
-    }
-    if (o.daprPublicPort !== undefined) {
-      this.#publicServer = createPublicHealthServer(ctx, {
-        ...allowlisted,
-        maxBodyBytes: o.maxBodyBytes,
-        readBufferBytes: o.readBufferBytes,
-        enableApiLogging: false,
-        logger,
-      });
-      await this.#publicServer.listen(
-        o.daprPublicPort,
-        o.daprPublicListenAddress === undefined ? [] : [o.daprPublicListenAddress],
-      );
-      this.#log.info(`Public HTTP server is running on port ${o.daprPublicPort}`);
-    }
-    if (o.enableProfiling) {
-      // daprd listens for profiling on the API's listen addresses.
-      this.#profiling = await startProfilingServer(
-        o.profilePort,
-        o.listenAddresses[0],
-        this.#deps.logger.child({ scope: 'dapr.runtime.profiling' }),
-      );
-    }
   }
 
   async #connectApp(port: number): Promise<void> {
@@ -484,14 +415,9 @@ export class Runtime {
     await this.#watcher?.close();
     this.#prober?.stop();
     const started = Date.now();
-    await Promise.all([
-      this.#apiServer?.close(graceMs),
-      this.#grpcServer?.close(graceMs),
-      this.#publicServer?.close(graceMs),
-      this.#profiling?.close(),
-    ]);
+    await this.#servers.close(graceMs);
     const drainedIn = Date.now() - started;
-    if (this.#apiServer !== undefined) this.#log.info(`API servers closed after ${drainedIn} ms`);
+    if (this.#servers.http !== undefined) this.#log.info(`API servers closed after ${drainedIn} ms`);
     await this.#invocation?.close(Math.max(0, graceMs - drainedIn));
     this.#channel?.close();
     // Every span of a call that ended is exported before the process goes.

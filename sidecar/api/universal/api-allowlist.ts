@@ -10,9 +10,9 @@
  *   daprd's legacy rule, any route whose `<version>/<route>` starts with `<version>/<name>`, and the
  *   group's short version (`v1`, `v1alpha1`). A route that is not served is not there at all: 404.
  * - gRPC rules name an API and a gRPC version (`state`, `v1`) that stand for a fixed set of
- *   `dapr.proto.runtime.v1.Dapr` methods; a method not served answers Unimplemented,
- *   `Not Implemented`, as daprd's "requested endpoint is not available". Proxied calls to apps are
- *   not affected.
+ *   `dapr.proto.runtime.v1.Dapr` methods; a method left out answers daprd's error for it: HTTP 501
+ *   as a gRPC status (code Unimplemented, its status text as the message). Proxied calls to apps
+ *   are not affected.
  */
 import type { ApiRule } from '../../spec/configuration.js';
 
