@@ -12,9 +12,6 @@
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 
-/** daprd's default for `--allowed-origins`. */
-export const DEFAULT_ALLOWED_ORIGINS = '*';
-
 const ALLOWED_METHODS = new Set(['HEAD', 'GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 /** rs/cors lets OPTIONS through whatever the list says. */
 function methodAllowed(method: string): boolean {
