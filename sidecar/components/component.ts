@@ -34,6 +34,11 @@ export interface ComponentInit {
   readonly logger: Logger;
   /** Folder where embedded components may keep data (`~/.outrigger/data` by default). */
   readonly dataDir: string;
+  /**
+   * The sidecar's `--kubeconfig`, for components that talk to the Kubernetes API: contrib's
+   * Kubernetes client takes it before `KUBECONFIG`.
+   */
+  readonly kubeconfigPath?: string;
 }
 
 /** Every component has a lifecycle: `init` once, `close` once (graceful, releases connections). */

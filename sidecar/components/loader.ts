@@ -24,6 +24,8 @@ export interface LoaderOptions {
   readonly namespace: string;
   readonly logger: Logger;
   readonly dataDir: string;
+  /** `--kubeconfig`, passed on to components that talk to the Kubernetes API. */
+  readonly kubeconfigPath?: string;
   /** Environment for `envRef` metadata. */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Configuration `spec.components.deny`: `type` or `type/version` entries that must not load. */
@@ -441,6 +443,7 @@ async function initOne(
         namespace: opts.namespace,
         logger: log.child({ scope: 'dapr.contrib', component: `${c.name} (${c.type}/${p.version})` }),
         dataDir: opts.dataDir,
+        ...(opts.kubeconfigPath === undefined ? {} : { kubeconfigPath: opts.kubeconfigPath }),
       },
       c.initTimeoutMs,
     );

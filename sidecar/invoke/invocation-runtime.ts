@@ -36,6 +36,7 @@ export interface InvocationInputs {
   readonly internalListenAddress?: string;
   readonly enableMtls: boolean;
   readonly sentryAddress: string | undefined;
+  readonly trustAnchorsFile: string | undefined;
   readonly controlPlaneTrustDomain: string;
   readonly controlPlaneNamespace: string;
   readonly appProtocol: string;
@@ -144,6 +145,7 @@ export async function startInvocation(i: InvocationInputs): Promise<Invocation> 
           namespace: i.namespace,
           mode: i.mode,
           sentryAddress: i.sentryAddress,
+          trustAnchorsFile: i.trustAnchorsFile,
           controlPlaneTrustDomain: i.controlPlaneTrustDomain,
           controlPlaneNamespace: i.controlPlaneNamespace,
           trustDomain:

@@ -117,6 +117,12 @@ export const FLAGS: readonly FlagSpec[] = [
   f('app-health-threshold', 'int', 'Consecutive failures for the app to be considered unhealthy', '3'),
   f('enable-mtls', 'bool', 'Enable automatic mTLS between sidecars', 'false'),
   f('sentry-address', 'string', 'Address of the Sentry CA service'),
+  f(
+    'trust-anchors-file',
+    'string',
+    'PEM file with the trust anchors, watched (else DAPR_TRUST_ANCHORS_FILE)',
+  ),
+  f('kubeconfig', 'string', 'Path to a kubeconfig, for components that call the Kubernetes API'),
   f('control-plane-address', 'string', 'Address of the control plane (operator)'),
   f('control-plane-namespace', 'string', 'Namespace of the control plane', 'default'),
   f('control-plane-trust-domain', 'string', 'Trust domain of the control plane', 'localhost'),
@@ -134,7 +140,5 @@ export const FLAGS: readonly FlagSpec[] = [
   inert('actors-service', 'string', 'Type and address of the actors service'),
   inert('reminders-service', 'string', 'Type and address of the reminders service'),
   inert('app-health-port', 'int', 'Port for app health checks [removed in daprd]'),
-  inert('trust-anchors-file', 'string', 'File with the trust anchors'),
   inert('disable-init-endpoints', 'list', 'App endpoints not to call at start (config, subscribe)'),
-  inert('kubeconfig', 'string', 'Path to a kubeconfig'),
 ];

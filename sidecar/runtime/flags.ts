@@ -270,6 +270,8 @@ function buildOptions(
   const metricsListen = r.optString('metrics-listen-address');
   const sentry = r.optString('sentry-address');
   const controlPlane = r.optString('control-plane-address');
+  const trustAnchorsFile = r.optString('trust-anchors-file') || env.DAPR_TRUST_ANCHORS_FILE;
+  const kubeconfig = r.optString('kubeconfig');
   const placement = r.optString('placement-host-address');
   const enableApiLogging = r.has('enable-api-logging') ? r.bool('enable-api-logging', false) : undefined;
   const schedulerFromEnv = env.DAPR_SCHEDULER_HOST_ADDRESS;
@@ -326,6 +328,8 @@ function buildOptions(
     },
     enableMtls: r.bool('enable-mtls', false),
     ...(sentry === undefined ? {} : { sentryAddress: sentry }),
+    ...(trustAnchorsFile === undefined || trustAnchorsFile === '' ? {} : { trustAnchorsFile }),
+    ...(kubeconfig === undefined || kubeconfig === '' ? {} : { kubeconfig }),
     ...(controlPlane === undefined ? {} : { controlPlaneAddress: controlPlane }),
     controlPlaneNamespace:
       r.optString('control-plane-namespace') ?? env.DAPR_CONTROLPLANE_NAMESPACE ?? 'default',

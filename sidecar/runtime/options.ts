@@ -81,6 +81,13 @@ export interface Options {
   readonly appHealth: AppHealthOptions;
   readonly enableMtls: boolean;
   readonly sentryAddress?: string;
+  /**
+   * `--trust-anchors-file`, else `DAPR_TRUST_ANCHORS_FILE`: the trust anchors' PEM file, watched
+   * for changes. Taken before the literal `DAPR_TRUST_ANCHORS`.
+   */
+  readonly trustAnchorsFile?: string;
+  /** `--kubeconfig`: for components that talk to the Kubernetes API, before `KUBECONFIG`. */
+  readonly kubeconfig?: string;
   readonly controlPlaneAddress?: string;
   readonly controlPlaneNamespace: string;
   readonly controlPlaneTrustDomain: string;

@@ -141,6 +141,7 @@ export class Runtime {
         namespace: o.namespace,
         logger: this.#deps.logger,
         dataDir,
+        ...(o.kubeconfig === undefined ? {} : { kubeconfigPath: o.kubeconfig }),
         env: this.#deps.env,
         deny: this.#config.deniedComponents,
       };
@@ -161,6 +162,7 @@ export class Runtime {
           : { internalListenAddress: o.daprInternalGrpcListenAddress }),
         enableMtls: o.enableMtls,
         sentryAddress: o.sentryAddress,
+        trustAnchorsFile: o.trustAnchorsFile,
         controlPlaneTrustDomain: o.controlPlaneTrustDomain,
         controlPlaneNamespace: o.controlPlaneNamespace,
         appProtocol: o.appProtocol,

@@ -6,6 +6,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../../components/component.js';
 import type { Tracer } from '../../observability/tracing/tracer.js';
 import { listenUnixSocket } from '../../runtime/unix-socket.js';
@@ -115,6 +116,29 @@ export function apiServerLimits(readBufferBytes: number): ServerOptions {
   };
 }
 
+/** Go's net/http answer to a request it cannot read, before closing (`errorHeaders`). */
+function goRefusal(status: string): string {
+  return `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${status}`;
+}
+
+/**
+ * A connection whose request cannot be read, answered as Go's server in daprd answers it: headers
+ * over the limit get 431, a malformed request 400, both with Go's plain-text body; headers that
+ * did not arrive within `ReadHeaderTimeout` get no answer, the connection is just closed (Node
+ * would send 408).
+ */
+export function refuseUnreadableRequest(err: Error & { code?: string }, socket: Duplex): void {
+  // As Node's own handler: never write into a response already under way on this connection.
+  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || inFlight?.headersSent === true || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status =
+    err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(goRefusal(status), () => socket.destroy());
+}
+
 function serve(
   routes: readonly RouteSpec[],
   ctx: ApiContext,
@@ -167,6 +191,7 @@ function serve(
   const newServer = (): Server => {
     const server = createServer(apiServerLimits(opts.readBufferBytes), traced);
     server.on('request', track);
+    server.on('clientError', refuseUnreadableRequest);
     return server;
   };
   const listenOne = (port: number, host: string | undefined): Promise<Server> =>

@@ -1,8 +1,10 @@
 /**
  * Builds the sidecar's workload identity from daprd's flags and env when mTLS is on:
  * `--sentry-address`, `--control-plane-trust-domain`/`--control-plane-namespace` (sentry's own
- * SPIFFE ID `spiffe://<cp-td>/ns/<cp-ns>/dapr-sentry`), `DAPR_TRUST_ANCHORS` (PEM) or
- * `DAPR_TRUST_ANCHORS_FILE` (watched), `DAPR_SENTRY_TOKEN_FILE`. The app trust domain is
+ * SPIFFE ID `spiffe://<cp-td>/ns/<cp-ns>/dapr-sentry`), the trust anchors from
+ * `--trust-anchors-file` or `DAPR_TRUST_ANCHORS_FILE` (watched), else the literal PEM in the
+ * deprecated `DAPR_TRUST_ANCHORS` (the file wins when both are set, as in daprd),
+ * `DAPR_SENTRY_TOKEN_FILE`. The app trust domain is
  * Configuration `accessControl.trustDomain` (default `public`), as in daprd.
  */
 import { readFile } from 'node:fs/promises';
@@ -15,6 +17,8 @@ export interface MtlsIdentityInputs {
   readonly namespace: string;
   readonly mode: 'standalone' | 'kubernetes';
   readonly sentryAddress: string | undefined;
+  /** `--trust-anchors-file` or `DAPR_TRUST_ANCHORS_FILE`. */
+  readonly trustAnchorsFile: string | undefined;
   readonly controlPlaneTrustDomain: string;
   readonly controlPlaneNamespace: string;
   readonly trustDomain: string;
@@ -29,10 +33,19 @@ export async function createMtlsIdentity(
 ): Promise<WorkloadIdentity> {
   if (i.sentryAddress === undefined || i.sentryAddress === '')
     throw new Error('mTLS is enabled but --sentry-address is not set');
-  const file = i.env.DAPR_TRUST_ANCHORS_FILE;
-  let anchors = i.env.DAPR_TRUST_ANCHORS ?? '';
-  if (anchors === '' && file !== undefined && file !== '') anchors = await readFile(file, 'utf8');
-  if (anchors === '') throw new Error('mTLS is enabled but no trust anchors were given (DAPR_TRUST_ANCHORS)');
+  const file = i.trustAnchorsFile;
+  const anchors =
+    file === undefined || file === ''
+      ? (i.env.DAPR_TRUST_ANCHORS ?? '')
+      : await readFile(file, 'utf8').catch((err: unknown) => {
+          throw new Error(
+            `cannot read the trust anchors file ${file}: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        });
+  if (anchors === '')
+    throw new Error(
+      'mTLS is enabled but no trust anchors were given (--trust-anchors-file, DAPR_TRUST_ANCHORS_FILE or DAPR_TRUST_ANCHORS)',
+    );
   const log = i.logger.child({ scope: 'dapr.runtime.security' });
   const identity = new WorkloadIdentity({
     appId: i.appId,

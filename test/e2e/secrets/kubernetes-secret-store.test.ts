@@ -16,6 +16,8 @@ let cp: ControlPlane;
 let dir = '';
 let sidecar: Sidecar;
 let noNamespace: Sidecar;
+let flagDir = '';
+let fromFlag: Sidecar;
 
 const secret = (name: string, data: Record<string, string>) => ({
   metadata: { name },
@@ -48,6 +50,17 @@ before(async () => {
     resourcesPaths: [dir],
     env: { NAMESPACE: 'billing' },
   });
+  // No kubeconfigPath: the client comes from the sidecar's --kubeconfig, which wins over
+  // KUBECONFIG (here a file that does not exist), as contrib's Kubernetes client reads them.
+  flagDir = await makeResourcesDir([
+    component('k8s-flag', 'secretstores.kubernetes', { defaultNamespace: 'shop' }),
+  ]);
+  fromFlag = await startSidecar({
+    appId: 'k8s-secrets-flag',
+    resourcesPaths: [flagDir],
+    args: ['--kubeconfig', cp.kubeconfigPath],
+    env: { KUBECONFIG: '/nonexistent/kubeconfig' },
+  });
   noNamespace = await startSidecar({
     appId: 'k8s-secrets-nons',
     resourcesPaths: [dir],
@@ -58,8 +71,10 @@ before(async () => {
 after(async () => {
   await sidecar?.stop();
   await noNamespace?.stop();
+  await fromFlag?.stop();
   await cp?.stop();
   await removeTempDir(dir);
+  await removeTempDir(flagDir);
 });
 
 describe('secretstores.kubernetes', () => {
@@ -103,6 +118,13 @@ describe('secretstores.kubernetes', () => {
       'api-key': { key: 'k-123' },
       'db-creds': { username: 'orders', password: 'p@ss wörd' },
     });
+  });
+
+  it('reaches the API server through --kubeconfig when the component names no kubeconfigPath', async () => {
+    const res = await fetch(`${fromFlag.url}/v1.0/secrets/k8s-flag/api-key`);
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.deepEqual(await res.json(), { key: 'k-123' });
+    assert.doesNotMatch(fromFlag.logs(), /kubeconfig.*no effect/);
   });
 
   it('serves the gRPC GetSecret too', async () => {

@@ -68,7 +68,13 @@ before(async () => {
   const configPath = await writeResources(home, [CONFIG], 'b-config.yaml');
   b = await startAppSidecar(home, { appId: 'b', appPort: app.port, configPath, ...mtls });
   a = await startAppSidecar(home, { appId: 'a', ...mtls });
-  z = await startAppSidecar(home, { appId: 'z', ...mtls });
+  // z takes its anchors from --trust-anchors-file, which wins over a literal DAPR_TRUST_ANCHORS
+  // (here garbage: mTLS would fail if z used it), as in daprd.
+  z = await startAppSidecar(home, {
+    appId: 'z',
+    args: [...mtls.args, '--trust-anchors-file', sentry.trustFile],
+    env: { DAPR_TRUST_ANCHORS: 'not-a-pem' },
+  });
   plain = await startAppSidecar(home, { appId: 'plain' });
 });
 

@@ -151,10 +151,24 @@ describe('outriggerd flags', () => {
       'a',
       '--actors-service',
       'placement:localhost:50005',
-      '--kubeconfig',
-      '/tmp/kubeconfig',
+      '--reminders-service',
+      'scheduler',
     ]);
-    assert.deepEqual([...o.unimplementedFlags].sort(), ['actors-service', 'kubeconfig']);
+    assert.deepEqual([...o.unimplementedFlags].sort(), ['actors-service', 'reminders-service']);
+  });
+
+  it('reads --trust-anchors-file before DAPR_TRUST_ANCHORS_FILE, and --kubeconfig', () => {
+    const env = { DAPR_TRUST_ANCHORS_FILE: '/env/ca.crt' };
+    assert.equal(ok(['--app-id', 'a'], env).trustAnchorsFile, '/env/ca.crt');
+    assert.equal(
+      ok(['--app-id', 'a', '--trust-anchors-file', '/flag/ca.crt'], env).trustAnchorsFile,
+      '/flag/ca.crt',
+    );
+    assert.equal(ok(['--app-id', 'a']).trustAnchorsFile, undefined);
+    const o = ok(['--app-id', 'a', '--kubeconfig', '/tmp/kubeconfig']);
+    assert.equal(o.kubeconfig, '/tmp/kubeconfig');
+    assert.deepEqual([...o.unimplementedFlags], []);
+    assert.equal(ok(['--app-id', 'a']).kubeconfig, undefined);
   });
 
   it('reads the profiling flags (daprd: off, port 7777)', () => {

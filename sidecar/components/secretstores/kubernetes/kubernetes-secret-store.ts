@@ -46,18 +46,22 @@ export class KubernetesSecretStore implements SecretStore {
     this.#env = env;
   }
 
-  /** Loads the client configuration: kubeconfigPath, KUBECONFIG, or the pod's service account. */
+  /**
+   * Loads the client configuration: the `kubeconfigPath` metadata, the sidecar's `--kubeconfig`,
+   * `KUBECONFIG`, or the pod's service account.
+   */
   async init(init: ComponentInit): Promise<void> {
     this.#defaultNamespace = String(init.metadata.defaultNamespace ?? '');
     const { ApiException, CoreV1Api, KubeConfig } = await import('@kubernetes/client-node');
     this.#isApiException = (err: unknown): err is { code: number; body: unknown } =>
       err instanceof ApiException;
     const kc = new KubeConfig();
-    const path = String(init.metadata.kubeconfigPath ?? '') || (this.#env().KUBECONFIG ?? '');
+    const path =
+      String(init.metadata.kubeconfigPath ?? '') || init.kubeconfigPath || (this.#env().KUBECONFIG ?? '');
     if (path !== '') kc.loadFromFile(path);
     else if (this.#env().KUBERNETES_SERVICE_HOST === undefined) {
       throw new Error(
-        'not running in a Kubernetes pod (KUBERNETES_SERVICE_HOST is not set): give kubeconfigPath or KUBECONFIG',
+        'not running in a Kubernetes pod (KUBERNETES_SERVICE_HOST is not set): give kubeconfigPath, --kubeconfig or KUBECONFIG',
       );
     } else kc.loadFromCluster();
     this.#core = kc.makeApiClient(CoreV1Api);
