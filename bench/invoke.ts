@@ -283,12 +283,13 @@ export async function startSidecar(
   extraArgs: readonly string[],
   env: Record<string, string>,
   nodeArgs: string | undefined = process.env.BENCH_INVOKE_SIDECAR_NODE_ARGS,
+  main?: string,
 ): Promise<{ proc: ManagedProcess; port: number }> {
   const port = await freePort();
   const args = [
     // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to see where a sidecar's time goes.
     ...(nodeArgs?.split(' ').filter((a) => a !== '') ?? []),
-    ...(await sidecarArgs(appId, port)),
+    ...(await sidecarArgs(appId, port, main)),
     ...(appPort === undefined ? [] : ['--app-port', String(appPort)]),
     ...extraArgs,
   ];
@@ -344,20 +345,25 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
     stops.push(() => pb.proc.stop());
     const pa = await startSidecar(plainDir, 'bench-a', undefined, [], {});
     stops.push(() => pa.proc.stop());
-    // BENCH_INVOKE_VARIANT_NODE_ARGS: a third mTLS pair started with these node flags, measured in
-    // the same interleaved rounds, for an A/B of a runtime setting against (c).
+    // A third mTLS pair measured in the same interleaved rounds, for an A/B against (c): started
+    // with other node flags (BENCH_INVOKE_VARIANT_NODE_ARGS) and/or from another build's
+    // sidecar/main.js (BENCH_INVOKE_VARIANT_MAIN, e.g. a worktree of the previous commit).
     const variantArgs = process.env.BENCH_INVOKE_VARIANT_NODE_ARGS;
+    const variantMain = process.env.BENCH_INVOKE_VARIANT_MAIN;
     const variant =
-      variantArgs === undefined
+      variantArgs === undefined && variantMain === undefined
         ? undefined
         : await (async () => {
             const variantDir = join(dir, 'variant');
             await mkdir(variantDir, { recursive: true });
-            const vb = await startSidecar(variantDir, 'bench-b', app.port, mtls, env, variantArgs);
+            const start = (appId: string, port: number | undefined) =>
+              startSidecar(variantDir, appId, port, mtls, env, variantArgs ?? '', variantMain);
+            const vb = await start('bench-b', app.port);
             stops.push(() => vb.proc.stop());
-            const va = await startSidecar(variantDir, 'bench-a', undefined, mtls, env, variantArgs);
+            const va = await start('bench-a', undefined);
             stops.push(() => va.proc.stop());
-            return { a: va, b: vb, args: variantArgs };
+            const what = [variantArgs === undefined ? '' : `node ${variantArgs}`, variantMain ?? ''];
+            return { a: va, b: vb, args: what.filter((w) => w !== '').join(', ') };
           })();
     const sidecarUrl = `http://127.0.0.1:${a.port}/v1.0/invoke/bench-b/method/orders`;
     const check = await fetch(sidecarUrl, { method: 'POST', body: Buffer.alloc(BODY_BYTES, 120) });
@@ -381,7 +387,7 @@ export async function benchInvoke(_settings: BenchSettings): Promise<BenchTable>
         ? []
         : [
             {
-              label: `(e) outriggerd → outriggerd, mTLS, node ${variant.args}`,
+              label: `(e) outriggerd → outriggerd, mTLS, ${variant.args}`,
               url: `http://127.0.0.1:${variant.a.port}/v1.0/invoke/bench-b/method/orders`,
               pids: [variant.a.proc.pid, variant.b.proc.pid],
             },

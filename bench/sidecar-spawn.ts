@@ -16,9 +16,13 @@ import { freePort } from '../test/env/process.js';
 export const SIDECAR_MAIN = fileURLToPath(new URL('../sidecar/main.js', import.meta.url));
 
 /** `node` arguments for a benchmark sidecar on loopback with free ports (API on `httpPort`). */
-export async function sidecarArgs(appId: string, httpPort: number): Promise<string[]> {
+export async function sidecarArgs(
+  appId: string,
+  httpPort: number,
+  main: string = SIDECAR_MAIN,
+): Promise<string[]> {
   return [
-    SIDECAR_MAIN,
+    main,
     '--app-id',
     appId,
     '--dapr-http-port',
