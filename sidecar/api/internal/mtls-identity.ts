@@ -9,7 +9,21 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../../components/component.js';
+import { parseCertificates } from '../../pki/x509/certificate.js';
 import { DEFAULT_SENTRY_TOKEN_FILE, WorkloadIdentity } from '../../security/workload-identity.js';
+
+/** daprd refuses to start on trust anchors it cannot parse; so do we, naming where they came from. */
+function checkAnchors(pem: string, source: string): void {
+  let count = 0;
+  try {
+    count = parseCertificates(pem).length;
+  } catch (err) {
+    throw new Error(
+      `the trust anchors in ${source} are not valid PEM certificates: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  if (count === 0) throw new Error(`the trust anchors in ${source} hold no PEM certificate`);
+}
 
 /** Inputs of `createMtlsIdentity`. */
 export interface MtlsIdentityInputs {
@@ -46,6 +60,7 @@ export async function createMtlsIdentity(
     throw new Error(
       'mTLS is enabled but no trust anchors were given (--trust-anchors-file, DAPR_TRUST_ANCHORS_FILE or DAPR_TRUST_ANCHORS)',
     );
+  checkAnchors(anchors, file === undefined || file === '' ? 'DAPR_TRUST_ANCHORS' : file);
   const log = i.logger.child({ scope: 'dapr.runtime.security' });
   const identity = new WorkloadIdentity({
     appId: i.appId,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createMtlsIdentity, type MtlsIdentityInputs } from '../../../sidecar/api/internal/mtls-identity.js';
@@ -32,6 +33,23 @@ describe('mTLS identity inputs', () => {
       createMtlsIdentity(inputs({})),
       /no trust anchors were given \(--trust-anchors-file, DAPR_TRUST_ANCHORS_FILE or DAPR_TRUST_ANCHORS\)/,
     );
+  });
+
+  it('refuses trust anchors that hold no certificate, naming their source', async () => {
+    await assert.rejects(
+      createMtlsIdentity(inputs({ env: { DAPR_TRUST_ANCHORS: 'not-a-pem' } })),
+      /the trust anchors in DAPR_TRUST_ANCHORS hold no PEM certificate/,
+    );
+    const dir = await makeTempDir('mtls-inputs');
+    try {
+      const file = join(dir, 'ca.pem');
+      await writeFile(file, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
+      await assert.rejects(createMtlsIdentity(inputs({ trustAnchorsFile: file })), (err: Error) =>
+        err.message.startsWith(`the trust anchors in ${file} are not valid PEM certificates`),
+      );
+    } finally {
+      await removeTempDir(dir);
+    }
   });
 
   it('names a trust anchors file that cannot be read, and does not fall back to DAPR_TRUST_ANCHORS', async () => {
