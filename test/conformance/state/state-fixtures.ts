@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ComponentInit, Logger } from '../../../sidecar/components/component.js';
@@ -23,6 +23,19 @@ export function uniqueId(): string {
   return randomBytes(5).toString('hex');
 }
 
+/** Data folders made for stores opened without one; removed when the test process exits. */
+const madeDataDirs: string[] = [];
+process.once('exit', () => {
+  for (const dir of madeDataDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh data folder per store (an embedded store keeps `state.db` in it). */
+function newDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'outrigger-state-'));
+  madeDataDirs.push(dir);
+  return dir;
+}
+
 /**
  * Creates and initialises a state store through its registration, exactly as the runtime will:
  * look up the type, validate raw metadata against the schema, then `init`.
@@ -43,7 +56,7 @@ export async function openStore(
     appId: 'conformance',
     namespace: 'default',
     logger: SILENT_LOGGER,
-    dataDir: options.dataDir ?? mkdtempSync(join(tmpdir(), 'outrigger-state-')),
+    dataDir: options.dataDir ?? newDataDir(),
   };
   await store.init(init);
   return store;
