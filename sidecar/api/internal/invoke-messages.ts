@@ -75,20 +75,24 @@ function verbNumber(verb: string): number {
   return Math.max(i, 0);
 }
 
+// The encoders below use begin/end rather than nested(callback), and for-in rather than
+// Object.keys: no closure or key array per field on a path every call takes (twice).
 function writeMetadata(w: ProtoWriter, field: number, md: Metadata): void {
-  for (const key of Object.keys(md)) {
+  for (const key in md) {
     const values = md[key] as string[];
-    w.nested(field, (e) => {
-      e.string(1, key);
-      e.nested(2, (list) => {
-        for (const v of values) list.stringAlways(1, v);
-      });
-    });
+    const entry = w.begin(field);
+    w.string(1, key);
+    const list = w.begin(2);
+    for (let i = 0; i < values.length; i++) w.stringAlways(1, values[i] as string);
+    w.end(list);
+    w.end(entry);
   }
 }
 
 function writePayload(w: ProtoWriter, data: Buffer, seq: number): void {
-  w.nested(2, (p) => p.bytes(1, data).uint(2, seq));
+  const p = w.begin(2);
+  w.bytes(1, data).uint(2, seq);
+  w.end(p);
 }
 
 /** Encodes an InternalInvokeRequest (with the body inline in `message.data.value` when given). */
@@ -101,15 +105,23 @@ export function encodeInvokeRequest(head: InvokeHead, body?: Buffer): Buffer {
 function writeInternalRequest(w: ProtoWriter, head: InvokeHead, body?: Buffer): void {
   w.uint(1, 1);
   writeMetadata(w, 2, head.metadata);
-  w.nested(3, (msg) => writeInvokeRequest(msg, head, body));
+  const msg = w.begin(3);
+  writeInvokeRequest(w, head, body);
+  w.end(msg);
 }
 
 /** The fields of common.v1.InvokeRequest. */
 function writeInvokeRequest(msg: ProtoWriter, head: AppInvokeHead, body?: Buffer): void {
   msg.string(1, head.method);
-  if (body !== undefined && body.length > 0) msg.nested(2, (a) => a.bytes(2, body));
+  if (body !== undefined && body.length > 0) {
+    const any = msg.begin(2);
+    msg.bytes(2, body);
+    msg.end(any);
+  }
   msg.string(3, head.contentType);
-  msg.nested(4, (h) => h.uint(1, verbNumber(head.verb)).string(2, head.query));
+  const ext = msg.begin(4);
+  msg.uint(1, verbNumber(head.verb)).string(2, head.query);
+  msg.end(ext);
 }
 
 /** What a gRPC app's `AppCallback/OnInvoke` receives of a call (InvokeHead without the metadata). */
@@ -151,37 +163,66 @@ function sizeHint(body?: Buffer): number {
 
 /** Decodes an InternalInvokeRequest; `body` is `message.data.value` (unary CallLocal). */
 export function decodeInvokeRequest(buf: Buffer): { head: InvokeHead; body: Buffer } {
-  return readInternalRequest(new ProtoCursor(buf));
+  const head = readInternalRequest(new ProtoCursor(buf));
+  return { head, body: takeBody() };
 }
 
+// The decoders below read nested messages with the cursor's enter/leave instead of sub() (no
+// cursor per field), and hand secondary results through these two slots instead of a wrapper
+// object or tuple per message: the callee decodes every call's head on its hot path.
+/** `message.data.value` of the last request or response head read; see `takeBody`. */
+let decodedBody: Buffer = EMPTY;
+/** `seq` of the last StreamPayload read by `readPayload`. */
+let decodedSeq = 0;
+
+function takeBody(): Buffer {
+  const body = decodedBody;
+  decodedBody = EMPTY;
+  return body;
+}
+
+/** A MetadataEntry-like map entry {key=1, ListStringValue{values=1}=2} at the cursor, added to `into`. */
 function readMetadataInto(c: ProtoCursor, into: Metadata): void {
+  const outer = c.enter();
   let key = '';
-  const values: string[] = [];
+  // Exact-size array for the usual single value: an empty literal grows to 17 slots on its first push.
+  let values: string[] | undefined;
   while (c.next()) {
     if (c.field === 1 && c.wire === 2) key = c.string();
     else if (c.field === 2 && c.wire === 2) {
-      const list = c.sub();
-      while (list.next()) {
-        if (list.field === 1 && list.wire === 2) values.push(list.string());
-        else list.skip();
+      const listEnd = c.enter();
+      while (c.next()) {
+        // (a local: TypeScript would keep the outer loop's narrowing of c.field across c.next())
+        const field: number = c.field;
+        if (field === 1 && c.wire === 2) {
+          const v = c.string();
+          if (values === undefined) values = [v];
+          else values.push(v);
+        } else c.skip();
       }
+      c.leave(listEnd);
     } else c.skip();
   }
+  c.leave(outer);
   const existing = into[key];
-  if (existing === undefined) into[key] = values;
-  else existing.push(...values);
+  if (existing === undefined) into[key] = values ?? [];
+  else if (values !== undefined) for (let i = 0; i < values.length; i++) existing.push(values[i] as string);
 }
 
+/** `value` of an Any at the cursor. */
 function readAnyValue(c: ProtoCursor): Buffer {
+  const outer = c.enter();
   let value: Buffer = EMPTY;
   while (c.next()) {
     if (c.field === 2 && c.wire === 2) value = c.bytes();
     else c.skip();
   }
+  c.leave(outer);
   return value;
 }
 
-function readInternalRequest(c: ProtoCursor): { head: InvokeHead; body: Buffer } {
+/** An InternalInvokeRequest's head (the cursor's whole range); its body goes to `decodedBody`. */
+function readInternalRequest(c: ProtoCursor): InvokeHead {
   const metadata: Metadata = {};
   let method = '';
   let verb = 'NONE';
@@ -189,26 +230,32 @@ function readInternalRequest(c: ProtoCursor): { head: InvokeHead; body: Buffer }
   let contentType = '';
   let body: Buffer = EMPTY;
   while (c.next()) {
-    if (c.field === 2 && c.wire === 2) readMetadataInto(c.sub(), metadata);
+    if (c.field === 2 && c.wire === 2) readMetadataInto(c, metadata);
     else if (c.field === 3 && c.wire === 2) {
-      const m = c.sub();
-      while (m.next()) {
-        if (m.wire !== 2) m.skip();
-        else if (m.field === 1) method = m.string();
-        else if (m.field === 3) contentType = m.string();
-        else if (m.field === 2) body = readAnyValue(m.sub());
-        else if (m.field === 4) {
-          const h = m.sub();
-          while (h.next()) {
-            if (h.field === 1 && h.wire === 0) verb = VERBS[h.varint()] ?? 'NONE';
-            else if (h.field === 2 && h.wire === 2) query = h.string();
-            else h.skip();
+      const m = c.enter();
+      while (c.next()) {
+        const field: number = c.field;
+        if (c.wire !== 2) c.skip();
+        else if (field === 1) method = c.string();
+        else if (field === 3) contentType = c.string();
+        else if (field === 2) body = readAnyValue(c);
+        else if (field === 4) {
+          const h = c.enter();
+          while (c.next()) {
+            const f: number = c.field;
+            const wire: number = c.wire;
+            if (f === 1 && wire === 0) verb = VERBS[c.varint()] ?? 'NONE';
+            else if (f === 2 && wire === 2) query = c.string();
+            else c.skip();
           }
-        } else m.skip();
+          c.leave(h);
+        } else c.skip();
       }
+      c.leave(m);
     } else c.skip();
   }
-  return { head: { method, verb, query, contentType, metadata }, body };
+  decodedBody = body;
+  return { method, verb, query, contentType, metadata };
 }
 
 /** Encodes an InternalInvokeResponse (body inline when given). */
@@ -219,24 +266,36 @@ export function encodeInvokeResponse(head: ResponseHead, body?: Buffer): Buffer 
 }
 
 function writeInternalResponse(w: ProtoWriter, head: ResponseHead, body?: Buffer): void {
-  w.nested(1, (st) => {
-    st.uint(1, head.status).string(2, head.message);
-    for (const d of head.details ?? NO_DETAILS) st.nested(3, (a) => a.string(1, d.typeUrl).bytes(2, d.value));
-  });
+  const st = w.begin(1);
+  w.uint(1, head.status).string(2, head.message);
+  const details = head.details ?? NO_DETAILS;
+  for (let i = 0; i < details.length; i++) {
+    const d = details[i] as AnyValue;
+    const any = w.begin(3);
+    w.string(1, d.typeUrl).bytes(2, d.value);
+    w.end(any);
+  }
+  w.end(st);
   writeMetadata(w, 2, head.headers);
   if (head.trailers !== undefined) writeMetadata(w, 3, head.trailers);
-  w.nested(4, (msg) => {
-    if (body !== undefined && body.length > 0) msg.nested(1, (a) => a.bytes(2, body));
-    msg.string(2, head.contentType);
-  });
+  const msg = w.begin(4);
+  if (body !== undefined && body.length > 0) {
+    const any = w.begin(1);
+    w.bytes(2, body);
+    w.end(any);
+  }
+  w.string(2, head.contentType);
+  w.end(msg);
 }
 
 /** Decodes an InternalInvokeResponse; `body` is `message.data.value`. */
 export function decodeInvokeResponse(buf: Buffer): { head: ResponseHead; body: Buffer } {
-  return readInternalResponse(new ProtoCursor(buf));
+  const head = readInternalResponse(new ProtoCursor(buf));
+  return { head, body: takeBody() };
 }
 
-function readInternalResponse(c: ProtoCursor): { head: ResponseHead; body: Buffer } {
+/** An InternalInvokeResponse's head (the cursor's whole range); its body goes to `decodedBody`. */
+function readInternalResponse(c: ProtoCursor): ResponseHead {
   let status = 0;
   let message = '';
   let details: readonly AnyValue[] = NO_DETAILS;
@@ -247,31 +306,36 @@ function readInternalResponse(c: ProtoCursor): { head: ResponseHead; body: Buffe
   while (c.next()) {
     if (c.wire !== 2) c.skip();
     else if (c.field === 1) {
-      const st = c.sub();
-      while (st.next()) {
-        if (st.field === 1 && st.wire === 0) status = st.varint();
-        else if (st.field === 2 && st.wire === 2) message = st.string();
-        else if (st.field === 3 && st.wire === 2) details = [...details, readAny(st.sub())];
-        else st.skip();
+      const st = c.enter();
+      while (c.next()) {
+        const field: number = c.field;
+        const wire: number = c.wire;
+        if (field === 1 && wire === 0) status = c.varint();
+        else if (field === 2 && wire === 2) message = c.string();
+        else if (field === 3 && wire === 2) details = [...details, readAny(c.sub())];
+        else c.skip();
       }
-    } else if (c.field === 2) readMetadataInto(c.sub(), headers);
+      c.leave(st);
+    } else if (c.field === 2) readMetadataInto(c, headers);
     else if (c.field === 3) {
       trailers ??= {};
-      readMetadataInto(c.sub(), trailers);
+      readMetadataInto(c, trailers);
     } else if (c.field === 4) {
-      const m = c.sub();
-      while (m.next()) {
-        if (m.field === 2 && m.wire === 2) contentType = m.string();
-        else if (m.field === 1 && m.wire === 2) body = readAnyValue(m.sub());
-        else m.skip();
+      const m = c.enter();
+      while (c.next()) {
+        const field: number = c.field;
+        const wire: number = c.wire;
+        if (field === 2 && wire === 2) contentType = c.string();
+        else if (field === 1 && wire === 2) body = readAnyValue(c);
+        else c.skip();
       }
+      c.leave(m);
     } else c.skip();
   }
-  const head: ResponseHead =
-    trailers === undefined
-      ? { status, message, details, headers, contentType }
-      : { status, message, details, headers, trailers, contentType };
-  return { head, body };
+  decodedBody = body;
+  return trailers === undefined
+    ? { status, message, details, headers, contentType }
+    : { status, message, details, headers, trailers, contentType };
 }
 
 /** Encodes one InternalInvokeRequestStream message. */
@@ -287,7 +351,11 @@ export function frameRequestChunk(chunk: RequestChunk): Buffer {
 function requestChunkWriter(chunk: RequestChunk, reserve: number): ProtoWriter {
   const w = new ProtoWriter(sizeHint(chunk.data), reserve);
   const h = chunk.head;
-  if (h !== undefined) w.nested(1, (r) => writeInternalRequest(r, h));
+  if (h !== undefined) {
+    const r = w.begin(1);
+    writeInternalRequest(w, h);
+    w.end(r);
+  }
   if (chunk.data !== undefined) writePayload(w, chunk.data, chunk.seq ?? 0);
   return w;
 }
@@ -299,9 +367,15 @@ export function decodeRequestChunk(buf: Buffer): RequestChunk {
   let data: Buffer | undefined;
   let seq = 0;
   while (c.next()) {
-    if (c.field === 1 && c.wire === 2) head = readInternalRequest(c.sub()).head;
-    else if (c.field === 2 && c.wire === 2) [data, seq] = readPayloadAt(c.sub());
-    else c.skip();
+    if (c.field === 1 && c.wire === 2) {
+      const outer = c.enter();
+      head = readInternalRequest(c);
+      decodedBody = EMPTY; // a streamed request's body travels in payloads
+      c.leave(outer);
+    } else if (c.field === 2 && c.wire === 2) {
+      data = readPayload(c);
+      seq = decodedSeq;
+    } else c.skip();
   }
   return chunkOf(head, data, seq);
 }
@@ -321,7 +395,9 @@ function chunkOf<H>(
   return data === undefined ? { head } : { head, data, seq };
 }
 
-function readPayloadAt(c: ProtoCursor): [Buffer, number] {
+/** A StreamPayload at the cursor: returns its data; its seq goes to `decodedSeq`. */
+function readPayload(c: ProtoCursor): Buffer {
+  const outer = c.enter();
   let data: Buffer = EMPTY;
   let seq = 0;
   while (c.next()) {
@@ -329,7 +405,9 @@ function readPayloadAt(c: ProtoCursor): [Buffer, number] {
     else if (c.field === 2 && c.wire === 0) seq = c.varint();
     else c.skip();
   }
-  return [data, seq];
+  c.leave(outer);
+  decodedSeq = seq;
+  return data;
 }
 
 /** Encodes one InternalInvokeResponseStream message. */
@@ -345,7 +423,11 @@ export function frameResponseChunk(chunk: ResponseChunk): Buffer {
 function responseChunkWriter(chunk: ResponseChunk, reserve: number): ProtoWriter {
   const w = new ProtoWriter(sizeHint(chunk.data), reserve);
   const h = chunk.head;
-  if (h !== undefined) w.nested(1, (r) => writeInternalResponse(r, h));
+  if (h !== undefined) {
+    const r = w.begin(1);
+    writeInternalResponse(w, h);
+    w.end(r);
+  }
   if (chunk.data !== undefined) writePayload(w, chunk.data, chunk.seq ?? 0);
   return w;
 }
@@ -357,9 +439,15 @@ export function decodeResponseChunk(buf: Buffer): ResponseChunk {
   let data: Buffer | undefined;
   let seq = 0;
   while (c.next()) {
-    if (c.field === 1 && c.wire === 2) head = readInternalResponse(c.sub()).head;
-    else if (c.field === 2 && c.wire === 2) [data, seq] = readPayloadAt(c.sub());
-    else c.skip();
+    if (c.field === 1 && c.wire === 2) {
+      const outer = c.enter();
+      head = readInternalResponse(c);
+      decodedBody = EMPTY;
+      c.leave(outer);
+    } else if (c.field === 2 && c.wire === 2) {
+      data = readPayload(c);
+      seq = decodedSeq;
+    } else c.skip();
   }
   return chunkOf(head, data, seq);
 }

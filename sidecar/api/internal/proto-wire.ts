@@ -106,11 +106,26 @@ export class ProtoWriter {
    * length, then the content is moved back over the unused ones.
    */
   nested(field: number, body: (w: this) => void): this {
+    const mark = this.begin(field);
+    body(this);
+    return this.end(mark);
+  }
+
+  /**
+   * Opens a nested message written in place (as `nested`, without a callback: hot encoders use
+   * this pair so that no closure is allocated per field). Returns the mark to pass to `end`.
+   */
+  begin(field: number): number {
     this.#tag(field, LEN);
     this.#ensure(5);
     const lenAt = this.#pos;
     this.#pos += 5;
-    body(this);
+    return lenAt;
+  }
+
+  /** Closes the nested message opened by `begin` (`mark` is what it returned). */
+  end(mark: number): this {
+    const lenAt = mark;
     const len = this.#pos - lenAt - 5;
     let size = 1;
     for (let v = len; v > 0x7f; v = Math.floor(v / 128)) size++;
@@ -158,7 +173,8 @@ export class ProtoDecodeError extends Error {
 export class ProtoCursor {
   readonly buf: Buffer;
   pos: number;
-  readonly end: number;
+  /** End of the range read (narrowed by `enter` until `leave`). */
+  end: number;
   /** Field number and wire type of the last `next()`. */
   field = 0;
   wire = 0;
@@ -199,6 +215,26 @@ export class ProtoCursor {
     if (start + len > this.end) throw new ProtoDecodeError('truncated length-delimited field');
     this.pos = start + len;
     return new ProtoCursor(this.buf, start, start + len);
+  }
+
+  /**
+   * For a length-delimited field: narrows this cursor to its content, as `sub` does without a new
+   * cursor (hot decoders allocate nothing per field). Returns the outer end, to give to `leave`
+   * once the content has been read to its end.
+   */
+  enter(): number {
+    const len = this.varint();
+    const start = this.pos;
+    if (start + len > this.end) throw new ProtoDecodeError('truncated length-delimited field');
+    const outer = this.end;
+    this.end = start + len;
+    return outer;
+  }
+
+  /** Back to the enclosing range after `enter` (`outer` is what it returned), past the field. */
+  leave(outer: number): void {
+    this.pos = this.end;
+    this.end = outer;
   }
 
   /** A length-delimited field as a string. */

@@ -8,6 +8,7 @@ import {
   encodeRequestChunk,
   encodeResponseChunk,
 } from '../../../sidecar/api/internal/invoke-messages.js';
+import { ProtoDecodeError, ProtoWriter } from '../../../sidecar/api/internal/proto-wire.js';
 
 /**
  * The internal invocation messages keep Dapr's field numbers. The expected bytes are hand-encoded
@@ -111,5 +112,56 @@ describe('internal invocation messages', () => {
       },
     });
     assert.deepEqual(decodeResponseChunk(trailed).head?.trailers, { 'x-t': ['1'], 'x-b-bin': ['AQI='] });
+  });
+
+  it('appends the values of a key repeated across metadata entries, and keeps an entry without values', () => {
+    const w = new ProtoWriter();
+    w.uint(1, 1);
+    for (const [k, vs] of [
+      ['x-a', ['1']],
+      ['x-b', []],
+      ['x-a', ['2', '3']],
+      ['x-a', []],
+    ] as const) {
+      const e = w.begin(2);
+      w.string(1, k);
+      const list = w.begin(2);
+      for (const v of vs) w.stringAlways(1, v);
+      w.end(list);
+      w.end(e);
+    }
+    w.nested(3, (m) => m.string(1, 'm'));
+    const { head, body } = decodeInvokeRequest(w.finish());
+    assert.deepEqual(head.metadata, { 'x-a': ['1', '2', '3'], 'x-b': [] });
+    assert.equal(head.method, 'm');
+    assert.equal(body.length, 0);
+  });
+
+  it('takes the last payload of a chunk, and its sequence number with it', () => {
+    const w = new ProtoWriter();
+    w.nested(2, (p) => p.bytes(1, Buffer.from('a')).uint(2, 7));
+    w.nested(2, (p) => p.bytes(1, Buffer.from('b')));
+    const chunk = decodeRequestChunk(w.finish());
+    assert.equal(chunk.data?.toString(), 'b');
+    assert.equal(chunk.seq, 0);
+    // A streamed head's inline body is not a chunk's data.
+    const inline = encodeInvokeRequest(
+      { method: 'm', verb: 'POST', query: '', contentType: '', metadata: {} },
+      Buffer.from('x'),
+    );
+    const hw = new ProtoWriter();
+    hw.bytes(1, inline);
+    assert.deepEqual(decodeRequestChunk(hw.finish()), {
+      head: { method: 'm', verb: 'POST', query: '', contentType: '', metadata: {} },
+    });
+    const plain = { method: 'n', verb: 'GET', query: 'a=1', contentType: 'text/plain', metadata: {} };
+    assert.deepEqual(decodeInvokeRequest(encodeInvokeRequest(plain)), { head: plain, body: Buffer.alloc(0) });
+  });
+
+  it('refuses a nested field that runs past its enclosing message', () => {
+    // metadata entry of 4 bytes whose key claims 10
+    const bad = Buffer.from([0x12, 0x04, 0x0a, 0x0a, 0x61, 0x62, 0x1a, 0x00]);
+    assert.throws(() => decodeInvokeRequest(bad), ProtoDecodeError);
+    assert.throws(() => decodeRequestChunk(Buffer.from([0x0a, 0x03, 0x12, 0x05, 0x0a])), ProtoDecodeError);
   });
 });
