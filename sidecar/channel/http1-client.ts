@@ -22,15 +22,20 @@ import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import { abortError, type CancelSignal, onCancel } from './cancellation.js';
 import {
+  checkHeaderValue,
   DEFAULT_IDLE_MS,
-  headerLine,
   idleMsOf,
   invalidHeader,
+  isAsciiName,
+  knownName,
+  lineEnd,
   lowerKeys,
   NO_BODY_METHODS,
   replayable,
   SINGLE,
+  statusOf,
   TOKEN,
+  trimmedText,
 } from './http1-rules.js';
 
 /** One request. `path` includes the query. */
@@ -62,26 +67,34 @@ export class Http1Error extends Error {
 }
 
 const MAX_HEAD = 64 * 1024;
+/** Bodies up to this size go out in one Buffer with the request head (one write, no cork). */
+const INLINE_BODY_BYTES = 16 * 1024;
+
+const NOOP = (): void => {};
 
 /** Keep-alive connections to one `host:port`. */
 export class Http1Pool {
   readonly #host: string;
   readonly #port: number;
-  readonly #hostHeader: string;
-  /** Idle connections, most recently used last, each with when it stops being reused (performance.now() ms). */
-  readonly #idle: { socket: Socket; until: number }[] = [];
+  /** ` HTTP/1.1`, the Host line and `Connection: keep-alive`: what follows the path in every head. */
+  readonly #fixedHead: Buffer;
+  /** Idle connections, most recently used last. */
+  readonly #idle: Conn[] = [];
+  /** Whether the last head built has an Idempotency-Key header (see `replayable`). */
+  #idempotencyKey = false;
   #closed = false;
 
   constructor(host: string, port: number) {
     this.#host = host;
     this.#port = port;
     const h = host.includes(':') ? `[${host}]` : host;
-    this.#hostHeader = port === 80 ? h : `${h}:${port}`;
+    const hostHeader = port === 80 ? h : `${h}:${port}`;
+    this.#fixedHead = Buffer.from(` HTTP/1.1\r\nHost: ${hostHeader}\r\nConnection: keep-alive\r\n`, 'latin1');
   }
 
   /** Sends `req`; resolves when the response head has arrived. */
   request(req: Http1Request): Promise<Http1Response> {
-    let head: string;
+    let head: Buffer;
     try {
       head = this.#head(req);
     } catch (err) {
@@ -90,7 +103,7 @@ export class Http1Pool {
     const idle = this.#takeIdle();
     const exchange = new Exchange(this, idle ?? this.#connect(), req, idle !== undefined);
     const sent = exchange.start(head);
-    if (idle === undefined || !replayable(req)) return sent;
+    if (idle === undefined || !replayable(req, this.#idempotencyKey)) return sent;
     return sent.catch((err: unknown) => {
       if (!exchange.mayResend) throw err;
       return new Exchange(this, this.#connect(), req, false).start(head);
@@ -98,11 +111,11 @@ export class Http1Pool {
   }
 
   /** The most recently used idle connection still within its keep-alive time. */
-  #takeIdle(): Socket | undefined {
+  #takeIdle(): Conn | undefined {
     const now = performance.now();
-    for (let e = this.#idle.pop(); e !== undefined; e = this.#idle.pop()) {
-      if (e.until > now && !e.socket.destroyed) return e.socket;
-      e.socket.destroy();
+    for (let c = this.#idle.pop(); c !== undefined; c = this.#idle.pop()) {
+      if (c.until > now && !c.socket.destroyed) return c;
+      c.socket.destroy();
     }
     return undefined;
   }
@@ -110,58 +123,187 @@ export class Http1Pool {
   /** Destroys the idle connections; busy ones close when their exchange ends. */
   close(): void {
     this.#closed = true;
-    for (const e of this.#idle.splice(0)) e.socket.destroy();
+    for (const c of this.#idle.splice(0)) c.socket.destroy();
   }
 
   /** @internal A finished exchange hands its connection back, reusable for `idleMs`. */
-  release(socket: Socket, idleMs: number): void {
+  release(conn: Conn, idleMs: number): void {
+    const socket = conn.socket;
     if (this.#closed || socket.destroyed) {
       socket.destroy();
       return;
     }
-    socket.removeAllListeners('data');
-    socket.removeAllListeners('end');
-    socket.removeAllListeners('error');
-    socket.removeAllListeners('close');
-    socket.on('error', () => {});
-    const entry = { socket, until: performance.now() + idleMs };
-    socket.once('close', () => {
-      const i = this.#idle.indexOf(entry);
-      if (i >= 0) this.#idle.splice(i, 1);
-    });
+    // Idle: what the socket reports goes nowhere (its data is discarded, an error ignored) and
+    // its closing takes it out of the idle list (Conn's listeners).
+    conn.exchange = undefined;
+    conn.until = performance.now() + idleMs;
     socket.resume();
-    this.#idle.push(entry);
+    this.#idle.push(conn);
   }
 
-  #connect(): Socket {
-    return connect({ host: this.#host, port: this.#port, noDelay: true });
+  /** @internal An idle connection closed. */
+  forget(conn: Conn): void {
+    const i = this.#idle.indexOf(conn);
+    if (i >= 0) this.#idle.splice(i, 1);
   }
 
-  #head(req: Http1Request): string {
-    let head = `${req.method} ${req.path} HTTP/1.1\r\nHost: ${this.#hostHeader}\r\nConnection: keep-alive\r\n`;
+  #connect(): Conn {
+    return new Conn(this, connect({ host: this.#host, port: this.#port, noDelay: true }));
+  }
+
+  /**
+   * The request head as latin1 bytes, followed by the body when it is a small Buffer. Written
+   * into a scratch buffer and copied out once: building it as a string cost a string per header
+   * line and per concatenation, and a cork/writev to send it with the body.
+   */
+  #head(req: Http1Request): Buffer {
+    const b = HEAD_SCRATCH;
+    b.reset();
+    b.text(req.method);
+    b.put(SPACE);
+    b.text(req.path);
+    b.put(this.#fixedHead);
     let length = false;
     let chunked = false;
-    for (const name in req.headers) {
-      const value = req.headers[name];
-      if (value === undefined) continue;
+    let idempotencyKey = false;
+    const headers = req.headers;
+    for (const name in headers) {
+      const value = headers[name];
+      if (value === undefined) {
+        if (isIdempotencyKey(name)) idempotencyKey = true;
+        continue;
+      }
       if (!TOKEN.test(name))
         throw invalidHeader('ERR_INVALID_HTTP_TOKEN', `Header name must be a valid HTTP token ["${name}"]`);
-      const lower = name.toLowerCase();
-      if (lower === 'host' || lower === 'connection') continue;
-      if (lower === 'content-length') length = true;
-      else if (lower === 'transfer-encoding') chunked = String(value).toLowerCase().includes('chunked');
-      if (typeof value === 'string') head += headerLine(name, value);
-      else if (typeof value === 'number') head += headerLine(name, String(value));
-      else for (const v of value) head += headerLine(name, v);
+      // A token is ASCII: compared without a lower-cased copy of every name.
+      if (isAsciiName(name, 'idempotency-key') || isAsciiName(name, 'x-idempotency-key'))
+        idempotencyKey = true;
+      if (isAsciiName(name, 'host') || isAsciiName(name, 'connection')) continue;
+      if (isAsciiName(name, 'content-length')) length = true;
+      else if (isAsciiName(name, 'transfer-encoding'))
+        chunked = String(value).toLowerCase().includes('chunked');
+      if (typeof value === 'string') b.header(name, value);
+      else if (typeof value === 'number') b.header(name, String(value));
+      else for (const v of value) b.header(name, v);
     }
+    this.#idempotencyKey = idempotencyKey;
     const body = req.body;
     if (body instanceof Readable) {
-      if (!length && !chunked) head += 'Transfer-Encoding: chunked\r\n';
+      if (!length && !chunked) b.put(TE_CHUNKED);
     } else if (!length) {
       const n = body?.byteLength ?? 0;
-      if (n > 0 || !NO_BODY_METHODS.has(req.method)) head += `Content-Length: ${n}\r\n`;
+      if (n > 0 || !NO_BODY_METHODS.has(req.method)) {
+        b.put(CONTENT_LENGTH);
+        b.text(String(n));
+        b.put(CRLF);
+      }
     }
-    return `${head}\r\n`;
+    b.put(CRLF);
+    return b.copyOut(inlineBody(body) ? (body as Uint8Array) : undefined);
+  }
+}
+
+/** Whether a name is an Idempotency-Key header's (any case). */
+function isIdempotencyKey(name: string): boolean {
+  const lower = name.toLowerCase();
+  return lower === 'idempotency-key' || lower === 'x-idempotency-key';
+}
+
+/** Whether a request body travels in the head's Buffer (see INLINE_BODY_BYTES). */
+function inlineBody(body: Http1Request['body']): boolean {
+  return (
+    body !== undefined &&
+    !(body instanceof Readable) &&
+    body.byteLength > 0 &&
+    body.byteLength <= INLINE_BODY_BYTES
+  );
+}
+
+/** A growing scratch buffer for request heads (one per process: heads are built synchronously). */
+class HeadBuilder {
+  #buf = Buffer.allocUnsafe(4096);
+  #pos = 0;
+
+  reset(): void {
+    // A rare huge head does not pin its scratch space.
+    if (this.#buf.length > MAX_HEAD) this.#buf = Buffer.allocUnsafe(4096);
+    this.#pos = 0;
+  }
+
+  #ensure(n: number): void {
+    if (this.#pos + n <= this.#buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + n));
+    this.#buf.copy(next, 0, 0, this.#pos);
+    this.#buf = next;
+  }
+
+  /** A string as latin1 (one byte per UTF-16 unit, as `socket.write(s, 'latin1')` sends it). */
+  text(s: string): void {
+    this.#ensure(s.length);
+    this.#pos += this.#buf.write(s, this.#pos, 'latin1');
+  }
+
+  put(bytes: Buffer): void {
+    this.#ensure(bytes.length);
+    bytes.copy(this.#buf, this.#pos);
+    this.#pos += bytes.length;
+  }
+
+  /** One header line; a value with line breaks or control characters is refused. */
+  header(name: string, value: string): void {
+    checkHeaderValue(name, value);
+    this.text(name);
+    this.put(COLON_SPACE);
+    this.text(value);
+    this.put(CRLF);
+  }
+
+  /** The bytes written, then `body` if given, in a Buffer of their own. */
+  copyOut(body: Uint8Array | undefined): Buffer {
+    const out = Buffer.allocUnsafe(this.#pos + (body?.byteLength ?? 0));
+    this.#buf.copy(out, 0, 0, this.#pos);
+    if (body !== undefined) out.set(body, this.#pos);
+    return out;
+  }
+}
+
+const HEAD_SCRATCH = new HeadBuilder();
+
+/**
+ * One pooled connection. Its socket's listeners are attached once and pass what happens to the
+ * exchange in progress, instead of four listeners added and removed per request.
+ */
+class Conn {
+  readonly socket: Socket;
+  /** The exchange using the connection; undefined while idle. */
+  exchange: Exchange | undefined;
+  /** While idle: when it stops being reused (performance.now() ms). */
+  until = 0;
+
+  constructor(pool: Http1Pool, socket: Socket) {
+    this.socket = socket;
+    socket.on('data', (c: Buffer) => this.exchange?.onData(c));
+    socket.on('end', () => this.exchange?.onEnd());
+    socket.on('error', (err) => this.exchange?.fail(err));
+    socket.on('close', () => {
+      const x = this.exchange;
+      if (x !== undefined) x.fail(new Http1Error('ECONNRESET', 'socket hang up'));
+      else pool.forget(this);
+    });
+  }
+}
+
+/** A response body: reading it resumes the socket (a subclass: no `read` closure per response). */
+class ResponseBody extends Readable {
+  readonly #socket: Socket;
+
+  constructor(socket: Socket) {
+    super();
+    this.#socket = socket;
+  }
+
+  override _read(): void {
+    this.#socket.resume();
   }
 }
 
@@ -171,14 +313,16 @@ type Framing = 'none' | 'length' | 'chunked' | 'close';
 /** One request/response on one connection. */
 class Exchange {
   readonly #pool: Http1Pool;
+  readonly #conn: Conn;
   readonly #socket: Socket;
   readonly #req: Http1Request;
   readonly #reused: boolean;
   #gotBytes = false;
   #aborted = false;
   #idleMs = DEFAULT_IDLE_MS;
-  #resolve: (r: Http1Response) => void = () => {};
-  #reject: (e: Error) => void = () => {};
+  // Shared no-ops until set (an arrow per field would be three closures per request).
+  #resolve: (r: Http1Response) => void = NOOP;
+  #reject: (e: Error) => void = NOOP;
   #buf: Buffer | undefined;
   #body: Readable | undefined;
   #framing: Framing = 'none';
@@ -188,13 +332,15 @@ class Exchange {
   #keepAlive = true;
   #sent = false;
   #done = false;
-  #offCancel: () => void = () => {};
+  #offCancel: () => void = NOOP;
 
-  constructor(pool: Http1Pool, socket: Socket, req: Http1Request, reused: boolean) {
+  constructor(pool: Http1Pool, conn: Conn, req: Http1Request, reused: boolean) {
     this.#pool = pool;
-    this.#socket = socket;
+    this.#conn = conn;
+    this.#socket = conn.socket;
     this.#req = req;
     this.#reused = reused;
+    conn.exchange = this;
   }
 
   /** Failed on a reused connection before any byte of an answer and not cancelled. */
@@ -202,25 +348,23 @@ class Exchange {
     return this.#reused && !this.#gotBytes && !this.#aborted;
   }
 
-  start(head: string): Promise<Http1Response> {
+  /** Sends the request: `head` from `Http1Pool.#head` (with the body in it when small). */
+  start(head: Buffer): Promise<Http1Response> {
     const p = new Promise<Http1Response>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
     const s = this.#socket;
-    s.on('data', (c: Buffer) => this.#onData(c));
-    s.on('end', () => this.#onEnd());
-    s.on('error', (err) => this.#fail(err));
-    s.on('close', () => this.#fail(new Http1Error('ECONNRESET', 'socket hang up')));
     const req = this.#req;
-    this.#offCancel = onCancel(req.signal, () => {
-      this.#aborted = true;
-      this.#fail(abortError(req.signal));
-    });
+    if (req.signal !== undefined)
+      this.#offCancel = onCancel(req.signal, () => {
+        this.#aborted = true;
+        this.#fail(abortError(req.signal));
+      });
     const body = req.body;
     if (body instanceof Readable) {
       const chunked = !('content-length' in lowerKeys(req.headers));
-      s.write(head, 'latin1');
+      s.write(head);
       body.on('data', (c: Buffer) => {
         if (c.length === 0) return;
         if (chunked) {
@@ -240,18 +384,23 @@ class Exchange {
       });
       body.once('error', (err) => this.#fail(err));
     } else {
-      if (body === undefined || body.byteLength === 0) s.write(head, 'latin1');
+      if (body === undefined || body.byteLength === 0 || inlineBody(body)) s.write(head);
       else {
         // One write for head and body, sent now: a later uncork would hold this request back
         // while the sidecar handles the other requests that arrived in the same read.
         s.cork();
-        s.write(head, 'latin1');
+        s.write(head);
         s.write(body);
         s.uncork();
       }
       this.#sent = true;
     }
     return p;
+  }
+
+  /** @internal Conn: the socket failed or closed. */
+  fail(err: Error): void {
+    this.#fail(err);
   }
 
   #fail(err: Error): void {
@@ -270,7 +419,8 @@ class Exchange {
     if (this.#req.body instanceof Readable && !this.#req.body.readableEnded) this.#req.body.destroy();
   }
 
-  #onEnd(): void {
+  /** @internal Conn: the socket ended. */
+  onEnd(): void {
     if (this.#framing === 'close' && this.#body !== undefined && !this.#done) {
       this.#keepAlive = false;
       this.#finishBody();
@@ -279,7 +429,8 @@ class Exchange {
     this.#fail(new Http1Error('ECONNRESET', 'socket hang up'));
   }
 
-  #onData(chunk: Buffer): void {
+  /** @internal Conn: bytes from the socket. */
+  onData(chunk: Buffer): void {
     if (this.#done) return;
     this.#gotBytes = true;
     let data = chunk;
@@ -297,12 +448,9 @@ class Exchange {
             this.#buf = data;
             return;
           }
-          const rest = data.subarray(end + 4);
-          if (this.#onHead(data.toString('latin1', 0, end))) data = rest;
-          else {
-            data = rest;
-            continue; // an interim 1xx response: parse the next head
-          }
+          const final = this.#onHead(data, end);
+          data = end + 4 === data.length ? EMPTY : data.subarray(end + 4);
+          if (!final) continue; // an interim 1xx response: parse the next head
           if (this.#framing === 'none') {
             if (data.length > 0) this.#keepAlive = false; // bytes past the response: do not reuse
             this.#finishBody();
@@ -317,31 +465,43 @@ class Exchange {
     }
   }
 
-  /** Parses a response head; false for an interim (1xx) response. */
-  #onHead(text: string): boolean {
-    const lines = text.split('\r\n');
-    const m = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0] ?? '');
-    if (m === null)
-      throw new Http1Error('HPE_INVALID_CONSTANT', `invalid status line: ${JSON.stringify(lines[0])}`);
-    const status = Number(m[2]);
+  /**
+   * Parses the response head in `data[0, end)`; false for an interim (1xx) response. It reads the
+   * bytes in place: splitting a string of the head cost a string per line, a regex match and
+   * three more strings per header.
+   */
+  #onHead(data: Buffer, end: number): boolean {
+    const statusEnd = lineEnd(data, 0, end);
+    const status = statusOf(data, statusEnd);
+    if (status < 0)
+      throw new Http1Error(
+        'HPE_INVALID_CONSTANT',
+        `invalid status line: ${JSON.stringify(data.toString('latin1', 0, statusEnd))}`,
+      );
     if (status >= 100 && status < 200 && status !== 101) return false;
     const headers: IncomingHttpHeaders = {};
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i] as string;
-      const colon = line.indexOf(':');
-      if (colon <= 0)
-        throw new Http1Error('HPE_INVALID_HEADER_TOKEN', `invalid header line: ${JSON.stringify(line)}`);
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
+    // Header lines: each up to the next CRLF, the last one up to `end`.
+    for (let at = statusEnd + 2; at <= end; ) {
+      const le = lineEnd(data, at, end);
+      const colon = data.indexOf(0x3a, at);
+      if (colon < 0 || colon >= le || colon === at)
+        throw new Http1Error(
+          'HPE_INVALID_HEADER_TOKEN',
+          `invalid header line: ${JSON.stringify(data.toString('latin1', at, le))}`,
+        );
+      const known = knownName(data, at, colon);
+      const name = known?.name ?? trimmedText(data, at, colon).toLowerCase();
+      const value = known === undefined ? trimmedText(data, colon + 1, le) : known.value(data, colon + 1, le);
       const prev = headers[name];
       if (prev === undefined) headers[name] = name === 'set-cookie' ? [value] : value;
       else if (name === 'set-cookie') (prev as string[]).push(value);
       else if (!SINGLE.has(name)) headers[name] = `${prev as string}, ${value}`;
+      at = le + 2;
     }
     const connection = (headers.connection ?? '').toLowerCase();
     const keepAlive = headers['keep-alive'];
     this.#idleMs = idleMsOf(typeof keepAlive === 'string' ? keepAlive : undefined);
-    this.#keepAlive = m[1] === '1' ? !connection.includes('close') : connection.includes('keep-alive');
+    this.#keepAlive = data[7] === 0x31 ? !connection.includes('close') : connection.includes('keep-alive');
     const te = headers['transfer-encoding'];
     const cl = headers['content-length'];
     if (this.#req.method === 'HEAD' || status === 204 || status === 304) this.#framing = 'none';
@@ -355,12 +515,12 @@ class Exchange {
       this.#framing = 'close';
       this.#keepAlive = false;
     }
-    const socket = this.#socket;
-    const body = new Readable({ read: () => socket.resume() });
+    const body = new ResponseBody(this.#socket);
     // A consumer that does not listen for errors must not crash the sidecar; `for await` and
     // `finished()` still see the error through the stream's errored state.
-    body.on('error', () => {});
-    body.once('close', () => {
+    body.on('error', NOOP);
+    // (`on`, not `once`: 'close' comes once, and once() wraps the listener in two more objects)
+    body.on('close', () => {
       if (!body.readableEnded) this.#fail(new Http1Error('ECONNRESET', 'response body was not read'));
     });
     this.#body = body;
@@ -374,13 +534,15 @@ class Exchange {
     switch (this.#framing) {
       case 'length': {
         const n = Math.min(this.#remaining, data.length);
-        this.#push(body, data.subarray(0, n));
+        // The whole read is body (the usual case): pushed as it is, without views of it.
+        const whole = n === data.length;
+        this.#push(body, whole ? data : data.subarray(0, n));
         this.#remaining -= n;
         if (this.#remaining === 0) {
-          if (data.length > n) this.#keepAlive = false; // bytes past the response: do not reuse
+          if (!whole) this.#keepAlive = false; // bytes past the response: do not reuse
           this.#finishBody();
         }
-        return data.subarray(n);
+        return whole ? EMPTY : data.subarray(n);
       }
       case 'close':
         this.#push(body, data);
@@ -445,10 +607,14 @@ class Exchange {
   #maybeRelease(): void {
     if (!this.#done || !this.#sent || this.#body === undefined) return;
     if (this.#keepAlive && this.#buf === undefined && this.#idleMs > 0)
-      this.#pool.release(this.#socket, this.#idleMs);
+      this.#pool.release(this.#conn, this.#idleMs);
     else this.#socket.destroy();
   }
 }
 
 const EMPTY = Buffer.alloc(0);
 const CRLF = Buffer.from('\r\n');
+const SPACE = Buffer.from(' ');
+const COLON_SPACE = Buffer.from(': ');
+const TE_CHUNKED = Buffer.from('Transfer-Encoding: chunked\r\n');
+const CONTENT_LENGTH = Buffer.from('Content-Length: ');

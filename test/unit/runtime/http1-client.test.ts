@@ -243,6 +243,60 @@ describe('Http1Pool against raw servers', () => {
     pool.close();
   });
 
+  it('reads response heads as node:http does: names in any case, trimmed values, repeats joined', async () => {
+    const heads: Record<string, string> = {
+      '/a':
+        'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-A:  a \r\nx-a: b\r\nDate: D1\r\nKeep-Alive: timeout=9\r\n' +
+        'SET-COOKIE: s=1\r\nset-cookie: t=2\r\nCONTENT-TYPE: ignored\r\nFoo:\xa0nbsp\xa0\r\n X-Sp :v\r\nContent-Length: 2\r\n\r\nok',
+      '/b': 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: D2\r\nContent-Length: 2\r\n\r\nok',
+      '/c': 'HTTP/1.1 201\r\ncontent-length: 0\r\ntrailing:\r\r\n\r\n',
+      '/lf': 'HTTP/1.1 200 OK\nX: y\r\ncontent-length: 0\r\n\r\n',
+      '/long': 'HTTP/1.1 2000\r\ncontent-length: 0\r\n\r\n',
+      '/nocolon': 'HTTP/1.1 200 OK\r\nbroken\r\ncontent-length: 0\r\n\r\n',
+      '/noname': 'HTTP/1.1 200 OK\r\n: v\r\ncontent-length: 0\r\n\r\n',
+    };
+    const raw = await rawServer((head, s) => {
+      const path = head.split(' ')[1] ?? '';
+      s.write(Buffer.from(heads[path] ?? 'HTTP/1.1 404 x\r\ncontent-length: 0\r\n\r\n', 'latin1'));
+    });
+    servers.push(raw.server);
+    const pool = new Http1Pool('127.0.0.1', raw.port);
+    const get = (path: string) => pool.request({ method: 'GET', path, headers: {}, body: undefined });
+    for (let i = 0; i < 2; i++) {
+      const a = await get('/a');
+      assert.equal(a.status, 200);
+      assert.deepEqual(a.headers, {
+        'content-type': 'text/plain',
+        'x-a': 'a, b',
+        date: 'D1',
+        'keep-alive': 'timeout=9',
+        'set-cookie': ['s=1', 't=2'],
+        foo: 'nbsp',
+        'x-sp': 'v',
+        'content-length': '2',
+      });
+      assert.equal((await readAll(a)).toString(), 'ok');
+      const b = await get('/b');
+      assert.deepEqual(b.headers, { 'content-type': 'text/plain', date: 'D2', 'content-length': '2' });
+      await readAll(b);
+    }
+    const c = await get('/c');
+    assert.equal(c.status, 201);
+    assert.deepEqual(c.headers, { 'content-length': '0', trailing: '' });
+    await readAll(c);
+    for (const path of ['/lf', '/long'])
+      await assert.rejects(
+        get(path),
+        (e: Error) => e instanceof Http1Error && e.code === 'HPE_INVALID_CONSTANT',
+      );
+    for (const path of ['/nocolon', '/noname'])
+      await assert.rejects(
+        get(path),
+        (e: Error) => e instanceof Http1Error && e.code === 'HPE_INVALID_HEADER_TOKEN',
+      );
+    pool.close();
+  });
+
   it('cancels a pending call, and reports a refused connection', async () => {
     const raw = await rawServer(() => {}); // never answers
     servers.push(raw.server);
