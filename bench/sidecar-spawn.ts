@@ -11,7 +11,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/env/process.js';
 
-/** The compiled sidecar entry next to this file's build output. */
 /** The compiled outriggerd entry point, next to this compiled file. */
 export const SIDECAR_MAIN = fileURLToPath(new URL('../sidecar/main.js', import.meta.url));
 
