@@ -71,23 +71,33 @@ export function frame(message: Buffer): Buffer {
   return out;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** Splits a byte stream into messages; throws on compressed messages (none is negotiated). */
 export class MessageReader {
-  #buf: Buffer = Buffer.alloc(0);
+  #buf: Buffer = EMPTY;
 
-  /** Feeds bytes; returns the complete messages they finish. */
+  /**
+   * Feeds bytes; returns the complete messages they finish. Allocation-lean for the usual case
+   * of one message per chunk: no array growth (an exact one-element array), no view of the
+   * empty rest.
+   */
   push(chunk: Buffer): Buffer[] {
     this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
-    const out: Buffer[] = [];
+    let first: Buffer | undefined;
+    let out: Buffer[] | undefined;
     while (this.#buf.length >= 5) {
       if (this.#buf[0] !== 0)
         throw new GrpcStatusError(GrpcStatus.UNIMPLEMENTED, 'compressed messages are not supported');
       const len = this.#buf.readUInt32BE(1);
       if (this.#buf.length < 5 + len) break;
-      out.push(this.#buf.subarray(5, 5 + len));
-      this.#buf = this.#buf.subarray(5 + len);
+      const msg = this.#buf.subarray(5, 5 + len);
+      if (first === undefined) first = msg;
+      else if (out === undefined) out = [first, msg];
+      else out.push(msg);
+      this.#buf = this.#buf.length === 5 + len ? EMPTY : this.#buf.subarray(5 + len);
     }
-    return out;
+    return out ?? (first === undefined ? [] : [first]);
   }
 
   /** True when a partial message is pending. */

@@ -22,6 +22,8 @@ export const GRPC_HEADERS = encoder.encode([
 /** The trailers of a call that succeeded. */
 export const TRAILERS_OK = encoder.encode([['grpc-status', '0']]);
 
+const EMPTY = Buffer.alloc(0);
+
 /** App responses up to this Content-Length are sent whole, in one write. */
 const WHOLE_RESPONSE_BYTES = 64 * 1024;
 
@@ -133,15 +135,22 @@ export function streamResponse(call: Call, res: AppResponse, caller: string): vo
   if (cl !== undefined && Number(cl) <= WHOLE_RESPONSE_BYTES) {
     // A small answer of known length (the common case) goes out as one write: headers, one
     // message and the trailers, instead of a flush per chunk and another for the trailers.
-    const chunks: Buffer[] = [];
-    src.on('data', (c: Buffer) => chunks.push(c));
-    src.once('end', () => {
+    // The usual single chunk is held without an array; `on` rather than `once` for events that
+    // come once at most: once() wraps each listener in two more objects.
+    let first: Buffer | undefined;
+    let more: Buffer[] | undefined;
+    src.on('data', (c: Buffer) => {
+      if (first === undefined) first = c;
+      else if (more === undefined) more = [first, c];
+      else more.push(c);
+    });
+    src.on('end', () => {
       if (stream.closed) return;
-      const data = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+      const data = more !== undefined ? Buffer.concat(more) : (first ?? EMPTY);
       stream.sendHeaders(GRPC_HEADERS);
       stream.end(frameResponseChunk(data.length === 0 ? { head } : { head, data, seq: 0 }), TRAILERS_OK);
     });
-    src.once('error', (err) => failCall(stream, appReadError(err)));
+    src.on('error', (err) => failCall(stream, appReadError(err)));
     return;
   }
   let seq = 0;
