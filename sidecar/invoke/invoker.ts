@@ -203,7 +203,8 @@ export class ServiceInvoker {
     let body: Buffer | Readable = req.body;
     const len = req.contentLength;
     if (len === 0) body = Buffer.alloc(0);
-    else if (mayRetry && len !== undefined && len <= this.#o.maxBodyBytes) body = await readAll(req.body);
+    else if (mayRetry && len !== undefined && len <= this.#o.maxBodyBytes)
+      body = await readAll(req.body, len);
     const replayable = Buffer.isBuffer(body);
     let target: { appId: string; namespace: string } | undefined;
     if (endpoint === undefined) target = this.#parseTarget(targetId);
@@ -453,8 +454,21 @@ function stripHop(h: IncomingHttpHeaders): Metadata {
   return md;
 }
 
-/** Reads a stream fully (used only for bodies that retries may replay). */
-export function readAll(body: Readable): Promise<Buffer> {
+/**
+ * Reads a stream fully (used only for bodies that retries may replay); `length` is its declared
+ * Content-Length, when it has one.
+ */
+export async function readAll(body: Readable, length?: number): Promise<Buffer> {
+  // The HTTP parser hands over a request before it parses the body that came in the same read:
+  // one microtask later a small body is all buffered, and one read() takes it, without the
+  // flowing mode and its listeners (this runs for nearly every call that retries may replay).
+  await undefined;
+  if (length !== undefined && length > 0 && body.readableLength >= length && body.readableFlowing === null) {
+    const whole = body.read() as Buffer;
+    // Let the stream reach its end as a consumed body does (the parser still has to push it).
+    body.resume();
+    return whole;
+  }
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     body.on('data', (c: Buffer) => chunks.push(c));
