@@ -188,14 +188,14 @@ function readMetadataInto(c: ProtoCursor, into: Metadata): void {
   // Exact-size array for the usual single value: an empty literal grows to 17 slots on its first push.
   let values: string[] | undefined;
   while (c.next()) {
-    if (c.field === 1 && c.wire === 2) key = c.string();
+    if (c.field === 1 && c.wire === 2) key = c.recentString();
     else if (c.field === 2 && c.wire === 2) {
       const listEnd = c.enter();
       while (c.next()) {
         // (a local: TypeScript would keep the outer loop's narrowing of c.field across c.next())
         const field: number = c.field;
         if (field === 1 && c.wire === 2) {
-          const v = c.string();
+          const v = c.recentString();
           if (values === undefined) values = [v];
           else values.push(v);
         } else c.skip();

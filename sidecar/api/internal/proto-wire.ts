@@ -156,6 +156,11 @@ export class ProtoWriter {
   }
 }
 
+/** Strings `recentString` has read, by a hash of their bytes (a slot holds the latest one). */
+const RECENT: string[] = new Array<string>(512).fill('');
+/** Longer strings (trace contexts, ...) are mostly unique: not worth a slot. */
+const RECENT_MAX_LENGTH = 48;
+
 /** A malformed protobuf message. */
 export class ProtoDecodeError extends Error {
   /** Stable code. */
@@ -244,6 +249,37 @@ export class ProtoCursor {
     if (start + len > this.end) throw new ProtoDecodeError('truncated length-delimited field');
     this.pos = start + len;
     return this.buf.toString('utf8', start, start + len);
+  }
+
+  /**
+   * `string()` for values that repeat from message to message (metadata keys and most of their
+   * values): a short ASCII string equal to one recently read is returned from `RECENT` instead of
+   * being decoded again, so that every call does not allocate the same strings anew.
+   */
+  recentString(): string {
+    const len = this.varint();
+    const start = this.pos;
+    const end = start + len;
+    if (end > this.end) throw new ProtoDecodeError('truncated length-delimited field');
+    this.pos = end;
+    const buf = this.buf;
+    if (len > RECENT_MAX_LENGTH) return buf.toString('utf8', start, end);
+    let h = len;
+    for (let i = start; i < end; i++) {
+      const b = buf[i] as number;
+      if (b >= 0x80) return buf.toString('utf8', start, end); // only ASCII: its bytes are its chars
+      h = (Math.imul(h, 31) + b) | 0;
+    }
+    const slot = h & (RECENT.length - 1);
+    const seen = RECENT[slot] as string;
+    if (seen.length === len) {
+      let i = 0;
+      while (i < len && seen.charCodeAt(i) === buf[start + i]) i++;
+      if (i === len) return seen;
+    }
+    const s = buf.toString('latin1', start, end);
+    RECENT[slot] = s;
+    return s;
   }
 
   /** A length-delimited field as a Buffer view (no copy). */

@@ -158,6 +158,27 @@ describe('internal invocation messages', () => {
     assert.deepEqual(decodeInvokeRequest(encodeInvokeRequest(plain)), { head: plain, body: Buffer.alloc(0) });
   });
 
+  it('reads metadata strings right when they repeat, collide in the recent-string table, or are not ASCII', () => {
+    const head = (metadata: Record<string, string[]>) => ({
+      method: 'm',
+      verb: 'POST',
+      query: '',
+      contentType: '',
+      metadata,
+    });
+    // 'Aa' and 'BB' hash alike; the rest mixes UTF-8, empty and long values.
+    const rounds = [
+      { Aa: ['BB', 'Aa'], 'x-u': ['é日本'], e: [''] },
+      { BB: ['Aa'], 'x-u': ['ascii'], e: ['x'.repeat(60)] },
+      { Aa: ['BB', 'Aa'], 'x-u': ['é日本'], e: [''] },
+    ];
+    for (let i = 0; i < 2; i++)
+      for (const md of rounds) {
+        const back = decodeRequestChunk(encodeRequestChunk({ head: head(md) }));
+        assert.deepEqual(back.head?.metadata, md);
+      }
+  });
+
   it('refuses a nested field that runs past its enclosing message', () => {
     // metadata entry of 4 bytes whose key claims 10
     const bad = Buffer.from([0x12, 0x04, 0x0a, 0x0a, 0x61, 0x62, 0x1a, 0x00]);
