@@ -64,6 +64,9 @@ function checkOctets(buf: Buffer, from: number, to: number, name: boolean): numb
 
 /** Strings up to this many UTF-16 units are written by the encoder's hand-rolled ASCII path. */
 const SHORT_STRING = 64;
+/** Slots (a power of two) and largest representation of the decoder's recent literal fields. */
+const RECENT_LITERALS = 32;
+const RECENT_LITERAL_OCTETS = 128;
 
 /** Decoder state of one connection direction (owns the dynamic table). */
 export class HpackDecoder {
@@ -95,6 +98,11 @@ export class HpackDecoder {
   /** latin1 copy of the whole block, made on first use. */
   #srcText: string | undefined;
   #scratch = Buffer.allocUnsafe(256);
+  /** Literal fields without indexing recently decoded: their octets, field, sizes, invalid bits. */
+  readonly #recentOctetsOf: (Buffer | undefined)[] = new Array(RECENT_LITERALS).fill(undefined);
+  readonly #recentFields: (HeaderField | undefined)[] = new Array(RECENT_LITERALS).fill(undefined);
+  readonly #recentOctets = new Int32Array(RECENT_LITERALS);
+  readonly #recentInvalid = new Uint8Array(RECENT_LITERALS);
 
   /**
    * @param maxTableSize what we advertise in SETTINGS_HEADER_TABLE_SIZE (default 4096).
@@ -173,10 +181,21 @@ export class HpackDecoder {
           this.#limit = size;
           this.#evictTo(size);
         } else {
-          // Literal without indexing (0000) or never indexed (0001) (§6.2.2, §6.2.3).
-          fields.push(this.#readLiteral(4));
-          invalid |= this.#literalInvalid;
-          listSize += ENTRY_OVERHEAD + this.#literalNameOctets + this.#octets;
+          // Literal without indexing (0000) or never indexed (0001) (§6.2.2, §6.2.3). A peer that
+          // never indexes (ours) sends the same ones in every block: see #recentLiteral.
+          const at = this.#pos;
+          const slot = this.#recentLiteral(at);
+          if (slot >= 0) {
+            fields.push(this.#recentFields[slot]!);
+            invalid |= this.#recentInvalid[slot]!;
+            listSize += ENTRY_OVERHEAD + this.#recentOctets[slot]!;
+          } else {
+            const field = this.#readLiteral(4);
+            fields.push(field);
+            invalid |= this.#literalInvalid;
+            listSize += ENTRY_OVERHEAD + this.#literalNameOctets + this.#octets;
+            if (slot < -1) this.#remember(-2 - slot, at, field);
+          }
           sizeUpdateAllowed = false;
         }
         if (listSize > this.#maxHeaderListSize) {
@@ -192,6 +211,56 @@ export class HpackDecoder {
       if (this.#scratch.length > SCRATCH_KEEP) this.#scratch = Buffer.allocUnsafe(256);
     }
     return fields;
+  }
+
+  /**
+   * For the literal field without indexing at `at`: the slot of #recentFields holding the same
+   * representation (its octets are identical, and its name index is static, so it decodes to the
+   * same field), with #pos moved past it; otherwise -1 when it cannot be remembered, or -2 - the
+   * slot to remember it in once decoded. Spares the strings and the field of every such literal
+   * that repeats, which with a peer that never indexes is most of every block.
+   */
+  #recentLiteral(at: number): number {
+    const src = this.#src;
+    const n = src.length;
+    let p = at;
+    // Only short representations: one-octet string lengths, a static or literal name.
+    let index = src[p++]! & 0x0f;
+    if (index === 0x0f) {
+      if (p >= n || src[p]! >= 0x80) return -1;
+      index += src[p++]!;
+    }
+    if (index > STATIC_TABLE_LENGTH) return -1;
+    if (index === 0) {
+      if (p >= n || (src[p]! & 0x7f) === 0x7f) return -1;
+      p += 1 + (src[p]! & 0x7f);
+    }
+    if (p >= n || (src[p]! & 0x7f) === 0x7f) return -1;
+    p += 1 + (src[p]! & 0x7f);
+    if (p > n || p - at > RECENT_LITERAL_OCTETS) return -1;
+    let h = p - at;
+    for (let i = at; i < p; i++) h = (Math.imul(h, 31) + src[i]!) | 0;
+    const slot = h & (RECENT_LITERALS - 1);
+    const seen = this.#recentOctetsOf[slot];
+    if (seen !== undefined && seen.length === p - at) {
+      let i = 0;
+      while (i < seen.length && seen[i] === src[at + i]) i++;
+      if (i === seen.length) {
+        this.#pos = p;
+        return slot;
+      }
+    }
+    return -2 - slot;
+  }
+
+  /** Keeps the literal field just decoded from `[at, #pos)` in `slot` (see #recentLiteral). */
+  #remember(slot: number, at: number, field: HeaderField): void {
+    const octets = Buffer.allocUnsafe(this.#pos - at);
+    this.#src.copy(octets, 0, at, this.#pos);
+    this.#recentOctetsOf[slot] = octets;
+    this.#recentFields[slot] = field;
+    this.#recentOctets[slot] = this.#literalNameOctets + this.#octets;
+    this.#recentInvalid[slot] = this.#literalInvalid;
   }
 
   /** Reads an integer with an N-bit prefix (§5.1) at the current position. */
