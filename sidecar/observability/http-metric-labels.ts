@@ -97,6 +97,7 @@ export class HttpMetricLabels {
  */
 export function apiPathLabel(path: string): string {
   if (path === '') return path;
+  if (!rewritten(path)) return path;
   const p = path.startsWith('/') ? path.slice(1) : path;
   const parts = splitN(p, 6);
   if (parts.length < 3) return path;
@@ -117,6 +118,24 @@ export function apiPathLabel(path: string): string {
     default:
       return path;
   }
+}
+
+/** Segment names whose paths `apiPathLabel` rewrites (in second place; `actors` also in first). */
+const REWRITTEN_SEGMENTS = ['state', 'secrets', 'actors', 'workflows'];
+
+/**
+ * Whether `path` has three segments or more and one `apiPathLabel` rewrites, found without
+ * splitting it (every invocation's path is labelled, and kept as it is).
+ */
+function rewritten(path: string): boolean {
+  const start = path.charCodeAt(0) === 0x2f ? 1 : 0;
+  const first = path.indexOf('/', start);
+  if (first < 0) return false;
+  const second = path.indexOf('/', first + 1);
+  if (second < 0) return false;
+  if (first - start === 6 && path.startsWith('actors', start)) return true;
+  const length = second - first - 1;
+  return REWRITTEN_SEGMENTS.some((name) => name.length === length && path.startsWith(name, first + 1));
 }
 
 function workflowPathLabel(path: string, parts: string[]): string {

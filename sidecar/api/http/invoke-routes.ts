@@ -138,7 +138,7 @@ export function serveInvocation(
   }
   markInvocation(res, found.targetId, found.method);
   const cancel = new Cancellation();
-  res.once('close', () => {
+  res.on('close', () => {
     if (!res.writableFinished) cancel.cancel();
   });
   const q = url.indexOf('?');
@@ -236,7 +236,7 @@ export function withInvokeFastPath(app: RequestListener, opts: FastPathOptions):
     const cleanUrl = q < 0 ? path : path + url.slice(q);
     if (channels.apiRequest.hasSubscribers) {
       const start = performance.now();
-      res.once('finish', () => {
+      res.on('finish', () => {
         const event: ApiRequestEvent = {
           protocol: 'http',
           method: req.method ?? '',

@@ -182,7 +182,7 @@ function serve(
     active++;
     // While closing, answer in-flight requests and then end their keep-alive connections.
     if (closing) res.setHeader('Connection', 'close');
-    res.once('close', () => {
+    res.on('close', () => {
       active--;
       if (closing && active === 0) drained?.();
     });

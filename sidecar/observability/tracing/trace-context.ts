@@ -27,8 +27,8 @@ function randomHex(bytes: number): string {
   }
   const at = poolAt;
   poolAt += bytes;
-  // All-zero ids are invalid: 2^-64 odds at least, but cheap to rule out.
-  if (pool.readBigUInt64BE(at) === 0n) pool[at] = 1;
+  // All-zero ids are invalid: 2^-64 odds at least, but cheap to rule out (without a BigInt per id).
+  if (pool.readUInt32BE(at) === 0 && pool.readUInt32BE(at + 4) === 0) pool[at] = 1;
   return pool.toString('hex', at, at + bytes);
 }
 

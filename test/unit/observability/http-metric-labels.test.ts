@@ -24,6 +24,13 @@ describe('HTTP metric labels', () => {
       ['/v1.0-beta1/workflows/dapr/abc/terminate', '/v1.0-beta1/workflows/dapr/{instanceId}/terminate'],
       ['/v1.0/invoke/orders/method/items/42', '/v1.0/invoke/orders/method/items/42'],
       ['/v1.0/healthz', '/v1.0/healthz'],
+      ['/v1.0/stateful/a/b', '/v1.0/stateful/a/b'],
+      ['/v1.0/stat/a/b', '/v1.0/stat/a/b'],
+      ['/v1.0/state', '/v1.0/state'],
+      ['/v1.0/state/', '/v1.0/state/'],
+      ['//v1.0/state/a/b', '//v1.0/state/a/b'],
+      ['x/secrets/s/k', '/x/secrets/s'],
+      ['/actorsX/a/b/c', '/actorsX/a/b/c'],
       ['', ''],
     ];
     for (const [path, want] of cases) assert.equal(apiPathLabel(path), want, path);
