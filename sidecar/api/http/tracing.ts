@@ -5,14 +5,24 @@
  * `traceparent`, so the next hop (a component, the callee's sidecar) is its child, and goes back
  * in the response's `traceparent` unless the answer carries one.
  */
-import { type IncomingMessage, type RequestListener, type ServerResponse, STATUS_CODES } from 'node:http';
+import {
+  type IncomingMessage,
+  type OutgoingHttpHeader,
+  type OutgoingHttpHeaders,
+  type RequestListener,
+  ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
 import type { Span, Tracer } from '../../observability/tracing/tracer.js';
 
 const SPAN = Symbol('outrigger.span');
+const TRACEPARENT = Symbol('outrigger.traceparent');
 const INVOCATION = Symbol('outrigger.invocation');
 
 interface TracedResponse extends ServerResponse {
   [SPAN]?: Span;
+  /** The span's traceparent, for the response head (until it is written). */
+  [TRACEPARENT]?: string | undefined;
   [INVOCATION]?: { targetId: string; method: string };
 }
 
@@ -41,14 +51,62 @@ export function withTracing(listener: RequestListener, tracer: Tracer): RequestL
     const incoming = req.headers.traceparent;
     const span = tracer.start(path, 'CLIENT', Array.isArray(incoming) ? incoming[0] : incoming);
     req.headers.traceparent = span.traceparent;
-    // Headers given to writeHead (an app's own traceparent) take precedence over this one.
-    res.setHeader('traceparent', span.traceparent);
+    (res as TracedResponse)[TRACEPARENT] = span.traceparent;
+    res.writeHead = writeHeadWithTraceparent;
     if (span.recording) {
       (res as TracedResponse)[SPAN] = span;
       res.once('close', () => endSpan(span, req, res as TracedResponse, path));
     }
     listener(req, res);
   };
+}
+
+const nodeWriteHead = ServerResponse.prototype.writeHead as (
+  this: ServerResponse,
+  statusCode: number,
+  reason?: unknown,
+  headers?: unknown,
+) => ServerResponse;
+
+type Head = OutgoingHttpHeaders | OutgoingHttpHeader[] | undefined;
+
+/** Whether `headers` (writeHead's, any case) name a traceparent. */
+function namesTraceparent(headers: Head): boolean {
+  if (headers === undefined || headers === null) return false;
+  if (Array.isArray(headers)) {
+    for (let i = 0; i < headers.length; i += 2)
+      if (String(headers[i]).toLowerCase() === 'traceparent') return true;
+    return false;
+  }
+  if (headers.traceparent !== undefined) return true;
+  for (const key in headers) if (key.length === 11 && key.toLowerCase() === 'traceparent') return true;
+  return false;
+}
+
+/**
+ * The response's writeHead while it carries a span: the span's traceparent goes into the head
+ * unless the response names its own (an app's traceparent, passed through, takes precedence).
+ * Node merges the head with headers set earlier by one setHeader call each, which for an
+ * invocation's answer cost ~1.6 KB per response; so the header is added to the head's own object
+ * here, when there is one (the API's handlers pass objects they made for this response).
+ */
+function writeHeadWithTraceparent(
+  this: TracedResponse,
+  statusCode: number,
+  reason?: string | OutgoingHttpHeaders | OutgoingHttpHeader[],
+  headers?: OutgoingHttpHeaders | OutgoingHttpHeader[],
+): ServerResponse {
+  const traceparent = this[TRACEPARENT];
+  if (traceparent !== undefined) {
+    this[TRACEPARENT] = undefined;
+    const given: Head = typeof reason === 'string' ? headers : reason;
+    if (!this.hasHeader('traceparent') && !namesTraceparent(given)) {
+      if (given === undefined || given === null) this.setHeader('traceparent', traceparent);
+      else if (Array.isArray(given)) given.push('traceparent', traceparent);
+      else given.traceparent = traceparent;
+    }
+  }
+  return nodeWriteHead.call(this, statusCode, reason, headers);
 }
 
 function endSpan(span: Span, req: IncomingMessage, res: TracedResponse, path: string): void {
