@@ -1,7 +1,7 @@
 /**
  * A lean HTTP/2 connection (RFC 9113) over a connected socket, client or server side, for the
  * sidecar-to-sidecar gRPC hop. It does what that hop needs and does it directly: frames are
- * written in the same tick (corked into one write per tick), flow control is exact in both
+ * written in the same tick (batched into one write per tick), flow control is exact in both
  * directions, header blocks go through our HPACK, and every stream is a plain object with
  * callbacks. node:http2 was the bottleneck of a hop (a Duplex, an AsyncResource and an
  * event-loop turn per call before anything is written); see bench/invoke.ts.
@@ -31,11 +31,9 @@ import {
   readRstStream,
   readSettings,
   readWindowUpdate,
-  rstStreamFrame,
   Setting,
   settingsFrame,
   unpad,
-  windowUpdateFrame,
 } from './frames.js';
 import { HeaderBlockAssembler } from './header-block.js';
 import { countData, declaredLength, laterHeaders, requestHeaders } from './header-validation.js';
@@ -131,8 +129,7 @@ export class H2Connection implements StreamHost {
     else settings.push([Setting.MAX_CONCURRENT_STREAMS, this.#maxStreams]);
     this.#out.write(settingsFrame(settings));
     // The connection window starts at 65 535 and only grows: no increment (0 is a PROTOCOL_ERROR).
-    if (this.#connWindow > DEFAULT_WINDOW)
-      this.#out.write(windowUpdateFrame(0, this.#connWindow - DEFAULT_WINDOW));
+    if (this.#connWindow > DEFAULT_WINDOW) this.#out.windowUpdate(0, this.#connWindow - DEFAULT_WINDOW);
   }
 
   /** Whether the connection can no longer be used. */
@@ -283,7 +280,7 @@ export class H2Connection implements StreamHost {
 
   /** @internal StreamHost */
   reset(stream: H2Stream, code: number): void {
-    if (stream.id !== 0) this.#out.write(rstStreamFrame(stream.id, code));
+    if (stream.id !== 0) this.#out.rstStream(stream.id, code);
     else {
       const i = this.#waiting.indexOf(stream);
       if (i >= 0) this.#waiting.splice(i, 1);
@@ -297,14 +294,14 @@ export class H2Connection implements StreamHost {
 
   /** A stream error (§5.4.2): RST_STREAM with `code`, and the stream closes with ERR_H2_PROTOCOL_ERROR. */
   #streamError(stream: H2Stream, code: number, message: string): void {
-    this.#out.write(rstStreamFrame(stream.id, code));
+    this.#out.rstStream(stream.id, code);
     this.#closeStream(stream, new H2StreamError('ERR_H2_PROTOCOL_ERROR', code, message), Closed.RST_SENT);
   }
 
   /** @internal StreamHost: returns the receive credit a paused stream held back. */
   credit(stream: H2Stream): void {
     if (stream.closed || stream.remoteEnded || stream.unacked === 0 || stream.id === 0) return;
-    this.#out.write(windowUpdateFrame(stream.id, stream.unacked));
+    this.#out.windowUpdate(stream.id, stream.unacked);
     stream.recvWindow += stream.unacked;
     stream.unacked = 0;
   }
@@ -319,7 +316,7 @@ export class H2Connection implements StreamHost {
     if (stream.remoteEnded) this.#closeStream(stream, undefined);
     else if (!this.#client && !stream.drainRequest) {
       // A complete response ends the exchange: tell the client to stop sending (RFC 9113 §8.1).
-      this.#out.write(rstStreamFrame(stream.id, ErrorCode.NO_ERROR));
+      this.#out.rstStream(stream.id, ErrorCode.NO_ERROR);
       this.#closeStream(stream, undefined, Closed.RST_SENT);
     }
   }
@@ -344,6 +341,7 @@ export class H2Connection implements StreamHost {
 
   #maybeEnd(): void {
     if ((this.#closing || this.#goawayReceived) && this.activeStreams === 0 && !this.#destroyed) {
+      this.#out.flushNow(); // what is queued goes before the end
       this.socket.end();
       // The peer closes its side in turn; a peer that does not is not waited for.
       setTimeout(() => this.destroy(), 1_000).unref();
@@ -424,12 +422,12 @@ export class H2Connection implements StreamHost {
     // No RST_STREAM on an idle stream (§6.4): the error ends the connection instead (§5.4.1).
     else if (this.#history.isIdle(id))
       throw new H2ConnectionError(code, `malformed PRIORITY on idle stream ${id}`);
-    else this.#out.write(rstStreamFrame(id, code));
+    else this.#out.rstStream(id, code);
   }
 
   /** DATA or HEADERS on stream `id`, which is not open: the reaction depends on how it closed. */
   #onLateFrame(id: number, what: string): void {
-    if (this.#history.late(id, what)) this.#out.write(rstStreamFrame(id, ErrorCode.STREAM_CLOSED));
+    if (this.#history.late(id, what)) this.#out.rstStream(id, ErrorCode.STREAM_CLOSED);
   }
 
   #onDataFrame(flags: number, id: number, payload: Buffer): void {
@@ -439,7 +437,7 @@ export class H2Connection implements StreamHost {
     const len = payload.length;
     this.#recvUnacked += len;
     if (this.#recvUnacked >= this.#connWindow / 2) {
-      this.#out.write(windowUpdateFrame(0, this.#recvUnacked));
+      this.#out.windowUpdate(0, this.#recvUnacked);
       this.#recvUnacked = 0;
     }
     const stream = this.#streams.get(id);
@@ -491,7 +489,7 @@ export class H2Connection implements StreamHost {
     const refused = this.#goawaySent || this.#streams.size >= this.#maxStreams;
     const headers = refused ? 'refused' : requestHeaders(fields, flags, this.#decoder.invalid);
     if (typeof headers === 'string') {
-      this.#out.write(rstStreamFrame(id, refused ? ErrorCode.REFUSED_STREAM : ErrorCode.PROTOCOL_ERROR));
+      this.#out.rstStream(id, refused ? ErrorCode.REFUSED_STREAM : ErrorCode.PROTOCOL_ERROR);
       this.#history.mark(id, Closed.RST_SENT | (endStream ? Closed.PEER_ENDED : 0));
       return;
     }
