@@ -11,11 +11,24 @@ export type CancelSignal = AbortSignal | Cancellation;
 
 const NOOP = (): void => {};
 
+/**
+ * What runs on cancellation: a function, or an object whose `handleEvent()` runs (as EventTarget
+ * takes it), which lets a per-call object listen without a closure.
+ */
+export type CancelListener = (() => void) | { handleEvent(): void };
+
+function run(listener: CancelListener): void {
+  if (typeof listener === 'function') listener();
+  else listener.handleEvent();
+}
+
 /** A cancellation source and signal in one object. */
 export class Cancellation {
   #aborted = false;
   #reason: unknown;
-  #listeners: (() => void)[] | undefined;
+  /** The first listener, and any later ones: a call usually has one (no array for it). */
+  #listener: CancelListener | undefined;
+  #more: CancelListener[] | undefined;
   #controller: AbortController | undefined;
 
   /** Whether `cancel` was called. */
@@ -33,9 +46,12 @@ export class Cancellation {
     if (this.#aborted) return;
     this.#aborted = true;
     this.#reason = reason;
-    const listeners = this.#listeners;
-    this.#listeners = undefined;
-    if (listeners !== undefined) for (const fn of listeners) fn();
+    const first = this.#listener;
+    const more = this.#more;
+    this.#listener = undefined;
+    this.#more = undefined;
+    if (first !== undefined) run(first);
+    if (more !== undefined) for (const l of more) run(l);
     this.#controller?.abort(reason);
   }
 
@@ -51,12 +67,28 @@ export class Cancellation {
   /** Runs `fn` once on cancellation (listeners of an already cancelled object never run); returns the unsubscribe. */
   listen(fn: () => void): () => void {
     if (this.#aborted) return NOOP;
-    this.#listeners ??= [];
-    this.#listeners.push(fn);
-    return () => {
-      const i = this.#listeners?.indexOf(fn) ?? -1;
-      if (i >= 0) this.#listeners?.splice(i, 1);
-    };
+    this.addListener(fn);
+    return () => this.removeListener(fn);
+  }
+
+  /** As `listen`, without making an unsubscribe function: `removeListener` takes `listener` back. */
+  addListener(listener: CancelListener): void {
+    if (this.#aborted) return;
+    // The single slot only while it would run first: listeners run in the order they were added.
+    if (this.#listener === undefined && (this.#more === undefined || this.#more.length === 0))
+      this.#listener = listener;
+    else if (this.#more === undefined) this.#more = [listener];
+    else this.#more.push(listener);
+  }
+
+  /** Removes `listener` (its first registration) if it has not run. */
+  removeListener(listener: CancelListener): void {
+    if (this.#listener === listener) {
+      this.#listener = undefined;
+      return;
+    }
+    const i = this.#more?.indexOf(listener) ?? -1;
+    if (i >= 0) this.#more?.splice(i, 1);
   }
 }
 
@@ -66,6 +98,20 @@ export function onCancel(signal: CancelSignal | undefined, fn: () => void): () =
   if (signal instanceof Cancellation) return signal.listen(fn);
   signal.addEventListener('abort', fn, { once: true });
   return () => signal.removeEventListener('abort', fn);
+}
+
+/** Runs `listener` once when `signal` is cancelled, until `removeCancelListener` takes it back. */
+export function addCancelListener(signal: CancelSignal | undefined, listener: CancelListener): void {
+  if (signal === undefined) return;
+  if (signal instanceof Cancellation) signal.addListener(listener);
+  else signal.addEventListener('abort', listener, { once: true });
+}
+
+/** Undoes `addCancelListener`. */
+export function removeCancelListener(signal: CancelSignal | undefined, listener: CancelListener): void {
+  if (signal === undefined) return;
+  if (signal instanceof Cancellation) signal.removeListener(listener);
+  else signal.removeEventListener('abort', listener);
 }
 
 /** An AbortSignal for APIs that require one. */

@@ -20,7 +20,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { abortError, type CancelSignal, onCancel } from './cancellation.js';
+import { abortError, addCancelListener, type CancelSignal, removeCancelListener } from './cancellation.js';
 import {
   checkHeaderValue,
   DEFAULT_IDLE_MS,
@@ -332,7 +332,6 @@ class Exchange {
   #keepAlive = true;
   #sent = false;
   #done = false;
-  #offCancel: () => void = NOOP;
 
   constructor(pool: Http1Pool, conn: Conn, req: Http1Request, reused: boolean) {
     this.#pool = pool;
@@ -356,11 +355,8 @@ class Exchange {
     });
     const s = this.#socket;
     const req = this.#req;
-    if (req.signal !== undefined)
-      this.#offCancel = onCancel(req.signal, () => {
-        this.#aborted = true;
-        this.#fail(abortError(req.signal));
-      });
+    // The exchange itself listens (handleEvent): no closure and unsubscribe function per request.
+    addCancelListener(req.signal, this);
     const body = req.body;
     if (body instanceof Readable) {
       const chunked = !('content-length' in lowerKeys(req.headers));
@@ -398,6 +394,12 @@ class Exchange {
     return p;
   }
 
+  /** @internal CancelListener: the request's signal was cancelled. */
+  handleEvent(): void {
+    this.#aborted = true;
+    this.#fail(abortError(this.#req.signal));
+  }
+
   /** @internal Conn: the socket failed or closed. */
   fail(err: Error): void {
     this.#fail(err);
@@ -406,7 +408,7 @@ class Exchange {
   #fail(err: Error): void {
     if (this.#done) return;
     this.#done = true;
-    this.#offCancel();
+    removeCancelListener(this.#req.signal, this);
     this.#socket.destroy();
     const body = this.#body;
     if (body === undefined) this.#reject(err);
@@ -599,7 +601,7 @@ class Exchange {
   #finishBody(): void {
     const body = this.#body as Readable;
     this.#done = true;
-    this.#offCancel();
+    removeCancelListener(this.#req.signal, this);
     body.push(null);
     this.#maybeRelease();
   }
