@@ -115,7 +115,7 @@ describe('H2Connection flow control', () => {
       const onData = call.onData;
       call.onData = (c) => {
         clientReceived += c.length;
-        onData?.(c);
+        onData?.call(call, c);
       };
       const upload = pump(call, request, CHUNK);
 

@@ -327,8 +327,7 @@ export class H2Connection implements StreamHost {
     stream.closed = true;
     if (stream.id !== 0) this.#history.mark(stream.id, how | (stream.remoteEnded ? Closed.PEER_ENDED : 0));
     this.#streams.delete(stream);
-    stream.queue.length = 0;
-    stream.queuedBytes = 0;
+    stream.dropQueue();
     try {
       stream.onClose?.(err);
     } finally {

@@ -40,18 +40,27 @@ export interface StreamHost {
 /** Queued output above this many bytes makes `write` return false. */
 const HIGH_WATER = 64 * 1024;
 
-/** One stream. Fields below the callbacks are the connection's bookkeeping. */
+/** No output queued: shared by the streams until their first write (see `H2Stream.queue`). */
+const NO_OUTPUT: readonly Buffer[] = Object.freeze([]);
+
+/**
+ * One stream. Fields below the callbacks are the connection's bookkeeping. The callbacks run as
+ * methods of the stream (`this` is the stream), so one function can serve every stream, finding
+ * its call's state in `context`.
+ */
 export class H2Stream {
   /** The first HEADERS of the peer (response on a client, trailers on either side when `endStream`). */
-  onHeaders: ((headers: HeaderMap, endStream: boolean) => void) | undefined;
+  onHeaders: ((this: H2Stream, headers: HeaderMap, endStream: boolean) => void) | undefined;
   /** A DATA payload (never empty). */
-  onData: ((chunk: Buffer) => void) | undefined;
+  onData: ((this: H2Stream, chunk: Buffer) => void) | undefined;
   /** The peer ended its side. */
-  onEnd: (() => void) | undefined;
+  onEnd: ((this: H2Stream) => void) | undefined;
   /** Queued output fell to zero after `write` returned false. */
-  onDrain: (() => void) | undefined;
+  onDrain: ((this: H2Stream) => void) | undefined;
   /** The stream is gone: `err` undefined when both sides ended normally. Called once. */
-  onClose: ((err: H2StreamError | undefined) => void) | undefined;
+  onClose: ((this: H2Stream, err: H2StreamError | undefined) => void) | undefined;
+  /** Free for the stream's user: state for callbacks shared by many streams. */
+  context: unknown;
 
   /** Stream id (0 while a client stream waits for a concurrency slot). */
   id = 0;
@@ -72,8 +81,11 @@ export class H2Stream {
   remoteEnded = false;
   closed = false;
   needDrain = false;
-  /** Output waiting for flow-control credit. */
-  readonly queue: Buffer[] = [];
+  /**
+   * Output waiting for flow-control credit. Empty, it is a shared frozen array, replaced by a
+   * one-element array at the first write (growing an empty array allocates room for 16).
+   */
+  queue: Buffer[] = NO_OUTPUT as Buffer[];
   queuedBytes = 0;
   trailers: readonly HeaderField[] | Buffer | undefined;
   /**
@@ -113,8 +125,7 @@ export class H2Stream {
   write(data: Buffer): boolean {
     if (this.closed || this.endQueued) return false;
     if (data.length > 0) {
-      this.queue.push(data);
-      this.queuedBytes += data.length;
+      this.#enqueue(data);
       this.#host.flush(this);
     }
     if (this.queuedBytes < HIGH_WATER) return true;
@@ -125,13 +136,22 @@ export class H2Stream {
   /** Ends our side: optional last payload, then trailers (if any) carry END_STREAM. */
   end(data?: Buffer, trailers?: readonly HeaderField[] | Buffer): void {
     if (this.closed || this.endQueued) return;
-    if (data !== undefined && data.length > 0) {
-      this.queue.push(data);
-      this.queuedBytes += data.length;
-    }
+    if (data !== undefined && data.length > 0) this.#enqueue(data);
     this.trailers = trailers;
     this.endQueued = true;
     this.#host.flush(this);
+  }
+
+  #enqueue(data: Buffer): void {
+    if (this.queue.length === 0) this.queue = [data];
+    else this.queue.push(data);
+    this.queuedBytes += data.length;
+  }
+
+  /** Drops the queued output (the stream closed). */
+  dropQueue(): void {
+    this.queue = NO_OUTPUT as Buffer[];
+    this.queuedBytes = 0;
   }
 
   /** Resets the stream (CANCEL by default); `onClose` follows with ERR_H2_CANCELLED. */
