@@ -47,8 +47,28 @@ export function newTraceparent(): string {
 }
 
 /**
+ * One-element value lists shared between calls (`singleValue`): per header name, the list made
+ * for the value it last had. Most headers repeat their value from call to call (user-agent, content-type, the app
+ * ids, the forwarding ones), and a list per header was most of a call's metadata garbage. The
+ * lists are frozen: Metadata lists must be replaced, never changed in place.
+ */
+const lastValue = new Map<string, readonly string[]>();
+/** Header names remembered at most (a caller can send any names). */
+const MAX_REMEMBERED_NAMES = 256;
+
+/** `[value]` as the list shared by the latest calls whose `name` had that value (frozen). */
+export function singleValue(name: string, value: string): string[] {
+  const last = lastValue.get(name);
+  if (last !== undefined && last[0] === value) return last as string[];
+  const list = Object.freeze([value]);
+  if (last !== undefined || lastValue.size < MAX_REMEMBERED_NAMES) lastValue.set(name, list);
+  return list as string[];
+}
+
+/**
  * The caller's HTTP headers as invocation metadata, plus daprd's additions. `remoteIp` is the
- * caller app's address (X-Forwarded-For), `localIp` this sidecar's (Forwarded `by=`).
+ * caller app's address (X-Forwarded-For), `localIp` this sidecar's (Forwarded `by=`). Single
+ * values are frozen lists shared between calls (see `singleValue`).
  */
 export function requestMetadata(
   headers: IncomingHttpHeaders,
@@ -58,22 +78,39 @@ export function requestMetadata(
   localIp: string,
 ): Metadata {
   const md: Metadata = {};
-  for (const key of Object.keys(headers)) {
+  // for-in rather than Object.keys: no key array per call (IncomingHttpHeaders has no inherited keys).
+  for (const key in headers) {
     if (DROPPED.has(key)) continue;
     const v = headers[key];
     if (v === undefined) continue;
-    md[key] = typeof v === 'string' ? [v] : [...v];
+    md[key] = typeof v === 'string' ? singleValue(key, v) : [...v];
   }
   if (md.traceparent === undefined) md.traceparent = [newTraceparent()];
-  md[CALLER_ID_HEADER] = [caller.appId];
-  md[CALLER_NAMESPACE_HEADER] = [caller.namespace];
-  md[CALLEE_ID_HEADER] = [calleeAppId];
+  md[CALLER_ID_HEADER] = singleValue(CALLER_ID_HEADER, caller.appId);
+  md[CALLER_NAMESPACE_HEADER] = singleValue(CALLER_NAMESPACE_HEADER, caller.namespace);
+  md[CALLEE_ID_HEADER] = singleValue(CALLEE_ID_HEADER, calleeAppId);
   const forwardedFor = md['x-forwarded-for'];
-  md['x-forwarded-for'] = forwardedFor === undefined ? [remoteIp] : [...forwardedFor, remoteIp];
-  if (md['x-forwarded-host'] === undefined) md['x-forwarded-host'] = [HOST_NAME];
-  const fwd = `for=${forwardedValue(remoteIp)};by=${forwardedValue(localIp)};host=${HOST_NAME}`;
-  md.forwarded = md.forwarded === undefined ? [fwd] : [...md.forwarded, fwd];
+  md['x-forwarded-for'] =
+    forwardedFor === undefined ? singleValue(FORWARDED_FOR_KEY, remoteIp) : [...forwardedFor, remoteIp];
+  if (md['x-forwarded-host'] === undefined) md['x-forwarded-host'] = HOST_NAME_LIST;
+  const fwd = forwarded(remoteIp, localIp);
+  md.forwarded = md.forwarded === undefined ? singleValue(FORWARDED_KEY, fwd) : [...md.forwarded, fwd];
   return md;
+}
+
+/** Keys of `singleValue` for the values daprd adds (apart from those of the caller's own headers). */
+const FORWARDED_FOR_KEY = ' x-forwarded-for';
+const FORWARDED_KEY = ' forwarded';
+const HOST_NAME_LIST = Object.freeze([HOST_NAME]) as string[];
+
+/** The Forwarded element daprd adds; the last one made is reused while the addresses repeat. */
+let lastForwarded = { remoteIp: '', localIp: '', value: '' };
+function forwarded(remoteIp: string, localIp: string): string {
+  const last = lastForwarded;
+  if (last.remoteIp === remoteIp && last.localIp === localIp && last.value !== '') return last.value;
+  const value = `for=${forwardedValue(remoteIp)};by=${forwardedValue(localIp)};host=${HOST_NAME}`;
+  lastForwarded = { remoteIp, localIp, value };
+  return value;
 }
 
 function forwardedValue(ip: string): string {
@@ -81,14 +118,14 @@ function forwardedValue(ip: string): string {
   return clean.includes(':') ? `"[${clean}]"` : clean;
 }
 
-/** Response headers from the app as metadata (hop-by-hop ones dropped). */
+/** Response headers from the app as metadata (hop-by-hop ones dropped; single values shared, see `singleValue`). */
 export function responseMetadata(headers: IncomingHttpHeaders): Metadata {
   const md: Metadata = {};
-  for (const key of Object.keys(headers)) {
+  for (const key in headers) {
     if (isHopByHop(key)) continue;
     const v = headers[key];
     if (v === undefined) continue;
-    md[key] = typeof v === 'string' ? [v] : [...v];
+    md[key] = typeof v === 'string' ? singleValue(key, v) : [...v];
   }
   return md;
 }
@@ -101,7 +138,8 @@ export function responseMetadata(headers: IncomingHttpHeaders): Metadata {
  */
 export function metadataToHeaders(md: Metadata): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const key of Object.keys(md)) {
+  // for-in rather than Object.keys: no key array per call (Metadata objects have no inherited keys).
+  for (const key in md) {
     if (DROPPED.has(key) || key.endsWith('-bin') || (key.startsWith(':') && !RESERVED_PSEUDO.has(key)))
       continue;
     const v = md[key] as string[];

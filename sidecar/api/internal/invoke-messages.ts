@@ -7,7 +7,7 @@
  * - InternalInvokeRequestStream / InternalInvokeResponseStream {request|response=1, payload=2 StreamPayload{data=1, seq=2}}
  */
 import { type AppResponse, firstHeaderValue } from '../../channel/app-channel.js';
-import { responseMetadata } from '../../invoke/headers.js';
+import { responseMetadata, singleValue } from '../../invoke/headers.js';
 import { ProtoCursor, ProtoWriter } from './proto-wire.js';
 import { type AnyValue, readAny } from './rpc-status.js';
 
@@ -185,7 +185,8 @@ function takeBody(): Buffer {
 function readMetadataInto(c: ProtoCursor, into: Metadata): void {
   const outer = c.enter();
   let key = '';
-  // Exact-size array for the usual single value: an empty literal grows to 17 slots on its first push.
+  // The usual single value is held as a string: its list is a shared one (`singleValue`).
+  let first: string | undefined;
   let values: string[] | undefined;
   while (c.next()) {
     if (c.field === 1 && c.wire === 2) key = c.recentString();
@@ -196,7 +197,8 @@ function readMetadataInto(c: ProtoCursor, into: Metadata): void {
         const field: number = c.field;
         if (field === 1 && c.wire === 2) {
           const v = c.recentString();
-          if (values === undefined) values = [v];
+          if (first === undefined) first = v;
+          else if (values === undefined) values = [first, v];
           else values.push(v);
         } else c.skip();
       }
@@ -204,9 +206,10 @@ function readMetadataInto(c: ProtoCursor, into: Metadata): void {
     } else c.skip();
   }
   c.leave(outer);
+  const list = values ?? (first === undefined ? [] : singleValue(key, first));
   const existing = into[key];
-  if (existing === undefined) into[key] = values ?? [];
-  else if (values !== undefined) for (let i = 0; i < values.length; i++) existing.push(values[i] as string);
+  // A repeated key adds to a new list: lists may be shared, never changed in place.
+  into[key] = existing === undefined ? list : existing.concat(list);
 }
 
 /** `value` of an Any at the cursor. */
