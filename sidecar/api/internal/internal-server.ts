@@ -28,7 +28,7 @@ import { traceProxiedCall } from '../grpc/proxy-tracing.js';
 import { frame, GrpcStatus, GrpcStatusError, MessageReader } from './grpc-framing.js';
 import { H2Connection } from './h2/connection.js';
 import { ErrorCode } from './h2/frames.js';
-import type { HeaderMap } from './h2/stream.js';
+import type { H2Stream, HeaderMap } from './h2/stream.js';
 import {
   abortOn,
   type Call,
@@ -83,6 +83,7 @@ function malformedRequest(err: unknown): GrpcStatusError {
 /** The internal gRPC server. */
 export class InternalServer {
   readonly #o: InternalServerOptions;
+  readonly #localStreamHost: LocalStreamHost;
   readonly #server: Server;
   readonly #connections = new Set<H2Connection>();
   #detach: (() => void) | undefined;
@@ -90,6 +91,16 @@ export class InternalServer {
 
   constructor(options: InternalServerOptions) {
     this.#o = options;
+    this.#localStreamHost = {
+      invokeApp: (head, body, signal) => this.#invokeApp(head, body, signal),
+      authorize: (call, head) => this.#authorize(call, head),
+      get tracer() {
+        return options.tracer;
+      },
+      get appId() {
+        return options.appId;
+      },
+    };
     const id = options.identity;
     if (id === undefined)
       this.#server = createNetServer({ noDelay: true }, (s) => this.#accept(s, undefined));
@@ -356,124 +367,182 @@ export class InternalServer {
   }
 
   #callLocalStream(call: Call): void {
-    const { stream } = call;
-    const reader = new MessageReader();
-    // Until a second payload chunk or the end of the request arrives, the body is held as a
-    // Buffer: a request that fits in one message (the common case) goes to the app with a
-    // Content-Length and no stream plumbing; anything longer switches to a PassThrough.
-    let head: InvokeHead | undefined;
-    let caller = '';
-    let firstData: Buffer | undefined;
-    let body: PassThrough | undefined;
-    let expect = 0;
-    let failed = false;
-    let ended = false;
-    let promoteScheduled = false;
-    const start = (b: Buffer | PassThrough): void => {
-      this.#invokeApp(head as InvokeHead, b, abortOn(call)).then(
-        (res) => streamResponse(call, res, caller),
-        (err: Error) => {
-          responseSent(call, caller, GrpcStatus.INTERNAL);
-          failCall(
-            stream,
-            new GrpcStatusError(GrpcStatus.INTERNAL, `error invoking app channel: ${err.message}`),
-          );
-        },
-      );
-    };
-    const fail = (err: GrpcStatusError): void => {
-      failed = true;
-      stream.onData = undefined;
-      body?.destroy(err);
-      failCall(stream, err);
-    };
-    const promote = (): void => {
-      const b = new PassThrough();
-      body = b;
-      if (firstData !== undefined) b.write(firstData);
-      firstData = undefined;
-      b.on('drain', () => stream.resume());
-      start(b);
-    };
-    // A slow caller must not wait for its second chunk: once the socket read that brought the first
-    // is processed (a one-message request has ended by then), the request starts as a stream.
-    const schedulePromote = (): void => {
-      if (promoteScheduled) return;
-      promoteScheduled = true;
-      process.nextTick(() => {
-        if (body === undefined && !ended && !failed && !stream.closed) promote();
-      });
-    };
-    const onMessage = (msg: Buffer): void => {
-      const chunk = decodeRequestChunk(msg);
-      if (head === undefined) {
-        if (chunk.head === undefined) {
-          fail(new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, `${MISSING_FIELDS} in the leading chunk`));
-          return;
-        }
-        head = chunk.head;
-        const denied = this.#authorize(call, head);
-        if (denied !== undefined) {
-          fail(denied);
-          return;
-        }
-        caller = callReceived(head);
-        traceCall(call, this.#o.tracer, this.#o.appId, head, CALL_LOCAL_STREAM_PATH);
-        schedulePromote();
-      } else if (chunk.head !== undefined) {
-        fail(new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'request metadata found in non-leading chunk'));
-        return;
-      }
-      if (chunk.data === undefined || chunk.data.length === 0) return;
-      if ((chunk.seq ?? 0) !== expect) {
-        fail(
-          new GrpcStatusError(
-            GrpcStatus.INVALID_ARGUMENT,
-            `invalid sequence number received: ${chunk.seq ?? 0} (expected: ${expect})`,
-          ),
-        );
-        return;
-      }
-      expect++;
-      if (body === undefined) {
-        if (firstData === undefined) {
-          firstData = chunk.data;
-          return;
-        }
-        promote();
-      }
-      // Backpressure: hold the stream's receive credit until the app has taken the data.
-      if (!(body as PassThrough).write(chunk.data)) stream.pause();
-    };
-    stream.onData = (c) => {
-      try {
-        for (const m of reader.push(c)) {
-          if (failed) return;
-          onMessage(m);
-        }
-      } catch (err) {
-        fail(
-          err instanceof GrpcStatusError
-            ? err
-            : err instanceof ProtoDecodeError
-              ? malformedRequest(err)
-              : new GrpcStatusError(GrpcStatus.INTERNAL, (err as Error).message),
-        );
-      }
-    };
-    stream.onEnd = () => {
-      ended = true;
-      if (failed) return;
-      if (body !== undefined) body.end();
-      else if (head === undefined)
-        fail(new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'missing request message'));
-      else start(firstData ?? Buffer.alloc(0));
-    };
+    new LocalStreamCall(this.#localStreamHost, call);
+  }
+}
+
+/** What a CallLocalStream call needs of its server. */
+interface LocalStreamHost {
+  invokeApp(head: InvokeHead, body: Buffer | Readable, signal: Cancellation): Promise<AppResponse>;
+  authorize(call: Call, head: InvokeHead): GrpcStatusError | undefined;
+  readonly tracer: Tracer | undefined;
+  readonly appId: string;
+}
+
+/**
+ * One CallLocalStream call: its state and the stream's callbacks in one object (one allocation
+ * instead of a closure per step and a context holding their variables).
+ *
+ * Until a second payload chunk or the end of the request arrives, the body is held as a Buffer: a
+ * request that fits in one message (the common case) goes to the app with a Content-Length and
+ * no stream plumbing; anything longer switches to a PassThrough.
+ */
+class LocalStreamCall {
+  readonly #host: LocalStreamHost;
+  readonly #call: Call;
+  readonly #reader = new MessageReader();
+  #head: InvokeHead | undefined;
+  #caller = '';
+  #firstData: Buffer | undefined;
+  #body: PassThrough | undefined;
+  #expect = 0;
+  #failed = false;
+  #ended = false;
+  #promoteScheduled = false;
+
+  constructor(host: LocalStreamHost, call: Call) {
+    this.#host = host;
+    this.#call = call;
+    const stream = call.stream;
+    stream.context = this;
+    stream.onData = onLocalStreamData;
+    stream.onEnd = onLocalStreamEnd;
     const previous = call.onClose;
     call.onClose = (finished) => {
       previous?.(finished);
-      if (!ended && body !== undefined && !body.destroyed)
-        body.destroy(new Error('the caller cancelled the call'));
+      this.#closed();
     };
   }
+
+  data(c: Buffer): void {
+    try {
+      for (const m of this.#reader.push(c)) {
+        if (this.#failed) return;
+        this.#message(m);
+      }
+    } catch (err) {
+      this.#fail(
+        err instanceof GrpcStatusError
+          ? err
+          : err instanceof ProtoDecodeError
+            ? malformedRequest(err)
+            : new GrpcStatusError(GrpcStatus.INTERNAL, (err as Error).message),
+      );
+    }
+  }
+
+  end(): void {
+    this.#ended = true;
+    if (this.#failed) return;
+    if (this.#body !== undefined) this.#body.end();
+    else if (this.#head === undefined)
+      this.#fail(new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'missing request message'));
+    else this.#start(this.#firstData ?? Buffer.alloc(0));
+  }
+
+  /** The request as a stream, unless it ended or failed in the tick of its first chunk. */
+  promoteIfWaiting(): void {
+    if (this.#body === undefined && !this.#ended && !this.#failed && !this.#call.stream.closed)
+      this.#promote();
+  }
+
+  #closed(): void {
+    const body = this.#body;
+    if (!this.#ended && body !== undefined && !body.destroyed)
+      body.destroy(new Error('the caller cancelled the call'));
+  }
+
+  #start(b: Buffer | PassThrough): void {
+    const call = this.#call;
+    this.#host.invokeApp(this.#head as InvokeHead, b, abortOn(call)).then(
+      (res) => streamResponse(call, res, this.#caller),
+      (err: Error) => {
+        responseSent(call, this.#caller, GrpcStatus.INTERNAL);
+        failCall(
+          call.stream,
+          new GrpcStatusError(GrpcStatus.INTERNAL, `error invoking app channel: ${err.message}`),
+        );
+      },
+    );
+  }
+
+  #fail(err: GrpcStatusError): void {
+    this.#failed = true;
+    this.#call.stream.onData = undefined;
+    this.#body?.destroy(err);
+    failCall(this.#call.stream, err);
+  }
+
+  #promote(): void {
+    const b = new PassThrough();
+    this.#body = b;
+    if (this.#firstData !== undefined) b.write(this.#firstData);
+    this.#firstData = undefined;
+    const stream = this.#call.stream;
+    b.on('drain', () => stream.resume());
+    this.#start(b);
+  }
+
+  #message(msg: Buffer): void {
+    const chunk = decodeRequestChunk(msg);
+    if (this.#head === undefined) {
+      if (chunk.head === undefined) {
+        this.#fail(
+          new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, `${MISSING_FIELDS} in the leading chunk`),
+        );
+        return;
+      }
+      const head = chunk.head;
+      this.#head = head;
+      const denied = this.#host.authorize(this.#call, head);
+      if (denied !== undefined) {
+        this.#fail(denied);
+        return;
+      }
+      this.#caller = callReceived(head);
+      traceCall(this.#call, this.#host.tracer, this.#host.appId, head, CALL_LOCAL_STREAM_PATH);
+      // A slow caller must not wait for its second chunk: once the socket read that brought the
+      // first is processed (a one-message request has ended by then), the request starts as a stream.
+      if (!this.#promoteScheduled) {
+        this.#promoteScheduled = true;
+        process.nextTick(promoteLocalStream, this);
+      }
+    } else if (chunk.head !== undefined) {
+      this.#fail(
+        new GrpcStatusError(GrpcStatus.INVALID_ARGUMENT, 'request metadata found in non-leading chunk'),
+      );
+      return;
+    }
+    if (chunk.data === undefined || chunk.data.length === 0) return;
+    if ((chunk.seq ?? 0) !== this.#expect) {
+      this.#fail(
+        new GrpcStatusError(
+          GrpcStatus.INVALID_ARGUMENT,
+          `invalid sequence number received: ${chunk.seq ?? 0} (expected: ${this.#expect})`,
+        ),
+      );
+      return;
+    }
+    this.#expect++;
+    if (this.#body === undefined) {
+      if (this.#firstData === undefined) {
+        this.#firstData = chunk.data;
+        return;
+      }
+      this.#promote();
+    }
+    // Backpressure: hold the stream's receive credit until the app has taken the data.
+    if (!(this.#body as PassThrough).write(chunk.data)) this.#call.stream.pause();
+  }
+}
+
+// The stream callbacks of every LocalStreamCall (shared functions: the call is the stream's context).
+function onLocalStreamData(this: H2Stream, chunk: Buffer): void {
+  (this.context as LocalStreamCall).data(chunk);
+}
+function onLocalStreamEnd(this: H2Stream): void {
+  (this.context as LocalStreamCall).end();
+}
+function promoteLocalStream(call: LocalStreamCall): void {
+  call.promoteIfWaiting();
 }
