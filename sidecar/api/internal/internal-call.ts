@@ -2,6 +2,7 @@
  * One call on the internal server: its bookkeeping (metrics events, cancellation when the caller
  * goes), its failure as a gRPC status, and the app's answer sent back as response chunks.
  */
+import type { Readable } from 'node:stream';
 import type { AppResponse } from '../../channel/app-channel.js';
 import { Cancellation } from '../../channel/cancellation.js';
 import { CALLER_ID_HEADER } from '../../invoke/headers.js';
@@ -126,13 +127,25 @@ export function streamResponse(call: Call, res: AppResponse, caller: string): vo
     return;
   }
   const head = appResponseHead(res);
+  const cl = res.headers['content-length'];
+  const length = cl === undefined ? -1 : Number(cl);
+  if (length > 0 && length <= WHOLE_RESPONSE_BYTES && wholeBodyBuffered(src, length)) {
+    // The whole answer is already buffered (it came with its head): one read() takes it and the
+    // answer goes out now, without the flowing mode and three listeners. resume() lets the body
+    // reach its end as a consumed one does; errors after this point have nothing left to fail.
+    const data = src.read() as Buffer;
+    src.on('error', NOOP);
+    src.resume();
+    stream.sendHeaders(GRPC_HEADERS);
+    stream.end(frameResponseChunk({ head, data, seq: 0 }), TRAILERS_OK);
+    return;
+  }
   const previous = call.onClose;
   call.onClose = (finished) => {
     previous?.(finished);
     if (!src.destroyed) src.destroy();
   };
-  const cl = res.headers['content-length'];
-  if (cl !== undefined && Number(cl) <= WHOLE_RESPONSE_BYTES) {
+  if (cl !== undefined && length <= WHOLE_RESPONSE_BYTES) {
     // A small answer of known length (the common case) goes out as one write: headers, one
     // message and the trailers, instead of a flush per chunk and another for the trailers.
     // The usual single chunk is held without an array; `on` rather than `once` for events that
@@ -177,6 +190,15 @@ export function streamResponse(call: Call, res: AppResponse, caller: string): vo
     if (stream.headersSent) stream.end(undefined, trailers);
     else failCall(stream, appReadError(err));
   });
+}
+
+const NOOP = (): void => {};
+
+/** Whether `src` holds its whole body of `length` bytes, unread (see `streamResponse`). */
+function wholeBodyBuffered(src: Readable, length: number): boolean {
+  return (
+    !src.destroyed && src.readableFlowing === null && !src.readableObjectMode && src.readableLength >= length
+  );
 }
 
 function appReadError(err: Error): GrpcStatusError {
