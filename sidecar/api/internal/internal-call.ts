@@ -134,7 +134,7 @@ export function streamResponse(call: Call, res: AppResponse, caller: string): vo
     // answer goes out now, without the flowing mode and three listeners. resume() lets the body
     // reach its end as a consumed one does; errors after this point have nothing left to fail.
     const data = src.read() as Buffer;
-    src.on('error', NOOP);
+    if (src.listenerCount('error') === 0) src.on('error', NOOP);
     src.resume();
     stream.sendHeaders(GRPC_HEADERS);
     stream.end(frameResponseChunk({ head, data, seq: 0 }), TRAILERS_OK);
