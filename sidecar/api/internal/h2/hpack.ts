@@ -10,6 +10,11 @@ import { STATIC_NAMES, STATIC_TABLE, STATIC_TABLE_LENGTH } from './static-table.
 /** One header field as it appears on the wire: lower-case name, value. */
 export type HeaderField = readonly [name: string, value: string];
 
+/** A decoder's field list above this many slots is not kept for the next block. */
+const FIELDS_KEEP = 256;
+/** What a cleared slot of the decoder's field list holds. */
+const NO_FIELD: HeaderField = ['', ''];
+
 /** A malformed header block (COMPRESSION_ERROR in HTTP/2 terms). */
 export class HpackError extends Error {
   override name = 'HpackError';
@@ -98,6 +103,8 @@ export class HpackDecoder {
   /** latin1 copy of the whole block, made on first use. */
   #srcText: string | undefined;
   #scratch = Buffer.allocUnsafe(256);
+  /** The fields of the block being decoded (see `decode`). */
+  #fields: HeaderField[] = [];
   /** Literal fields without indexing recently decoded: their octets, field, sizes, invalid bits. */
   readonly #recentOctetsOf: (Buffer | undefined)[] = new Array(RECENT_LITERALS).fill(undefined);
   readonly #recentFields: (HeaderField | undefined)[] = new Array(RECENT_LITERALS).fill(undefined);
@@ -141,7 +148,10 @@ export class HpackDecoder {
     this.#src = src;
     this.#pos = 0;
     const end = src.length;
-    const fields: HeaderField[] = [];
+    // Fields are collected in a scratch list and copied out at their exact count: a new list grew
+    // to 17 slots on its first push.
+    const fields = this.#fields;
+    let count = 0;
     let sizeUpdateAllowed = true;
     let listSize = 0;
     let invalid = 0;
@@ -151,7 +161,7 @@ export class HpackDecoder {
         if (first >= 0x80) {
           // Indexed header field (§6.1).
           const index = this.#readInteger(7);
-          fields.push(this.#lookup(index));
+          fields[count++] = this.#lookup(index);
           if (index <= STATIC_TABLE_LENGTH) listSize += STATIC_SIZES[index - 1]!;
           else {
             const slot = this.#slot(index);
@@ -165,7 +175,7 @@ export class HpackDecoder {
           const field = this.#readLiteral(6);
           this.#indexing = false;
           this.#insert(field, this.#literalNameOctets, this.#octets);
-          fields.push(field);
+          fields[count++] = field;
           invalid |= this.#literalInvalid;
           listSize += ENTRY_OVERHEAD + this.#literalNameOctets + this.#octets;
           sizeUpdateAllowed = false;
@@ -186,12 +196,12 @@ export class HpackDecoder {
           const at = this.#pos;
           const slot = this.#recentLiteral(at);
           if (slot >= 0) {
-            fields.push(this.#recentFields[slot]!);
+            fields[count++] = this.#recentFields[slot]!;
             invalid |= this.#recentInvalid[slot]!;
             listSize += ENTRY_OVERHEAD + this.#recentOctets[slot]!;
           } else {
             const field = this.#readLiteral(4);
-            fields.push(field);
+            fields[count++] = field;
             invalid |= this.#literalInvalid;
             listSize += ENTRY_OVERHEAD + this.#literalNameOctets + this.#octets;
             if (slot < -1) this.#remember(-2 - slot, at, field);
@@ -204,13 +214,16 @@ export class HpackDecoder {
         }
       }
       this.#invalid = invalid;
+      return fields.slice(0, count);
     } finally {
+      // No field outlives its block in the scratch list (which lives in the old generation).
+      for (let i = 0; i < count; i++) fields[i] = NO_FIELD;
+      if (fields.length > FIELDS_KEEP) this.#fields = [];
       this.#src = EMPTY;
       this.#srcText = undefined;
       this.#indexing = false;
       if (this.#scratch.length > SCRATCH_KEEP) this.#scratch = Buffer.allocUnsafe(256);
     }
-    return fields;
   }
 
   /**
