@@ -16,8 +16,11 @@ import { DEFAULT_MAX_FRAME, Flag, FRAME_HEADER_BYTES, FrameType, writeFrameHeade
 
 /** Payloads up to this size are copied into the batch; larger ones are written without a copy. */
 const COPY_LIMIT = 4096;
-/** Size of a batch buffer (batches are cut from it until it is full). */
-const BATCH_BUFFER_BYTES = 64 * 1024;
+/**
+ * Size of a batch buffer (batches are cut from it until it is full): room for dozens of calls'
+ * frames, and little memory held per connection (the public gRPC port may have many).
+ */
+const BATCH_BUFFER_BYTES = 16 * 1024;
 
 /** Writes frames to one socket, one write per tick. */
 export class FrameWriter {
