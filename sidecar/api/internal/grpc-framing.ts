@@ -62,6 +62,21 @@ export class GrpcStatusError extends Error {
   }
 }
 
+/**
+ * daprd's check of a streamed chunk's sequence number (chunks carry 0, 1, 2...): the error to end
+ * the call with, under `code`, or undefined when `seq` is the one expected.
+ */
+export function sequenceError(
+  code: number,
+  seq: number | undefined,
+  expected: number,
+): GrpcStatusError | undefined {
+  const got = seq ?? 0;
+  return got === expected
+    ? undefined
+    : new GrpcStatusError(code, `invalid sequence number received: ${got} (expected: ${expected})`);
+}
+
 /** Prefixes one message with its 5-byte header. */
 export function frame(message: Buffer): Buffer {
   const out = Buffer.allocUnsafe(5 + message.length);

@@ -17,7 +17,13 @@ import {
 } from '../../channel/cancellation.js';
 import type { PeerPolicy } from '../../security/peer-verification.js';
 import type { WorkloadIdentity } from '../../security/workload-identity.js';
-import { decodeGrpcMessage, GrpcStatus, GrpcStatusError, MessageReader } from './grpc-framing.js';
+import {
+  decodeGrpcMessage,
+  GrpcStatus,
+  GrpcStatusError,
+  MessageReader,
+  sequenceError,
+} from './grpc-framing.js';
 import { H2Connection } from './h2/connection.js';
 import { ErrorCode } from './h2/frames.js';
 import { type HeaderField, HpackEncoder } from './h2/hpack.js';
@@ -331,13 +337,9 @@ class ClientCall {
         process.nextTick(promoteCall, this);
       }
       if (chunk.data !== undefined && chunk.data.length > 0) {
-        if ((chunk.seq ?? 0) !== this.#expect) {
-          this.#failure(
-            new GrpcStatusError(
-              GrpcStatus.INTERNAL,
-              `invalid sequence number received: ${chunk.seq ?? 0} (expected: ${this.#expect})`,
-            ),
-          );
+        const outOfSequence = sequenceError(GrpcStatus.INTERNAL, chunk.seq, this.#expect);
+        if (outOfSequence !== undefined) {
+          this.#failure(outOfSequence);
           return;
         }
         this.#expect++;

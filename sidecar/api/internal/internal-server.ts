@@ -25,7 +25,7 @@ import type { WorkloadIdentity } from '../../security/workload-identity.js';
 import { allOf, meterProxiedCall, meterUnaryCall } from '../grpc/call-metrics.js';
 import { forwardedMetadata, h2Caller, h2Target, relay } from '../grpc/grpc-proxy.js';
 import { traceProxiedCall } from '../grpc/proxy-tracing.js';
-import { frame, GrpcStatus, GrpcStatusError, MessageReader } from './grpc-framing.js';
+import { frame, GrpcStatus, GrpcStatusError, MessageReader, sequenceError } from './grpc-framing.js';
 import { H2Connection } from './h2/connection.js';
 import { ErrorCode } from './h2/frames.js';
 import type { H2Stream, HeaderMap } from './h2/stream.js';
@@ -514,13 +514,9 @@ class LocalStreamCall {
       return;
     }
     if (chunk.data === undefined || chunk.data.length === 0) return;
-    if ((chunk.seq ?? 0) !== this.#expect) {
-      this.#fail(
-        new GrpcStatusError(
-          GrpcStatus.INVALID_ARGUMENT,
-          `invalid sequence number received: ${chunk.seq ?? 0} (expected: ${this.#expect})`,
-        ),
-      );
+    const outOfSequence = sequenceError(GrpcStatus.INVALID_ARGUMENT, chunk.seq, this.#expect);
+    if (outOfSequence !== undefined) {
+      this.#fail(outOfSequence);
       return;
     }
     this.#expect++;
