@@ -204,3 +204,16 @@ function wholeBodyBuffered(src: Readable, length: number): boolean {
 function appReadError(err: Error): GrpcStatusError {
   return new GrpcStatusError(GrpcStatus.INTERNAL, `error reading the app response: ${err.message}`);
 }
+
+/** daprd's wording for an internal request without its message (messages.ErrInternalInvokeRequest). */
+export const MISSING_FIELDS =
+  'failed to decode the internal invoke request: request does not contain the required fields';
+
+/** A request whose protobuf cannot be decoded: InvalidArgument, never an uncaught throw. */
+export function malformedRequest(err: unknown): GrpcStatusError {
+  return new GrpcStatusError(
+    GrpcStatus.INVALID_ARGUMENT,
+    `failed to decode the internal invoke request: ${(err as Error).message}`,
+    { cause: err },
+  );
+}
