@@ -74,3 +74,23 @@ export class AppUnhealthyError extends Error {
 export function firstHeaderValue(v: string | readonly string[] | undefined): string {
   return v === undefined ? '' : typeof v === 'string' ? v : (v[0] ?? '');
 }
+
+/**
+ * A body of `length` bytes that is already buffered whole and unread, taken in one read(), or
+ * undefined when it is not (yet). A small body usually arrives with its head: taking it this way
+ * spares the flowing mode and its listeners. The stream is resumed, so that it reaches its end as
+ * a consumed body does.
+ */
+export function takeWholeBody(src: Readable, length: number): Buffer | undefined {
+  if (
+    length <= 0 ||
+    src.destroyed ||
+    src.readableFlowing !== null ||
+    src.readableObjectMode ||
+    src.readableLength < length
+  )
+    return undefined;
+  const whole = src.read() as Buffer;
+  src.resume();
+  return whole;
+}

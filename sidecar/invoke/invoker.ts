@@ -16,7 +16,7 @@ import type { H2Stream } from '../api/internal/h2/stream.js';
 import type { InternalClient } from '../api/internal/internal-client.js';
 import type { InvokeHead, Metadata } from '../api/internal/invoke-messages.js';
 import { type AnyValue, statusJson } from '../api/internal/rpc-status.js';
-import { type AppChannel, firstHeaderValue } from '../channel/app-channel.js';
+import { type AppChannel, firstHeaderValue, takeWholeBody } from '../channel/app-channel.js';
 import { type CancelSignal, toAbortSignal } from '../channel/cancellation.js';
 import type { Logger } from '../components/component.js';
 import type { NameResolver } from '../components/nameresolution/name-resolver.js';
@@ -460,15 +460,11 @@ function stripHop(h: IncomingHttpHeaders): Metadata {
  */
 export async function readAll(body: Readable, length?: number): Promise<Buffer> {
   // The HTTP parser hands over a request before it parses the body that came in the same read:
-  // one microtask later a small body is all buffered, and one read() takes it, without the
-  // flowing mode and its listeners (this runs for nearly every call that retries may replay).
+  // one microtask later a small body is all buffered (this runs for nearly every call that
+  // retries may replay).
   await undefined;
-  if (length !== undefined && length > 0 && body.readableLength >= length && body.readableFlowing === null) {
-    const whole = body.read() as Buffer;
-    // Let the stream reach its end as a consumed body does (the parser still has to push it).
-    body.resume();
-    return whole;
-  }
+  const whole = length === undefined ? undefined : takeWholeBody(body, length);
+  if (whole !== undefined) return whole;
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     body.on('data', (c: Buffer) => chunks.push(c));

@@ -2,8 +2,7 @@
  * One call on the internal server: its bookkeeping (metrics events, cancellation when the caller
  * goes), its failure as a gRPC status, and the app's answer sent back as response chunks.
  */
-import type { Readable } from 'node:stream';
-import type { AppResponse } from '../../channel/app-channel.js';
+import { type AppResponse, takeWholeBody } from '../../channel/app-channel.js';
 import { Cancellation } from '../../channel/cancellation.js';
 import { CALLER_ID_HEADER } from '../../invoke/headers.js';
 import { invokeChannels } from '../../invoke/invoke-events.js';
@@ -129,13 +128,11 @@ export function streamResponse(call: Call, res: AppResponse, caller: string): vo
   const head = appResponseHead(res);
   const cl = res.headers['content-length'];
   const length = cl === undefined ? -1 : Number(cl);
-  if (length > 0 && length <= WHOLE_RESPONSE_BYTES && wholeBodyBuffered(src, length)) {
-    // The whole answer is already buffered (it came with its head): one read() takes it and the
-    // answer goes out now, without the flowing mode and three listeners. resume() lets the body
-    // reach its end as a consumed one does; errors after this point have nothing left to fail.
-    const data = src.read() as Buffer;
+  const data = length <= WHOLE_RESPONSE_BYTES ? takeWholeBody(src, length) : undefined;
+  if (data !== undefined) {
+    // The whole answer was already buffered (it came with its head): it goes out now, without
+    // the flowing mode and three listeners. Errors after this point have nothing left to fail.
     if (src.listenerCount('error') === 0) src.on('error', NOOP);
-    src.resume();
     stream.sendHeaders(GRPC_HEADERS);
     stream.end(frameResponseChunk({ head, data, seq: 0 }), TRAILERS_OK);
     return;
@@ -193,13 +190,6 @@ export function streamResponse(call: Call, res: AppResponse, caller: string): vo
 }
 
 const NOOP = (): void => {};
-
-/** Whether `src` holds its whole body of `length` bytes, unread (see `streamResponse`). */
-function wholeBodyBuffered(src: Readable, length: number): boolean {
-  return (
-    !src.destroyed && src.readableFlowing === null && !src.readableObjectMode && src.readableLength >= length
-  );
-}
 
 function appReadError(err: Error): GrpcStatusError {
   return new GrpcStatusError(GrpcStatus.INTERNAL, `error reading the app response: ${err.message}`);
